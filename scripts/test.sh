@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds netspec twice (plain, and with ASan+UBSan) and runs every
+# test in both. This is what CI runs.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/deps.sh"
+status=0
+for variant in release asan; do
+    opts=()
+    [ "$variant" = asan ] && opts=(--enable-sanitizers)
+    echo "== build ($variant)"
+    "$top/scripts/build.sh" "$variant" "${opts[@]}"
+    echo "== make check ($variant)"
+    if ! make -C "$top/build/$variant" -j"$(nproc)" check >"$top/build/$variant/check.out" 2>&1; then
+        status=1
+        cat "$top/build/$variant/check.out"
+        for log in "$top/build/$variant"/tests/*.log; do
+            [ -f "$log" ] && { echo "--- $log"; tail -n 60 "$log"; }
+        done
+    fi
+    grep -E "^(# |PASS|FAIL|ERROR|XFAIL|SKIP)" "$top/build/$variant/check.out" || true
+done
+# One closing line over both builds, counting CUnit test cases from every program's log.
+passed=0; failed=0
+for log in "$top"/build/*/tests/*.log; do
+    [ -f "$log" ] || continue
+    line=$(grep -E '^ +tests +[0-9]+' "$log" | tail -n 1 || true)
+    [ -n "$line" ] || continue
+    set -- $line
+    passed=$((passed + $4)); failed=$((failed + $5))
+done
+[ $status -eq 0 ] || [ $failed -gt 0 ] || failed=1
+echo "tests: $passed passed, $failed failed"
+exit $status

@@ -1,0 +1,62 @@
+/* The command-line layer: one file per command (cmd_*.c), one table in main.c.
+ *
+ *   int cmd_check(struct ns_ctx *ctx, int argc, char **argv);   // argv[0] is "check"
+ *
+ * A command returns its exit code and leaves errors in ctx->diag; main.c prints them once.
+ * Commands write results to stdout and progress to stderr.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/ns_ctx.h"
+#include "spec/spec.h"
+
+struct command {
+    const char *name;
+    const char *args;    /* the synopsis after the command name */
+    const char *summary;
+    int (*run)(struct ns_ctx *ctx, int argc, char **argv);
+    void (*help)(void);  /* the command's own --help */
+};
+
+int cmd_check(struct ns_ctx *ctx, int argc, char **argv);
+int cmd_resolve(struct ns_ctx *ctx, int argc, char **argv);
+int cmd_schema(struct ns_ctx *ctx, int argc, char **argv);
+void cmd_check_help(void);
+void cmd_resolve_help(void);
+void cmd_schema_help(void);
+
+/* Options shared by the commands that read a spec. */
+struct cli_spec_args {
+    const char *spec_path;
+    const char **sets;
+    size_t set_count;
+};
+/* Parses `SPEC [--set k=v]...` plus the extra options a command recognises through
+ * `on_option` (return false for an unknown option). Returns false on a usage error. */
+bool cli_parse_spec_args(struct ns_ctx *ctx, int argc, char **argv, struct cli_spec_args *out,
+                         const char *usage);
+void cli_spec_args_free(struct cli_spec_args *args);
+/* Records a usage error in the diag (exit 2). */
+void cli_usage_error(struct ns_ctx *ctx, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* What `check` and `train` learn from the data files' headers without loading them. */
+struct cli_data_info {
+    struct spec_shape input; /* per-sample shape the model sees */
+    int class_count;         /* 0 for regression */
+    char summary[512];       /* one line for people: counts, classes, shape */
+};
+/* Reads the headers of the spec's data files (fast: no full decode) and checks them against
+ * the spec (model.input, classes). False + diag (exit 3, or 2 for a spec mismatch). */
+bool cli_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct cli_data_info *info);
+
+struct graph;
+/* Checks the model's output against the data and the loss: class count, regression width. */
+bool cli_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
+                      const struct cli_data_info *info);
+
+#endif

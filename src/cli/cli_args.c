@@ -1,0 +1,56 @@
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/ns_util.h"
+
+void cli_usage_error(struct ns_ctx *ctx, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = ns_vasprintf(fmt, ap);
+    va_end(ap);
+    char *hint = ns_asprintf("usage: %s\nrun 'netspec --help' for all commands", usage);
+    ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){"netspec", 0, 0, 0}, hint, "%s", msg);
+    free(hint);
+    free(msg);
+}
+
+bool cli_parse_spec_args(struct ns_ctx *ctx, int argc, char **argv, struct cli_spec_args *out,
+                         const char *usage)
+{
+    memset(out, 0, sizeof *out);
+    out->sets = ns_xcalloc((size_t)argc + 1, sizeof *out->sets);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--set") || !strcmp(arg, "-s")) {
+            if (i + 1 >= argc) {
+                cli_usage_error(ctx, usage, "--set needs path=value");
+                return false;
+            }
+            out->sets[out->set_count++] = argv[++i];
+        } else if (!strncmp(arg, "--set=", 6)) {
+            out->sets[out->set_count++] = arg + 6;
+        } else if (arg[0] == '-' && arg[1]) {
+            cli_usage_error(ctx, usage, "unknown option \"%s\"", arg);
+            return false;
+        } else if (!out->spec_path) {
+            out->spec_path = arg;
+        } else {
+            cli_usage_error(ctx, usage, "unexpected argument \"%s\"", arg);
+            return false;
+        }
+    }
+    if (!out->spec_path) {
+        cli_usage_error(ctx, usage, "no spec file given");
+        return false;
+    }
+    return true;
+}
+
+void cli_spec_args_free(struct cli_spec_args *args)
+{
+    free(args->sets);
+    args->sets = NULL;
+}

@@ -1,0 +1,163 @@
+#include "core/ns_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *check_alloc(void *ptr)
+{
+    if (!ptr) {
+        fputs("netspec: out of memory\n", stderr);
+        abort();
+    }
+    return ptr;
+}
+
+void *ns_xmalloc(size_t size)
+{
+    return check_alloc(malloc(size ? size : 1));
+}
+
+void *ns_xcalloc(size_t count, size_t size)
+{
+    return check_alloc(calloc(count ? count : 1, size ? size : 1));
+}
+
+void *ns_xrealloc(void *ptr, size_t size)
+{
+    return check_alloc(realloc(ptr, size ? size : 1));
+}
+
+char *ns_xstrdup(const char *s)
+{
+    return ns_xstrndup(s, strlen(s));
+}
+
+char *ns_xstrndup(const char *s, size_t n)
+{
+    char *copy = ns_xmalloc(n + 1);
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    return copy;
+}
+
+char *ns_vasprintf(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return ns_xstrdup("(unformattable message)");
+    char *s = ns_xmalloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+char *ns_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = ns_vasprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void ns_buf_append(struct ns_buf *buf, const char *s, size_t n)
+{
+    if (buf->len + n + 1 > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 64;
+        while (cap < buf->len + n + 1)
+            cap *= 2;
+        buf->data = ns_xrealloc(buf->data, cap);
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, s, n);
+    buf->len += n;
+    buf->data[buf->len] = '\0';
+}
+
+void ns_buf_puts(struct ns_buf *buf, const char *s)
+{
+    ns_buf_append(buf, s, strlen(s));
+}
+
+void ns_buf_printf(struct ns_buf *buf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = ns_vasprintf(fmt, ap);
+    va_end(ap);
+    ns_buf_puts(buf, s);
+    free(s);
+}
+
+void ns_buf_free(struct ns_buf *buf)
+{
+    free(buf->data);
+    buf->data = NULL;
+    buf->len = buf->cap = 0;
+}
+
+size_t ns_edit_distance(const char *a, const char *b, size_t cap)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return cap + 1;
+    size_t diff = la > lb ? la - lb : lb - la;
+    if (diff > cap)
+        return cap + 1;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t best = diag + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb] > cap ? cap + 1 : row[lb];
+}
+
+const char *ns_closest(const char *word, const char *const *candidates, size_t count)
+{
+    /* A third of the word's length, at least 1 and at most 3, reads as "a typo" rather than
+     * "a different word". */
+    size_t len = strlen(word);
+    size_t cap = len / 3;
+    if (cap < 1)
+        cap = 1;
+    if (cap > 3)
+        cap = 3;
+    const char *best = NULL;
+    size_t best_d = cap + 1;
+    for (size_t i = 0; i < count; i++) {
+        size_t d = ns_edit_distance(word, candidates[i], cap);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    return best;
+}
+
+void ns_format_double(double value, char out[32])
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, 32, "%.*g", prec, value);
+        if (strtod(out, NULL) == value)
+            break;
+    }
+    /* Keep a float looking like a float so YAML readers do not take it for an int. */
+    if (!strpbrk(out, ".eEn"))
+        strcat(out, ".0");
+}

@@ -1,0 +1,324 @@
+#include "data/data_folder.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+#include <stb_image_write.h>
+
+#include "core/ns_util.h"
+#include "data/data_error.h"
+
+/* A broken folder tends to break the same way everywhere: ten named files show the pattern. */
+enum { FOLDER_MAX_ERRORS = 10, FOLDER_HINT_NAMES = 20 };
+
+static const char *const image_exts[] = {"png", "jpg", "jpeg", "bmp", "pgm", "ppm"};
+static const char ext_list[] = ".png .jpg .jpeg .bmp .pgm .ppm";
+
+struct name_list {
+    size_t count, cap;
+    char **names;
+};
+
+static void names_push(struct name_list *l, const char *name)
+{
+    if (l->count == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 16;
+        l->names = ns_xrealloc(l->names, l->cap * sizeof *l->names);
+    }
+    l->names[l->count++] = ns_xstrdup(name);
+}
+
+static void names_free(struct name_list *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        free(l->names[i]);
+    free(l->names);
+    memset(l, 0, sizeof *l);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_image_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name)
+        return false;
+    for (size_t i = 0; i < sizeof image_exts / sizeof *image_exts; i++)
+        if (strcasecmp(dot + 1, image_exts[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+    bool slash = n > 0 && dir[n - 1] == '/';
+    return ns_asprintf("%s%s%s", dir, slash ? "" : "/", name);
+}
+
+/* Sub-folders of root, sorted; hidden ones (".git", ".ipynb_checkpoints") are not classes. */
+static bool list_class_dirs(struct ns_diag *diag, const struct data_folder_opts *o, struct name_list *out)
+{
+    DIR *d = opendir(o->root);
+    if (!d) {
+        data_error(diag, o->root_loc, o->root, NULL, "cannot open folder \"%s\": %s", o->root, strerror(errno));
+        return false;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *p = join_path(o->root, e->d_name);
+        if (is_dir(p))
+            names_push(out, e->d_name);
+        free(p);
+    }
+    closedir(d);
+    if (out->count)
+        qsort(out->names, out->count, sizeof *out->names, cmp_names);
+    return true;
+}
+
+static struct ns_loc class_loc(const struct data_folder_opts *o, size_t i)
+{
+    if (o->class_locs && o->class_locs[i].file)
+        return o->class_locs[i];
+    return o->root_loc;
+}
+
+/* Chooses the classes: the folders, or the list checked against the folders. */
+static bool choose_classes(struct ns_diag *diag, const struct data_folder_opts *o, struct name_list *dirs,
+                           struct name_list *classes)
+{
+    if (o->class_count == 0) {
+        if (dirs->count == 0) {
+            data_error(diag, o->root_loc, o->root, "expected one sub-folder of images per class, e.g. ROOT/cat/1.png",
+                       "\"%s\" has no class folders", o->root);
+            return false;
+        }
+        *classes = *dirs;
+        memset(dirs, 0, sizeof *dirs);
+        return true;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < o->class_count; i++) {
+        const char *name = o->classes[i];
+        bool found = bsearch(&name, dirs->names, dirs->count, sizeof *dirs->names, cmp_names) != NULL;
+        if (!found) {
+            char *hint = ns_asprintf("expected the folder \"%s/%s\"", o->root, name);
+            const char *best = ns_closest(name, (const char *const *)dirs->names, dirs->count);
+            ns_diag_add(diag, NS_ERR_DATA, class_loc(o, i), hint, "no folder for class \"%s\" in \"%s\"", name,
+                        o->root);
+            if (best)
+                ns_diag_hint(diag, "did you mean \"%s\"?", best);
+            free(hint);
+            ok = false;
+        }
+    }
+    for (size_t j = 0; j < dirs->count; j++) {
+        bool listed = false;
+        for (size_t i = 0; i < o->class_count && !listed; i++)
+            listed = strcmp(o->classes[i], dirs->names[j]) == 0;
+        if (!listed) {
+            struct ns_buf hint = {0};
+            ns_buf_puts(&hint, "list it in data.classes, or move it out of the root; listed classes: ");
+            for (size_t i = 0; i < o->class_count && i < FOLDER_HINT_NAMES; i++)
+                ns_buf_printf(&hint, "%s%s", i ? ", " : "", o->classes[i]);
+            if (o->class_count > FOLDER_HINT_NAMES)
+                ns_buf_puts(&hint, ", ...");
+            data_error(diag, o->root_loc, o->root, hint.data, "folder \"%s\" in \"%s\" is not a listed class",
+                       dirs->names[j], o->root);
+            ns_buf_free(&hint);
+            ok = false;
+        }
+    }
+    if (!ok)
+        return false;
+    for (size_t i = 0; i < o->class_count; i++)
+        names_push(classes, o->classes[i]);
+    return true;
+}
+
+void data_folder_index_free(struct data_folder_index *idx)
+{
+    if (!idx)
+        return;
+    for (int i = 0; i < idx->class_count; i++)
+        free(idx->class_names[i]);
+    free(idx->class_names);
+    free(idx->class_files);
+    for (size_t i = 0; i < idx->count; i++)
+        free(idx->paths[i]);
+    free(idx->paths);
+    free(idx->labels);
+    memset(idx, 0, sizeof *idx);
+}
+
+/* Drops the entries whose ok[i] is false, keeping the order; returns how many went. */
+static size_t index_compact(struct data_folder_index *idx, const bool *ok)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < idx->count; i++) {
+        if (ok[i]) {
+            idx->paths[kept] = idx->paths[i];
+            idx->labels[kept] = idx->labels[i];
+            kept++;
+        } else {
+            idx->class_files[idx->labels[i]]--;
+            free(idx->paths[i]);
+        }
+    }
+    size_t dropped = idx->count - kept;
+    idx->count = kept;
+    return dropped;
+}
+
+/* Reports the failed files in index order (diag is not shared across threads). */
+static void report_unreadable(struct ns_diag *diag, const struct data_folder_opts *o,
+                              const struct data_folder_index *idx, const bool *ok,
+                              const char *const *reason, const char *verb)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < idx->count; i++)
+        failed += !ok[i];
+    size_t shown = 0;
+    for (size_t i = 0; i < idx->count && shown < FOLDER_MAX_ERRORS; i++) {
+        if (ok[i])
+            continue;
+        const char *hint = shown == 0 ? "data.on_error: skip leaves unreadable images out and counts them" : NULL;
+        data_error(diag, o->root_loc, idx->paths[i], hint, "cannot %s image \"%s\": %s", verb, idx->paths[i],
+                   reason[i] ? reason[i] : "unknown error");
+        shown++;
+    }
+    if (failed > shown)
+        ns_diag_hint(diag, "%zu unreadable images in all; only the first %d are listed", failed, FOLDER_MAX_ERRORS);
+}
+
+static bool check_opts(struct ns_diag *diag, const struct data_folder_opts *o)
+{
+    if (o->height < 1 || o->width < 1 || o->channels < 1 || o->channels > 4) {
+        data_error(diag, o->root_loc, o->root, NULL,
+                   "image size %dx%d with %d channels is not usable (channels must be 1 to 4)", o->height,
+                   o->width, o->channels);
+        return false;
+    }
+    return true;
+}
+
+bool data_folder_scan(struct ns_diag *diag, const struct data_folder_opts *o, bool verify,
+                      struct data_folder_index *out)
+{
+    struct name_list dirs = {0}, classes = {0};
+    if (!list_class_dirs(diag, o, &dirs) || !choose_classes(diag, o, &dirs, &classes)) {
+        names_free(&dirs);
+        names_free(&classes);
+        return false;
+    }
+    names_free(&dirs);
+
+    struct data_folder_index idx = {0};
+    idx.class_count = (int)classes.count;
+    idx.class_names = classes.names; /* ownership moves to the index */
+    idx.class_files = ns_xcalloc(classes.count, sizeof *idx.class_files);
+    size_t cap = 0;
+    bool ok = true;
+    for (size_t c = 0; c < classes.count; c++) {
+        char *dir = join_path(o->root, classes.names[c]);
+        DIR *d = opendir(dir);
+        if (!d) {
+            data_error(diag, o->root_loc, dir, NULL, "cannot open folder \"%s\": %s", dir, strerror(errno));
+            free(dir);
+            ok = false;
+            continue;
+        }
+        struct name_list files = {0};
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char *p = is_image_name(e->d_name) ? join_path(dir, e->d_name) : NULL;
+            if (p && is_file(p))
+                names_push(&files, e->d_name);
+            else
+                idx.ignored++;
+            free(p);
+        }
+        closedir(d);
+        if (files.count == 0) {
+            data_error(diag, o->root_loc, dir, NULL, "class folder \"%s\" has no images (%s)", dir, ext_list);
+            ok = false;
+        }
+        if (files.count)
+            qsort(files.names, files.count, sizeof *files.names, cmp_names);
+        if (idx.count + files.count > cap) {
+            cap = (idx.count + files.count) * 2;
+            idx.paths = ns_xrealloc(idx.paths, cap * sizeof *idx.paths);
+            idx.labels = ns_xrealloc(idx.labels, cap * sizeof *idx.labels);
+        }
+        for (size_t i = 0; i < files.count; i++) {
+            idx.paths[idx.count] = join_path(dir, files.names[i]);
+            idx.labels[idx.count] = (int32_t)c;
+            idx.count++;
+        }
+        idx.class_files[c] = files.count;
+        names_free(&files);
+        free(dir);
+    }
+    if (ok && verify) {
+        bool *good = ns_xcalloc(idx.count, sizeof *good);
+        const char **reason = ns_xcalloc(idx.count, sizeof *reason);
+        long n = (long)idx.count;
+        int threads = o->threads > 0 ? o->threads : 0;
+        /* Each file fills its own slot; stb keeps its failure reason per thread. */
+#pragma omp parallel for schedule(dynamic, 64) if (n > 64) num_threads(threads > 0 ? threads : omp_default_threads())
+        for (long i = 0; i < n; i++) {
+            int w, h, comp;
+            good[i] = stbi_info(idx.paths[i], &w, &h, &comp) != 0;
+            if (!good[i])
+                reason[i] = stbi_failure_reason();
+        }
+        if (o->skip_unreadable) {
+            idx.skipped = index_compact(&idx, good);
+        } else {
+            for (size_t i = 0; i < idx.count && ok; i++)
+                ok = good[i];
+            if (!ok)
+                report_unreadable(diag, o, &idx, good, reason, "read");
+        }
+        free(good);
+        free(reason);
+        if (ok && idx.count == 0) {
+            data_error(diag, o->root_loc, o->root, NULL, "\"%s\" has no readable images", o->root);
+            ok = false;
+        }
+    }
+    if (!ok) {
+        data_folder_index_free(&idx);
+        return false;
+    }
+    *out = idx;
+    return true;
+}

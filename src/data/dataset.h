@@ -1,0 +1,57 @@
+/* A dataset in memory: every sample's raw values in one flat float buffer, plus labels.
+ *
+ *   struct dataset ds = {0};
+ *   if (!data_idx_load(&ctx->diag, images_loc, images, labels_loc, labels, 10, &ds)) ...;
+ *   const float *x = dataset_sample(&ds, i);          // (sample_size) = shape h*w*c or n
+ *   dataset_free(&ds);
+ *
+ * The caller owns the struct; the loaders fill it and dataset_free releases what it points
+ * to. Values are raw (bytes as 0..255, CSV cells as written): normalisation (data_prep.h) is
+ * a separate step so that augmentation can pad with black before it.
+ * Errors from every loader in src/data are NS_ERR_DATA diags. Each loader takes the place in
+ * the spec where the data path was written (`spec_loc`); errors about a whole file go there
+ * and name the file in the message. With spec_loc.file == NULL they go at the data file.
+ */
+#ifndef DATASET_H
+#define DATASET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ns_error.h"
+#include "spec/spec.h"
+
+struct dataset {
+    size_t count;
+    struct spec_shape shape; /* per sample: [h, w, c] or [n] */
+    size_t sample_size;      /* floats per sample: the product of shape.dims */
+    float *x;                /* (count, sample_size), raw values; images (H, W, C) row-major */
+    int32_t *labels;         /* (count) class index, or NULL for regression */
+    float *targets;          /* (count) regression targets, or NULL for classification */
+    int class_count;         /* classification: listed classes, else max label + 1; 0 for regression */
+    char **class_names;      /* (class_count) owned, or NULL when the data carries none */
+    size_t skipped;          /* unreadable images left out (image folders, on_error: skip) */
+    size_t ignored;          /* files in class folders that are not images, left out */
+};
+
+/* What `netspec check` needs without loading the samples. */
+struct data_header {
+    struct spec_shape shape; /* per sample */
+    size_t count;
+    int class_count; /* listed classes, else max label + 1 seen, or the class folders found;
+                        0 when unknown (CSV header read, regression) */
+};
+
+static inline const float *dataset_sample(const struct dataset *ds, size_t i)
+{
+    return ds->x + i * ds->sample_size;
+}
+
+void dataset_free(struct dataset *ds);
+/* Copies the samples index[0..n) of `src` into a new dataset `out` (same shape, classes). */
+void dataset_subset(const struct dataset *src, const size_t *index, size_t n, struct dataset *out);
+/* Floats per sample of `shape`; 0 for rank 0. */
+size_t dataset_shape_size(struct spec_shape shape);
+
+#endif

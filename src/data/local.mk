@@ -1,0 +1,1 @@
+# data: files are added here

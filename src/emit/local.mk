@@ -1,0 +1,1 @@
+# emit: files are added here

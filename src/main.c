@@ -1,0 +1,86 @@
+/* netspec: the only place that prints errors and chooses exit codes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "config.h"
+#include "core/ns_ctx.h"
+#include "core/ns_util.h"
+
+static const struct command commands[] = {
+    {"check", "SPEC [--set path=value]...",
+     "validate a spec, read the data headers, infer shapes; print the layer table", cmd_check,
+     cmd_check_help},
+    {"resolve", "SPEC [--set path=value]...",
+     "print the fully resolved spec (defaults, extends, overrides)", cmd_resolve, cmd_resolve_help},
+    {"schema", "", "print the spec language's JSON Schema", cmd_schema, cmd_schema_help},
+};
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: netspec COMMAND [ARGS]\n\n"
+                 "netspec turns a YAML model spec into a trained network.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  netspec %-8s %s\n      %s\n", commands[i].name, commands[i].args,
+                commands[i].summary);
+    fprintf(out, "\noptions:\n"
+                 "  -h, --help       show this help (or a command's: netspec COMMAND --help)\n"
+                 "  -V, --version    show the version\n"
+                 "  -s, --set P=V    override a spec value, e.g. --set optimizer.lr=0.01\n"
+                 "\nexit codes: 0 ok, 1 internal error, 2 usage or spec error, 3 data error,\n"
+                 "            4 training diverged\n"
+                 "\nsee netspec(1) and netspec-spec(5)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        print_help(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+        printf("netspec %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    const struct command *cmd = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            cmd = &commands[i];
+    if (!cmd) {
+        fprintf(stderr, "netspec: error: unknown command \"%s\"\n", argv[1]);
+        const char *names[sizeof commands / sizeof *commands];
+        for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+            names[i] = commands[i].name;
+        const char *near = ns_closest(argv[1], names, sizeof commands / sizeof *commands);
+        if (near)
+            fprintf(stderr, "  did you mean \"%s\"?\n", near);
+        fprintf(stderr, "  run 'netspec --help' for the commands\n");
+        return 2;
+    }
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            cmd->help();
+            return 0;
+        }
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    ctx.progress_tty = isatty(STDERR_FILENO);
+    int rc = cmd->run(&ctx, argc - 1, argv + 1);
+    if (ns_diag_has_errors(&ctx.diag)) {
+        fflush(stdout);
+        ns_diag_print(&ctx.diag, stderr, isatty(STDERR_FILENO) && !getenv("NO_COLOR"));
+        if (rc == 0)
+            rc = (int)ns_diag_code(&ctx.diag);
+        size_t n = ctx.diag.count;
+        if (n > 1)
+            fprintf(stderr, "%zu errors\n", n);
+    }
+    ns_ctx_free(&ctx);
+    return rc;
+}

@@ -1,0 +1,1 @@
+# ops: files are added here

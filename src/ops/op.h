@@ -1,0 +1,104 @@
+/* One op = one file: its parameter schema, shape rule, parameter tensors, FLOPs, forward,
+ * backward and C emission, in one `const struct op_def`. ops.def lists them all once;
+ * op_registry.c turns that list into the table. Layers, the graph and the runtime never switch
+ * on op names: they call through the op_def.
+ *
+ *   const struct op_def *op = op_find("conv2d");
+ *   op->shape(&shape_args) ... op->forward(&fwd_args) ...
+ *
+ * Shapes are per sample: [h, w, c] (rank 3, stored NHWC, channels fastest) or [n] (rank 1).
+ * Batches are (N, per-sample size) row-major float32.
+ */
+#ifndef OP_H
+#define OP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ns_error.h"
+#include "spec/spec.h"
+#include "spec/spec_schema.h"
+
+enum { OP_MAX_INPUTS = 8, OP_MAX_TENSORS = 4 };
+
+struct ns_buf;
+struct graph_node;
+
+/* A parameter tensor an op owns (weights, bias, batchnorm gamma/beta). */
+struct op_tensor_desc {
+    const char *name;   /* "weight", "bias", ... */
+    size_t size;        /* floats */
+    int fan_in, fan_out;/* for initialisers */
+    int init;           /* enum spec_init, resolved (never INIT_AUTO) */
+    double init_value;  /* for constant initialisation (INIT_ZEROS uses 0; batchnorm gamma 1) */
+    bool constant;      /* filled with init_value instead of random numbers */
+    bool trainable;     /* false: running statistics, updated in forward, not by the optimizer */
+};
+
+struct op_shape_args {
+    const void *params;                 /* the op's parameter struct */
+    const struct spec_layer *layer;     /* for error locations */
+    int input_count;
+    struct spec_shape inputs[OP_MAX_INPUTS];
+    int class_count;                    /* from the data; 0 when unknown */
+    /* out: */
+    struct spec_shape output;
+    int tensor_count;
+    struct op_tensor_desc tensors[OP_MAX_TENSORS];
+    double flops;          /* forward FLOPs per sample (multiply-add = 2) */
+    size_t saved_floats;   /* per-sample floats the forward keeps for backward (masks, argmax) */
+};
+
+struct op_run_args {
+    const struct graph_node *node;
+    int batch;                            /* samples in this batch */
+    const float *inputs[OP_MAX_INPUTS];   /* (batch, input size) */
+    float *output;                        /* (batch, output size) */
+    float *tensors[OP_MAX_TENSORS];       /* the node's parameter tensors */
+    float *saved;                         /* (batch, saved_floats) */
+    bool training;
+    uint64_t rng_key;                     /* (seed, "dropout" stream, epoch, batch) already mixed */
+    const uint32_t *sample_ids;           /* global sample index of each row, for per-sample RNG */
+    /* backward only: */
+    const float *d_output;                /* (batch, output size) */
+    float *d_inputs[OP_MAX_INPUTS];       /* accumulate (+=); NULL when not needed */
+    float *d_tensors[OP_MAX_TENSORS];     /* overwrite with this batch's gradient sums */
+    float *scratch;                       /* workspace of scratch_floats(batch) */
+};
+
+struct op_emit_args {
+    const struct graph_node *node;
+    const char *prefix;   /* symbol prefix of the emitted classifier */
+    struct ns_buf *out;
+};
+
+struct op_def {
+    const char *name;
+    const char *doc;
+    const struct schema_section *param_schema; /* NULL: the op takes no keys */
+    size_t param_size;                          /* sizeof the op's parameter struct */
+    const char *shorthand_key;  /* `- dropout: 0.3` fills this key; NULL = none */
+    int min_inputs, max_inputs; /* max > 1: the op joins branches and needs `from:` */
+    /* Validates the parameters against each other (beyond the schema's ranges). */
+    bool (*check)(const void *params, const struct spec_layer *layer, struct ns_diag *diag);
+    /* Output shape, parameter tensors and FLOPs from input shapes; false + diag on a mismatch. */
+    bool (*shape)(struct op_shape_args *args, struct ns_diag *diag);
+    size_t (*scratch_floats)(const struct graph_node *node, int batch);
+    void (*forward)(const struct op_run_args *args);
+    void (*backward)(const struct op_run_args *args);
+    /* Writes the op's forward as C99 (see emit/). */
+    void (*emit_c)(const struct op_emit_args *args);
+};
+
+const struct op_def *op_find(const char *name);
+size_t op_count(void);
+const struct op_def *op_at(size_t index);
+/* Names of every op, NULL-terminated (for suggestions and docs). */
+const char *const *op_names(void);
+
+/* Shape helpers the op files share. */
+size_t op_shape_size(const struct spec_shape *shape);
+void op_shape_format(const struct spec_shape *shape, char out[48]);
+
+#endif

@@ -1,0 +1,561 @@
+#include "runtime/kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/ns_util.h"
+#include "spec/spec.h"
+
+/* Below roughly this many multiply-adds (or elements) a parallel region costs more than it
+ * saves. The choice never changes results, only speed. */
+enum { KERNELS_PARALLEL_MIN = 1 << 15 };
+
+static int kernels_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* ---- SGEMM ----
+ * GotoBLAS-style: C is cut into (MC, NC) tiles, one tile per task; a task packs a (MC, KC)
+ * block of op(A) and a (KC, NC) block of op(B) into micro-panels and runs the (MR, NR)
+ * micro-kernel over them, keeping partial sums in a per-task float tile. Partial sums are plain
+ * floats stored and reloaded between K blocks, so each element is still summed k = 0..K-1 in
+ * one accumulator: tiling, K-blocking and the thread count change speed, never bits. */
+enum { GEMM_MR = 4, GEMM_NR = 16, GEMM_MC = 128, GEMM_NC = 256, GEMM_KC = 256 };
+
+static void gemm_micro(int kc, const float *restrict ap /* (kc, MR) */,
+                       const float *restrict bp /* (kc, NR) */, float *restrict acc, size_t ldacc)
+{
+    float c[GEMM_MR][GEMM_NR];
+    for (int r = 0; r < GEMM_MR; r++)
+        for (int j = 0; j < GEMM_NR; j++)
+            c[r][j] = acc[(size_t)r * ldacc + (size_t)j];
+    for (int k = 0; k < kc; k++) {
+        const float *b = bp + (size_t)k * GEMM_NR;
+        const float *a = ap + (size_t)k * GEMM_MR;
+        for (int r = 0; r < GEMM_MR; r++) {
+            float ar = a[r];
+#pragma omp simd
+            for (int j = 0; j < GEMM_NR; j++)
+                c[r][j] += ar * b[j];
+        }
+    }
+    for (int r = 0; r < GEMM_MR; r++)
+        for (int j = 0; j < GEMM_NR; j++)
+            acc[(size_t)r * ldacc + (size_t)j] = c[r][j];
+}
+
+/* Ap: ceil(mc / MR) panels of (kc, MR), zero rows past mc. */
+static void gemm_pack_a(bool trans_a, const float *a, int lda, int i0, int mc, int p0, int kc,
+                        float *ap)
+{
+    for (int ip = 0; ip < mc; ip += GEMM_MR) {
+        float *dst = ap + (size_t)ip * (size_t)kc;
+        int rows = mc - ip < GEMM_MR ? mc - ip : GEMM_MR;
+        if (trans_a) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = a + (size_t)(p0 + k) * (size_t)lda + (size_t)(i0 + ip);
+                float *d = dst + (size_t)k * GEMM_MR;
+                int r = 0;
+                for (; r < rows; r++)
+                    d[r] = src[r];
+                for (; r < GEMM_MR; r++)
+                    d[r] = 0.0f;
+            }
+        } else {
+            for (int r = 0; r < GEMM_MR; r++) {
+                if (r < rows) {
+                    const float *src = a + (size_t)(i0 + ip + r) * (size_t)lda + (size_t)p0;
+                    for (int k = 0; k < kc; k++)
+                        dst[(size_t)k * GEMM_MR + (size_t)r] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++)
+                        dst[(size_t)k * GEMM_MR + (size_t)r] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* Bp: ceil(nc / NR) panels of (kc, NR), zero columns past nc. */
+static void gemm_pack_b(bool trans_b, const float *b, int ldb, int p0, int kc, int j0, int nc,
+                        float *bp)
+{
+    for (int jp = 0; jp < nc; jp += GEMM_NR) {
+        float *dst = bp + (size_t)jp * (size_t)kc;
+        int cols = nc - jp < GEMM_NR ? nc - jp : GEMM_NR;
+        if (trans_b) {
+            for (int j = 0; j < GEMM_NR; j++) {
+                if (j < cols) {
+                    const float *src = b + (size_t)(j0 + jp + j) * (size_t)ldb + (size_t)p0;
+                    for (int k = 0; k < kc; k++)
+                        dst[(size_t)k * GEMM_NR + (size_t)j] = src[k];
+                } else {
+                    for (int k = 0; k < kc; k++)
+                        dst[(size_t)k * GEMM_NR + (size_t)j] = 0.0f;
+                }
+            }
+        } else {
+            for (int k = 0; k < kc; k++) {
+                const float *src = b + (size_t)(p0 + k) * (size_t)ldb + (size_t)(j0 + jp);
+                float *d = dst + (size_t)k * GEMM_NR;
+                int j = 0;
+                for (; j < cols; j++)
+                    d[j] = src[j];
+                for (; j < GEMM_NR; j++)
+                    d[j] = 0.0f;
+            }
+        }
+    }
+}
+
+static int round_up(int x, int to)
+{
+    return (x + to - 1) / to * to;
+}
+
+void kernels_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+                   const float *a, int lda, const float *b, int ldb, float beta,
+                   float *c, int ldc)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    /* Smaller tiles when there would be too few tasks to keep every thread busy. */
+    int threads = kernels_threads();
+    int mc_max = GEMM_MC, nc_max = GEMM_NC;
+    for (;;) {
+        long tasks = (long)((m + mc_max - 1) / mc_max) * ((n + nc_max - 1) / nc_max);
+        if (tasks >= 4L * threads)
+            break;
+        bool m_can = mc_max > 2 * GEMM_MR && m > mc_max / 2;
+        bool n_can = nc_max > 2 * GEMM_NR && n > nc_max / 2;
+        if (m_can && (!n_can || m / mc_max >= n / nc_max))
+            mc_max = round_up(mc_max / 2, GEMM_MR);
+        else if (n_can)
+            nc_max = round_up(nc_max / 2, GEMM_NR);
+        else
+            break;
+    }
+    int tiles_m = (m + mc_max - 1) / mc_max, tiles_n = (n + nc_max - 1) / nc_max;
+    long task_count = (long)tiles_m * tiles_n;
+    double work = (double)m * n * (k > 0 ? k : 1);
+    size_t ap_size = (size_t)mc_max * GEMM_KC, bp_size = (size_t)GEMM_KC * (size_t)nc_max;
+    size_t ldacc = (size_t)nc_max;
+
+#pragma omp parallel if (work >= KERNELS_PARALLEL_MIN && task_count > 1)
+    {
+        float *ap = ns_xmalloc(ap_size * sizeof *ap);
+        float *bp = ns_xmalloc(bp_size * sizeof *bp);
+        float *acc = ns_xmalloc((size_t)mc_max * ldacc * sizeof *acc);
+#pragma omp for schedule(dynamic, 1)
+        for (long t = 0; t < task_count; t++) {
+            /* Column tiles vary slowest so consecutive tasks share the same B block. */
+            int i0 = (int)(t % tiles_m) * mc_max, j0 = (int)(t / tiles_m) * nc_max;
+            int mc = m - i0 < mc_max ? m - i0 : mc_max;
+            int nc = n - j0 < nc_max ? n - j0 : nc_max;
+            int mc_pad = round_up(mc, GEMM_MR), nc_pad = round_up(nc, GEMM_NR);
+            for (int i = 0; i < mc_pad; i++)
+                memset(acc + (size_t)i * ldacc, 0, (size_t)nc_pad * sizeof *acc);
+            for (int p0 = 0; p0 < k; p0 += GEMM_KC) {
+                int kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
+                gemm_pack_a(trans_a, a, lda, i0, mc, p0, kc, ap);
+                gemm_pack_b(trans_b, b, ldb, p0, kc, j0, nc, bp);
+                for (int jr = 0; jr < nc; jr += GEMM_NR)
+                    for (int ir = 0; ir < mc; ir += GEMM_MR)
+                        gemm_micro(kc, ap + (size_t)ir * (size_t)kc, bp + (size_t)jr * (size_t)kc,
+                                   acc + (size_t)ir * ldacc + (size_t)jr, ldacc);
+            }
+            for (int i = 0; i < mc; i++) {
+                float *crow = c + (size_t)(i0 + i) * (size_t)ldc + (size_t)j0;
+                const float *arow = acc + (size_t)i * ldacc;
+                if (beta == 0.0f) {
+                    for (int j = 0; j < nc; j++)
+                        crow[j] = alpha * arow[j];
+                } else {
+                    for (int j = 0; j < nc; j++)
+                        crow[j] = alpha * arow[j] + beta * crow[j];
+                }
+            }
+        }
+        free(acc);
+        free(bp);
+        free(ap);
+    }
+}
+
+/* ---- sliding windows ---- */
+
+bool kernels_window_init(struct kernels_window *g, int in_h, int in_w, int channels,
+                         int k_h, int k_w, int stride_h, int stride_w, int dil_h, int dil_w,
+                         int pad_mode, int pad_h, int pad_w)
+{
+    memset(g, 0, sizeof *g);
+    g->in_h = in_h;
+    g->in_w = in_w;
+    g->channels = channels;
+    g->k_h = k_h;
+    g->k_w = k_w;
+    g->stride_h = stride_h;
+    g->stride_w = stride_w;
+    g->dil_h = dil_h;
+    g->dil_w = dil_w;
+    int span_h = (k_h - 1) * dil_h + 1, span_w = (k_w - 1) * dil_w + 1;
+    if (pad_mode == SPEC_PAD_SAME) {
+        g->out_h = (in_h + stride_h - 1) / stride_h;
+        g->out_w = (in_w + stride_w - 1) / stride_w;
+        int total_h = (g->out_h - 1) * stride_h + span_h - in_h;
+        int total_w = (g->out_w - 1) * stride_w + span_w - in_w;
+        total_h = total_h > 0 ? total_h : 0;
+        total_w = total_w > 0 ? total_w : 0;
+        g->pad_top = total_h / 2;
+        g->pad_bottom = total_h - g->pad_top;
+        g->pad_left = total_w / 2;
+        g->pad_right = total_w - g->pad_left;
+        return true;
+    }
+    if (pad_mode == SPEC_PAD_EXPLICIT) {
+        g->pad_top = g->pad_bottom = pad_h;
+        g->pad_left = g->pad_right = pad_w;
+    }
+    int padded_h = in_h + g->pad_top + g->pad_bottom, padded_w = in_w + g->pad_left + g->pad_right;
+    if (span_h > padded_h || span_w > padded_w)
+        return false;
+    g->out_h = (padded_h - span_h) / stride_h + 1;
+    g->out_w = (padded_w - span_w) / stride_w + 1;
+    return true;
+}
+
+void kernels_im2col(const struct kernels_window *g, int n, const float *in, float *col)
+{
+    const size_t ch = (size_t)g->channels;
+    const size_t kcols = (size_t)g->k_h * (size_t)g->k_w * ch;
+    const long rows = (long)n * g->out_h;
+    const double work = (double)rows * g->out_w * (double)kcols;
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN)
+    for (long r = 0; r < rows; r++) {
+        int s = (int)(r / g->out_h), oy = (int)(r % g->out_h);
+        const float *img = in + (size_t)s * (size_t)g->in_h * (size_t)g->in_w * ch;
+        for (int ox = 0; ox < g->out_w; ox++) {
+            float *dst = col + ((size_t)r * (size_t)g->out_w + (size_t)ox) * kcols;
+            for (int ky = 0; ky < g->k_h; ky++) {
+                int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+                for (int kx = 0; kx < g->k_w; kx++) {
+                    int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+                    float *d = dst + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch;
+                    if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w)
+                        memset(d, 0, ch * sizeof *d);
+                    else
+                        memcpy(d, img + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch,
+                               ch * sizeof *d);
+                }
+            }
+        }
+    }
+}
+
+/* The output index o with o * stride + kpos * dil - pad == i, or -1. */
+static int window_source(int i, int kpos, int stride, int dil, int pad, int out)
+{
+    int t = i + pad - kpos * dil;
+    if (t < 0 || t % stride != 0)
+        return -1;
+    t /= stride;
+    return t < out ? t : -1;
+}
+
+void kernels_col2im_add(const struct kernels_window *g, int n, const float *col, float *d_in)
+{
+    const size_t ch = (size_t)g->channels;
+    const size_t kcols = (size_t)g->k_h * (size_t)g->k_w * ch;
+    const long rows = (long)n * g->in_h;
+    const double work = (double)n * g->out_h * g->out_w * (double)kcols;
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN)
+    for (long r = 0; r < rows; r++) {
+        int s = (int)(r / g->in_h), iy = (int)(r % g->in_h);
+        const float *scol = col + (size_t)s * (size_t)g->out_h * (size_t)g->out_w * kcols;
+        for (int ix = 0; ix < g->in_w; ix++) {
+            float *d = d_in + ((size_t)r * (size_t)g->in_w + (size_t)ix) * ch;
+            for (int ky = 0; ky < g->k_h; ky++) {
+                int oy = window_source(iy, ky, g->stride_h, g->dil_h, g->pad_top, g->out_h);
+                if (oy < 0)
+                    continue;
+                for (int kx = 0; kx < g->k_w; kx++) {
+                    int ox = window_source(ix, kx, g->stride_w, g->dil_w, g->pad_left, g->out_w);
+                    if (ox < 0)
+                        continue;
+                    const float *src = scol + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * kcols
+                                       + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch;
+                    for (size_t c = 0; c < ch; c++)
+                        d[c] += src[c];
+                }
+            }
+        }
+    }
+}
+
+/* ---- pooling ---- */
+
+static void put_index(void *base, size_t at, int32_t v)
+{
+    memcpy((char *)base + at * sizeof v, &v, sizeof v);
+}
+
+static int32_t get_index(const void *base, size_t at)
+{
+    int32_t v;
+    memcpy(&v, (const char *)base + at * sizeof v, sizeof v);
+    return v;
+}
+
+void kernels_maxpool_forward(const struct kernels_window *g, int n, const float *in, float *out,
+                             void *argmax)
+{
+    const size_t ch = (size_t)g->channels;
+    const size_t in_size = (size_t)g->in_h * (size_t)g->in_w * ch;
+    const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
+    const long rows = (long)n * g->out_h;
+    const double work = (double)n * (double)out_size * g->k_h * g->k_w;
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN)
+    for (long r = 0; r < rows; r++) {
+        int s = (int)(r / g->out_h), oy = (int)(r % g->out_h);
+        const float *img = in + (size_t)s * in_size;
+        for (int ox = 0; ox < g->out_w; ox++) {
+            size_t o = (size_t)s * out_size + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * ch;
+            for (size_t c = 0; c < ch; c++) {
+                bool found = false;
+                float best = 0.0f;
+                size_t best_at = 0;
+                for (int ky = 0; ky < g->k_h; ky++) {
+                    int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+                    if (iy < 0 || iy >= g->in_h)
+                        continue;
+                    for (int kx = 0; kx < g->k_w; kx++) {
+                        int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+                        if (ix < 0 || ix >= g->in_w)
+                            continue;
+                        size_t at = ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch + c;
+                        /* Strictly greater: the first maximum in scan order wins ties. */
+                        if (!found || img[at] > best) {
+                            found = true;
+                            best = img[at];
+                            best_at = at;
+                        }
+                    }
+                }
+                out[o + c] = best;
+                put_index(argmax, o + c, (int32_t)best_at);
+            }
+        }
+    }
+}
+
+void kernels_maxpool_backward(const struct kernels_window *g, int n, const float *d_out,
+                              const void *argmax, float *d_in)
+{
+    const size_t ch = (size_t)g->channels;
+    const size_t in_size = (size_t)g->in_h * (size_t)g->in_w * ch;
+    const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
+    /* Windows of one sample may overlap, so one thread owns a whole sample and adds its
+     * outputs in order. */
+#pragma omp parallel for schedule(static) if ((double)n * out_size >= KERNELS_PARALLEL_MIN)
+    for (int s = 0; s < n; s++) {
+        float *d = d_in + (size_t)s * in_size;
+        for (size_t o = 0; o < out_size; o++) {
+            size_t at = (size_t)s * out_size + o;
+            d[get_index(argmax, at)] += d_out[at];
+        }
+    }
+}
+
+static int window_count(const struct kernels_window *g, int oy, int ox)
+{
+    int count = 0;
+    for (int ky = 0; ky < g->k_h; ky++) {
+        int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+        if (iy < 0 || iy >= g->in_h)
+            continue;
+        for (int kx = 0; kx < g->k_w; kx++) {
+            int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+            if (ix >= 0 && ix < g->in_w)
+                count++;
+        }
+    }
+    return count;
+}
+
+void kernels_avgpool_forward(const struct kernels_window *g, int n, const float *in, float *out)
+{
+    const size_t ch = (size_t)g->channels;
+    const size_t in_size = (size_t)g->in_h * (size_t)g->in_w * ch;
+    const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
+    const long rows = (long)n * g->out_h;
+    const double work = (double)n * (double)out_size * g->k_h * g->k_w;
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN)
+    for (long r = 0; r < rows; r++) {
+        int s = (int)(r / g->out_h), oy = (int)(r % g->out_h);
+        const float *img = in + (size_t)s * in_size;
+        for (int ox = 0; ox < g->out_w; ox++) {
+            float *o = out + (size_t)s * out_size + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * ch;
+            for (size_t c = 0; c < ch; c++)
+                o[c] = 0.0f;
+            for (int ky = 0; ky < g->k_h; ky++) {
+                int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+                if (iy < 0 || iy >= g->in_h)
+                    continue;
+                for (int kx = 0; kx < g->k_w; kx++) {
+                    int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+                    if (ix < 0 || ix >= g->in_w)
+                        continue;
+                    const float *src = img + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+                    for (size_t c = 0; c < ch; c++)
+                        o[c] += src[c];
+                }
+            }
+            float inv = 1.0f / (float)window_count(g, oy, ox);
+            for (size_t c = 0; c < ch; c++)
+                o[c] *= inv;
+        }
+    }
+}
+
+void kernels_avgpool_backward(const struct kernels_window *g, int n, const float *d_out,
+                              float *d_in)
+{
+    const size_t ch = (size_t)g->channels;
+    const size_t in_size = (size_t)g->in_h * (size_t)g->in_w * ch;
+    const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
+#pragma omp parallel for schedule(static) if ((double)n * out_size * g->k_h * g->k_w >= KERNELS_PARALLEL_MIN)
+    for (int s = 0; s < n; s++) {
+        float *d = d_in + (size_t)s * in_size;
+        for (int oy = 0; oy < g->out_h; oy++) {
+            for (int ox = 0; ox < g->out_w; ox++) {
+                const float *src = d_out + (size_t)s * out_size
+                                   + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * ch;
+                float inv = 1.0f / (float)window_count(g, oy, ox);
+                for (int ky = 0; ky < g->k_h; ky++) {
+                    int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+                    if (iy < 0 || iy >= g->in_h)
+                        continue;
+                    for (int kx = 0; kx < g->k_w; kx++) {
+                        int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+                        if (ix < 0 || ix >= g->in_w)
+                            continue;
+                        float *t = d + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+                        for (size_t c = 0; c < ch; c++)
+                            t[c] += src[c] * inv;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ---- per-column helpers ----
+ * Columns are split into fixed blocks, one thread per block; each column's sum runs over the
+ * rows in order, so results do not depend on the thread count. */
+enum { COL_BLOCK = 16 };
+
+void kernels_bias_add(size_t rows, size_t cols, float *x, const float *bias)
+{
+    long count = (long)rows;
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN)
+    for (long r = 0; r < count; r++) {
+        float *row = x + (size_t)r * cols;
+        for (size_t c = 0; c < cols; c++)
+            row[c] += bias[c];
+    }
+}
+
+void kernels_col_sum(size_t rows, size_t cols, const float *x, float *out)
+{
+    long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN)
+    for (long bl = 0; bl < blocks; bl++) {
+        size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
+        float sum[COL_BLOCK] = {0};
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = c0; c < c1; c++)
+                sum[c - c0] += x[r * cols + c];
+        for (size_t c = c0; c < c1; c++)
+            out[c] = sum[c - c0];
+    }
+}
+
+void kernels_col_moments(size_t rows, size_t cols, const float *x, float *mean, float *var)
+{
+    long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN)
+    for (long bl = 0; bl < blocks; bl++) {
+        size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
+        double sum[COL_BLOCK] = {0}, sq[COL_BLOCK] = {0};
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = c0; c < c1; c++)
+                sum[c - c0] += x[r * cols + c];
+        for (size_t c = c0; c < c1; c++)
+            sum[c - c0] = rows ? sum[c - c0] / (double)rows : 0.0;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = c0; c < c1; c++) {
+                double dv = (double)x[r * cols + c] - sum[c - c0];
+                sq[c - c0] += dv * dv;
+            }
+        for (size_t c = c0; c < c1; c++) {
+            mean[c] = (float)sum[c - c0];
+            var[c] = rows ? (float)(sq[c - c0] / (double)rows) : 0.0f;
+        }
+    }
+}
+
+void kernels_col_affine(size_t rows, size_t cols, const float *x, const float *scale,
+                        const float *shift, float *y)
+{
+    long count = (long)rows;
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN)
+    for (long r = 0; r < count; r++) {
+        const float *xr = x + (size_t)r * cols;
+        float *yr = y + (size_t)r * cols;
+        for (size_t c = 0; c < cols; c++)
+            yr[c] = scale[c] * xr[c] + shift[c];
+    }
+}
+
+void kernels_batchnorm_backward(size_t rows, size_t cols, const float *x, const float *dy,
+                                const float *mean, const float *inv_std, const float *gamma,
+                                bool batch_stats, float *d_gamma, float *d_beta, float *dx)
+{
+    long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN)
+    for (long bl = 0; bl < blocks; bl++) {
+        size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
+        double sg[COL_BLOCK] = {0}, sb[COL_BLOCK] = {0};
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = c0; c < c1; c++) {
+                double xhat = ((double)x[r * cols + c] - mean[c]) * inv_std[c];
+                sg[c - c0] += (double)dy[r * cols + c] * xhat;
+                sb[c - c0] += dy[r * cols + c];
+            }
+        for (size_t c = c0; c < c1; c++) {
+            d_gamma[c] = (float)sg[c - c0];
+            d_beta[c] = (float)sb[c - c0];
+        }
+        if (!dx)
+            continue;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = c0; c < c1; c++) {
+                double g = (double)gamma[c] * inv_std[c];
+                double v = dy[r * cols + c];
+                if (batch_stats) {
+                    double xhat = ((double)x[r * cols + c] - mean[c]) * inv_std[c];
+                    v -= (sb[c - c0] + xhat * sg[c - c0]) / (double)rows;
+                }
+                dx[r * cols + c] += (float)(g * v);
+            }
+    }
+}

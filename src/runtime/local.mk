@@ -1,0 +1,1 @@
+# runtime: files are added here

@@ -1,0 +1,6 @@
+libnetspec_a_SOURCES += \
+	src/spec/spec.h \
+	src/spec/spec_tree.c src/spec/spec_tree.h \
+	src/spec/spec_schema.c src/spec/spec_schema.h \
+	src/spec/spec_validate.c \
+	src/spec/spec_load.c

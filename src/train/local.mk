@@ -1,0 +1,1 @@
+# train: files are added here

@@ -1,0 +1,1 @@
+# tests: CUnit programs are added here
