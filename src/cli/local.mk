@@ -2,3 +2,4 @@ libnetspec_a_SOURCES += \
 	src/cli/cli.h src/cli/cli_args.c src/cli/cli_data.c \
 	src/cli/cmd_check.c \
 	src/cli/cmd_resolve.c
+libnetspec_a_SOURCES += src/cli/cmd_schema.c

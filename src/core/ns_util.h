@@ -32,7 +32,4 @@ size_t ns_edit_distance(const char *a, const char *b, size_t cap);
 /* The candidate closest to `word` if it is close enough to be a plausible typo, else NULL. */
 const char *ns_closest(const char *word, const char *const *candidates, size_t count);
 
-/* Shortest decimal text that reads back as the same double (for resolve and manifests). */
-void ns_format_double(double value, char out[32]);
-
 #endif

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stb_image.h>
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
@@ -47,6 +50,16 @@ static void names_free(struct name_list *l)
 static int cmp_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int folder_threads(int requested)
+{
+#ifdef _OPENMP
+    return requested > 0 ? requested : omp_get_max_threads();
+#else
+    (void)requested;
+    return 1;
+#endif
 }
 
 static bool is_image_name(const char *name)
@@ -106,6 +119,8 @@ static struct ns_loc class_loc(const struct data_folder_opts *o, size_t i)
 {
     if (o->class_locs && o->class_locs[i].file)
         return o->class_locs[i];
+    if (o->class_nodes && o->class_nodes[i])
+        return spec_node_loc(o->class_nodes[i]);
     return o->root_loc;
 }
 
@@ -128,12 +143,11 @@ static bool choose_classes(struct ns_diag *diag, const struct data_folder_opts *
         const char *name = o->classes[i];
         bool found = bsearch(&name, dirs->names, dirs->count, sizeof *dirs->names, cmp_names) != NULL;
         if (!found) {
-            char *hint = ns_asprintf("expected the folder \"%s/%s\"", o->root, name);
             const char *best = ns_closest(name, (const char *const *)dirs->names, dirs->count);
+            char *hint = best ? ns_asprintf("did you mean \"%s\"? expected the folder \"%s/%s\"", best, o->root, name)
+                              : ns_asprintf("expected the folder \"%s/%s\"", o->root, name);
             ns_diag_add(diag, NS_ERR_DATA, class_loc(o, i), hint, "no folder for class \"%s\" in \"%s\"", name,
                         o->root);
-            if (best)
-                ns_diag_hint(diag, "did you mean \"%s\"?", best);
             free(hint);
             ok = false;
         }
@@ -291,9 +305,9 @@ bool data_folder_scan(struct ns_diag *diag, const struct data_folder_opts *o, bo
         bool *good = ns_xcalloc(idx.count, sizeof *good);
         const char **reason = ns_xcalloc(idx.count, sizeof *reason);
         long n = (long)idx.count;
-        int threads = o->threads > 0 ? o->threads : 0;
+        int threads = folder_threads(o->threads);
         /* Each file fills its own slot; stb keeps its failure reason per thread. */
-#pragma omp parallel for schedule(dynamic, 64) if (n > 64) num_threads(threads > 0 ? threads : omp_default_threads())
+#pragma omp parallel for schedule(dynamic, 64) if (n > 64) num_threads(threads)
         for (long i = 0; i < n; i++) {
             int w, h, comp;
             good[i] = stbi_info(idx.paths[i], &w, &h, &comp) != 0;
@@ -321,4 +335,217 @@ bool data_folder_scan(struct ns_diag *diag, const struct data_folder_opts *o, bo
     }
     *out = idx;
     return true;
+}
+
+void data_folder_opts_from_spec(const struct spec *spec, int threads, struct data_folder_opts *out)
+{
+    const struct spec_data *d = &spec->data;
+    memset(out, 0, sizeof *out);
+    out->root = d->root;
+    out->root_loc = spec_field_loc(spec, d->node, "root");
+    out->class_count = d->classes.count;
+    out->classes = d->classes.names;
+    out->class_nodes = d->classes.nodes;
+    out->height = d->image.size.h;
+    out->width = d->image.size.w;
+    out->channels = d->image.channels;
+    out->skip_unreadable = d->on_error == ON_ERROR_SKIP;
+    out->threads = threads;
+}
+
+bool data_folder_check_opts(struct ns_diag *diag, const struct data_folder_opts *o, struct data_header *out)
+{
+    if (!check_opts(diag, o))
+        return false;
+    struct data_folder_index idx;
+    if (!data_folder_scan(diag, o, true, &idx))
+        return false;
+    memset(out, 0, sizeof *out);
+    out->shape = (struct spec_shape){.rank = 3, .dims = {o->height, o->width, o->channels}};
+    out->count = idx.count;
+    out->class_count = idx.class_count;
+    out->skipped = idx.skipped;
+    out->ignored = idx.ignored;
+    data_folder_index_free(&idx);
+    return true;
+}
+
+bool data_folder_check(struct ns_diag *diag, const struct spec *spec, struct data_header *out)
+{
+    struct data_folder_opts o;
+    data_folder_opts_from_spec(spec, 0, &o);
+    return data_folder_check_opts(diag, &o, out);
+}
+
+/* Decodes, converts and resizes one image into out (h, w, c); NULL or stb's reason. Runs on
+ * worker threads, so it touches nothing shared. */
+static const char *decode_image(const char *path, int height, int width, int channels, float *out)
+{
+    int w, h, comp;
+    unsigned char *img = stbi_load(path, &w, &h, &comp, channels); /* (h, w, channels) */
+    if (!img) {
+        const char *why = stbi_failure_reason();
+        return why ? why : "unknown error";
+    }
+    const unsigned char *src = img;
+    unsigned char *resized = NULL;
+    if (w != width || h != height) {
+        resized = malloc((size_t)height * (size_t)width * (size_t)channels);
+        if (!resized || !stbir_resize_uint8(img, w, h, 0, resized, width, height, 0, channels)) {
+            free(resized);
+            stbi_image_free(img);
+            return "cannot resize (out of memory)";
+        }
+        src = resized;
+    }
+    size_t n = (size_t)height * (size_t)width * (size_t)channels;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)src[i];
+    free(resized);
+    stbi_image_free(img);
+    return NULL;
+}
+
+bool data_folder_load_image(struct ns_diag *diag, struct ns_loc loc, const char *path, int height,
+                            int width, int channels, float *out)
+{
+    if (height < 1 || width < 1 || channels < 1 || channels > 4) {
+        data_error(diag, loc, path, NULL, "image size %dx%d with %d channels is not usable", height, width,
+                   channels);
+        return false;
+    }
+    const char *why = decode_image(path, height, width, channels, out);
+    if (why) {
+        data_error(diag, loc, path, NULL, "cannot decode image \"%s\": %s", path, why);
+        return false;
+    }
+    return true;
+}
+
+bool data_folder_load(struct ns_diag *diag, const struct data_folder_opts *o, struct dataset *out)
+{
+    if (!check_opts(diag, o))
+        return false;
+    struct data_folder_index idx;
+    if (!data_folder_scan(diag, o, false, &idx))
+        return false;
+    struct spec_shape shape = {.rank = 3, .dims = {o->height, o->width, o->channels}};
+    size_t sample = dataset_shape_size(shape);
+    float *x = ns_xmalloc(idx.count * sample * sizeof *x); /* (count, h, w, c) */
+    bool *good = ns_xcalloc(idx.count, sizeof *good);
+    const char **reason = ns_xcalloc(idx.count, sizeof *reason);
+    long n = (long)idx.count;
+    int threads = folder_threads(o->threads);
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
+    for (long i = 0; i < n; i++) {
+        reason[i] = decode_image(idx.paths[i], o->height, o->width, o->channels, x + (size_t)i * sample);
+        good[i] = reason[i] == NULL;
+    }
+    bool ok = true;
+    size_t skipped = 0;
+    if (o->skip_unreadable) {
+        size_t kept = 0;
+        for (size_t i = 0; i < idx.count; i++) {
+            if (!good[i])
+                continue;
+            if (kept != i)
+                memmove(x + kept * sample, x + i * sample, sample * sizeof *x);
+            kept++;
+        }
+        skipped = index_compact(&idx, good);
+        if (idx.count == 0) {
+            data_error(diag, o->root_loc, o->root, NULL, "\"%s\" has no readable images", o->root);
+            ok = false;
+        }
+    } else {
+        for (size_t i = 0; i < idx.count && ok; i++)
+            ok = good[i];
+        if (!ok)
+            report_unreadable(diag, o, &idx, good, reason, "decode");
+    }
+    free(good);
+    free(reason);
+    if (!ok) {
+        free(x);
+        data_folder_index_free(&idx);
+        return false;
+    }
+    memset(out, 0, sizeof *out);
+    out->count = idx.count;
+    out->shape = shape;
+    out->sample_size = sample;
+    out->x = idx.count ? ns_xrealloc(x, idx.count * sample * sizeof *x) : x;
+    out->labels = idx.labels;
+    out->class_count = idx.class_count;
+    out->class_names = idx.class_names;
+    out->skipped = skipped;
+    out->ignored = idx.ignored;
+    idx.labels = NULL;
+    idx.class_names = NULL;
+    idx.class_count = 0;
+    data_folder_index_free(&idx);
+    return true;
+}
+
+static bool make_dir(struct ns_diag *diag, const char *path)
+{
+    if (mkdir(path, 0777) == 0 || (errno == EEXIST && is_dir(path)))
+        return true;
+    ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot create folder \"%s\": %s",
+                path, strerror(errno));
+    return false;
+}
+
+bool data_folder_write_pngs(struct ns_diag *diag, const struct dataset *ds, const char *root,
+                            const char *const *class_names)
+{
+    if (ds->shape.rank != 3 || !ds->labels || ds->shape.dims[2] > 4) {
+        ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){root, 0, 0, 0}, NULL,
+                    "only labelled images of 1 to 4 channels can be written as PNG folders");
+        return false;
+    }
+    if (!make_dir(diag, root))
+        return false;
+    char **dirs = ns_xcalloc((size_t)ds->class_count, sizeof *dirs);
+    bool ok = true;
+    for (int c = 0; c < ds->class_count && ok; c++) {
+        const char *name = class_names ? class_names[c] : NULL;
+        if (name && (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)) {
+            ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){root, 0, 0, 0}, "pass no names to number the folders",
+                        "class name \"%s\" cannot be a folder name", name);
+            ok = false;
+            break;
+        }
+        char *leaf = name ? ns_xstrdup(name) : ns_asprintf("%d", c);
+        dirs[c] = join_path(root, leaf);
+        free(leaf);
+        ok = make_dir(diag, dirs[c]);
+    }
+    int h = ds->shape.dims[0], w = ds->shape.dims[1], ch = ds->shape.dims[2];
+    unsigned char *px = ns_xmalloc(ds->sample_size);
+    for (size_t i = 0; i < ds->count && ok; i++) {
+        const float *s = dataset_sample(ds, i);
+        for (size_t k = 0; k < ds->sample_size; k++) {
+            float v = s[k] < 0 ? 0 : s[k] > 255 ? 255 : s[k];
+            px[k] = (unsigned char)lrintf(v);
+        }
+        int label = ds->labels[i];
+        if (label < 0 || label >= ds->class_count) {
+            ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){root, 0, 0, 0}, NULL,
+                        "sample %zu has label %d outside classes 0..%d", i, label, ds->class_count - 1);
+            ok = false;
+            break;
+        }
+        char *path = ns_asprintf("%s/%06zu.png", dirs[label], i);
+        if (!stbi_write_png(path, w, h, ch, px, w * ch)) {
+            ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot write \"%s\"", path);
+            ok = false;
+        }
+        free(path);
+    }
+    free(px);
+    for (int c = 0; c < ds->class_count; c++)
+        free(dirs[c]);
+    free(dirs);
+    return ok;
 }

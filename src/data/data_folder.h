@@ -29,6 +29,7 @@ struct data_folder_opts {
     size_t class_count;               /* 0 = the sorted sub-folder names */
     const char *const *classes;       /* (class_count) class names in label order */
     const struct ns_loc *class_locs;  /* (class_count) where each was written, or NULL */
+    const struct spec_node *const *class_nodes; /* or (class_count) the spec's nodes, or NULL */
     int height, width, channels;      /* every image is converted to this; channels 1..4 */
     bool skip_unreadable;             /* on_error: skip */
     int threads;                      /* 0 = OpenMP's default */
@@ -50,9 +51,14 @@ struct data_folder_index {
 bool data_folder_scan(struct ns_diag *diag, const struct data_folder_opts *opts, bool verify,
                       struct data_folder_index *out);
 void data_folder_index_free(struct data_folder_index *idx);
-/* Header facts for `netspec check`: the scan with verify, as shape [h, w, c], count, classes. */
-bool data_folder_check(struct ns_diag *diag, const struct data_folder_opts *opts, struct data_header *out,
-                       size_t *skipped, size_t *ignored);
+/* The options a spec's data section asks for (root, classes and their places, size, on_error).
+ * Borrows from spec. */
+void data_folder_opts_from_spec(const struct spec *spec, int threads, struct data_folder_opts *out);
+/* Header facts for `netspec check`: the scan with verify, as shape [h, w, c], count, classes,
+ * skipped and ignored files. */
+bool data_folder_check_opts(struct ns_diag *diag, const struct data_folder_opts *opts, struct data_header *out);
+/* The same for a spec with format image_folder. */
+bool data_folder_check(struct ns_diag *diag, const struct spec *spec, struct data_header *out);
 /* Decodes every image into a dataset of shape [height, width, channels], values 0..255.
  * A file that does not decode is an error naming it, or with skip_unreadable is left out and
  * counted in out->skipped. `out` is untouched on failure. */

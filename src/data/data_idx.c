@@ -10,7 +10,7 @@
 #include "data/data_error.h"
 
 /* gzread takes an unsigned count and returns an int: read big buffers in pieces. */
-enum { IDX_CHUNK = 1 << 20, IDX_MAX_LABEL_ERRORS = 10 };
+enum { IDX_CHUNK = 1 << 20 };
 
 static const char *idx_type_name(int type)
 {
@@ -236,17 +236,23 @@ static unsigned char *idx_read_labels(struct ns_diag *diag, struct ns_loc loc, c
         if (!failed && got < n)
             idx_truncated(diag, loc, path, f, "labels", n, got);
         ok = !failed && got == n && idx_check_end(f, diag, loc, path, 8 + n);
-        int max = -1, bad = 0;
+        int max = -1;
+        size_t bad = 0, first_bad = 0;
         for (size_t i = 0; ok && i < n; i++) {
             if (labels[i] > max)
                 max = labels[i];
-            if (class_count > 0 && labels[i] >= class_count) {
-                if (bad++ < IDX_MAX_LABEL_ERRORS)
-                    data_error(diag, loc, path,
-                               bad == IDX_MAX_LABEL_ERRORS ? "further bad labels are not listed" : NULL,
-                               "label %d at index %zu of \"%s\" is outside classes 0..%d", labels[i], i,
-                               path, class_count - 1);
-            }
+            if (class_count > 0 && labels[i] >= class_count && bad++ == 0)
+                first_bad = i;
+        }
+        /* One error for the file: a wrong class list makes thousands of labels "bad". */
+        if (bad) {
+            char *hint = ns_asprintf("the labels go up to %d; data.classes lists %d name%s", max,
+                                     class_count, class_count == 1 ? "" : "s");
+            data_error(diag, loc, path, hint,
+                       "%zu label%s in \"%s\" %s outside classes 0..%d (the first: %d at index %zu)",
+                       bad, bad == 1 ? "" : "s", path, bad == 1 ? "is" : "are", class_count - 1,
+                       labels[first_bad], first_bad);
+            free(hint);
         }
         if (bad)
             ok = false;

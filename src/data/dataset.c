@@ -57,3 +57,26 @@ void dataset_subset(const struct dataset *src, const size_t *index, size_t n, st
             out->class_names[i] = ns_xstrdup(src->class_names[i]);
     }
 }
+
+void dataset_keep(struct dataset *ds, const size_t *index, size_t n)
+{
+    /* index[k] >= k, so moving rows forward in k order never overwrites a row still needed. */
+    size_t size = ds->sample_size;
+    for (size_t k = 0; k < n; k++) {
+        size_t from = index[k];
+        if (from == k)
+            continue;
+        memmove(ds->x + k * size, ds->x + from * size, size * sizeof *ds->x);
+        if (ds->labels)
+            ds->labels[k] = ds->labels[from];
+        if (ds->targets)
+            ds->targets[k] = ds->targets[from];
+    }
+    ds->count = n;
+    size_t keep = n ? n : 1;
+    ds->x = ns_xrealloc(ds->x, keep * size * sizeof *ds->x);
+    if (ds->labels)
+        ds->labels = ns_xrealloc(ds->labels, keep * sizeof *ds->labels);
+    if (ds->targets)
+        ds->targets = ns_xrealloc(ds->targets, keep * sizeof *ds->targets);
+}

@@ -41,6 +41,8 @@ struct data_header {
     size_t count;
     int class_count; /* listed classes, else max label + 1 seen, or the class folders found;
                         0 when unknown (CSV header read, regression) */
+    size_t skipped;  /* image folders: unreadable images left out (on_error: skip) */
+    size_t ignored;  /* image folders: non-image files in class folders */
 };
 
 static inline const float *dataset_sample(const struct dataset *ds, size_t i)
@@ -51,6 +53,8 @@ static inline const float *dataset_sample(const struct dataset *ds, size_t i)
 void dataset_free(struct dataset *ds);
 /* Copies the samples index[0..n) of `src` into a new dataset `out` (same shape, classes). */
 void dataset_subset(const struct dataset *src, const size_t *index, size_t n, struct dataset *out);
+/* Keeps only the samples index[0..n) (strictly ascending), in place; shrinks the buffers. */
+void dataset_keep(struct dataset *ds, const size_t *index, size_t n);
 /* Floats per sample of `shape`; 0 for rank 0. */
 size_t dataset_shape_size(struct spec_shape shape);
 

@@ -1,1 +1,10 @@
 # data: files are added here
+libnetspec_a_SOURCES += \
+	src/data/dataset.c src/data/dataset.h \
+	src/data/data_error.c src/data/data_error.h \
+	src/data/data_idx.c src/data/data_idx.h \
+	src/data/data_csv.c src/data/data_csv.h \
+	src/data/data_folder.c src/data/data_folder.h \
+	src/data/data_split.c src/data/data_split.h \
+	src/data/data_prep.c src/data/data_prep.h \
+	src/data/data_load.c src/data/data_load.h

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "ops/op.h"
+#include "runtime/kernels.h"
 
 #define OP(name) extern const struct op_def op_##name;
 #include "ops/ops.def"
@@ -24,8 +25,9 @@ enum {
 
 enum { OP_LABEL_MAX = 96 };
 
-/* "layer 4 (conv2d)", or "layer 4 \"res1\" (add)" when the user named it; 1-based, as people
- * count. "conv2d" alone without a layer (tests). */
+/* "layer 4 (conv2d)", or "layer 4 \"res1\" (add)" when the user named it; the 0-based index
+ * of model.layers, as the validator and `--set model.layers[4]` count. "conv2d" alone without a
+ * layer. */
 void op_layer_label(const struct spec_layer *layer, const char *op_name, char out[OP_LABEL_MAX]);
 /* Where the layer was written; no place when layer or its node is NULL. */
 struct ns_loc op_layer_loc(const struct spec_layer *layer);
@@ -39,10 +41,28 @@ void op_shape_error(const struct op_shape_args *args, struct ns_diag *diag, cons
 int op_resolve_init(int init, int activation);
 /* A check() for ops whose schema ranges say everything. */
 bool op_check_none(const void *params, const struct spec_layer *layer, struct ns_diag *diag);
+/* A scratch_floats() for ops that need no workspace. */
+size_t op_scratch_none(const struct graph_node *node, int batch);
 /* Per-sample rows and columns of the last axis: [h, w, c] -> (h*w, c), [n] -> (1, n). */
 void op_shape_rows_cols(const struct spec_shape *shape, size_t *rows, size_t *cols);
+/* args->scratch when the executor passed one (it holds scratch_floats(batch) floats), else a
+ * new buffer of `floats` that the caller frees through *owned (NULL when nothing to free). */
+float *op_scratch(const struct op_run_args *args, size_t floats, float **owned);
 /* The op's parameter tensor descriptor for a bias or batchnorm vector. */
 struct op_tensor_desc op_constant_tensor(const char *name, size_t size, double value,
                                          bool trainable);
+
+/* maxpool2d and avgpool2d take the same keys; op_pool.c holds them once. */
+struct op_pool_params {
+    struct spec_pair size;
+    struct spec_pair stride; /* SPEC_AUTO in h and w = size */
+    struct spec_padding padding;
+};
+extern const struct schema_section op_pool_schema_max;
+extern const struct schema_section op_pool_schema_avg;
+/* Output shape and FLOPs of a pooling op; saved_floats = the output size when keep_argmax. */
+bool op_pool_shape(struct op_shape_args *args, struct ns_diag *diag, const char *op_name,
+                   bool keep_argmax);
+void op_pool_window(const struct graph_node *node, struct kernels_window *g);
 
 #endif

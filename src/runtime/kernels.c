@@ -29,8 +29,21 @@ static int kernels_threads(void)
  * micro-kernel over them, keeping partial sums in a per-task float tile. Partial sums are plain
  * floats stored and reloaded between K blocks, so each element is still summed k = 0..K-1 in
  * one accumulator: tiling, K-blocking and the thread count change speed, never bits. */
-enum { GEMM_MR = 4, GEMM_NR = 16, GEMM_MC = 128, GEMM_NC = 256, GEMM_KC = 256 };
+enum { GEMM_MR = 8, GEMM_NR = 16, GEMM_MC = 96, GEMM_NC = 256, GEMM_KC = 256 };
 
+/* The micro-kernel is compiled for AVX-512, AVX2 and the baseline, picked at load time. Every
+ * clone does the same IEEE multiply then add per element (-ffp-contract=off: no FMA), so the
+ * choice changes speed only, never bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define GEMM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef GEMM_CLONES
+#define GEMM_CLONES
+#endif
+
+GEMM_CLONES
 static void gemm_micro(int kc, const float *restrict ap /* (kc, MR) */,
                        const float *restrict bp /* (kc, NR) */, float *restrict acc, size_t ldacc)
 {
@@ -351,7 +364,8 @@ void kernels_maxpool_forward(const struct kernels_window *g, int n, const float 
                     }
                 }
                 out[o + c] = best;
-                put_index(argmax, o + c, (int32_t)best_at);
+                if (argmax)
+                    put_index(argmax, o + c, (int32_t)best_at);
             }
         }
     }

@@ -55,7 +55,7 @@ void kernels_col2im_add(const struct kernels_window *g, int n, const float *col,
 
 /* Max pooling per channel; padding never wins. argmax (n, out size) holds, for each output,
  * the index of its input element within the sample (int32, stored through memcpy so any
- * 4-byte-per-element buffer works). Ties: the first maximum in (ky, kx) scan order. */
+ * 4-byte-per-element buffer works; NULL when not training). Ties: the first maximum in (ky, kx) scan order. */
 void kernels_maxpool_forward(const struct kernels_window *g, int n, const float *in,
                              float *out /* (n, OH, OW, C) */, void *argmax);
 void kernels_maxpool_backward(const struct kernels_window *g, int n, const float *d_out,

@@ -9,6 +9,7 @@
 #include "core/ns_util.h"
 #include "ops/op.h"
 #include "spec/spec.h"
+#include "spec/spec_resolve.h"
 #include "spec/spec_schema.h"
 
 /* The schema is built as a small JSON tree first, so the printer alone decides layout and
@@ -58,8 +59,8 @@ static struct jv *jv_int(struct jctx *j, long long n)
 
 static struct jv *jv_double(struct jctx *j, double d)
 {
-    char text[32];
-    ns_format_double(d, text);
+    char text[SPEC_RESOLVE_DOUBLE_MAX];
+    spec_resolve_format_double(d, text);
     struct jv *v = jv_new(j, JV_NUMBER);
     v->text = ns_arena_strdup(&j->arena, text);
     return v;
@@ -320,8 +321,7 @@ static struct jv *int_array_schema(struct jctx *j, const struct schema_field *f,
 }
 
 /* A scalar or a list of them (SCHEMA_NAMES, SCHEMA_FLOATS); the range counts items. */
-static struct jv *one_or_list_schema(struct jctx *j, const struct schema_field *f, const char *type,
-                                     int max_items)
+static struct jv *one_or_list_schema(struct jctx *j, const struct schema_field *f, const char *type)
 {
     struct jv *any = jv_new(j, JV_ARRAY);
     struct jv *one = jv_push(j, any, jv_new(j, JV_OBJECT));
@@ -330,12 +330,9 @@ static struct jv *one_or_list_schema(struct jctx *j, const struct schema_field *
     jv_set_string(j, list, "type", "array");
     struct jv *item = jv_set(j, list, "items", jv_new(j, JV_OBJECT));
     jv_set_string(j, item, "type", type);
-    if (f && has_range(f)) {
+    if (has_range(f)) {
         jv_set(j, list, "minItems", jv_int(j, (long long)f->min));
         jv_set(j, list, "maxItems", jv_int(j, (long long)f->max));
-    } else if (max_items > 0) {
-        jv_set(j, list, "minItems", jv_int(j, 1));
-        jv_set(j, list, "maxItems", jv_int(j, max_items));
     }
     return any;
 }
@@ -407,10 +404,10 @@ static struct jv *field_schema(struct jctx *j, const struct schema_section *owne
         break;
     }
     case SCHEMA_NAMES:
-        any = one_or_list_schema(j, f, "string", 0);
+        any = one_or_list_schema(j, f, "string");
         break;
     case SCHEMA_FLOATS:
-        any = one_or_list_schema(j, f, "number", 0);
+        any = one_or_list_schema(j, f, "number");
         break;
     case SCHEMA_SECTION:
         add_all(j, v, section_schema(j, f->section, partial));
@@ -496,11 +493,15 @@ static struct jv *variant_schema(struct jctx *j, const struct schema_variant *va
     return v;
 }
 
-/* Whether a layer of this op may be written without any key (`- flatten`, `- flatten:`). */
+/* An op joining several branches must name them: the default input is only the layer
+ * before. */
 static bool op_needs_from(const struct op_def *op)
 {
-    return op->max_inputs > 1;
+    return op->min_inputs > 1;
 }
+
+/* Whether a layer of this op may be written without its keys (`- flatten`, `- flatten:`),
+ * or with only the value of `except` (the shorthand). */
 
 static bool op_bare_ok(const struct op_def *op, const char *except)
 {
@@ -544,10 +545,22 @@ static struct jv *op_schema(struct jctx *j, const struct op_def *op)
     struct jv *name = jv_set(j, pprops, "name", jv_new(j, JV_OBJECT));
     jv_set_string(j, name, "description", name_doc);
     jv_set_string(j, name, "type", "string");
+    /* The validator's rule for layer names ("input" is reserved besides). */
+    jv_set_string(j, name, "pattern", "^[A-Za-z_][A-Za-z0-9_.-]*$");
     struct jv *from = jv_set(j, pprops, "from", jv_new(j, JV_OBJECT));
     jv_set_string(j, from, "description", from_doc);
-    struct jv *from_forms = one_or_list_schema(j, NULL, "string", op->max_inputs > 0 ? op->max_inputs : 0);
-    jv_set(j, from, "anyOf", from_forms);
+    struct jv *from_list = jv_new(j, JV_OBJECT);
+    jv_set_string(j, from_list, "type", "array");
+    jv_set(j, jv_set(j, from_list, "items", jv_new(j, JV_OBJECT)), "type", jv_string(j, "string"));
+    jv_set(j, from_list, "minItems", jv_int(j, op->min_inputs > 1 ? op->min_inputs : 1));
+    jv_set(j, from_list, "maxItems", jv_int(j, op->max_inputs > 1 ? op->max_inputs : 1));
+    if (op_needs_from(op)) {
+        add_all(j, from, from_list);
+    } else {
+        struct jv *forms = jv_set(j, from, "anyOf", jv_new(j, JV_ARRAY));
+        jv_set(j, jv_push(j, forms, jv_new(j, JV_OBJECT)), "type", jv_string(j, "string"));
+        jv_push(j, forms, from_list);
+    }
     if (op_needs_from(op)) {
         struct jv *preq = jv_get(params, "required");
         if (!preq) {

@@ -270,8 +270,11 @@ struct spec *spec_load(struct ns_ctx *ctx, const char *path, const char *const *
         bool ok = root->kind == SPEC_MAP;
         for (size_t i = 0; root->kind == SPEC_MAP && i < set_count; i++)
             ok &= apply_set(ctx, root, sets[i]);
-        if (!ok || ns_diag_has_errors(&ctx->diag))
+        if (!ok) {
+            /* Validate anyway so every mistake of the command line shows at once. */
+            spec_from_tree(ctx, path, root);
             return NULL;
+        }
     }
     struct spec *spec = spec_from_tree(ctx, path, root);
     if (!spec)

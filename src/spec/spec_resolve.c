@@ -1,5 +1,7 @@
 #include "spec/spec_resolve.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +24,25 @@ static bool is_plain_char(unsigned char c)
            c == '=';
 }
 
+/* YAML 1.1 readers (libyaml) break lines at NEL, LS and PS too, and a BOM is never content:
+ * these must be escaped. Returns the escape and the sequence's length, or NULL. */
+static const char *unicode_escape(const unsigned char *p, size_t *len)
+{
+    if (p[0] == 0xC2 && p[1] == 0x85) {
+        *len = 2;
+        return "\\N";
+    }
+    if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9)) {
+        *len = 3;
+        return p[2] == 0xA8 ? "\\L" : "\\P";
+    }
+    if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {
+        *len = 3;
+        return "\\uFEFF";
+    }
+    return NULL;
+}
+
 bool spec_resolve_plain_ok(const char *text)
 {
     size_t n = strlen(text);
@@ -34,9 +55,11 @@ bool spec_resolve_plain_ok(const char *text)
         return false;
     if (text[n - 1] == ' ')
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (!is_plain_char((unsigned char)text[i]))
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        if (!is_plain_char((unsigned char)text[i]) || unicode_escape((const unsigned char *)text + i, &len))
             return false;
+    }
     for (size_t i = 0; reserved_words[i]; i++)
         if (strcasecmp(text, reserved_words[i]) == 0)
             return false;
@@ -56,6 +79,13 @@ void spec_resolve_put_string(struct ns_buf *out, const char *text)
     }
     ns_buf_puts(out, "\"");
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        size_t len;
+        const char *esc = unicode_escape(p, &len);
+        if (esc) {
+            ns_buf_puts(out, esc);
+            p += len - 1;
+            continue;
+        }
         switch (*p) {
         case '"':
             ns_buf_puts(out, "\\\"");
@@ -82,10 +112,67 @@ void spec_resolve_put_string(struct ns_buf *out, const char *text)
     ns_buf_puts(out, "\"");
 }
 
+void spec_resolve_format_double(double value, char out[SPEC_RESOLVE_DOUBLE_MAX])
+{
+    if (isnan(value)) {
+        strcpy(out, ".nan");
+        return;
+    }
+    if (isinf(value)) {
+        strcpy(out, value < 0 ? "-.inf" : ".inf");
+        return;
+    }
+    /* The fewest significant digits that read back exactly, as d.ddde+XX. */
+    char sci[40];
+    int prec = 1;
+    for (; prec <= 17; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec - 1, value);
+        if (strtod(sci, NULL) == value)
+            break;
+    }
+    const char *p = sci;
+    bool negative = *p == '-';
+    if (negative)
+        p++;
+    char digits[24];
+    size_t n = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.' && n + 1 < sizeof digits)
+            digits[n++] = *p;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    digits[n] = '\0';
+    int exp = *p == 'e' ? atoi(p + 1) : 0;
+
+    /* Positional for everyday magnitudes, like Python's repr; the exponent form always has a
+     * '.' and a signed exponent, which YAML 1.1 readers need to see a float. */
+    char *o = out;
+    if (negative)
+        *o++ = '-';
+    if (exp >= 16 || exp < -4) {
+        o += sprintf(o, "%c.%s", digits[0], n > 1 ? digits + 1 : "0");
+        sprintf(o, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    } else if (exp >= 0) {
+        for (int i = 0; i <= exp; i++)
+            *o++ = (size_t)i < n ? digits[i] : '0';
+        *o++ = '.';
+        if ((size_t)exp + 1 < n)
+            o += sprintf(o, "%s", digits + exp + 1);
+        else
+            *o++ = '0';
+        *o = '\0';
+    } else {
+        o += sprintf(o, "0.");
+        for (int i = 0; i < -exp - 1; i++)
+            *o++ = '0';
+        sprintf(o, "%s", digits);
+    }
+}
+
 static void put_double(struct ns_buf *out, double value)
 {
-    char text[32];
-    ns_format_double(value, text);
+    char text[SPEC_RESOLVE_DOUBLE_MAX];
+    spec_resolve_format_double(value, text);
     ns_buf_puts(out, text);
 }
 

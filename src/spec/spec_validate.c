@@ -11,6 +11,7 @@
 #include "core/ns_util.h"
 #include "ops/op.h"
 #include "spec/spec.h"
+#include "spec/spec_resolve.h"
 #include "spec/spec_schema.h"
 
 struct validator {
@@ -110,12 +111,8 @@ static bool scalar_float(const struct spec_node *node, double *out)
 static void range_text(const struct schema_field *f, char *out, size_t size)
 {
     char lo[32], hi[32];
-    ns_format_double(f->min, lo);
-    ns_format_double(f->max, hi);
-    if (f->type == SCHEMA_INT || f->type == SCHEMA_SEED || f->type == SCHEMA_PAIR) {
-        snprintf(lo, sizeof lo, "%.0f", f->min);
-        snprintf(hi, sizeof hi, "%.0f", f->max);
-    }
+    snprintf(lo, sizeof lo, "%.15g", f->min);
+    snprintf(hi, sizeof hi, "%.15g", f->max);
     if (f->min_exclusive)
         snprintf(out, size, "greater than %s and at most %s", lo, hi);
     else
@@ -567,6 +564,8 @@ static bool validate_fields(struct validator *v, const struct schema_section *se
         const struct schema_field *f = &section->fields[i];
         if (section == &spec_schema_root && !strcmp(f->key, "extends"))
             continue; /* merged away by spec_load before validation */
+        if (variant && !strcmp(f->key, variant->tag_key))
+            continue; /* validate_variant has read the tag (or taken its default) */
         const struct spec_node *value = spec_tree_get(node, f->key);
         if (value) {
             ok &= parse_value(v, f, where, value, base);
@@ -791,8 +790,8 @@ static bool link_layers(struct validator *v, struct spec_model *model)
     bool ok = true;
     for (size_t i = 0; i < model->layer_count; i++) {
         struct spec_layer *layer = &model->layers[i];
-        for (size_t j = 0; j < i; j++)
-            if (!strcmp(model->layers[j].name, layer->name)) {
+        for (size_t j = 0; layer->name && j < i; j++)
+            if (model->layers[j].name && !strcmp(model->layers[j].name, layer->name)) {
                 const struct spec_node *at = spec_tree_get(layer->params_node, "name");
                 error_at(v, at ? at : layer->node, NULL,
                          "layer name \"%s\" is already used by layer %zu", layer->name, j);
@@ -816,10 +815,12 @@ static bool link_layers(struct validator *v, struct spec_model *model)
                     found = (int)j;
             if (found == -2) {
                 const char **names = ns_xcalloc(i + 2, sizeof *names);
+                size_t n_names = 0;
                 for (size_t j = 0; j < i; j++)
-                    names[j] = model->layers[j].name;
-                names[i] = "input";
-                const char *near = ns_closest(want, names, i + 1);
+                    if (model->layers[j].name)
+                        names[n_names++] = model->layers[j].name;
+                names[n_names++] = "input";
+                const char *near = ns_closest(want, names, n_names);
                 char *hint = near ? ns_asprintf("did you mean \"%s\"?", near)
                                   : ns_asprintf("name a layer before this one, or \"input\"");
                 error_at(v, layer->from.nodes[k], hint,
@@ -887,8 +888,8 @@ static bool check_cross_rules(struct validator *v, struct spec *spec)
     if (d->format == DATA_IMAGE_FOLDER) {
         double sum = d->split.train + d->split.validation + d->split.test;
         if (fabs(sum - 1.0) > 1e-6) {
-            char text[32];
-            ns_format_double(sum, text);
+            char text[SPEC_RESOLVE_DOUBLE_MAX];
+            spec_resolve_format_double(sum, text);
             error_at(v, d->split.node ? d->split.node : d->node, NULL,
                      "split fractions must sum to 1, got %s", text);
             ok = false;

@@ -1,0 +1,36 @@
+/* A spec's data, loaded and split: what `train` and `eval` start from.
+ *
+ *   struct data_load dl;
+ *   if (!data_load_spec(&ctx->diag, spec, ctx->threads, &dl)) return false;   // NS_ERR_DATA
+ *   ... dl.train, dl.validation, dl.test (count 0 when the spec has none) ...
+ *   data_load_free(&dl);
+ *
+ * idx and csv: the train file, with spec->data.validation of it held out (stratified by class
+ * for classification), and the test file when given. image_folder: one folder split by
+ * data.split into all three. The split key is data_load_split_key(spec): the same spec gives
+ * the same split in train, eval and resume. Values stay raw; see data_prep.h for the rest.
+ */
+#ifndef DATA_LOAD_H
+#define DATA_LOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/ns_error.h"
+#include "data/dataset.h"
+#include "spec/spec.h"
+
+struct data_load {
+    struct dataset train, validation, test;
+    struct spec_shape shape; /* per sample, the same in all three */
+    int class_count;         /* 0 for regression */
+    size_t skipped;          /* image folders: unreadable images left out */
+    size_t ignored;          /* image folders: non-image files */
+};
+
+uint64_t data_load_split_key(const struct spec *spec);
+/* `threads` = image decoding threads (0 = OpenMP's default). `out` is zeroed on failure. */
+bool data_load_spec(struct ns_diag *diag, const struct spec *spec, int threads, struct data_load *out);
+void data_load_free(struct data_load *dl);
+
+#endif

@@ -1,0 +1,249 @@
+/* conv2d: y = act(conv(x, W) + b) on NHWC images. W is (k_h, k_w, in_c, filters) row-major, so
+ * with im2col rows of (ky, kx, c) a chunk of samples is one SGEMM
+ * (samples*out_h*out_w, k_h*k_w*in_c) x (k_h*k_w*in_c, filters), written straight into the NHWC
+ * output. Samples are processed in chunks so the im2col buffer stays bounded. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph/graph.h"
+#include "ops/ops.h"
+#include "runtime/activation.h"
+#include "runtime/kernels.h"
+
+struct conv2d_params {
+    int filters;
+    struct spec_pair kernel;
+    struct spec_pair stride;
+    struct spec_padding padding;
+    struct spec_pair dilation;
+    int activation; /* enum spec_activation */
+    bool use_bias;
+    int init;       /* enum spec_init */
+};
+
+#define P struct conv2d_params
+static const struct schema_field conv2d_fields[] = {
+    {.key = "filters", .type = SCHEMA_INT, .offset = offsetof(P, filters), .required = true, .min = 1, .max = 1 << 16,
+     .doc = "output channels"},
+    {.key = "kernel", .type = SCHEMA_PAIR, .offset = offsetof(P, kernel), .required = true, .min = 1, .max = 1024,
+     .doc = "window size: N or [height, width]"},
+    {.key = "stride", .type = SCHEMA_PAIR, .offset = offsetof(P, stride), .def = "1", .min = 1, .max = 1024,
+     .doc = "step between windows: N or [height, width]"},
+    {.key = "padding", .type = SCHEMA_PADDING, .offset = offsetof(P, padding), .def = "valid", .min = 0, .max = 1024,
+     .doc = "valid (none), same (output = ceil(input / stride); extra row/column at the bottom/right), or zeros on each side: N or [height, width]"},
+    {.key = "dilation", .type = SCHEMA_PAIR, .offset = offsetof(P, dilation), .def = "1", .min = 1, .max = 1024,
+     .doc = "spacing between kernel taps: N or [height, width]"},
+    {.key = "activation", .type = SCHEMA_ENUM, .offset = offsetof(P, activation), .def = "linear",
+     .names = spec_activation_names, SCHEMA_NO_RANGE, .doc = "applied to the output (softmax: over channels)"},
+    {.key = "use_bias", .type = SCHEMA_BOOL, .offset = offsetof(P, use_bias), .def = "true", SCHEMA_NO_RANGE,
+     .doc = "add a learned bias per filter"},
+    {.key = "init", .type = SCHEMA_ENUM, .offset = offsetof(P, init), .def = "auto", .names = spec_init_names,
+     SCHEMA_NO_RANGE, .doc = "weight initialiser; auto = he_normal after relu-like activations, else glorot_uniform"},
+};
+#undef P
+static const struct schema_section conv2d_schema = {
+    .name = "conv2d", .fields = conv2d_fields, .field_count = SCHEMA_COUNT(conv2d_fields), .has_node = false};
+
+/* The im2col buffer holds at most this many floats (one chunk of samples; at least one). */
+enum { CONV_COL_BUDGET = 1 << 21 };
+
+static bool conv2d_window(const struct conv2d_params *p, const struct spec_shape *in,
+                          struct kernels_window *g)
+{
+    return kernels_window_init(g, in->dims[0], in->dims[1], in->dims[2], p->kernel.h, p->kernel.w,
+                               p->stride.h, p->stride.w, p->dilation.h, p->dilation.w,
+                               p->padding.mode, p->padding.h, p->padding.w);
+}
+
+static bool conv2d_shape(struct op_shape_args *args, struct ns_diag *diag)
+{
+    const struct conv2d_params *p = args->params;
+    const struct spec_shape *in = &args->inputs[0];
+    char in_text[48];
+    op_shape_format(in, in_text);
+    if (in->rank != 3) {
+        op_shape_error(args, diag, "conv2d", NULL,
+                       "conv2d cannot follow flatten or dense; for vector data use dense layers",
+                       "conv2d needs an image input [height, width, channels], but its input is %s", in_text);
+        return false;
+    }
+    struct kernels_window g;
+    if (!conv2d_window(p, in, &g)) {
+        char what[160];
+        int span_h = (p->kernel.h - 1) * p->dilation.h + 1, span_w = (p->kernel.w - 1) * p->dilation.w + 1;
+        if (p->dilation.h > 1 || p->dilation.w > 1)
+            snprintf(what, sizeof what, "kernel [%d, %d] with dilation [%d, %d] (spanning [%d, %d])",
+                     p->kernel.h, p->kernel.w, p->dilation.h, p->dilation.w, span_h, span_w);
+        else
+            snprintf(what, sizeof what, "kernel [%d, %d]", p->kernel.h, p->kernel.w);
+        char padded[64] = "";
+        if (p->padding.mode == SPEC_PAD_EXPLICIT)
+            snprintf(padded, sizeof padded, " (padded to [%d, %d])", in->dims[0] + 2 * p->padding.h,
+                     in->dims[1] + 2 * p->padding.w);
+        op_shape_error(args, diag, "conv2d", "kernel",
+                       "use padding: same, a smaller kernel, or fewer pooling/strided layers before this one",
+                       "%s is larger than its input %s%s", what, in_text, padded);
+        return false;
+    }
+    size_t k = (size_t)p->kernel.h * (size_t)p->kernel.w * (size_t)in->dims[2];
+    size_t positions = (size_t)g.out_h * (size_t)g.out_w;
+    args->output = (struct spec_shape){.rank = 3, .dims = {g.out_h, g.out_w, p->filters}};
+    args->tensor_count = 0;
+    args->tensors[args->tensor_count++] = (struct op_tensor_desc){
+        .name = "weight", .size = k * (size_t)p->filters, .fan_in = (int)k,
+        .fan_out = p->kernel.h * p->kernel.w * p->filters,
+        .init = op_resolve_init(p->init, p->activation), .trainable = true};
+    if (p->use_bias)
+        args->tensors[args->tensor_count++] = op_constant_tensor("bias", (size_t)p->filters, 0.0, true);
+    double outs = (double)positions * p->filters;
+    args->flops = 2.0 * outs * (double)k + (p->use_bias ? outs : 0) + activation_flops(p->activation) * outs;
+    args->saved_floats = activation_needs_input(p->activation) ? positions * (size_t)p->filters : 0;
+    return true;
+}
+
+/* Everything the runs need, derived from the node. */
+struct conv2d_plan {
+    struct kernels_window g;
+    int k;          /* k_h * k_w * in_c: the SGEMM depth */
+    int positions;  /* out_h * out_w */
+    int filters;
+    bool direct;    /* 1x1, stride 1, no padding: the input is its own im2col */
+    int chunk;      /* samples per im2col chunk */
+    size_t in_size, out_size;
+};
+
+static void conv2d_plan(const struct graph_node *node, int batch, struct conv2d_plan *plan)
+{
+    const struct conv2d_params *p = node->params;
+    conv2d_window(p, &node->in_shapes[0], &plan->g);
+    plan->k = plan->g.k_h * plan->g.k_w * plan->g.channels;
+    plan->positions = plan->g.out_h * plan->g.out_w;
+    plan->filters = p->filters;
+    plan->direct = plan->g.k_h == 1 && plan->g.k_w == 1 && plan->g.stride_h == 1 && plan->g.stride_w == 1
+                   && plan->g.pad_top == 0 && plan->g.pad_left == 0 && plan->g.pad_bottom == 0
+                   && plan->g.pad_right == 0;
+    size_t per_sample = (size_t)plan->positions * (size_t)plan->k;
+    size_t chunk = per_sample ? CONV_COL_BUDGET / per_sample : 1;
+    chunk = chunk < 1 ? 1 : chunk;
+    plan->chunk = (int)(chunk < (size_t)batch ? chunk : (size_t)(batch > 0 ? batch : 1));
+    plan->in_size = node->in_sizes[0];
+    plan->out_size = node->out_size;
+}
+
+/* Scratch layout: [dz (batch, out) when fused activation] [col (chunk rows, k)] [dcol ...]. */
+static size_t conv2d_col_floats(const struct conv2d_plan *plan)
+{
+    return plan->direct ? 0 : (size_t)plan->chunk * (size_t)plan->positions * (size_t)plan->k;
+}
+
+static size_t conv2d_scratch_floats(const struct graph_node *node, int batch)
+{
+    const struct conv2d_params *p = node->params;
+    struct conv2d_plan plan;
+    conv2d_plan(node, batch, &plan);
+    size_t dz = activation_needs_input(p->activation) ? (size_t)batch * node->out_size : 0;
+    return dz + 2 * conv2d_col_floats(&plan);
+}
+
+static void conv2d_forward(const struct op_run_args *args)
+{
+    const struct graph_node *node = args->node;
+    const struct conv2d_params *p = node->params;
+    int batch = args->batch;
+    struct conv2d_plan plan;
+    conv2d_plan(node, batch, &plan);
+    float *owned = NULL;
+    float *col = op_scratch(args, conv2d_scratch_floats(node, batch), &owned);
+    if (col && activation_needs_input(p->activation))
+        col += (size_t)batch * node->out_size; /* skip backward's dz */
+    float *y = args->output; /* (batch, out_h, out_w, filters) */
+    for (int s0 = 0; s0 < batch; s0 += plan.chunk) {
+        int ns = batch - s0 < plan.chunk ? batch - s0 : plan.chunk;
+        const float *x = args->inputs[0] + (size_t)s0 * plan.in_size; /* (ns, H, W, C) */
+        const float *a = x;
+        if (!plan.direct) {
+            kernels_im2col(&plan.g, ns, x, col);
+            a = col;
+        }
+        kernels_sgemm(false, false, ns * plan.positions, plan.filters, plan.k, 1.0f, a, plan.k,
+                      args->tensors[0], plan.filters, 0.0f, y + (size_t)s0 * plan.out_size, plan.filters);
+    }
+    size_t rows = (size_t)batch * (size_t)plan.positions;
+    if (p->use_bias)
+        kernels_bias_add(rows, (size_t)plan.filters, y, args->tensors[1]);
+    if (p->activation != ACT_LINEAR) {
+        if (args->saved)
+            memcpy(args->saved, y, (size_t)batch * plan.out_size * sizeof *y);
+        activation_forward(p->activation, ACTIVATION_LEAKY_ALPHA, y, rows, (size_t)plan.filters);
+    }
+    free(owned);
+}
+
+static void conv2d_backward(const struct op_run_args *args)
+{
+    const struct graph_node *node = args->node;
+    const struct conv2d_params *p = node->params;
+    int batch = args->batch;
+    struct conv2d_plan plan;
+    conv2d_plan(node, batch, &plan);
+    float *owned = NULL;
+    float *scratch = op_scratch(args, conv2d_scratch_floats(node, batch), &owned);
+    size_t rows = (size_t)batch * (size_t)plan.positions;
+    const float *dz = args->d_output; /* (batch, out_h, out_w, filters) */
+    if (activation_needs_input(p->activation)) {
+        activation_backward(p->activation, ACTIVATION_LEAKY_ALPHA, args->saved, args->d_output,
+                            scratch, rows, (size_t)plan.filters, false);
+        dz = scratch;
+        scratch += (size_t)batch * node->out_size;
+    }
+    float *col = scratch, *dcol = scratch ? scratch + conv2d_col_floats(&plan) : NULL;
+    float *dw = args->d_tensors[0]; /* (k, filters) */
+    float *dx = args->d_inputs[0];  /* (batch, H, W, C) */
+    /* Chunks run in order and each adds its own sum to dW, so dW's order is fixed too. */
+    for (int s0 = 0; s0 < batch; s0 += plan.chunk) {
+        int ns = batch - s0 < plan.chunk ? batch - s0 : plan.chunk;
+        int m = ns * plan.positions;
+        const float *x = args->inputs[0] + (size_t)s0 * plan.in_size;
+        const float *dzc = dz + (size_t)s0 * plan.out_size;
+        if (dw) {
+            const float *a = x;
+            if (!plan.direct) {
+                kernels_im2col(&plan.g, ns, x, col);
+                a = col;
+            }
+            kernels_sgemm(true, false, plan.k, plan.filters, m, 1.0f, a, plan.k, dzc, plan.filters,
+                          s0 == 0 ? 0.0f : 1.0f, dw, plan.filters);
+        }
+        if (dx) {
+            float *dxc = dx + (size_t)s0 * plan.in_size;
+            if (plan.direct) {
+                kernels_sgemm(false, true, m, plan.k, plan.filters, 1.0f, dzc, plan.filters,
+                              args->tensors[0], plan.filters, 1.0f, dxc, plan.k);
+            } else {
+                kernels_sgemm(false, true, m, plan.k, plan.filters, 1.0f, dzc, plan.filters,
+                              args->tensors[0], plan.filters, 0.0f, dcol, plan.k);
+                kernels_col2im_add(&plan.g, ns, dcol, dxc);
+            }
+        }
+    }
+    if (p->use_bias && args->d_tensors[1])
+        kernels_col_sum(rows, (size_t)plan.filters, dz, args->d_tensors[1]);
+    free(owned);
+}
+
+const struct op_def op_conv2d = {
+    .name = "conv2d",
+    .doc = "2-D convolution over [height, width, channels] images with filters output channels",
+    .param_schema = &conv2d_schema,
+    .param_size = sizeof(struct conv2d_params),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .check = op_check_none,
+    .shape = conv2d_shape,
+    .scratch_floats = conv2d_scratch_floats,
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+    .emit_c = NULL,
+};

@@ -1,0 +1,49 @@
+/* flatten: [h, w, c] -> [h*w*c]. NHWC is already flat in memory, so forward is a copy and
+ * backward an add; a vector input passes through unchanged. */
+#include <string.h>
+
+#include "graph/graph.h"
+#include "ops/ops.h"
+
+static bool flatten_shape(struct op_shape_args *args, struct ns_diag *diag)
+{
+    (void)diag;
+    size_t size = op_shape_size(&args->inputs[0]);
+    args->output = (struct spec_shape){.rank = 1, .dims = {(int)size, 0, 0}};
+    args->tensor_count = 0;
+    args->flops = 0;
+    args->saved_floats = 0;
+    return true;
+}
+
+static void flatten_forward(const struct op_run_args *args)
+{
+    size_t n = (size_t)args->batch * args->node->out_size;
+    if (n && args->output != args->inputs[0])
+        memcpy(args->output, args->inputs[0], n * sizeof *args->output);
+}
+
+static void flatten_backward(const struct op_run_args *args)
+{
+    float *dx = args->d_inputs[0];
+    if (!dx)
+        return;
+    size_t n = (size_t)args->batch * args->node->out_size;
+    for (size_t i = 0; i < n; i++)
+        dx[i] += args->d_output[i];
+}
+
+const struct op_def op_flatten = {
+    .name = "flatten",
+    .doc = "[height, width, channels] -> [height*width*channels], to go from images to dense layers",
+    .param_schema = NULL,
+    .param_size = 0,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .check = op_check_none,
+    .shape = flatten_shape,
+    .scratch_floats = op_scratch_none,
+    .forward = flatten_forward,
+    .backward = flatten_backward,
+    .emit_c = NULL,
+};

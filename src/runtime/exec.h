@@ -1,0 +1,44 @@
+/* The executor: a graph's forward pass over a batch, and its backward pass in reverse order.
+ *
+ *   struct exec *ex = exec_new(g, batch_size);
+ *   struct exec_run run = {.training = true, .rng_key = key, .sample_ids = ids};
+ *   const float *out = exec_forward(ex, params, x, n, &run);   // (n, output size)
+ *   exec_backward(ex, params, d_out, grads);                   // grads (param_floats): batch sums
+ *   exec_free(ex);
+ *
+ * The executor owns the activation, saved, activation-gradient and scratch buffers, each sized
+ * once from the graph's plan for max_batch samples; the caller owns parameters and gradients
+ * (the flat layout of graph.h). It runs the nodes one after another: parallelism lives inside
+ * the ops and kernels, which are deterministic, so results never depend on the thread count.
+ */
+#ifndef EXEC_H
+#define EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+
+struct exec_run {
+    bool training;              /* dropout active, batchnorm on batch statistics */
+    uint64_t rng_key;           /* (seed, stream "dropout", epoch) mixed; ops add node and sample */
+    const uint32_t *sample_ids; /* (n) global index of each row, or NULL (= row number) */
+};
+
+struct exec;
+
+struct exec *exec_new(const struct graph *g, int max_batch);
+void exec_free(struct exec *ex);
+int exec_max_batch(const struct exec *ex);
+/* Runs every node on x (n, g->input_size), n <= max_batch. params is not const: a training
+ * forward updates non-trainable tensors (running statistics). Returns the output node's
+ * activations (n, out_size), valid until the next call. */
+const float *exec_forward(struct exec *ex, float *params, const float *x /* (n, input size) */, int n,
+                          const struct exec_run *run);
+/* Backpropagates d_output (n, out_size) through the last forward (same n and run). Every
+ * trainable tensor's slot in grads is overwritten with its gradient summed over the batch;
+ * slots of non-trainable tensors are left as they are. */
+void exec_backward(struct exec *ex, float *params, const float *d_output, float *grads);
+
+#endif

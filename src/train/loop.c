@@ -1,0 +1,264 @@
+#include "train/loop.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/ns_util.h"
+#include "data/data_split.h"
+#include "train/checkpoint.h"
+#include "train/init.h"
+#include "train/sched.h"
+
+double loop_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static bool stop_requested(const struct ns_ctx *ctx)
+{
+    return ctx->stop_requested && *ctx->stop_requested;
+}
+
+void loop_eval_free(struct loop_eval *e)
+{
+    free(e->confusion);
+    memset(e, 0, sizeof *e);
+}
+
+void loop_evaluate(const struct graph *g, struct exec *ex, float *params, const struct trainset *ts,
+                   const struct dataset *ds, const struct loss_config *lc, struct loop_eval *out)
+{
+    memset(out, 0, sizeof *out);
+    int k = (int)g->nodes[g->output_node].out_size;
+    int cap = exec_max_batch(ex);
+    out->count = ds->count;
+    out->class_count = lc->regression ? 0 : ts->class_count;
+    if (!lc->regression && out->class_count > 0)
+        out->confusion = ns_xcalloc((size_t)out->class_count * (size_t)out->class_count,
+                                    sizeof *out->confusion);
+    float *x = ns_xmalloc((size_t)cap * g->input_size * sizeof *x + 1);
+    int32_t *labels = ns_xmalloc((size_t)cap * sizeof *labels);
+    float *targets = ns_xmalloc((size_t)cap * sizeof *targets);
+    uint32_t *ids = ns_xmalloc((size_t)cap * sizeof *ids);
+    size_t *index = ns_xmalloc((size_t)cap * sizeof *index);
+    double loss = 0, sq = 0;
+    size_t correct = 0;
+    for (size_t start = 0; start < ds->count; start += (size_t)cap) {
+        size_t m = ds->count - start < (size_t)cap ? ds->count - start : (size_t)cap;
+        for (size_t i = 0; i < m; i++)
+            index[i] = start + i;
+        trainset_gather(ts, ds, index, m, false, 0, x, labels, targets, ids);
+        struct exec_run run = {.training = false, .rng_key = 0, .sample_ids = ids};
+        const float *y = exec_forward(ex, params, x, (int)m, &run);
+        /* Samples are summed one by one in index order, whatever the batch split. */
+        for (size_t i = 0; i < m; i++) {
+            const float *row = y + i * (size_t)k;
+            loss += loss_sample(lc, k, row, labels[i], targets[i], 0.0f, NULL);
+            if (lc->regression) {
+                for (int j = 0; j < k; j++) {
+                    double e = (double)row[j] - (double)targets[i];
+                    sq += e * e / k;
+                }
+                continue;
+            }
+            int pred = loss_predict(lc, k, row);
+            correct += pred == labels[i];
+            if (out->confusion && labels[i] >= 0 && labels[i] < out->class_count && pred >= 0
+                && pred < out->class_count)
+                out->confusion[(size_t)labels[i] * (size_t)out->class_count + (size_t)pred]++;
+        }
+    }
+    double n = (double)ds->count;
+    out->loss = ds->count ? loss / n : NAN;
+    out->accuracy = ds->count && !lc->regression ? (double)correct / n : NAN;
+    out->mse = ds->count && lc->regression ? sq / n : NAN;
+    out->rmse = sqrt(out->mse);
+    free(x);
+    free(labels);
+    free(targets);
+    free(ids);
+    free(index);
+}
+
+/* Updates the early-stopping state with this epoch's validation; true when the run stops. */
+static bool early_stop_update(const struct spec_early_stopping *es, struct train_state *st, int epoch,
+                              const struct train_epoch *e)
+{
+    if (es->patience <= 0 || isnan(e->val_loss))
+        return false;
+    bool higher_better = es->metric == METRIC_VAL_ACCURACY;
+    double value = higher_better ? e->val_metric : e->val_loss;
+    bool improved = st->es_best_epoch < 0
+                    || (higher_better ? value > st->es_best + es->min_delta : value < st->es_best - es->min_delta);
+    if (improved) {
+        st->es_best = value;
+        st->es_best_epoch = epoch;
+        st->es_bad_epochs = 0;
+        return false;
+    }
+    st->es_bad_epochs++;
+    return st->es_bad_epochs >= es->patience;
+}
+
+struct loop_buffers {
+    struct exec *ex;
+    float *x, *d_out, *grads;
+    int32_t *labels;
+    float *targets;
+    uint32_t *ids;
+    size_t *perm;
+};
+
+static void buffers_free(struct loop_buffers *b)
+{
+    exec_free(b->ex);
+    free(b->x);
+    free(b->d_out);
+    free(b->grads);
+    free(b->labels);
+    free(b->targets);
+    free(b->ids);
+    free(b->perm);
+}
+
+static bool save(struct ns_ctx *ctx, const struct loop_config *cfg, const struct train_state *st)
+{
+    if (!cfg->checkpoint_path)
+        return true;
+    return checkpoint_write(&ctx->diag, cfg->checkpoint_path, cfg->g, st);
+}
+
+enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, struct train_state *st,
+                          const struct loop_hooks *hooks)
+{
+    const struct spec *spec = cfg->spec;
+    const struct graph *g = cfg->g;
+    const struct trainset *ts = cfg->data;
+    int epochs = spec->train.epochs, bs = spec->train.batch_size;
+    size_t n = ts->train.count;
+    if (n == 0) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, spec_field_loc(spec, spec->data.node, "train"), NULL,
+                    "the training set is empty");
+        return LOOP_FAILED;
+    }
+    if (spec->train.early_stopping.patience > 0 && (!ts->has_validation || ts->validation.count == 0)) {
+        ns_diag_add(&ctx->diag, NS_ERR_SPEC, spec_field_loc(spec, spec->train.node, "early_stopping"),
+                    "set data.validation to a fraction such as 0.1, or remove early_stopping",
+                    "early stopping watches the validation set, but this spec has none");
+        return LOOP_FAILED;
+    }
+    int batches = (int)((n + (size_t)bs - 1) / (size_t)bs);
+    struct sched sc;
+    sched_init(&sc, &spec->schedule, spec->optimizer.lr, epochs, batches);
+    struct loss_config lc = loss_config_from_spec(spec, ts->regression);
+    int k = (int)g->nodes[g->output_node].out_size;
+    struct loop_buffers b = {0};
+    b.ex = exec_new(g, bs);
+    b.x = ns_xmalloc((size_t)bs * g->input_size * sizeof *b.x + 1);
+    b.d_out = ns_xmalloc((size_t)bs * (size_t)k * sizeof *b.d_out + 1);
+    b.grads = ns_xcalloc(g->param_floats + 1, sizeof *b.grads);
+    b.labels = ns_xmalloc((size_t)bs * sizeof *b.labels);
+    b.targets = ns_xmalloc((size_t)bs * sizeof *b.targets);
+    b.ids = ns_xmalloc((size_t)bs * sizeof *b.ids);
+    b.perm = ns_xmalloc(n * sizeof *b.perm);
+    enum loop_status status = LOOP_FINISHED;
+
+    while (!st->finished && st->epoch < epochs) {
+        int e = st->epoch;
+        data_split_permutation(init_stream_key(st->seed, "shuffle", (uint64_t)e), n, b.perm);
+        uint64_t dropout_key = init_stream_key(st->seed, "dropout", (uint64_t)e);
+        double t0 = loop_now(), train_seconds = 0;
+        size_t samples = 0;
+        for (int bi = st->batch; bi < batches; bi++) {
+            size_t start = (size_t)bi * (size_t)bs;
+            size_t m = n - start < (size_t)bs ? n - start : (size_t)bs;
+            trainset_gather(ts, &ts->train, b.perm + start, m, true, e, b.x, b.labels, b.targets, b.ids);
+            struct exec_run run = {.training = true, .rng_key = dropout_key, .sample_ids = b.ids};
+            const float *out = exec_forward(b.ex, st->params, b.x, (int)m, &run);
+            size_t correct = 0;
+            double loss = loss_batch(&lc, (int)m, k, out, ts->regression ? NULL : b.labels,
+                                     ts->regression ? b.targets : NULL, 1.0f / (float)m, b.d_out, &correct);
+            if (!isfinite(loss)) {
+                ns_diag_add(&ctx->diag, NS_ERR_DIVERGED, (struct ns_loc){0},
+                            "lower optimizer.lr, or normalise the inputs and targets (data.normalize)",
+                            "training diverged: the loss is %s in epoch %d, batch %d of %d", isnan(loss) ? "NaN" : "infinite",
+                            e + 1, bi + 1, batches);
+                if (cfg->checkpoint_path)
+                    ns_diag_hint(&ctx->diag, "%s keeps the last good checkpoint", cfg->checkpoint_path);
+                status = LOOP_FAILED;
+                goto done;
+            }
+            exec_backward(b.ex, st->params, b.d_out, b.grads);
+            optim_step(&st->opt, st->params, b.grads, sched_lr(&sc, (long long)e * batches + bi));
+            st->epoch_loss += loss;
+            st->epoch_correct += correct;
+            st->epoch_seen += m;
+            st->batch = bi + 1;
+            samples += m;
+            train_seconds = loop_now() - t0;
+            if (hooks && hooks->batch) {
+                struct loop_batch_info info = {.epoch = e, .epochs = epochs, .batch = bi + 1, .batches = batches,
+                                               .loss = st->epoch_loss / (double)st->epoch_seen,
+                                               .seconds = train_seconds, .samples = samples};
+                hooks->batch(hooks->user, &info);
+            }
+            if (stop_requested(ctx)) {
+                status = save(ctx, cfg, st) ? LOOP_INTERRUPTED : LOOP_FAILED;
+                goto done;
+            }
+        }
+
+        struct train_epoch stats = {0};
+        double seen = st->epoch_seen ? (double)st->epoch_seen : NAN;
+        stats.train_loss = st->epoch_loss / seen;
+        stats.train_metric = ts->regression ? sqrt(stats.train_loss) : (double)st->epoch_correct / seen;
+        stats.lr = sched_lr(&sc, (long long)e * batches + batches - 1);
+        stats.val_loss = stats.val_metric = NAN;
+        if (ts->has_validation && ts->validation.count) {
+            struct loop_eval ev;
+            loop_evaluate(g, b.ex, st->params, ts, &ts->validation, &lc, &ev);
+            stats.val_loss = ev.loss;
+            stats.val_metric = ts->regression ? ev.rmse : ev.accuracy;
+            loop_eval_free(&ev);
+        }
+        train_state_push_epoch(st, &stats);
+        bool stop_early = early_stop_update(&spec->train.early_stopping, st, e, &stats);
+        st->epoch = e + 1;
+        st->batch = 0;
+        st->epoch_loss = 0;
+        st->epoch_correct = st->epoch_seen = 0;
+        st->stopped_early = stop_early;
+        st->finished = stop_early || st->epoch >= epochs;
+        if (hooks && hooks->epoch) {
+            double secs = loop_now() - t0;
+            struct loop_epoch_info info = {.epoch = e, .epochs = epochs, .stats = &stats,
+                                           .has_validation = ts->has_validation && ts->validation.count,
+                                           .regression = ts->regression, .seconds = secs,
+                                           .images_per_s = train_seconds > 0 ? (double)samples / train_seconds : 0,
+                                           .stopping_early = stop_early};
+            hooks->epoch(hooks->user, &info);
+        }
+        int every = spec->train.checkpoint_every;
+        bool saved = false;
+        if (st->finished || (every > 0 && st->epoch % every == 0)) {
+            if (!save(ctx, cfg, st)) {
+                status = LOOP_FAILED;
+                goto done;
+            }
+            saved = true;
+        }
+        if (st->finished)
+            break;
+        if (stop_requested(ctx)) {
+            status = saved || save(ctx, cfg, st) ? LOOP_INTERRUPTED : LOOP_FAILED;
+            goto done;
+        }
+    }
+done:
+    buffers_free(&b);
+    return status;
+}

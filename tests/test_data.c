@@ -1,0 +1,1265 @@
+/* The data layer: IDX (plain and gz), CSV, image folders, splits, preprocessing, SHA-256.
+ * Every test writes its own small files into a fresh folder under /tmp. */
+#include <CUnit/Basic.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <stb_image_write.h>
+
+#include "core/ns_ctx.h"
+#include "core/ns_error.h"
+#include "core/ns_sha256.h"
+#include "core/ns_util.h"
+#include "data/data_csv.h"
+#include "data/data_folder.h"
+#include "data/data_idx.h"
+#include "data/data_load.h"
+#include "data/data_prep.h"
+#include "data/data_split.h"
+#include "data/dataset.h"
+#include "spec/spec.h"
+
+static char tmp_root[64];
+static const char *const FASHION = "/usr/share/datasets/fashion-mnist";
+
+/* ---- helpers ---- */
+
+static char *tmp_path(const char *name)
+{
+    return ns_asprintf("%s/%s", tmp_root, name);
+}
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(fwrite(data, 1, n, f) == n);
+    fclose(f);
+}
+
+static void write_gz(const char *path, const void *data, size_t n)
+{
+    gzFile f = gzopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(gzwrite(f, data, (unsigned)n) == (int)n);
+    gzclose(f);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    write_bytes(path, text, strlen(text));
+}
+
+/* An IDX file: magic, big-endian dims, then the payload. */
+static size_t make_idx(unsigned char *buf, int type, int ndim, const uint32_t *dims, const unsigned char *payload,
+                       size_t payload_len)
+{
+    buf[0] = 0;
+    buf[1] = 0;
+    buf[2] = (unsigned char)type;
+    buf[3] = (unsigned char)ndim;
+    size_t at = 4;
+    for (int i = 0; i < ndim; i++) {
+        buf[at++] = (unsigned char)(dims[i] >> 24);
+        buf[at++] = (unsigned char)(dims[i] >> 16);
+        buf[at++] = (unsigned char)(dims[i] >> 8);
+        buf[at++] = (unsigned char)dims[i];
+    }
+    memcpy(buf + at, payload, payload_len);
+    return at + payload_len;
+}
+
+/* The first diag line containing `needle`, or NULL; the caller frees. */
+static char *find_error(const struct ns_diag *diag, const char *needle)
+{
+    for (size_t i = 0; i < diag->count; i++) {
+        char *line = ns_error_first_line(&diag->items[i]);
+        if (strstr(line, needle))
+            return line;
+        free(line);
+    }
+    return NULL;
+}
+
+static bool has_error(const struct ns_diag *diag, const char *needle)
+{
+    char *line = find_error(diag, needle);
+    free(line);
+    return line != NULL;
+}
+
+static void print_diag(const struct ns_diag *diag)
+{
+    for (size_t i = 0; i < diag->count; i++) {
+        char *line = ns_error_first_line(&diag->items[i]);
+        fprintf(stderr, "  diag: %s\n", line);
+        free(line);
+    }
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int suite_init(void)
+{
+    strcpy(tmp_root, "/tmp/netspec-test-data-XXXXXX");
+    return mkdtemp(tmp_root) ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    return nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* 5 images of 4x3, pixel value = 12 * i + j; labels 0,1,2,1,0. */
+static const uint32_t img_dims[3] = {5, 4, 3};
+static const uint32_t lab_dims[1] = {5};
+static unsigned char pixels[60];
+static const unsigned char labels5[5] = {0, 1, 2, 1, 0};
+
+static void write_idx_pair(const char *images, const char *labels, bool gz)
+{
+    for (int i = 0; i < 60; i++)
+        pixels[i] = (unsigned char)(i * 4);
+    unsigned char buf[256];
+    size_t n = make_idx(buf, 0x08, 3, img_dims, pixels, sizeof pixels);
+    (gz ? write_gz : write_bytes)(images, buf, n);
+    n = make_idx(buf, 0x08, 1, lab_dims, labels5, sizeof labels5);
+    (gz ? write_gz : write_bytes)(labels, buf, n);
+}
+
+/* ---- IDX ---- */
+
+static void check_idx_dataset(const struct dataset *ds, int class_count)
+{
+    CU_ASSERT_EQUAL(ds->count, 5);
+    CU_ASSERT_EQUAL(ds->shape.rank, 3);
+    CU_ASSERT_EQUAL(ds->shape.dims[0], 4);
+    CU_ASSERT_EQUAL(ds->shape.dims[1], 3);
+    CU_ASSERT_EQUAL(ds->shape.dims[2], 1);
+    CU_ASSERT_EQUAL(ds->sample_size, 12);
+    CU_ASSERT_EQUAL(ds->class_count, class_count);
+    CU_ASSERT_PTR_NULL(ds->targets);
+    for (int i = 0; i < 60; i++)
+        CU_ASSERT_EQUAL(ds->x[i], (float)(i * 4));
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(ds->labels[i], labels5[i]);
+    CU_ASSERT_EQUAL(dataset_sample(ds, 2)[0], 96.0f);
+}
+
+static void test_idx_plain_and_gz(void)
+{
+    for (int gz = 0; gz < 2; gz++) {
+        char *images = tmp_path(gz ? "img.idx.gz" : "img.idx");
+        char *labels = tmp_path(gz ? "lab.idx.gz" : "lab.idx");
+        write_idx_pair(images, labels, gz);
+        struct ns_diag diag = {0};
+        struct ns_loc none = {0};
+        struct dataset ds = {0};
+        CU_ASSERT_TRUE(data_idx_load(&diag, none, images, none, labels, 0, &ds));
+        print_diag(&diag);
+        check_idx_dataset(&ds, 3);
+        dataset_free(&ds);
+        CU_ASSERT_TRUE(data_idx_load(&diag, none, images, none, labels, 10, &ds));
+        check_idx_dataset(&ds, 10);
+        dataset_free(&ds);
+
+        struct data_header h = {0};
+        CU_ASSERT_TRUE(data_idx_read_header(&diag, none, images, none, labels, 0, &h));
+        CU_ASSERT_EQUAL(h.count, 5);
+        CU_ASSERT_EQUAL(h.shape.rank, 3);
+        CU_ASSERT_EQUAL(h.shape.dims[0], 4);
+        CU_ASSERT_EQUAL(h.shape.dims[1], 3);
+        CU_ASSERT_EQUAL(h.shape.dims[2], 1);
+        CU_ASSERT_EQUAL(h.class_count, 3);
+        CU_ASSERT_EQUAL(diag.count, 0);
+        ns_diag_free(&diag);
+        free(images);
+        free(labels);
+    }
+}
+
+static void test_idx_4d(void)
+{
+    uint32_t dims[4] = {2, 2, 2, 3};
+    unsigned char px[24], buf[128];
+    for (int i = 0; i < 24; i++)
+        px[i] = (unsigned char)(200 - i);
+    char *images = tmp_path("rgb.idx");
+    char *labels = tmp_path("rgb-labels.idx");
+    write_bytes(images, buf, make_idx(buf, 0x08, 4, dims, px, sizeof px));
+    const unsigned char lab[2] = {1, 0};
+    write_bytes(labels, buf, make_idx(buf, 0x08, 1, dims, lab, 2));
+    struct ns_diag diag = {0};
+    struct dataset ds = {0};
+    CU_ASSERT_TRUE_FATAL(data_idx_load(&diag, (struct ns_loc){0}, images, (struct ns_loc){0}, labels, 0, &ds));
+    CU_ASSERT_EQUAL(ds.shape.dims[0], 2);
+    CU_ASSERT_EQUAL(ds.shape.dims[1], 2);
+    CU_ASSERT_EQUAL(ds.shape.dims[2], 3);
+    CU_ASSERT_EQUAL(ds.sample_size, 12);
+    CU_ASSERT_EQUAL(ds.x[23], 177.0f);
+    CU_ASSERT_EQUAL(ds.labels[0], 1);
+    CU_ASSERT_EQUAL(ds.class_count, 2);
+    dataset_free(&ds);
+    ns_diag_free(&diag);
+    free(images);
+    free(labels);
+}
+
+/* Loads images+labels expecting failure; returns the first error line (caller frees). */
+static char *idx_fail(const char *images, const char *labels, int class_count, struct ns_loc loc)
+{
+    struct ns_diag diag = {0};
+    struct dataset ds = {0};
+    bool ok = data_idx_load(&diag, loc, images, loc, labels, class_count, &ds);
+    CU_ASSERT_FALSE(ok);
+    CU_ASSERT_PTR_NULL(ds.x);
+    CU_ASSERT_TRUE(diag.count >= 1);
+    char *line = diag.count ? ns_error_first_line(&diag.items[0]) : ns_xstrdup("");
+    if (diag.count)
+        CU_ASSERT_EQUAL(diag.items[0].code, NS_ERR_DATA);
+    ns_diag_free(&diag);
+    return line;
+}
+
+static void test_idx_errors(void)
+{
+    char *images = tmp_path("e-img.idx");
+    char *labels = tmp_path("e-lab.idx");
+    char *good_images = tmp_path("g-img.idx");
+    char *good_labels = tmp_path("g-lab.idx");
+    write_idx_pair(good_images, good_labels, false);
+    struct ns_loc none = {0};
+    unsigned char buf[256];
+    char *want, *line;
+
+    /* Not IDX at all. */
+    write_text(images, "PK\x03\x04 a zip file");
+    line = idx_fail(images, good_labels, 0, none);
+    want = ns_asprintf("%s: error: \"%s\" is not an IDX file (magic 0x504b0304)", images, images);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+
+    /* Compressed twice: after one gunzip it is still gzip. */
+    char *inner = tmp_path("inner.gz");
+    char *twice = tmp_path("twice.gz");
+    size_t n = make_idx(buf, 0x08, 3, img_dims, pixels, sizeof pixels);
+    write_gz(inner, buf, n);
+    FILE *f = fopen(inner, "rb");
+    unsigned char gzbytes[512];
+    size_t gzn = fread(gzbytes, 1, sizeof gzbytes, f);
+    fclose(f);
+    write_gz(twice, gzbytes, gzn);
+    struct ns_diag diag = {0};
+    struct data_idx_file h;
+    CU_ASSERT_FALSE(data_idx_read_file_header(&diag, none, twice, &h));
+    CU_ASSERT_TRUE(has_error(&diag, "is not an IDX file (magic 0x1f8b0800)"));
+    CU_ASSERT_PTR_NOT_NULL(diag.items[0].hint);
+    if (diag.items[0].hint)
+        CU_ASSERT_PTR_NOT_NULL(strstr(diag.items[0].hint, "compressed twice"));
+    ns_diag_free(&diag);
+    free(inner);
+    free(twice);
+
+    /* Truncated pixels. */
+    write_bytes(images, buf, make_idx(buf, 0x08, 3, img_dims, pixels, 10));
+    line = idx_fail(images, good_labels, 0, none);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "is truncated: expected 60 bytes of pixels, file ends after 10"));
+    free(line);
+
+    /* Truncated gzip stream. */
+    char *trunc_gz = tmp_path("trunc.gz");
+    unsigned char big[4 + 12 + 6000];
+    uint32_t big_dims[3] = {5, 30, 40};
+    unsigned char big_px[6000];
+    for (int i = 0; i < 6000; i++)
+        big_px[i] = (unsigned char)((i * 7919) >> 3);
+    n = make_idx(big, 0x08, 3, big_dims, big_px, sizeof big_px);
+    write_gz(trunc_gz, big, n);
+    f = fopen(trunc_gz, "rb");
+    unsigned char whole[8192];
+    size_t whole_n = fread(whole, 1, sizeof whole, f);
+    fclose(f);
+    write_bytes(trunc_gz, whole, whole_n / 2);
+    line = idx_fail(trunc_gz, good_labels, 0, none);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "is truncated: expected 6000 bytes of pixels, file ends after"));
+    free(line);
+    free(trunc_gz);
+
+    /* Counts that disagree. */
+    uint32_t four[1] = {4};
+    write_bytes(labels, buf, make_idx(buf, 0x08, 1, four, labels5, 4));
+    line = idx_fail(good_images, labels, 0, none);
+    want = ns_asprintf("%s: error: labels count 4 in \"%s\" does not match images count 5 in \"%s\"", labels, labels,
+                       good_images);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+
+    /* A label outside the listed classes. */
+    line = idx_fail(good_images, good_labels, 2, none);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "1 label in"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "is outside classes 0..1 (the first: 2 at index 2)"));
+    free(line);
+
+    /* Not unsigned bytes. */
+    write_bytes(images, buf, make_idx(buf, 0x0d, 3, img_dims, pixels, sizeof pixels));
+    line = idx_fail(images, good_labels, 0, none);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "holds IDX type 0x0d (float); netspec reads unsigned bytes (0x08)"));
+    free(line);
+
+    /* Labels with two dimensions. */
+    write_bytes(labels, buf, make_idx(buf, 0x08, 2, img_dims, labels5, 5));
+    line = idx_fail(good_images, labels, 0, none);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "has 2 dimensions; labels need 1 [count]"));
+    free(line);
+
+    /* More bytes than the header declares. */
+    unsigned char more[61];
+    memcpy(more, pixels, 60);
+    more[60] = 1;
+    write_bytes(images, buf, make_idx(buf, 0x08, 3, img_dims, more, sizeof more));
+    line = idx_fail(images, good_labels, 0, none);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "has data after the 76 bytes its header declares"));
+    free(line);
+
+    /* Too short to hold a magic. */
+    write_bytes(images, "\0\0", 2);
+    line = idx_fail(images, good_labels, 0, none);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "is too short to be an IDX file (2 bytes)"));
+    free(line);
+
+    /* A missing file, reported at the spec line that names it. */
+    char *missing = tmp_path("nope.gz");
+    struct ns_loc spec = {"specs/x.yaml", 7, 13, 20};
+    line = idx_fail(missing, good_labels, 0, spec);
+    want = ns_asprintf("specs/x.yaml:7:13: error: cannot open \"%s\": No such file or directory", missing);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    free(missing);
+
+    free(images);
+    free(labels);
+    free(good_images);
+    free(good_labels);
+}
+
+static void test_idx_fashion_headers(void)
+{
+    char *tr_img = ns_asprintf("%s/train-images-idx3-ubyte.gz", FASHION);
+    char *tr_lab = ns_asprintf("%s/train-labels-idx1-ubyte.gz", FASHION);
+    char *te_img = ns_asprintf("%s/t10k-images-idx3-ubyte.gz", FASHION);
+    char *te_lab = ns_asprintf("%s/t10k-labels-idx1-ubyte.gz", FASHION);
+    if (access(tr_img, R_OK) != 0 || access(te_img, R_OK) != 0) {
+        CU_PASS("Fashion-MNIST not installed; header test skipped");
+    } else {
+        struct ns_diag diag = {0};
+        struct data_header h = {0};
+        CU_ASSERT_TRUE(data_idx_read_header(&diag, (struct ns_loc){0}, tr_img, (struct ns_loc){0}, tr_lab, 0, &h));
+        CU_ASSERT_EQUAL(h.shape.rank, 3);
+        CU_ASSERT_EQUAL(h.shape.dims[0], 28);
+        CU_ASSERT_EQUAL(h.shape.dims[1], 28);
+        CU_ASSERT_EQUAL(h.shape.dims[2], 1);
+        CU_ASSERT_EQUAL(h.count, 60000);
+        CU_ASSERT_EQUAL(h.class_count, 10);
+        CU_ASSERT_TRUE(data_idx_read_header(&diag, (struct ns_loc){0}, te_img, (struct ns_loc){0}, te_lab, 10, &h));
+        CU_ASSERT_EQUAL(h.count, 10000);
+        CU_ASSERT_EQUAL(h.class_count, 10);
+        struct data_idx_file f;
+        CU_ASSERT_TRUE(data_idx_read_file_header(&diag, (struct ns_loc){0}, te_img, &f));
+        CU_ASSERT_EQUAL(f.type, 0x08);
+        CU_ASSERT_EQUAL(f.ndim, 3);
+        CU_ASSERT_EQUAL(f.dims[0], 10000);
+        CU_ASSERT_EQUAL(diag.count, 0);
+        /* Labels against images of the other split: the counts disagree. */
+        CU_ASSERT_FALSE(data_idx_read_header(&diag, (struct ns_loc){0}, tr_img, (struct ns_loc){0}, te_lab, 0, &h));
+        CU_ASSERT_TRUE(has_error(&diag, "labels count 10000 in"));
+        CU_ASSERT_TRUE(has_error(&diag, "does not match images count 60000"));
+        ns_diag_free(&diag);
+    }
+    free(tr_img);
+    free(tr_lab);
+    free(te_img);
+    free(te_lab);
+}
+
+/* ---- CSV ---- */
+
+static void test_csv_good(void)
+{
+    char *path = tmp_path("good.csv");
+    write_text(path, "\xEF\xBB\xBF" "a,\"b\", \"label\"\r\n1,2,0\r\n\r\n  \n3.5, 4 ,1\r\n-1e2,\"7\",2");
+    struct ns_diag diag = {0};
+    struct data_csv_header hdr = {0};
+    CU_ASSERT_TRUE_FATAL(data_csv_read_header(&diag, (struct ns_loc){0}, path, &hdr));
+    CU_ASSERT_EQUAL(hdr.column_count, 3);
+    CU_ASSERT_STRING_EQUAL(hdr.columns[0], "a");
+    CU_ASSERT_STRING_EQUAL(hdr.columns[1], "b");
+    CU_ASSERT_STRING_EQUAL(hdr.columns[2], "label");
+    CU_ASSERT_EQUAL(hdr.row_count, 3);
+    data_csv_header_free(&hdr);
+
+    struct data_csv_opts o = {.label_column = "label"};
+    struct dataset ds = {0};
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    print_diag(&diag);
+    CU_ASSERT_EQUAL(ds.count, 3);
+    CU_ASSERT_EQUAL(ds.shape.rank, 1);
+    CU_ASSERT_EQUAL(ds.shape.dims[0], 2);
+    CU_ASSERT_EQUAL(ds.sample_size, 2);
+    const float want[6] = {1, 2, 3.5f, 4, -100, 7};
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL(ds.x[i], want[i]);
+    CU_ASSERT_EQUAL(ds.labels[0], 0);
+    CU_ASSERT_EQUAL(ds.labels[1], 1);
+    CU_ASSERT_EQUAL(ds.labels[2], 2);
+    CU_ASSERT_EQUAL(ds.class_count, 3);
+    CU_ASSERT_PTR_NULL(ds.targets);
+    dataset_free(&ds);
+
+    /* Regression on b: features a and label, in file order. */
+    struct data_csv_opts r = {.label_column = "b", .regression = true};
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &r, &ds));
+    CU_ASSERT_PTR_NULL(ds.labels);
+    CU_ASSERT_EQUAL(ds.class_count, 0);
+    CU_ASSERT_EQUAL(ds.targets[0], 2.0f);
+    CU_ASSERT_EQUAL(ds.targets[2], 7.0f);
+    CU_ASSERT_EQUAL(ds.x[2], 3.5f);
+    CU_ASSERT_EQUAL(ds.x[3], 1.0f);
+    dataset_free(&ds);
+
+    struct data_header h = {0};
+    struct data_csv_opts c = {.label_column = "label", .class_count = 3};
+    CU_ASSERT_TRUE(data_csv_check(&diag, (struct ns_loc){0}, path, &c, &h));
+    CU_ASSERT_EQUAL(h.shape.rank, 1);
+    CU_ASSERT_EQUAL(h.shape.dims[0], 2);
+    CU_ASSERT_EQUAL(h.count, 3);
+    CU_ASSERT_EQUAL(h.class_count, 3);
+    CU_ASSERT_EQUAL(diag.count, 0);
+    ns_diag_free(&diag);
+    free(path);
+}
+
+static char *csv_fail(const char *path, const struct data_csv_opts *o, struct ns_diag *diag)
+{
+    struct dataset ds = {0};
+    CU_ASSERT_FALSE(data_csv_load(diag, (struct ns_loc){0}, path, o, &ds));
+    CU_ASSERT_PTR_NULL(ds.x);
+    CU_ASSERT_TRUE_FATAL(diag->count >= 1);
+    CU_ASSERT_EQUAL(diag->items[0].code, NS_ERR_DATA);
+    return ns_error_first_line(&diag->items[0]);
+}
+
+static void test_csv_errors(void)
+{
+    char *path = tmp_path("bad.csv");
+    struct ns_diag diag = {0};
+    char *line, *want;
+
+    /* Missing label column: at the spec place, with a suggestion and the columns. */
+    write_text(path, "sepal_length,sepal_width,species\n1,2,0\n");
+    struct data_csv_opts o = {.label_column = "specie", .label_loc = {"spec.yaml", 9, 17, 6}};
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("spec.yaml:9:17: error: no column \"specie\" in \"%s\"", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint,
+                           "did you mean \"species\"? columns: sepal_length, sepal_width, species");
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+
+    /* A non-numeric cell: at the cell itself. */
+    write_text(path, "a,b,label\n1,2,0\n1, xyz,0\n");
+    o = (struct data_csv_opts){.label_column = "label"};
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("%s:3:4: error: cell \"xyz\" in column \"b\" is not a number", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_EQUAL(diag.items[0].span, 3);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+
+    /* Ragged rows, CRLF: too few cells points past the end, too many at the first extra cell. */
+    write_text(path, "a,b,label\r\n1,2\r\n1,2,0,9\r\n");
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("%s:2:4: error: line has 2 cells; the header has 3 columns", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    CU_ASSERT_EQUAL(diag.count, 2);
+    line = ns_error_first_line(&diag.items[1]);
+    want = ns_asprintf("%s:3:7: error: line has 4 cells; the header has 3 columns", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+
+    /* Labels: not an integer; outside the listed classes; an empty feature. */
+    write_text(path, "a,label\n1,1.5\n2,7\n,0\n");
+    o.class_count = 3;
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("%s:2:3: error: label \"1.5\" in column \"label\" is not a class index (an integer 0 or more)",
+                       path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    CU_ASSERT_TRUE(has_error(&diag, ":3:3: error: label 7 in column \"label\" is outside classes 0..2"));
+    CU_ASSERT_TRUE(has_error(&diag, ":4:1: error: empty cell in column \"a\""));
+    ns_diag_free(&diag);
+
+    /* Header problems. */
+    write_text(path, "a,,label\n1,2,3\n");
+    o.class_count = 0;
+    line = csv_fail(path, &o, &diag);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, ":1:3: error: column 2 has no name"));
+    free(line);
+    ns_diag_free(&diag);
+    write_text(path, "label\n1\n");
+    line = csv_fail(path, &o, &diag);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "has no feature columns besides \"label\""));
+    free(line);
+    ns_diag_free(&diag);
+    write_text(path, "\n\n");
+    line = csv_fail(path, &o, &diag);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "is empty: expected a header row of column names"));
+    free(line);
+    ns_diag_free(&diag);
+    write_text(path, "a,\"label\n1,2\n");
+    line = csv_fail(path, &o, &diag);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, ":1:3: error: unterminated quote"));
+    free(line);
+    ns_diag_free(&diag);
+
+    /* Many bad rows: ten errors, then a note. */
+    struct ns_buf many = {0};
+    ns_buf_puts(&many, "a,label\n");
+    for (int i = 0; i < 30; i++)
+        ns_buf_puts(&many, "x,0\n");
+    write_text(path, many.data);
+    ns_buf_free(&many);
+    line = csv_fail(path, &o, &diag);
+    free(line);
+    CU_ASSERT_EQUAL(diag.count, 10);
+    CU_ASSERT_PTR_NOT_NULL(diag.items[9].hint);
+    ns_diag_free(&diag);
+    free(path);
+}
+
+/* ---- image folders ---- */
+
+static void make_dir(const char *path)
+{
+    CU_ASSERT_FATAL(mkdir(path, 0777) == 0);
+}
+
+/* A solid-colour RGB image w x h. */
+static void write_solid_png(const char *path, int w, int h, unsigned char r, unsigned char g, unsigned char b)
+{
+    unsigned char *px = ns_xmalloc((size_t)w * (size_t)h * 3);
+    for (int i = 0; i < w * h; i++) {
+        px[3 * i] = r;
+        px[3 * i + 1] = g;
+        px[3 * i + 2] = b;
+    }
+    CU_ASSERT_FATAL(stbi_write_png(path, w, h, 3, px, w * 3) != 0);
+    free(px);
+}
+
+/* ROOT/{cat,dog,eel}: cat 2 PNGs, dog 1 JPEG + 1 PNG, eel 2 PNGs and a note. */
+static char *make_folder(const char *name)
+{
+    char *root = tmp_path(name);
+    make_dir(root);
+    const char *classes[3] = {"cat", "dog", "eel"};
+    for (int c = 0; c < 3; c++) {
+        char *dir = ns_asprintf("%s/%s", root, classes[c]);
+        make_dir(dir);
+        free(dir);
+    }
+    char *p;
+    p = ns_asprintf("%s/cat/b.png", root), write_solid_png(p, 8, 6, 10, 200, 30), free(p);
+    p = ns_asprintf("%s/cat/a.PNG", root), write_solid_png(p, 4, 4, 1, 2, 3), free(p);
+    unsigned char gray[16 * 16];
+    for (int i = 0; i < 256; i++)
+        gray[i] = 128;
+    p = ns_asprintf("%s/dog/x.jpg", root);
+    CU_ASSERT_FATAL(stbi_write_jpg(p, 16, 16, 1, gray, 95) != 0);
+    free(p);
+    p = ns_asprintf("%s/dog/y.png", root), write_solid_png(p, 4, 4, 255, 255, 255), free(p);
+    p = ns_asprintf("%s/eel/1.png", root), write_solid_png(p, 2, 2, 0, 0, 0), free(p);
+    p = ns_asprintf("%s/eel/2.png", root), write_solid_png(p, 3, 5, 40, 50, 60), free(p);
+    p = ns_asprintf("%s/eel/notes.txt", root), write_text(p, "not an image"), free(p);
+    return root;
+}
+
+static void test_folder_load(void)
+{
+    char *root = make_folder("imgs");
+    struct ns_diag diag = {0};
+    struct data_folder_opts o = {.root = root, .height = 4, .width = 4, .channels = 3, .threads = 1};
+    struct dataset ds = {0};
+    CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &ds));
+    print_diag(&diag);
+    CU_ASSERT_EQUAL(ds.count, 6);
+    CU_ASSERT_EQUAL(ds.shape.rank, 3);
+    CU_ASSERT_EQUAL(ds.shape.dims[0], 4);
+    CU_ASSERT_EQUAL(ds.shape.dims[1], 4);
+    CU_ASSERT_EQUAL(ds.shape.dims[2], 3);
+    CU_ASSERT_EQUAL(ds.sample_size, 48);
+    CU_ASSERT_EQUAL(ds.class_count, 3);
+    CU_ASSERT_STRING_EQUAL(ds.class_names[0], "cat");
+    CU_ASSERT_STRING_EQUAL(ds.class_names[2], "eel");
+    const int32_t want_labels[6] = {0, 0, 1, 1, 2, 2};
+    for (int i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL(ds.labels[i], want_labels[i]);
+    CU_ASSERT_EQUAL(ds.ignored, 1);
+    CU_ASSERT_EQUAL(ds.skipped, 0);
+    /* Sorted by strcmp: "a.PNG" before "b.png"; b was 8x6 and is resized, staying solid. */
+    CU_ASSERT_EQUAL(dataset_sample(&ds, 0)[0], 1.0f);
+    CU_ASSERT_EQUAL(dataset_sample(&ds, 0)[47], 3.0f);
+    for (int k = 0; k < 16; k++) {
+        CU_ASSERT_EQUAL(dataset_sample(&ds, 1)[3 * k], 10.0f);
+        CU_ASSERT_EQUAL(dataset_sample(&ds, 1)[3 * k + 1], 200.0f);
+        CU_ASSERT_EQUAL(dataset_sample(&ds, 1)[3 * k + 2], 30.0f);
+    }
+    /* The gray JPEG comes out as three equal channels near 128. */
+    const float *jpg = dataset_sample(&ds, 2);
+    CU_ASSERT_EQUAL(jpg[0], jpg[1]);
+    CU_ASSERT_TRUE(fabsf(jpg[0] - 128.0f) <= 2.0f);
+    CU_ASSERT_EQUAL(dataset_sample(&ds, 3)[5], 255.0f);
+
+    /* Thread count does not change a bit. */
+    struct dataset ds2 = {0};
+    o.threads = 2;
+    CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &ds2));
+    CU_ASSERT_EQUAL(memcmp(ds.x, ds2.x, ds.count * ds.sample_size * sizeof(float)), 0);
+    dataset_free(&ds2);
+    dataset_free(&ds);
+
+    /* Gray output uses stb's luminance: (77 r + 150 g + 29 b) >> 8. */
+    o.channels = 1;
+    CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &ds));
+    CU_ASSERT_EQUAL(ds.sample_size, 16);
+    CU_ASSERT_EQUAL(dataset_sample(&ds, 1)[0], (float)((77 * 10 + 150 * 200 + 29 * 30) >> 8));
+    dataset_free(&ds);
+
+    /* One image for predict. */
+    float one[4 * 4 * 3];
+    char *p = ns_asprintf("%s/cat/b.png", root);
+    CU_ASSERT_TRUE(data_folder_load_image(&diag, (struct ns_loc){0}, p, 4, 4, 3, one));
+    CU_ASSERT_EQUAL(one[1], 200.0f);
+    free(p);
+
+    /* The scan and the header check. */
+    struct data_folder_index idx;
+    o.channels = 3;
+    CU_ASSERT_TRUE_FATAL(data_folder_scan(&diag, &o, true, &idx));
+    CU_ASSERT_EQUAL(idx.count, 6);
+    CU_ASSERT_EQUAL(idx.class_count, 3);
+    CU_ASSERT_EQUAL(idx.class_files[1], 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(idx.paths[0], "/cat/a.PNG"));
+    data_folder_index_free(&idx);
+    struct data_header h;
+    CU_ASSERT_TRUE(data_folder_check_opts(&diag, &o, &h));
+    CU_ASSERT_EQUAL(h.count, 6);
+    CU_ASSERT_EQUAL(h.class_count, 3);
+    CU_ASSERT_EQUAL(h.shape.dims[2], 3);
+    CU_ASSERT_EQUAL(h.skipped, 0);
+    CU_ASSERT_EQUAL(h.ignored, 1);
+
+    /* An explicit class list sets the label order. */
+    const char *listed[3] = {"eel", "cat", "dog"};
+    o.class_count = 3;
+    o.classes = listed;
+    CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &ds));
+    CU_ASSERT_EQUAL(ds.labels[0], 0);
+    CU_ASSERT_STRING_EQUAL(ds.class_names[0], "eel");
+    CU_ASSERT_EQUAL(dataset_sample(&ds, 0)[0], 0.0f);
+    CU_ASSERT_EQUAL(ds.labels[5], 2);
+    dataset_free(&ds);
+    CU_ASSERT_EQUAL(diag.count, 0);
+    ns_diag_free(&diag);
+    free(root);
+}
+
+static void test_folder_errors(void)
+{
+    char *root = make_folder("bad-imgs");
+    struct ns_diag diag = {0};
+    struct ns_loc spec = {"spec.yaml", 4, 9, 10};
+    struct data_folder_opts o = {.root = root, .root_loc = spec, .height = 4, .width = 4, .channels = 3};
+    struct dataset ds = {0};
+
+    /* A truncated PNG: an error naming it, or skipped and counted. */
+    char *good = ns_asprintf("%s/eel/2.png", root);
+    FILE *f = fopen(good, "rb");
+    unsigned char bytes[4096];
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    char *cut = ns_asprintf("%s/dog/z.png", root);
+    write_bytes(cut, bytes, n - 20);
+    CU_ASSERT_FALSE(data_folder_load(&diag, &o, &ds));
+    CU_ASSERT_PTR_NULL(ds.x);
+    char *want = ns_asprintf("spec.yaml:4:9: error: cannot decode image \"%s\":", cut);
+    char *line = find_error(&diag, want);
+    CU_ASSERT_PTR_NOT_NULL(line);
+    free(line);
+    free(want);
+    CU_ASSERT_EQUAL(diag.count, 1);
+    CU_ASSERT_EQUAL(diag.items[0].code, NS_ERR_DATA);
+    ns_diag_free(&diag);
+    o.skip_unreadable = true;
+    CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &ds));
+    CU_ASSERT_EQUAL(ds.count, 6);
+    CU_ASSERT_EQUAL(ds.skipped, 1);
+    CU_ASSERT_EQUAL(ds.labels[3], 1);
+    CU_ASSERT_EQUAL(ds.labels[4], 2);
+    CU_ASSERT_EQUAL(dataset_sample(&ds, 5)[0], 40.0f);
+    dataset_free(&ds);
+
+    /* Not an image at all: the header scan catches it. */
+    char *junk = ns_asprintf("%s/cat/junk.png", root);
+    write_text(junk, "this is text");
+    o.skip_unreadable = false;
+    struct data_folder_index idx;
+    CU_ASSERT_FALSE(data_folder_scan(&diag, &o, true, &idx));
+    want = ns_asprintf("cannot read image \"%s\":", junk);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    o.skip_unreadable = true;
+    CU_ASSERT_TRUE_FATAL(data_folder_scan(&diag, &o, true, &idx));
+    CU_ASSERT_EQUAL(idx.skipped, 1);
+    CU_ASSERT_EQUAL(idx.count, 7);
+    CU_ASSERT_EQUAL(idx.class_files[0], 2);
+    data_folder_index_free(&idx);
+    remove(junk);
+    remove(cut);
+    free(junk);
+    free(cut);
+    free(good);
+    o.skip_unreadable = false;
+
+    /* Listed classes against folders. */
+    const char *two[2] = {"cat", "dog"};
+    o.classes = two;
+    o.class_count = 2;
+    CU_ASSERT_FALSE(data_folder_load(&diag, &o, &ds));
+    want = ns_asprintf("spec.yaml:4:9: error: folder \"eel\" in \"%s\" is not a listed class", root);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    const char *four[4] = {"cat", "dog", "eel", "eell"};
+    struct ns_loc locs[4] = {{0}, {0}, {0}, {"spec.yaml", 6, 30, 5}};
+    o.classes = four;
+    o.class_count = 4;
+    o.class_locs = locs;
+    CU_ASSERT_FALSE(data_folder_load(&diag, &o, &ds));
+    want = ns_asprintf("spec.yaml:6:30: error: no folder for class \"eell\" in \"%s\"", root);
+    line = find_error(&diag, want);
+    CU_ASSERT_PTR_NOT_NULL(line);
+    free(line);
+    free(want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag.items[0].hint, "did you mean \"eel\"?"));
+    ns_diag_free(&diag);
+    o.classes = NULL;
+    o.class_count = 0;
+    o.class_locs = NULL;
+
+    /* An empty class folder, a missing root. */
+    char *empty = ns_asprintf("%s/fox", root);
+    make_dir(empty);
+    CU_ASSERT_FALSE(data_folder_load(&diag, &o, &ds));
+    want = ns_asprintf("class folder \"%s\" has no images", empty);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    rmdir(empty);
+    free(empty);
+    o.root = "/nonexistent/netspec-root";
+    CU_ASSERT_FALSE(data_folder_load(&diag, &o, &ds));
+    CU_ASSERT_TRUE(has_error(&diag,
+                             "spec.yaml:4:9: error: cannot open folder \"/nonexistent/netspec-root\": No such file"));
+    ns_diag_free(&diag);
+    free(root);
+}
+
+static void test_folder_write_pngs(void)
+{
+    /* A dataset written as PNG folders reads back the same. */
+    struct dataset ds = {0};
+    ds.count = 4;
+    ds.shape = (struct spec_shape){3, {3, 2, 1}};
+    ds.sample_size = 6;
+    ds.class_count = 2;
+    ds.x = ns_xmalloc(24 * sizeof(float));
+    ds.labels = ns_xmalloc(4 * sizeof(int32_t));
+    for (int i = 0; i < 24; i++)
+        ds.x[i] = (float)(i * 10);
+    const int32_t lab[4] = {1, 0, 1, 0};
+    memcpy(ds.labels, lab, sizeof lab);
+    char *root = tmp_path("written");
+    struct ns_diag diag = {0};
+    const char *names[2] = {"zero", "one"};
+    CU_ASSERT_TRUE_FATAL(data_folder_write_pngs(&diag, &ds, root, names));
+    struct data_folder_opts o = {.root = root, .height = 3, .width = 2, .channels = 1};
+    const char *order[2] = {"zero", "one"};
+    o.classes = order;
+    o.class_count = 2;
+    struct dataset back = {0};
+    CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &back));
+    CU_ASSERT_EQUAL(back.count, 4);
+    /* zero/000001.png, zero/000003.png, one/000000.png, one/000002.png */
+    const int src_of[4] = {1, 3, 0, 2};
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(back.labels[i], lab[src_of[i]]);
+        CU_ASSERT_EQUAL(memcmp(dataset_sample(&back, (size_t)i), dataset_sample(&ds, (size_t)src_of[i]),
+                               6 * sizeof(float)), 0);
+    }
+    dataset_free(&back);
+    dataset_free(&ds);
+    ns_diag_free(&diag);
+    free(root);
+}
+
+/* ---- splits ---- */
+
+static void test_split_stratified(void)
+{
+    /* 100 samples: 50 of class 0, 30 of class 1, 20 of class 2, interleaved. */
+    int32_t labels[100];
+    for (int i = 0; i < 100; i++)
+        labels[i] = i % 10 < 5 ? 0 : i % 10 < 8 ? 1 : 2;
+    const double f[3] = {0.8, 0.1, 0.1};
+    struct data_split a, b, c;
+    CU_ASSERT_TRUE_FATAL(data_split_stratified(labels, 100, 3, f, 3, 42, &a));
+    CU_ASSERT_TRUE_FATAL(data_split_stratified(labels, 100, 3, f, 3, 42, &b));
+    CU_ASSERT_TRUE_FATAL(data_split_stratified(labels, 100, 3, f, 3, 43, &c));
+    CU_ASSERT_EQUAL(a.count[0], 80);
+    CU_ASSERT_EQUAL(a.count[1], 10);
+    CU_ASSERT_EQUAL(a.count[2], 10);
+    const size_t per_class[3][3] = {{40, 24, 16}, {5, 3, 2}, {5, 3, 2}};
+    int seen[100] = {0};
+    for (int p = 0; p < 3; p++) {
+        size_t cls[3] = {0};
+        for (size_t i = 0; i < a.count[p]; i++) {
+            cls[labels[a.index[p][i]]]++;
+            seen[a.index[p][i]]++;
+            if (i)
+                CU_ASSERT_TRUE(a.index[p][i - 1] < a.index[p][i]);
+        }
+        for (int k = 0; k < 3; k++)
+            CU_ASSERT_EQUAL(cls[k], per_class[p][k]);
+        CU_ASSERT_EQUAL(memcmp(a.index[p], b.index[p], a.count[p] * sizeof(size_t)), 0);
+    }
+    for (int i = 0; i < 100; i++)
+        CU_ASSERT_EQUAL(seen[i], 1);
+    CU_ASSERT_NOT_EQUAL(memcmp(a.index[1], c.index[1], a.count[1] * sizeof(size_t)), 0);
+    data_split_free(&a);
+    data_split_free(&b);
+    data_split_free(&c);
+
+    /* Largest remainder: 7 samples at 0.5/0.25/0.25 = 3.5/1.75/1.75 -> 3/2/2. */
+    const double g[3] = {0.5, 0.25, 0.25};
+    CU_ASSERT_TRUE_FATAL(data_split_stratified(NULL, 7, 0, g, 3, 1, &a));
+    CU_ASSERT_EQUAL(a.count[0], 3);
+    CU_ASSERT_EQUAL(a.count[1], 2);
+    CU_ASSERT_EQUAL(a.count[2], 2);
+    data_split_free(&a);
+
+    /* Validation as a fraction of train, two parts. */
+    const double v[2] = {0.9, 0.1};
+    CU_ASSERT_TRUE_FATAL(data_split_stratified(labels, 100, 3, v, 2, 7, &a));
+    CU_ASSERT_EQUAL(a.count[0], 90);
+    CU_ASSERT_EQUAL(a.count[1], 10);
+    data_split_free(&a);
+
+    /* Bad arguments. */
+    const double bad[2] = {0.5, 0.6};
+    CU_ASSERT_FALSE(data_split_stratified(labels, 100, 3, bad, 2, 7, &a));
+    CU_ASSERT_FALSE(data_split_stratified(labels, 100, 2, v, 2, 7, &a));
+
+    /* Permutations and keys. */
+    size_t perm[50], perm2[50];
+    data_split_permutation(5, 50, perm);
+    data_split_permutation(5, 50, perm2);
+    CU_ASSERT_EQUAL(memcmp(perm, perm2, sizeof perm), 0);
+    int hits[50] = {0};
+    int moved = 0;
+    for (int i = 0; i < 50; i++) {
+        hits[perm[i]]++;
+        moved += perm[i] != (size_t)i;
+    }
+    for (int i = 0; i < 50; i++)
+        CU_ASSERT_EQUAL(hits[i], 1);
+    CU_ASSERT_TRUE(moved > 40);
+    CU_ASSERT_EQUAL(data_split_key(1234, "split", 0), data_split_key(1234, "split", 0));
+    CU_ASSERT_NOT_EQUAL(data_split_key(1234, "split", 0), data_split_key(1234, "shuffle", 0));
+    CU_ASSERT_NOT_EQUAL(data_split_key(1234, "shuffle", 0), data_split_key(1234, "shuffle", 1));
+}
+
+/* ---- preprocessing ---- */
+
+static void test_prep_norm(void)
+{
+    struct ns_diag diag = {0};
+    struct spec_shape shape = {3, {1, 2, 3}};
+    const double mean[3] = {0.5, 0.25, 0.125};
+    const double sd[1] = {0.5};
+    struct data_prep_norm n;
+    CU_ASSERT_TRUE_FATAL(data_prep_norm_init(&diag, (struct ns_loc){0}, shape, 1.0 / 255, mean, 3, sd, 1, &n));
+    CU_ASSERT_EQUAL(n.channels, 3);
+    float x[12];
+    for (int i = 0; i < 12; i++)
+        x[i] = (float)(i * 20);
+    float want[12];
+    for (int i = 0; i < 12; i++)
+        want[i] = (x[i] * (float)(1.0 / 255) - (float)mean[i % 3]) / 0.5f;
+    data_prep_norm_apply(&n, x, 2, 6);
+    CU_ASSERT_EQUAL(memcmp(x, want, sizeof x), 0);
+    data_prep_norm_free(&n);
+
+    /* Scale only: exactly x * scale. */
+    CU_ASSERT_TRUE_FATAL(data_prep_norm_init(&diag, (struct ns_loc){0}, shape, 0.5, NULL, 0, NULL, 0, &n));
+    float y[6] = {1, 2, 3, 4, 5, 255};
+    data_prep_norm_apply(&n, y, 1, 6);
+    CU_ASSERT_EQUAL(y[5], 127.5f);
+    data_prep_norm_free(&n);
+    CU_ASSERT_EQUAL(diag.count, 0);
+
+    /* Wrong counts and a zero std. */
+    struct ns_loc loc = {"spec.yaml", 12, 5, 4};
+    CU_ASSERT_FALSE(data_prep_norm_init(&diag, loc, shape, 1, mean, 2, NULL, 0, &n));
+    CU_ASSERT_TRUE(has_error(&diag, "spec.yaml:12:5: error: normalize.mean has 2 values; expected 1 or 3 (one per channel)"));
+    ns_diag_free(&diag);
+    const double zero[1] = {0};
+    CU_ASSERT_FALSE(data_prep_norm_init(&diag, loc, shape, 1, NULL, 0, zero, 1, &n));
+    CU_ASSERT_TRUE(has_error(&diag, "normalize.std value 0 is not positive"));
+    ns_diag_free(&diag);
+}
+
+static void test_prep_augment(void)
+{
+    struct spec_shape img = {3, {2, 3, 1}};
+    struct spec_shape vec = {1, {6}};
+    CU_ASSERT_TRUE(data_prep_augment_applies(img));
+    CU_ASSERT_FALSE(data_prep_augment_applies(vec));
+    struct data_prep_augment off = {0};
+    CU_ASSERT_FALSE(data_prep_augment_active(&off));
+
+    const float in[6] = {1, 2, 3, 4, 5, 6};
+    const float flipped[6] = {3, 2, 1, 6, 5, 4};
+    struct data_prep_augment flip = {.hflip = true};
+    int flips = 0;
+    for (uint64_t s = 0; s < 64; s++) {
+        float out[6], again[6];
+        data_prep_augment_sample(&flip, img, 99, s, in, out);
+        data_prep_augment_sample(&flip, img, 99, s, in, again);
+        CU_ASSERT_EQUAL(memcmp(out, again, sizeof out), 0);
+        bool same = memcmp(out, in, sizeof out) == 0;
+        bool mirrored = memcmp(out, flipped, sizeof out) == 0;
+        CU_ASSERT_TRUE(same || mirrored);
+        flips += mirrored;
+    }
+    CU_ASSERT_TRUE(flips > 16 && flips < 48);
+
+    /* Crop with padding 1: every output is the input shifted by (dy, dx) in -1..1, zeros outside. */
+    struct data_prep_augment crop = {.random_crop = 1};
+    int shifts_seen = 0;
+    for (uint64_t s = 0; s < 64; s++) {
+        float out[6];
+        data_prep_augment_sample(&crop, img, 7, s, in, out);
+        int match = -1;
+        for (int dy = -1; dy <= 1 && match < 0; dy++)
+            for (int dx = -1; dx <= 1 && match < 0; dx++) {
+                bool ok = true;
+                for (int y = 0; y < 2; y++)
+                    for (int x = 0; x < 3; x++) {
+                        int sy = y + dy, sx = x + dx;
+                        float v = sy < 0 || sy >= 2 || sx < 0 || sx >= 3 ? 0.0f : in[sy * 3 + sx];
+                        ok = ok && out[y * 3 + x] == v;
+                    }
+                if (ok)
+                    match = (dy + 1) * 3 + dx + 1;
+            }
+        CU_ASSERT_TRUE(match >= 0);
+        if (match >= 0)
+            shifts_seen |= 1 << match;
+    }
+    CU_ASSERT_EQUAL(shifts_seen, 0x1ff);
+
+    /* Gather: augmented then normalised, same as doing it by hand. */
+    struct dataset ds = {0};
+    ds.count = 3;
+    ds.shape = img;
+    ds.sample_size = 6;
+    ds.x = ns_xmalloc(18 * sizeof(float));
+    for (int i = 0; i < 18; i++)
+        ds.x[i] = (float)i;
+    struct data_prep_norm norm = {.scale = 0.5f};
+    struct data_prep_augment both = {.hflip = true, .random_crop = 1};
+    const size_t index[2] = {2, 0};
+    float batch[12];
+    data_prep_gather(&ds, index, 2, &norm, &both, 11, batch);
+    for (int b = 0; b < 2; b++) {
+        float want[6];
+        data_prep_augment_sample(&both, img, 11, index[b], dataset_sample(&ds, index[b]), want);
+        for (int k = 0; k < 6; k++)
+            CU_ASSERT_EQUAL(batch[b * 6 + k], want[k] * 0.5f);
+    }
+    data_prep_gather(&ds, index, 2, NULL, NULL, 0, batch);
+    CU_ASSERT_EQUAL(memcmp(batch, dataset_sample(&ds, 2), 6 * sizeof(float)), 0);
+
+    /* Subsets copy rows and labels. */
+    ds.labels = ns_xmalloc(3 * sizeof(int32_t));
+    ds.labels[0] = 0, ds.labels[1] = 1, ds.labels[2] = 2;
+    ds.class_count = 3;
+    struct dataset sub;
+    dataset_subset(&ds, index, 2, &sub);
+    CU_ASSERT_EQUAL(sub.count, 2);
+    CU_ASSERT_EQUAL(sub.labels[0], 2);
+    CU_ASSERT_EQUAL(sub.x[6], 0.0f);
+    CU_ASSERT_EQUAL(sub.x[0], 12.0f);
+    dataset_free(&sub);
+    dataset_free(&ds);
+}
+
+/* ---- from a spec ---- */
+
+static const char spec_tail[] = "model:\n"
+                                "  layers:\n"
+                                "    - flatten\n"
+                                "    - dense: {units: auto}\n"
+                                "loss: cross_entropy\n"
+                                "optimizer: {type: sgd, lr: 0.1}\n"
+                                "schedule: {type: constant}\n"
+                                "train: {epochs: 1, batch_size: 2}\n";
+
+static struct spec *load_spec(struct ns_ctx *ctx, const char *name, const char *data_section)
+{
+    char *path = tmp_path(name);
+    char *text = ns_asprintf("version: 1\nseed: 5\n%s%s", data_section, spec_tail);
+    write_text(path, text);
+    struct spec *spec = spec_load(ctx, path, NULL, 0);
+    print_diag(&ctx->diag);
+    free(text);
+    free(path);
+    return spec;
+}
+
+static void test_spec_idx(void)
+{
+    char *images = tmp_path("s-img.idx");
+    char *labels = tmp_path("s-lab.idx.gz");
+    write_idx_pair(images, labels, false);
+    unsigned char buf[256];
+    write_gz(labels, buf, make_idx(buf, 0x08, 1, lab_dims, labels5, 5));
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    struct spec *spec = load_spec(&ctx, "idx.yaml",
+                                  "data:\n"
+                                  "  format: idx\n"
+                                  "  train: {images: s-img.idx, labels: s-lab.idx.gz}\n"
+                                  "  test: {images: s-img.idx, labels: s-lab.idx.gz}\n"
+                                  "  validation: 0.4\n"
+                                  "  classes: [a, b, c]\n"
+                                  "  normalize: {scale: 0.5, mean: [1.0], std: [2.0]}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    struct data_load dl, again;
+    CU_ASSERT_TRUE_FATAL(data_load_spec(&ctx.diag, spec, 1, &dl));
+    /* Classes of 2, 2 and 1 samples at 0.6/0.4: 1+1, 1+1, 1+0. */
+    CU_ASSERT_EQUAL(dl.train.count, 3);
+    CU_ASSERT_EQUAL(dl.validation.count, 2);
+    CU_ASSERT_EQUAL(dl.test.count, 5);
+    CU_ASSERT_EQUAL(dl.class_count, 3);
+    CU_ASSERT_EQUAL(dl.shape.dims[0], 4);
+    CU_ASSERT_STRING_EQUAL(dl.train.class_names[2], "c");
+    CU_ASSERT_STRING_EQUAL(dl.test.class_names[0], "a");
+    int per_class[3] = {0};
+    for (size_t i = 0; i < dl.validation.count; i++)
+        per_class[dl.validation.labels[i]]++;
+    CU_ASSERT_EQUAL(per_class[0], 1);
+    CU_ASSERT_EQUAL(per_class[1], 1);
+    /* Every training row is one of the file's rows with its own label. */
+    for (size_t i = 0; i < dl.train.count; i++) {
+        size_t row = (size_t)(dataset_sample(&dl.train, i)[0] / 48.0f);
+        CU_ASSERT_EQUAL(dl.train.labels[i], labels5[row]);
+    }
+    CU_ASSERT_TRUE_FATAL(data_load_spec(&ctx.diag, spec, 2, &again));
+    CU_ASSERT_EQUAL(memcmp(dl.train.x, again.train.x, dl.train.count * 12 * sizeof(float)), 0);
+    data_load_free(&again);
+
+    struct data_prep_norm norm;
+    struct data_prep_augment aug;
+    CU_ASSERT_TRUE_FATAL(data_prep_from_spec(&ctx.diag, spec, dl.shape, &norm, &aug));
+    CU_ASSERT_EQUAL(norm.scale, 0.5f);
+    CU_ASSERT_EQUAL(norm.channels, 1);
+    CU_ASSERT_EQUAL(norm.mean[0], 1.0f);
+    CU_ASSERT_EQUAL(norm.std[0], 2.0f);
+    CU_ASSERT_FALSE(data_prep_augment_active(&aug));
+    data_prep_norm_dataset(&norm, &dl.test);
+    CU_ASSERT_EQUAL(dl.test.x[1], (4.0f * 0.5f - 1.0f) / 2.0f);
+    data_prep_norm_free(&norm);
+    data_load_free(&dl);
+    ns_ctx_free(&ctx);
+    free(images);
+    free(labels);
+}
+
+static void test_spec_folder_and_csv(void)
+{
+    char *root = make_folder("spec-imgs");
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    struct spec *spec = load_spec(&ctx, "folder.yaml",
+                                  "data:\n"
+                                  "  format: image_folder\n"
+                                  "  root: spec-imgs\n"
+                                  "  image: {size: [4, 4], channels: 1}\n"
+                                  "  split: {train: 0.5, validation: 0.5, test: 0}\n"
+                                  "  classes: [eel, dog, cat]\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    struct data_header h;
+    CU_ASSERT_TRUE(data_folder_check(&ctx.diag, spec, &h));
+    CU_ASSERT_EQUAL(h.count, 6);
+    CU_ASSERT_EQUAL(h.ignored, 1);
+    CU_ASSERT_EQUAL(h.shape.dims[2], 1);
+    struct data_load dl;
+    CU_ASSERT_TRUE_FATAL(data_load_spec(&ctx.diag, spec, 0, &dl));
+    CU_ASSERT_EQUAL(dl.train.count, 3);
+    CU_ASSERT_EQUAL(dl.validation.count, 3);
+    CU_ASSERT_EQUAL(dl.test.count, 0);
+    CU_ASSERT_STRING_EQUAL(dl.validation.class_names[0], "eel");
+    CU_ASSERT_EQUAL(dl.train.labels[0], 0);
+    CU_ASSERT_EQUAL(dl.train.labels[2], 2);
+    data_load_free(&dl);
+    ns_ctx_free(&ctx);
+
+    /* A class listed in the spec without a folder: the error is at the list item. */
+    ns_ctx_init(&ctx);
+    spec = load_spec(&ctx, "folder2.yaml",
+                     "data:\n"
+                     "  format: image_folder\n"
+                     "  root: spec-imgs\n"
+                     "  image: {size: [4, 4], channels: 1}\n"
+                     "  classes: [eel, dog, cat, bat]\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    CU_ASSERT_FALSE(data_folder_check(&ctx.diag, spec, &h));
+    CU_ASSERT_TRUE(has_error(&ctx.diag, "folder2.yaml:7:28: error: no folder for class \"bat\""));
+    ns_ctx_free(&ctx);
+
+    /* CSV regression: loss mse makes the label a target. */
+    char *csv = tmp_path("reg.csv");
+    struct ns_buf rows = {0};
+    ns_buf_puts(&rows, "x1,x2,y\n");
+    for (int i = 0; i < 10; i++)
+        ns_buf_printf(&rows, "%d,%d,%d.5\n", i, 2 * i, i);
+    write_text(csv, rows.data);
+    ns_buf_free(&rows);
+    ns_ctx_init(&ctx);
+    char *path = tmp_path("reg.yaml");
+    write_text(path, "version: 1\nseed: 2\ndata: {format: csv, train: reg.csv, label_column: y, validation: 0.3}\n"
+                     "model: {layers: [{dense: {units: 1}}]}\nloss: mse\noptimizer: {type: sgd, lr: 0.1}\n"
+                     "schedule: {type: constant}\n");
+    spec = spec_load(&ctx, path, NULL, 0);
+    print_diag(&ctx.diag);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    CU_ASSERT_TRUE_FATAL(data_load_spec(&ctx.diag, spec, 0, &dl));
+    CU_ASSERT_EQUAL(dl.train.count, 7);
+    CU_ASSERT_EQUAL(dl.validation.count, 3);
+    CU_ASSERT_PTR_NULL(dl.train.labels);
+    CU_ASSERT_EQUAL(dl.class_count, 0);
+    CU_ASSERT_EQUAL(dl.shape.dims[0], 2);
+    for (size_t i = 0; i < dl.validation.count; i++)
+        CU_ASSERT_EQUAL(dl.validation.targets[i], dl.validation.x[2 * i] + 0.5f);
+    data_load_free(&dl);
+    ns_ctx_free(&ctx);
+    free(path);
+    free(csv);
+    free(root);
+}
+
+/* ---- SHA-256 ---- */
+
+static void test_sha256(void)
+{
+    uint8_t d[32];
+    char hex[65];
+    struct ns_sha256 s;
+    ns_sha256_init(&s);
+    ns_sha256_final(&s, d);
+    ns_sha256_hex(d, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    ns_sha256_init(&s);
+    ns_sha256_update(&s, "abc", 3);
+    ns_sha256_final(&s, d);
+    ns_sha256_hex(d, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* The 448-bit message straddles the padding boundary. */
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    ns_sha256_init(&s);
+    for (const char *p = m; *p; p++)
+        ns_sha256_update(&s, p, 1);
+    ns_sha256_final(&s, d);
+    ns_sha256_hex(d, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* A million 'a's from a file. */
+    char *path = tmp_path("million.txt");
+    char *a = ns_xmalloc(1000000);
+    memset(a, 'a', 1000000);
+    write_bytes(path, a, 1000000);
+    free(a);
+    int err = 0;
+    CU_ASSERT_TRUE(ns_sha256_file(path, d, &err));
+    ns_sha256_hex(d, hex);
+    CU_ASSERT_STRING_EQUAL(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    CU_ASSERT_FALSE(ns_sha256_file("/nonexistent/x", d, &err));
+    CU_ASSERT_EQUAL(err, ENOENT);
+    free(path);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return CU_get_error();
+    CU_pSuite s = CU_add_suite("data", suite_init, suite_clean);
+    if (!s) {
+        CU_cleanup_registry();
+        return CU_get_error();
+    }
+    CU_add_test(s, "idx plain and gz", test_idx_plain_and_gz);
+    CU_add_test(s, "idx 4-d", test_idx_4d);
+    CU_add_test(s, "idx errors", test_idx_errors);
+    CU_add_test(s, "idx fashion-mnist headers", test_idx_fashion_headers);
+    CU_add_test(s, "csv good", test_csv_good);
+    CU_add_test(s, "csv errors", test_csv_errors);
+    CU_add_test(s, "folder load", test_folder_load);
+    CU_add_test(s, "folder errors", test_folder_errors);
+    CU_add_test(s, "folder write pngs", test_folder_write_pngs);
+    CU_add_test(s, "split stratified", test_split_stratified);
+    CU_add_test(s, "prep norm", test_prep_norm);
+    CU_add_test(s, "prep augment", test_prep_augment);
+    CU_add_test(s, "spec idx", test_spec_idx);
+    CU_add_test(s, "spec folder and csv", test_spec_folder_and_csv);
+    CU_add_test(s, "sha256", test_sha256);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}

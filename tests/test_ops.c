@@ -1,0 +1,1035 @@
+/* The ops and kernels: a gradient check that walks the op table, SGEMM against a plain triple
+ * loop, determinism across thread counts, and the shape errors users see.
+ *
+ * The gradient check builds each node by hand (no graph builder, no validator): parameters
+ * come from the op's schema defaults plus the `key=value` settings of the case, parsed through
+ * the same schema fields. The loss is sum(output * w) for random w, evaluated in double from
+ * the float outputs; the numerical gradient is a central difference with step h = 5e-3 using
+ * the step actually representable in float. Rounding noise of the float forward is about
+ * 1e-7 * |L| / h ~ 1e-5 and the truncation error h^2 f'''/6 ~ 1e-5 for these smooth
+ * functions (measured worst: under 1e-4), so |analytic - numeric| <= 1e-3 + 5e-3 * max(|analytic|,
+ * |numeric|) leaves a wide margin while a wrong term (off by O(1) relative) still fails.
+ * Ops with kinks (relu, max) skip the rare points where the two one-sided differences
+ * disagree, i.e. where the step straddles the kink; smooth cases must skip none.
+ */
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/ns_error.h"
+#include "core/ns_util.h"
+#include "graph/graph.h"
+#include "ops/op.h"
+#include "runtime/activation.h"
+#include "runtime/kernels.h"
+#include "runtime/rng.h"
+
+/* ---- helpers ---- */
+
+static void set_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+/* A deterministic test stream on top of the counter-based generator. */
+struct trng {
+    uint64_t key, n;
+};
+
+static float trand(struct trng *r, float lo, float hi)
+{
+    return lo + (hi - lo) * rng_uniform(r->key, r->n++);
+}
+
+static float *falloc(size_t n)
+{
+    return ns_xcalloc(n ? n : 1, sizeof(float));
+}
+
+static float *fdup(const float *src, size_t n)
+{
+    float *p = falloc(n);
+    if (n)
+        memcpy(p, src, n * sizeof *p);
+    return p;
+}
+
+#define S1(n) {.rank = 1, .dims = {(n), 0, 0}}
+#define S3(h, w, c) {.rank = 3, .dims = {(h), (w), (c)}}
+
+/* Stores YAML-ish text into a parameter struct through its schema field. */
+static void field_set_text(const struct schema_field *f, void *params, const char *text)
+{
+    char *at = (char *)params + f->offset;
+    switch (f->type) {
+    case SCHEMA_INT: {
+        int v = strcmp(text, "auto") == 0 ? SPEC_AUTO : atoi(text);
+        memcpy(at, &v, sizeof v);
+        break;
+    }
+    case SCHEMA_FLOAT: {
+        double v = strtod(text, NULL);
+        memcpy(at, &v, sizeof v);
+        break;
+    }
+    case SCHEMA_BOOL: {
+        bool v = strcmp(text, "true") == 0;
+        memcpy(at, &v, sizeof v);
+        break;
+    }
+    case SCHEMA_ENUM: {
+        int v = -1;
+        for (int i = 0; f->names[i]; i++)
+            if (strcmp(f->names[i], text) == 0)
+                v = i;
+        CU_ASSERT_FATAL(v >= 0);
+        memcpy(at, &v, sizeof v);
+        break;
+    }
+    case SCHEMA_PAIR: {
+        struct spec_pair v;
+        if (strcmp(text, "auto") == 0)
+            v.h = v.w = SPEC_AUTO;
+        else if (sscanf(text, "[%d, %d]", &v.h, &v.w) != 2)
+            v.h = v.w = atoi(text);
+        memcpy(at, &v, sizeof v);
+        break;
+    }
+    case SCHEMA_PADDING: {
+        struct spec_padding v = {0};
+        if (strcmp(text, "valid") == 0) {
+            v.mode = SPEC_PAD_VALID;
+        } else if (strcmp(text, "same") == 0) {
+            v.mode = SPEC_PAD_SAME;
+        } else {
+            v.mode = SPEC_PAD_EXPLICIT;
+            if (sscanf(text, "[%d, %d]", &v.h, &v.w) != 2)
+                v.h = v.w = atoi(text);
+        }
+        memcpy(at, &v, sizeof v);
+        break;
+    }
+    default:
+        CU_FAIL_FATAL("op parameter of a type the test does not handle");
+    }
+}
+
+/* A parameter struct from the schema defaults plus "key=value" settings, NULL-terminated. Every
+ * required key must be among the settings. */
+static void *params_new(const struct op_def *op, const char *const *sets)
+{
+    void *params = ns_xcalloc(1, op->param_size ? op->param_size : 1);
+    const struct schema_section *schema = op->param_schema;
+    for (size_t i = 0; schema && i < schema->field_count; i++)
+        if (schema->fields[i].def)
+            field_set_text(&schema->fields[i], params, schema->fields[i].def);
+    for (size_t s = 0; sets && sets[s]; s++) {
+        char key[32];
+        const char *eq = strchr(sets[s], '=');
+        CU_ASSERT_FATAL(eq != NULL && (size_t)(eq - sets[s]) < sizeof key);
+        memcpy(key, sets[s], (size_t)(eq - sets[s]));
+        key[eq - sets[s]] = '\0';
+        CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
+        const struct schema_field *f = schema_find(schema, key);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        field_set_text(f, params, eq + 1);
+    }
+    for (size_t i = 0; schema && i < schema->field_count; i++) {
+        if (!schema->fields[i].required)
+            continue;
+        bool given = false;
+        size_t len = strlen(schema->fields[i].key);
+        for (size_t s = 0; sets && sets[s]; s++)
+            given = given || (strncmp(sets[s], schema->fields[i].key, len) == 0 && sets[s][len] == '=');
+        CU_ASSERT(given);
+    }
+    return params;
+}
+
+/* One op node with its buffers, built by hand. */
+struct fixture {
+    const struct op_def *op;
+    void *params;
+    struct spec_layer layer;
+    struct graph_node node;
+    int batch;
+    float *inputs[OP_MAX_INPUTS];   /* (batch, in size) */
+    float *output;                  /* (batch, out size) */
+    float *tensors[OP_MAX_TENSORS];
+    float *saved;                   /* (batch, saved_floats) */
+    float *scratch;
+    float *d_output;
+    float *d_inputs[OP_MAX_INPUTS];
+    float *d_tensors[OP_MAX_TENSORS];
+    uint32_t ids[64];
+};
+
+/* Shapes the node; false (and the diag) when the op refuses the shapes. */
+static bool fixture_shape(struct fixture *fx, const char *op_name, const char *const *sets, int input_count,
+                          const struct spec_shape *inputs, int class_count, int layer_index,
+                          struct ns_diag *diag)
+{
+    memset(fx, 0, sizeof *fx);
+    fx->op = op_find(op_name);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fx->op);
+    fx->params = params_new(fx->op, sets);
+    fx->layer = (struct spec_layer){.op = fx->op, .index = layer_index, .name = op_name, .params = fx->params};
+    struct op_shape_args args = {.params = fx->params, .layer = &fx->layer, .input_count = input_count,
+                                 .class_count = class_count};
+    for (int i = 0; i < input_count; i++)
+        args.inputs[i] = inputs[i];
+    if (!fx->op->shape(&args, diag))
+        return false;
+    struct graph_node *n = &fx->node;
+    n->index = layer_index;
+    n->name = op_name;
+    n->layer = &fx->layer;
+    n->op = fx->op;
+    n->params = fx->params;
+    n->input_count = input_count;
+    for (int i = 0; i < input_count; i++) {
+        n->inputs[i] = GRAPH_INPUT;
+        n->in_shapes[i] = inputs[i];
+        n->in_sizes[i] = op_shape_size(&inputs[i]);
+    }
+    n->out_shape = args.output;
+    n->out_size = op_shape_size(&args.output);
+    n->tensor_count = args.tensor_count;
+    for (int t = 0; t < args.tensor_count; t++)
+        n->tensors[t] = args.tensors[t];
+    n->flops = args.flops;
+    n->saved_floats = args.saved_floats;
+    return true;
+}
+
+/* Allocates and fills the buffers: inputs uniform with |x| in [0.05, 1] (away from relu's
+ * kink), weights scaled by 1/sqrt(fan_in), running variances positive. */
+static void fixture_alloc(struct fixture *fx, int batch, uint64_t seed)
+{
+    struct trng r = {.key = seed};
+    struct graph_node *n = &fx->node;
+    fx->batch = batch;
+    for (int i = 0; i < n->input_count; i++) {
+        size_t count = (size_t)batch * n->in_sizes[i];
+        fx->inputs[i] = falloc(count);
+        fx->d_inputs[i] = falloc(count);
+        for (size_t e = 0; e < count; e++) {
+            float v = trand(&r, 0.05f, 1.0f);
+            fx->inputs[i][e] = trand(&r, 0.0f, 1.0f) < 0.5f ? -v : v;
+        }
+    }
+    fx->output = falloc((size_t)batch * n->out_size);
+    fx->d_output = falloc((size_t)batch * n->out_size);
+    fx->saved = n->saved_floats ? falloc((size_t)batch * n->saved_floats) : NULL;
+    size_t scratch = fx->op->scratch_floats(n, batch);
+    fx->scratch = scratch ? falloc(scratch) : NULL;
+    for (int t = 0; t < n->tensor_count; t++) {
+        const struct op_tensor_desc *d = &n->tensors[t];
+        fx->tensors[t] = falloc(d->size);
+        fx->d_tensors[t] = falloc(d->size);
+        bool var = strcmp(d->name, "running_var") == 0;
+        float scale = d->constant ? 1.0f : sqrtf(3.0f / (float)(d->fan_in > 0 ? d->fan_in : 1));
+        for (size_t e = 0; e < d->size; e++)
+            fx->tensors[t][e] = var ? trand(&r, 0.5f, 1.5f) : scale * trand(&r, -1.0f, 1.0f);
+    }
+    for (int s = 0; s < batch && s < 64; s++)
+        fx->ids[s] = (uint32_t)(1000 + 7 * s);
+}
+
+static void fixture_free(struct fixture *fx)
+{
+    for (int i = 0; i < OP_MAX_INPUTS; i++) {
+        free(fx->inputs[i]);
+        free(fx->d_inputs[i]);
+    }
+    for (int t = 0; t < OP_MAX_TENSORS; t++) {
+        free(fx->tensors[t]);
+        free(fx->d_tensors[t]);
+    }
+    free(fx->output);
+    free(fx->d_output);
+    free(fx->saved);
+    free(fx->scratch);
+    free(fx->params);
+    memset(fx, 0, sizeof *fx);
+}
+
+static struct op_run_args fixture_args(struct fixture *fx, bool training)
+{
+    struct op_run_args a = {.node = &fx->node, .batch = fx->batch, .output = fx->output, .saved = fx->saved,
+                            .training = training, .rng_key = 0x5eedULL, .sample_ids = fx->ids,
+                            .scratch = fx->scratch};
+    for (int i = 0; i < fx->node.input_count; i++)
+        a.inputs[i] = fx->inputs[i];
+    for (int t = 0; t < fx->node.tensor_count; t++)
+        a.tensors[t] = fx->tensors[t];
+    return a;
+}
+
+static void fixture_forward(struct fixture *fx, bool training)
+{
+    struct op_run_args a = fixture_args(fx, training);
+    fx->op->forward(&a);
+}
+
+/* d_inputs accumulate into what they hold; d_tensors of trainable tensors are overwritten. */
+static void fixture_backward(struct fixture *fx, bool training)
+{
+    struct op_run_args a = fixture_args(fx, training);
+    a.d_output = fx->d_output;
+    for (int i = 0; i < fx->node.input_count; i++)
+        a.d_inputs[i] = fx->d_inputs[i];
+    for (int t = 0; t < fx->node.tensor_count; t++)
+        a.d_tensors[t] = fx->node.tensors[t].trainable ? fx->d_tensors[t] : NULL;
+    fx->op->backward(&a);
+}
+
+/* ---- the table-driven gradient check ---- */
+
+struct grad_case {
+    const char *op;
+    const char *sets[8];
+    int input_count;
+    struct spec_shape inputs[3];
+    bool training;
+    bool kinks; /* relu- or max-like: steps across a kink are skipped */
+};
+
+static const struct grad_case grad_cases[] = {
+    {"dense", {"units=4", NULL}, 1, {S1(5)}, true, false},
+    {"dense", {"units=4", "activation=relu", NULL}, 1, {S1(6)}, true, true},
+    {"dense", {"units=3", "activation=leaky_relu", "use_bias=false", NULL}, 1, {S1(5)}, true, true},
+    {"dense", {"units=4", "activation=sigmoid", NULL}, 1, {S1(5)}, true, false},
+    {"dense", {"units=4", "activation=tanh", NULL}, 1, {S1(5)}, true, false},
+    {"dense", {"units=4", "activation=gelu", NULL}, 1, {S1(5)}, true, false},
+    {"dense", {"units=auto", "activation=softmax", NULL}, 1, {S1(5)}, true, false},
+    {"conv2d", {"filters=3", "kernel=3", "activation=relu", NULL}, 1, {S3(5, 6, 2)}, true, true},
+    {"conv2d", {"filters=2", "kernel=[3, 2]", "stride=2", "padding=same", "activation=tanh", NULL}, 1,
+     {S3(6, 5, 3)}, true, false},
+    {"conv2d", {"filters=2", "kernel=2", "dilation=2", "padding=1", "use_bias=false", NULL}, 1, {S3(5, 5, 2)}, true,
+     false},
+    {"conv2d", {"filters=3", "kernel=1", "activation=gelu", NULL}, 1, {S3(3, 4, 2)}, true, false},
+    {"conv2d", {"filters=3", "kernel=[1, 3]", "stride=[1, 2]", "activation=softmax", NULL}, 1, {S3(3, 5, 2)}, true,
+     false},
+    {"maxpool2d", {NULL}, 1, {S3(5, 6, 2)}, true, true},
+    {"maxpool2d", {"size=3", "stride=2", "padding=same", NULL}, 1, {S3(5, 5, 2)}, true, true},
+    {"avgpool2d", {"padding=same", NULL}, 1, {S3(5, 5, 2)}, true, false},
+    {"avgpool2d", {"size=3", "stride=1", "padding=1", NULL}, 1, {S3(4, 3, 2)}, true, false},
+    {"global_avgpool2d", {NULL}, 1, {S3(3, 4, 3)}, true, false},
+    {"flatten", {NULL}, 1, {S3(2, 3, 2)}, true, false},
+    {"flatten", {NULL}, 1, {S1(7)}, true, false},
+    {"dropout", {"rate=0.4", NULL}, 1, {S1(12)}, true, false},
+    {"dropout", {"rate=0.4", NULL}, 1, {S3(2, 2, 3)}, false, false},
+    {"batchnorm", {NULL}, 1, {S3(3, 3, 2)}, true, false},
+    {"batchnorm", {"momentum=0.5", NULL}, 1, {S1(5)}, true, false},
+    {"batchnorm", {NULL}, 1, {S1(4)}, false, false},
+    {"activation", {"type=relu", NULL}, 1, {S1(8)}, true, true},
+    {"activation", {"type=leaky_relu", "alpha=0.1", NULL}, 1, {S1(8)}, true, true},
+    {"activation", {"type=sigmoid", NULL}, 1, {S1(8)}, true, false},
+    {"activation", {"type=tanh", NULL}, 1, {S1(8)}, true, false},
+    {"activation", {"type=gelu", NULL}, 1, {S1(8)}, true, false},
+    {"activation", {"type=linear", NULL}, 1, {S1(8)}, true, false},
+    {"activation", {"type=softmax", NULL}, 1, {S3(2, 2, 3)}, true, false},
+    {"softmax", {NULL}, 1, {S1(7)}, true, false},
+    {"softmax", {NULL}, 1, {S3(2, 2, 3)}, true, false},
+    {"add", {NULL}, 3, {S3(3, 2, 2), S3(3, 2, 2), S3(3, 2, 2)}, true, false},
+    {"add", {NULL}, 2, {S1(5), S1(5)}, true, false},
+    {"concat", {NULL}, 3, {S3(2, 2, 2), S3(2, 2, 1), S3(2, 2, 3)}, true, false},
+    {"concat", {NULL}, 2, {S1(4), S1(2)}, true, false},
+};
+
+static double fixture_loss(struct fixture *fx, bool training)
+{
+    fixture_forward(fx, training);
+    size_t n = (size_t)fx->batch * fx->node.out_size;
+    double loss = 0.0;
+    for (size_t i = 0; i < n; i++)
+        loss += (double)fx->output[i] * (double)fx->d_output[i];
+    return loss;
+}
+
+struct grad_stats {
+    int checked, skipped, failed;
+    double worst;
+};
+
+/* Compares analytic[i] with central differences of the loss in values[i], for up to 40 evenly
+ * spread elements. */
+static void check_buffer(struct fixture *fx, const struct grad_case *gc, const char *what, float *values,
+                         const double *analytic, size_t count, double loss0, struct grad_stats *st)
+{
+    const float h = 5e-3f;
+    size_t picks = count < 40 ? count : 40;
+    for (size_t j = 0; j < picks; j++) {
+        size_t e = j * count / picks;
+        float x0 = values[e];
+        values[e] = x0 + h;
+        double hp = (double)values[e] - (double)x0;
+        double lp = fixture_loss(fx, gc->training);
+        values[e] = x0 - h;
+        double hm = (double)x0 - (double)values[e];
+        double lm = fixture_loss(fx, gc->training);
+        values[e] = x0;
+        double num = (lp - lm) / (hp + hm);
+        double fd = (lp - loss0) / hp, bd = (loss0 - lm) / hm;
+        double big = fmax(fabs(fd), fabs(bd));
+        if (fabs(fd - bd) > 0.05 + 0.1 * big) {
+            st->skipped++;
+            continue;
+        }
+        st->checked++;
+        double ana = analytic[e];
+        double err = fabs(ana - num);
+        double tol = 1e-3 + 5e-3 * fmax(fabs(ana), fabs(num));
+        st->worst = fmax(st->worst, err / tol);
+        if (err > tol) {
+            st->failed++;
+            fprintf(stderr, "\n  %s %s%s%s: %s[%zu] analytic %.6g numeric %.6g\n", gc->op,
+                    gc->sets[0] ? gc->sets[0] : "", gc->sets[0] && gc->sets[1] ? " " : "",
+                    gc->sets[0] && gc->sets[1] ? gc->sets[1] : "", what, e, ana, num);
+        }
+    }
+}
+
+static void run_grad_case(const struct grad_case *gc, uint64_t seed)
+{
+    struct ns_diag diag = {0};
+    struct fixture fx;
+    bool ok = fixture_shape(&fx, gc->op, gc->sets, gc->input_count, gc->inputs, 3, 1, &diag);
+    CU_ASSERT_FATAL(ok);
+    CU_ASSERT_EQUAL(diag.count, 0);
+    const int batch = 3;
+    fixture_alloc(&fx, batch, seed);
+    struct trng r = {.key = seed ^ 0xabcdefULL};
+    size_t out_n = (size_t)batch * fx.node.out_size;
+    for (size_t i = 0; i < out_n; i++)
+        fx.d_output[i] = trand(&r, -1.0f, 1.0f);
+
+    /* Analytic: d_inputs start at 0.25 to see that backward adds; d_tensors start at 77 to see
+     * that it overwrites. */
+    double loss0 = fixture_loss(&fx, gc->training);
+    for (int i = 0; i < fx.node.input_count; i++)
+        for (size_t e = 0; e < (size_t)batch * fx.node.in_sizes[i]; e++)
+            fx.d_inputs[i][e] = 0.25f;
+    for (int t = 0; t < fx.node.tensor_count; t++)
+        for (size_t e = 0; e < fx.node.tensors[t].size; e++)
+            fx.d_tensors[t][e] = 77.0f;
+    fixture_backward(&fx, gc->training);
+
+    struct grad_stats st = {0};
+    for (int i = 0; i < fx.node.input_count; i++) {
+        size_t count = (size_t)batch * fx.node.in_sizes[i];
+        double *ana = ns_xmalloc(count * sizeof *ana);
+        for (size_t e = 0; e < count; e++)
+            ana[e] = (double)fx.d_inputs[i][e] - 0.25;
+        check_buffer(&fx, gc, "input", fx.inputs[i], ana, count, loss0, &st);
+        free(ana);
+    }
+    for (int t = 0; t < fx.node.tensor_count; t++) {
+        if (!fx.node.tensors[t].trainable)
+            continue;
+        size_t count = fx.node.tensors[t].size;
+        double *ana = ns_xmalloc(count * sizeof *ana);
+        for (size_t e = 0; e < count; e++)
+            ana[e] = fx.d_tensors[t][e];
+        check_buffer(&fx, gc, fx.node.tensors[t].name, fx.tensors[t], ana, count, loss0, &st);
+        free(ana);
+    }
+    CU_ASSERT_EQUAL(st.failed, 0);
+    CU_ASSERT(st.checked > 0);
+    if (gc->kinks) {
+        CU_ASSERT(st.skipped * 10 <= st.checked + st.skipped);
+    } else {
+        CU_ASSERT_EQUAL(st.skipped, 0);
+    }
+    fixture_free(&fx);
+    ns_diag_free(&diag);
+}
+
+static void test_gradients_every_op(void)
+{
+    for (size_t i = 0; i < op_count(); i++) {
+        const struct op_def *op = op_at(i);
+        int cases = 0;
+        for (size_t c = 0; c < sizeof grad_cases / sizeof *grad_cases; c++) {
+            if (strcmp(grad_cases[c].op, op->name) != 0)
+                continue;
+            cases++;
+            run_grad_case(&grad_cases[c], 1000 + c);
+        }
+        /* A new op without a gradient case fails here. */
+        if (cases == 0)
+            fprintf(stderr, "\n  op %s has no gradient case\n", op->name);
+        CU_ASSERT(cases > 0);
+    }
+}
+
+/* ---- registry ---- */
+
+static void test_registry(void)
+{
+    CU_ASSERT_EQUAL(op_count(), 12);
+    const char *const *names = op_names();
+    size_t n = 0;
+    for (; names[n]; n++) {
+        const struct op_def *op = op_at(n);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(op);
+        CU_ASSERT_STRING_EQUAL(names[n], op->name);
+        CU_ASSERT_PTR_EQUAL(op_find(op->name), op);
+        CU_ASSERT(op->shape && op->forward && op->backward && op->check && op->scratch_floats);
+        CU_ASSERT(op->min_inputs >= 1 && op->max_inputs >= op->min_inputs && op->max_inputs <= OP_MAX_INPUTS);
+        CU_ASSERT_PTR_NOT_NULL(op->doc);
+        const struct schema_section *s = op->param_schema;
+        CU_ASSERT((s == NULL) == (op->param_size == 0));
+        for (size_t f = 0; s && f < s->field_count; f++) {
+            CU_ASSERT_PTR_NOT_NULL(s->fields[f].doc);
+            CU_ASSERT(s->fields[f].offset < op->param_size);
+            CU_ASSERT_FALSE(s->has_node);
+        }
+        if (op->shorthand_key) {
+            CU_ASSERT_PTR_NOT_NULL(schema_find(s, op->shorthand_key));
+        }
+    }
+    CU_ASSERT_EQUAL(n, op_count());
+    CU_ASSERT_PTR_NULL(op_at(n));
+    CU_ASSERT_PTR_NULL(op_find("conv3d"));
+    CU_ASSERT_STRING_EQUAL(op_find("dropout")->shorthand_key, "rate");
+    CU_ASSERT_STRING_EQUAL(op_find("activation")->shorthand_key, "type");
+    CU_ASSERT_EQUAL(op_find("add")->min_inputs, 2);
+    CU_ASSERT_EQUAL(op_find("concat")->max_inputs, OP_MAX_INPUTS);
+
+    char text[48];
+    struct spec_shape img = S3(28, 28, 1), vec = S1(128), none = {0};
+    op_shape_format(&img, text);
+    CU_ASSERT_STRING_EQUAL(text, "[28, 28, 1]");
+    op_shape_format(&vec, text);
+    CU_ASSERT_STRING_EQUAL(text, "[128]");
+    op_shape_format(&none, text);
+    CU_ASSERT_STRING_EQUAL(text, "auto");
+    CU_ASSERT_EQUAL(op_shape_size(&img), 784);
+    CU_ASSERT_EQUAL(op_shape_size(&vec), 128);
+}
+
+/* ---- shapes, tensors and FLOPs ---- */
+
+static void test_shapes(void)
+{
+    struct ns_diag diag = {0};
+    struct fixture fx;
+    struct spec_shape in = S3(28, 28, 1);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "conv2d", (const char *const[]){"filters=32", "kernel=3", "padding=same", "activation=relu", NULL},
+                                  1, &in, 10, 0, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.rank, 3);
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[0], 28);
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[2], 32);
+    CU_ASSERT_EQUAL(fx.node.tensor_count, 2);
+    CU_ASSERT_EQUAL(fx.node.tensors[0].size, 3 * 3 * 1 * 32);
+    CU_ASSERT_EQUAL(fx.node.tensors[0].fan_in, 9);
+    CU_ASSERT_EQUAL(fx.node.tensors[0].init, INIT_HE_NORMAL);
+    CU_ASSERT(fx.node.tensors[1].constant && fx.node.tensors[1].init_value == 0.0);
+    /* multiply-add = 2: 28*28*32 outputs of 9 taps, + bias + relu */
+    CU_ASSERT_DOUBLE_EQUAL(fx.node.flops, 28.0 * 28 * 32 * (2 * 9 + 1 + 1), 0.5);
+    CU_ASSERT_EQUAL(fx.node.saved_floats, 28 * 28 * 32);
+    fixture_free(&fx);
+
+    struct spec_shape c2 = S3(28, 28, 32);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "maxpool2d", NULL, 1, &c2, 10, 1, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[0], 14);
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[1], 14);
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[2], 32);
+    fixture_free(&fx);
+
+    struct spec_shape odd = S3(7, 7, 4);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "maxpool2d", (const char *const[]){"padding=same", NULL}, 1, &odd, 10, 1, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[0], 4);
+    fixture_free(&fx);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "conv2d", (const char *const[]){"filters=2", "kernel=3", "stride=2", NULL}, 1, &odd, 10, 1, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[0], 3);
+    CU_ASSERT_EQUAL(fx.node.saved_floats, 0); /* linear: nothing to keep */
+    fixture_free(&fx);
+
+    struct spec_shape flat = S1(3136);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "dense", (const char *const[]){"units=auto", NULL}, 1, &flat, 10, 7, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.rank, 1);
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[0], 10);
+    CU_ASSERT_EQUAL(fx.node.tensors[0].init, INIT_GLOROT_UNIFORM);
+    CU_ASSERT_DOUBLE_EQUAL(fx.node.flops, 2.0 * 3136 * 10 + 10, 0.5);
+    fixture_free(&fx);
+
+    CU_ASSERT_FATAL(fixture_shape(&fx, "flatten", NULL, 1, &odd, 10, 1, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.rank, 1);
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[0], 196);
+    fixture_free(&fx);
+
+    CU_ASSERT_FATAL(fixture_shape(&fx, "batchnorm", NULL, 1, &odd, 10, 1, &diag));
+    CU_ASSERT_EQUAL(fx.node.tensor_count, 4);
+    CU_ASSERT_STRING_EQUAL(fx.node.tensors[0].name, "gamma");
+    CU_ASSERT(fx.node.tensors[0].constant && fx.node.tensors[0].init_value == 1.0 && fx.node.tensors[0].trainable);
+    CU_ASSERT(fx.node.tensors[3].constant && fx.node.tensors[3].init_value == 1.0 && !fx.node.tensors[3].trainable);
+    CU_ASSERT_FALSE(fx.node.tensors[2].trainable);
+    CU_ASSERT_EQUAL(fx.node.tensors[0].size, 4);
+    fixture_free(&fx);
+
+    struct spec_shape parts[2] = {S3(7, 7, 4), S3(7, 7, 6)};
+    CU_ASSERT_FATAL(fixture_shape(&fx, "concat", NULL, 2, parts, 10, 1, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[2], 10);
+    fixture_free(&fx);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "global_avgpool2d", NULL, 1, &odd, 10, 1, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.rank, 1);
+    CU_ASSERT_EQUAL(fx.node.out_shape.dims[0], 4);
+    fixture_free(&fx);
+    CU_ASSERT_EQUAL(diag.count, 0);
+    ns_diag_free(&diag);
+}
+
+/* ---- shape errors ---- */
+
+static const char *first_message(const struct ns_diag *diag)
+{
+    return diag->count ? diag->items[0].message : "";
+}
+
+static void test_shape_errors(void)
+{
+    struct ns_diag diag = {0};
+    struct fixture fx;
+
+    struct spec_shape small = S3(3, 3, 64);
+    CU_ASSERT_FALSE(fixture_shape(&fx, "conv2d", (const char *const[]){"filters=8", "kernel=5", NULL}, 1, &small, 10, 4, &diag));
+    CU_ASSERT_EQUAL(diag.count, 1);
+    CU_ASSERT_STRING_EQUAL(first_message(&diag), "layer 4 (conv2d): kernel [5, 5] is larger than its input [3, 3, 64]");
+    CU_ASSERT_PTR_NOT_NULL(diag.count ? diag.items[0].hint : NULL);
+    CU_ASSERT_EQUAL(diag.count ? diag.items[0].code : 0, NS_ERR_SPEC);
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    /* padding: same always fits */
+    CU_ASSERT_TRUE(fixture_shape(&fx, "conv2d", (const char *const[]){"filters=8", "kernel=5", "padding=same", NULL}, 1, &small, 10, 4, &diag));
+    fixture_free(&fx);
+
+    CU_ASSERT_FALSE(fixture_shape(&fx, "conv2d", (const char *const[]){"filters=8", "kernel=3", "dilation=2", NULL}, 1, &small, 10, 2, &diag));
+    CU_ASSERT_STRING_EQUAL(first_message(&diag),
+                           "layer 2 (conv2d): kernel [3, 3] with dilation [2, 2] (spanning [5, 5]) is larger than its input [3, 3, 64]");
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    struct spec_shape image = S3(7, 7, 64);
+    CU_ASSERT_FALSE(fixture_shape(&fx, "dense", (const char *const[]){"units=128", NULL}, 1, &image, 10, 5, &diag));
+    CU_ASSERT_EQUAL(diag.count, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_message(&diag), "layer 5 (dense): dense needs a flat input; add a flatten layer before it"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_message(&diag), "[7, 7, 64]"));
+    CU_ASSERT_PTR_NOT_NULL(diag.count && diag.items[0].hint ? strstr(diag.items[0].hint, "[3136]") : NULL);
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    struct spec_shape flat = S1(100);
+    CU_ASSERT_FALSE(fixture_shape(&fx, "dense", (const char *const[]){"units=auto", NULL}, 1, &flat, 0, 6, &diag));
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_message(&diag), "units: auto means the number of classes"));
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    CU_ASSERT_FALSE(fixture_shape(&fx, "conv2d", (const char *const[]){"filters=8", "kernel=3", NULL}, 1, &flat, 10, 1, &diag));
+    CU_ASSERT_STRING_EQUAL(first_message(&diag),
+                           "layer 1 (conv2d): conv2d needs an image input [height, width, channels], but its input is [100]");
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    struct spec_shape mismatch[2] = {S3(4, 4, 8), S3(4, 4, 16)};
+    CU_ASSERT_FALSE(fixture_shape(&fx, "add", NULL, 2, mismatch, 10, 9, &diag));
+    CU_ASSERT_STRING_EQUAL(first_message(&diag), "layer 9 (add): input 2 has shape [4, 4, 16], but input 1 has [4, 4, 8]");
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    struct spec_shape hw[2] = {S3(4, 4, 8), S3(2, 2, 8)};
+    CU_ASSERT_FALSE(fixture_shape(&fx, "concat", NULL, 2, hw, 10, 3, &diag));
+    CU_ASSERT_PTR_NOT_NULL(strstr(first_message(&diag), "input 2 has shape [2, 2, 8]"));
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    struct spec_shape tiny = S3(1, 1, 8);
+    CU_ASSERT_FALSE(fixture_shape(&fx, "maxpool2d", NULL, 1, &tiny, 10, 3, &diag));
+    CU_ASSERT_STRING_EQUAL(first_message(&diag), "layer 3 (maxpool2d): window [2, 2] is larger than its input [1, 1, 8]");
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    /* dropout's rate range is [0, 1): check() refuses 1 */
+    const struct op_def *dropout = op_find("dropout");
+    void *p = params_new(dropout, (const char *const[]){"rate=1", NULL});
+    struct spec_layer layer = {.op = dropout, .index = 6, .name = "dropout6"};
+    CU_ASSERT_FALSE(dropout->check(p, &layer, &diag));
+    CU_ASSERT_STRING_EQUAL(first_message(&diag), "layer 6 (dropout): rate must be below 1 (a rate of 1 drops every input)");
+    free(p);
+    ns_diag_clear(&diag);
+    p = params_new(dropout, (const char *const[]){"rate=0.5", NULL});
+    CU_ASSERT_TRUE(dropout->check(p, &layer, &diag));
+    CU_ASSERT_EQUAL(diag.count, 0);
+    free(p);
+    ns_diag_free(&diag);
+}
+
+/* ---- SGEMM ---- */
+
+/* The contract: alpha * (((0 + a0 b0) + a1 b1) + ...) + beta * c, k in order. */
+static void sgemm_naive(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
+                        const float *b, int ldb, float beta, float *c, int ldc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float sum = 0.0f;
+            for (int p = 0; p < k; p++) {
+                float av = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+                float bv = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+                sum += av * bv;
+            }
+            float *cv = &c[(size_t)i * ldc + j];
+            *cv = beta == 0.0f ? alpha * sum : alpha * sum + beta * *cv;
+        }
+}
+
+static void test_sgemm_matches_naive(void)
+{
+    static const int sizes[][3] = {{1, 1, 1}, {7, 13, 5}, {33, 17, 300}, {97, 65, 257}, {130, 270, 3}, {5, 300, 40}, {200, 31, 520}};
+    struct trng r = {.key = 42};
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+        int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+        for (int combo = 0; combo < 8; combo++) {
+            bool ta = combo & 1, tb = combo & 2, scaled = combo & 4;
+            /* Leading dimensions wider than the matrices, to catch stride mistakes. */
+            int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
+            size_t a_n = (size_t)(ta ? k : m) * lda, b_n = (size_t)(tb ? n : k) * ldb, c_n = (size_t)m * ldc;
+            float *a = falloc(a_n), *b = falloc(b_n), *c = falloc(c_n), *ref = falloc(c_n);
+            for (size_t i = 0; i < a_n; i++)
+                a[i] = trand(&r, -1, 1);
+            for (size_t i = 0; i < b_n; i++)
+                b[i] = trand(&r, -1, 1);
+            for (size_t i = 0; i < c_n; i++)
+                c[i] = ref[i] = trand(&r, -1, 1);
+            float alpha = scaled ? 0.5f : 1.0f, beta = scaled ? 0.25f : 0.0f;
+            kernels_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            sgemm_naive(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, ref, ldc);
+            /* Bit for bit, padding columns untouched included. */
+            CU_ASSERT_EQUAL(memcmp(c, ref, c_n * sizeof *c), 0);
+            free(a);
+            free(b);
+            free(c);
+            free(ref);
+        }
+    }
+    /* beta == 0 never reads C: NaN there must not leak into the result. */
+    float a[2] = {1, 2}, b[2] = {3, 4}, c[1] = {NAN};
+    kernels_sgemm(false, false, 1, 1, 2, 1.0f, a, 2, b, 1, 0.0f, c, 1);
+    CU_ASSERT_EQUAL(c[0], 11.0f);
+}
+
+static void test_sgemm_threads(void)
+{
+    int m = 300, n = 200, k = 500;
+    struct trng r = {.key = 7};
+    float *a = falloc((size_t)m * k), *b = falloc((size_t)n * k), *c1 = falloc((size_t)m * n), *c2 = falloc((size_t)m * n);
+    for (size_t i = 0; i < (size_t)m * k; i++)
+        a[i] = trand(&r, -1, 1);
+    for (size_t i = 0; i < (size_t)n * k; i++)
+        b[i] = trand(&r, -1, 1);
+    for (int combo = 0; combo < 4; combo++) {
+        bool ta = combo & 1, tb = combo & 2;
+        set_threads(1);
+        kernels_sgemm(ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c1, n);
+        set_threads(2);
+        kernels_sgemm(ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c2, n);
+        CU_ASSERT_EQUAL(memcmp(c1, c2, (size_t)m * n * sizeof *c1), 0);
+    }
+    free(a);
+    free(b);
+    free(c1);
+    free(c2);
+}
+
+/* ---- determinism of whole ops across thread counts ---- */
+
+struct run_result {
+    float *output, *d_input, *d_tensors[OP_MAX_TENSORS];
+    size_t out_n, in_n, t_n[OP_MAX_TENSORS];
+};
+
+static void run_with_threads(const char *op, const char *const *sets, struct spec_shape in, int batch, int threads,
+                             struct run_result *res)
+{
+    struct ns_diag diag = {0};
+    struct fixture fx;
+    CU_ASSERT_FATAL(fixture_shape(&fx, op, sets, 1, &in, 10, 1, &diag));
+    fixture_alloc(&fx, batch, 99);
+    struct trng r = {.key = 5};
+    res->out_n = (size_t)batch * fx.node.out_size;
+    res->in_n = (size_t)batch * fx.node.in_sizes[0];
+    for (size_t i = 0; i < res->out_n; i++)
+        fx.d_output[i] = trand(&r, -1, 1);
+    set_threads(threads);
+    fixture_forward(&fx, true);
+    fixture_backward(&fx, true);
+    set_threads(2);
+    res->output = fdup(fx.output, res->out_n);
+    res->d_input = fdup(fx.d_inputs[0], res->in_n);
+    for (int t = 0; t < OP_MAX_TENSORS; t++) {
+        res->t_n[t] = t < fx.node.tensor_count ? fx.node.tensors[t].size : 0;
+        res->d_tensors[t] = res->t_n[t] ? fdup(fx.d_tensors[t], res->t_n[t]) : NULL;
+    }
+    fixture_free(&fx);
+    ns_diag_free(&diag);
+}
+
+static void free_result(struct run_result *res)
+{
+    free(res->output);
+    free(res->d_input);
+    for (int t = 0; t < OP_MAX_TENSORS; t++)
+        free(res->d_tensors[t]);
+}
+
+static void test_ops_threads(void)
+{
+    static const struct {
+        const char *op;
+        const char *sets[6];
+        struct spec_shape in;
+        int batch;
+    } cases[] = {
+        {"conv2d", {"filters=16", "kernel=3", "padding=same", "activation=relu", NULL}, S3(14, 14, 8), 6},
+        {"conv2d", {"filters=8", "kernel=[3, 2]", "stride=2", "dilation=[1, 2]", "activation=tanh", NULL}, S3(20, 20, 8), 6},
+        {"dense", {"units=200", "activation=gelu", NULL}, S1(300), 16},
+        {"maxpool2d", {"size=3", "stride=2", NULL}, S3(16, 16, 8), 8},
+        {"batchnorm", {NULL}, S3(16, 16, 32), 8},
+        {"activation", {"type=softmax", NULL}, S3(16, 16, 32), 8},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        struct run_result one, two;
+        run_with_threads(cases[c].op, cases[c].sets, cases[c].in, cases[c].batch, 1, &one);
+        run_with_threads(cases[c].op, cases[c].sets, cases[c].in, cases[c].batch, 2, &two);
+        CU_ASSERT_EQUAL(memcmp(one.output, two.output, one.out_n * sizeof(float)), 0);
+        CU_ASSERT_EQUAL(memcmp(one.d_input, two.d_input, one.in_n * sizeof(float)), 0);
+        for (int t = 0; t < OP_MAX_TENSORS; t++)
+            if (one.t_n[t]) {
+                CU_ASSERT_EQUAL(memcmp(one.d_tensors[t], two.d_tensors[t], one.t_n[t] * sizeof(float)), 0);
+            }
+        free_result(&one);
+        free_result(&two);
+    }
+}
+
+/* conv2d works through the batch in chunks that bound its im2col buffer; a chunk's results
+ * equal those of its samples run alone, and dW adds the chunks in order. */
+static void test_conv_chunks(void)
+{
+    const char *const sets[] = {"filters=4", "kernel=3", "padding=same", "activation=relu", NULL};
+    struct spec_shape in = S3(64, 64, 32); /* 4096 * 288 floats of im2col per sample: one per chunk */
+    struct ns_diag diag = {0};
+    struct fixture both, single;
+    CU_ASSERT_FATAL(fixture_shape(&both, "conv2d", sets, 1, &in, 10, 0, &diag));
+    fixture_alloc(&both, 2, 3);
+    CU_ASSERT_FATAL(fixture_shape(&single, "conv2d", sets, 1, &in, 10, 0, &diag));
+    fixture_alloc(&single, 1, 3);
+    size_t in_n = both.node.in_sizes[0], out_n = both.node.out_size, w_n = both.node.tensors[0].size;
+    memcpy(single.tensors[0], both.tensors[0], w_n * sizeof(float));
+    memcpy(single.tensors[1], both.tensors[1], 4 * sizeof(float));
+    struct trng r = {.key = 11};
+    for (size_t i = 0; i < 2 * out_n; i++)
+        both.d_output[i] = trand(&r, -1, 1);
+    fixture_forward(&both, true);
+    fixture_backward(&both, true);
+    float *dw_sum = falloc(w_n);
+    for (int s = 0; s < 2; s++) {
+        memcpy(single.inputs[0], both.inputs[0] + (size_t)s * in_n, in_n * sizeof(float));
+        memcpy(single.d_output, both.d_output + (size_t)s * out_n, out_n * sizeof(float));
+        memset(single.d_inputs[0], 0, in_n * sizeof(float));
+        fixture_forward(&single, true);
+        fixture_backward(&single, true);
+        CU_ASSERT_EQUAL(memcmp(single.output, both.output + (size_t)s * out_n, out_n * sizeof(float)), 0);
+        CU_ASSERT_EQUAL(memcmp(single.d_inputs[0], both.d_inputs[0] + (size_t)s * in_n, in_n * sizeof(float)), 0);
+        for (size_t i = 0; i < w_n; i++)
+            dw_sum[i] = s == 0 ? single.d_tensors[0][i] : single.d_tensors[0][i] + dw_sum[i];
+    }
+    CU_ASSERT_EQUAL(memcmp(dw_sum, both.d_tensors[0], w_n * sizeof(float)), 0);
+    free(dw_sum);
+    fixture_free(&both);
+    fixture_free(&single);
+    ns_diag_free(&diag);
+}
+
+/* ---- op behaviour ---- */
+
+static void test_maxpool_ties(void)
+{
+    struct ns_diag diag = {0};
+    struct fixture fx;
+    struct spec_shape in = S3(2, 2, 2);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "maxpool2d", NULL, 1, &in, 10, 0, &diag));
+    fixture_alloc(&fx, 1, 1);
+    /* NHWC: channel 0 is {1, 5, 5, 2} (a tie at positions 1 and 2), channel 1 all 3 */
+    const float x[8] = {1, 3, 5, 3, 5, 3, 2, 3};
+    memcpy(fx.inputs[0], x, sizeof x);
+    fixture_forward(&fx, true);
+    CU_ASSERT_EQUAL(fx.output[0], 5.0f);
+    CU_ASSERT_EQUAL(fx.output[1], 3.0f);
+    fx.d_output[0] = 1.0f;
+    fx.d_output[1] = 10.0f;
+    memset(fx.d_inputs[0], 0, sizeof x);
+    fixture_backward(&fx, true);
+    /* The first maximum in scan order takes the gradient: position 1 for channel 0, 0 for 1. */
+    const float expect[8] = {0, 10, 1, 0, 0, 0, 0, 0};
+    CU_ASSERT_EQUAL(memcmp(fx.d_inputs[0], expect, sizeof expect), 0);
+    fixture_free(&fx);
+    ns_diag_free(&diag);
+}
+
+static void test_dropout_mask(void)
+{
+    struct ns_diag diag = {0};
+    struct fixture a, b;
+    struct spec_shape in = S1(10000);
+    const char *const sets[] = {"rate=0.3", NULL};
+    CU_ASSERT_FATAL(fixture_shape(&a, "dropout", sets, 1, &in, 10, 2, &diag));
+    fixture_alloc(&a, 4, 1);
+    CU_ASSERT_FATAL(fixture_shape(&b, "dropout", sets, 1, &in, 10, 2, &diag));
+    fixture_alloc(&b, 2, 1);
+    for (size_t i = 0; i < 4 * 10000; i++)
+        a.inputs[0][i] = 1.0f;
+    for (size_t i = 0; i < 2 * 10000; i++)
+        b.inputs[0][i] = 1.0f;
+    b.ids[0] = a.ids[2];
+    b.ids[1] = a.ids[3];
+    fixture_forward(&a, true);
+    fixture_forward(&b, true);
+    /* The mask follows the sample, not its row or batch. */
+    CU_ASSERT_EQUAL(memcmp(a.output + 2 * 10000, b.output, 2 * 10000 * sizeof(float)), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(a.output, a.output + 10000, 10000 * sizeof(float)), 0);
+    size_t dropped = 0;
+    float keep = (float)(1.0 / 0.7);
+    bool values_ok = true;
+    for (size_t i = 0; i < 4 * 10000; i++) {
+        dropped += a.output[i] == 0.0f;
+        values_ok = values_ok && (a.output[i] == 0.0f || a.output[i] == keep);
+    }
+    CU_ASSERT(values_ok);
+    CU_ASSERT(dropped > 11400 && dropped < 12600); /* 30% of 40000, +-3% */
+    /* Evaluation is the identity. */
+    fixture_forward(&a, false);
+    CU_ASSERT_EQUAL(memcmp(a.output, a.inputs[0], 4 * 10000 * sizeof(float)), 0);
+    fixture_free(&a);
+    fixture_free(&b);
+    ns_diag_free(&diag);
+}
+
+static void test_batchnorm_running_stats(void)
+{
+    struct ns_diag diag = {0};
+    struct fixture fx;
+    struct spec_shape in = S1(2);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "batchnorm", NULL, 1, &in, 10, 0, &diag));
+    fixture_alloc(&fx, 4, 1);
+    const float x[8] = {1, 10, 2, 20, 3, 30, 4, 40};
+    memcpy(fx.inputs[0], x, sizeof x);
+    for (int c = 0; c < 2; c++) {
+        fx.tensors[0][c] = 1.0f; /* gamma */
+        fx.tensors[1][c] = 0.0f; /* beta */
+        fx.tensors[2][c] = 0.0f; /* running mean */
+        fx.tensors[3][c] = 1.0f; /* running var */
+    }
+    fixture_forward(&fx, true);
+    /* feature 0: mean 2.5, biased var 1.25, unbiased 5/3 */
+    CU_ASSERT_DOUBLE_EQUAL(fx.output[0], (1 - 2.5) / sqrt(1.25 + 1e-5), 1e-5);
+    CU_ASSERT_DOUBLE_EQUAL(fx.tensors[2][0], 0.1 * 2.5, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(fx.tensors[3][0], 0.9 + 0.1 * (5.0 / 3.0), 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(fx.tensors[2][1], 0.1 * 25, 1e-5);
+    /* Evaluation uses the running statistics. */
+    fixture_forward(&fx, false);
+    double rm = fx.tensors[2][1], rv = fx.tensors[3][1];
+    CU_ASSERT_DOUBLE_EQUAL(fx.output[1], (10 - rm) / sqrt(rv + 1e-5), 1e-4);
+    fixture_free(&fx);
+    ns_diag_free(&diag);
+}
+
+static void test_activation_values(void)
+{
+    float x[6] = {-2.0f, 0.0f, 1.0f, 1000.0f, 1001.0f, 999.0f};
+    float y[6];
+    memcpy(y, x, sizeof y);
+    activation_forward(ACT_GELU, 0, y, 1, 3);
+    CU_ASSERT_DOUBLE_EQUAL(y[2], 0.841192, 1e-5); /* tanh approximation */
+    CU_ASSERT_DOUBLE_EQUAL(y[0], -0.045402, 1e-5);
+    memcpy(y, x, sizeof y);
+    activation_forward(ACT_SIGMOID, 0, y, 1, 6);
+    CU_ASSERT_EQUAL(y[1], 0.5f);
+    CU_ASSERT_EQUAL(y[3], 1.0f);
+    memcpy(y, x, sizeof y);
+    activation_forward(ACT_LEAKY_RELU, 0.2f, y, 1, 3);
+    CU_ASSERT_EQUAL(y[0], -0.4f);
+    CU_ASSERT_EQUAL(y[2], 1.0f);
+    /* softmax per row and stable for large logits */
+    memcpy(y, x, sizeof y);
+    activation_forward(ACT_SOFTMAX, 0, y, 2, 3);
+    CU_ASSERT_DOUBLE_EQUAL(y[0] + y[1] + y[2], 1.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(y[4], exp(1.0) / (1 + exp(1.0) + exp(-1.0)), 1e-6);
+    CU_ASSERT(isfinite(y[3]) && isfinite(y[5]));
+}
+
+static void test_rng(void)
+{
+    CU_ASSERT_EQUAL(rng_mix(1, 2), rng_mix(1, 2));
+    CU_ASSERT_NOT_EQUAL(rng_mix(1, 2), rng_mix(2, 1));
+    CU_ASSERT_NOT_EQUAL(rng_mix(1, 2), rng_mix(1, 3));
+    double sum = 0, lo = 1, hi = 0;
+    for (uint64_t i = 0; i < 100000; i++) {
+        float u = rng_uniform(9, i);
+        sum += u;
+        lo = fmin(lo, u);
+        hi = fmax(hi, u);
+    }
+    CU_ASSERT(lo >= 0.0 && hi < 1.0);
+    CU_ASSERT_DOUBLE_EQUAL(sum / 100000, 0.5, 0.005);
+    double s1 = 0, s2 = 0;
+    for (uint64_t i = 0; i < 100000; i++) {
+        double z = rng_normal(3, i);
+        s1 += z;
+        s2 += z * z;
+    }
+    CU_ASSERT_DOUBLE_EQUAL(s1 / 100000, 0.0, 0.02);
+    CU_ASSERT_DOUBLE_EQUAL(s2 / 100000, 1.0, 0.02);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return CU_get_error();
+    CU_pSuite suite = CU_add_suite("ops", NULL, NULL);
+    if (!suite) {
+        CU_cleanup_registry();
+        return CU_get_error();
+    }
+    CU_add_test(suite, "registry", test_registry);
+    CU_add_test(suite, "shapes, tensors and FLOPs", test_shapes);
+    CU_add_test(suite, "shape errors", test_shape_errors);
+    CU_add_test(suite, "gradient check of every op", test_gradients_every_op);
+    CU_add_test(suite, "sgemm equals the naive loop", test_sgemm_matches_naive);
+    CU_add_test(suite, "sgemm 1 vs 2 threads", test_sgemm_threads);
+    CU_add_test(suite, "ops 1 vs 2 threads", test_ops_threads);
+    CU_add_test(suite, "conv2d chunks", test_conv_chunks);
+    CU_add_test(suite, "maxpool ties", test_maxpool_ties);
+    CU_add_test(suite, "dropout mask", test_dropout_mask);
+    CU_add_test(suite, "batchnorm running statistics", test_batchnorm_running_stats);
+    CU_add_test(suite, "activation values", test_activation_values);
+    CU_add_test(suite, "rng", test_rng);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}
