@@ -35,45 +35,59 @@ static void format_count(double value, char out[32])
     out[o] = '\0';
 }
 
-static void print_table(const struct spec *spec, const struct graph *g)
+struct table_row {
+    char index[16], name[96], op[64], shape[48], params[32], flops[32];
+};
+
+static void layer_row(const struct graph_node *n, struct table_row *row)
 {
-    char shape[48], params[32], flops[32];
-    printf("%4s  %-20s %-22s %-16s %12s %16s\n", "#", "name", "op", "output", "params", "FLOPs");
-    op_shape_format(&g->input_shape, shape);
-    printf("%4s  %-20s %-22s %-16s %12s %16s\n", "", "input", "", shape, "", "");
-    for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *n = &g->nodes[i];
-        char op[64];
-        int act = 0;
-        /* The fused activation is part of what the layer does. */
-        if (n->op->param_schema) {
-            const struct schema_field *f = schema_find(n->op->param_schema, "activation");
-            if (f && f->type == SCHEMA_ENUM)
-                act = *(const int *)((const char *)n->params + f->offset);
-        }
-        if (act != ACT_LINEAR)
-            snprintf(op, sizeof op, "%s+%s", n->op->name, spec_activation_name(act));
-        else
-            snprintf(op, sizeof op, "%s", n->op->name);
-        op_shape_format(&n->out_shape, shape);
-        format_count((double)n->param_count, params);
-        format_count(n->flops, flops);
-        char name[64];
-        if (n->layer->from.count) {
-            struct ns_buf from = {0};
-            for (size_t k = 0; k < n->layer->from.count; k++)
-                ns_buf_printf(&from, "%s%s", k ? "," : "", n->layer->from.names[k]);
-            snprintf(name, sizeof name, "%s<-%s", n->name, from.data);
-            ns_buf_free(&from);
-        } else {
-            snprintf(name, sizeof name, "%s", n->name);
-        }
-        printf("%4zu  %-20s %-22s %-16s %12s %16s\n", i, name, op, shape, params, flops);
+    int act = ACT_LINEAR;
+    /* The fused activation is part of what the layer does. */
+    const struct schema_field *f = n->op->param_schema ? schema_find(n->op->param_schema, "activation") : NULL;
+    if (!f && n->op->param_schema)
+        f = schema_find(n->op->param_schema, "type"); /* the activation layer itself */
+    if (f && f->type == SCHEMA_ENUM && f->names == spec_activation_names)
+        act = *(const int *)((const char *)n->params + f->offset);
+    snprintf(row->index, sizeof row->index, "%d", n->index);
+    if (act != ACT_LINEAR)
+        snprintf(row->op, sizeof row->op, "%s+%s", n->op->name, spec_activation_name(act));
+    else
+        snprintf(row->op, sizeof row->op, "%s", n->op->name);
+    struct ns_buf name = {0};
+    ns_buf_puts(&name, n->name);
+    for (size_t k = 0; k < n->layer->from.count; k++)
+        ns_buf_printf(&name, "%s%s", k ? "," : " <- ", n->layer->from.names[k]);
+    snprintf(row->name, sizeof row->name, "%s", name.data);
+    ns_buf_free(&name);
+    op_shape_format(&n->out_shape, row->shape);
+    format_count((double)n->param_count, row->params);
+    format_count(n->flops, row->flops);
+}
+
+static void print_table(const struct graph *g)
+{
+    size_t rows = g->node_count + 3;
+    struct table_row *table = ns_xcalloc(rows, sizeof *table);
+    table[0] = (struct table_row){"#", "name", "op", "output", "params", "FLOPs"};
+    snprintf(table[1].name, sizeof table[1].name, "input");
+    op_shape_format(&g->input_shape, table[1].shape);
+    for (size_t i = 0; i < g->node_count; i++)
+        layer_row(&g->nodes[i], &table[i + 2]);
+    struct table_row *total = &table[rows - 1];
+    snprintf(total->name, sizeof total->name, "total");
+    format_count((double)g->trainable_params, total->params);
+    format_count(g->flops, total->flops);
+    int w[6] = {0};
+    for (size_t r = 0; r < rows; r++) {
+        const char *cells[6] = {table[r].index, table[r].name, table[r].op, table[r].shape, table[r].params, table[r].flops};
+        for (int c = 0; c < 6; c++)
+            if ((int)strlen(cells[c]) > w[c])
+                w[c] = (int)strlen(cells[c]);
     }
-    format_count((double)g->trainable_params, params);
-    format_count(g->flops, flops);
-    printf("%4s  %-20s %-22s %-16s %12s %16s\n", "", "total", "", "", params, flops);
-    (void)spec;
+    for (size_t r = 0; r < rows; r++)
+        printf("%*s  %-*s  %-*s  %-*s  %*s  %*s\n", w[0], table[r].index, w[1], table[r].name, w[2],
+               table[r].op, w[3], table[r].shape, w[4], table[r].params, w[5], table[r].flops);
+    free(table);
 }
 
 int cmd_check(struct ns_ctx *ctx, int argc, char **argv)
@@ -97,6 +111,6 @@ int cmd_check(struct ns_ctx *ctx, int argc, char **argv)
         return 2;
     printf("%s: %s is valid\n", spec->name, spec->path);
     printf("data: %s\n", info.summary);
-    print_table(spec, g);
+    print_table(g);
     return 0;
 }
