@@ -16,6 +16,11 @@ static const struct command commands[] = {
     {"resolve", "SPEC [--set path=value]...",
      "print the fully resolved spec (defaults, extends, overrides)", cmd_resolve, cmd_resolve_help},
     {"schema", "", "print the spec language's JSON Schema", cmd_schema, cmd_schema_help},
+    {"train", "SPEC [-o RUN_DIR] [--set path=value]... [--threads N] [--resume RUN_DIR]",
+     "train the model; keep weights, metrics and plots in a run directory", cmd_train, cmd_train_help},
+    {"eval", "RUN_DIR [--split test|validation] [--json] [--allow-data-change]",
+     "evaluate a trained run: loss, accuracy, per-class accuracy, confusion matrix", cmd_eval,
+     cmd_eval_help},
 };
 
 static void print_help(FILE *out)

@@ -28,6 +28,10 @@ int cmd_schema(struct ns_ctx *ctx, int argc, char **argv);
 void cmd_check_help(void);
 void cmd_resolve_help(void);
 void cmd_schema_help(void);
+int cmd_train(struct ns_ctx *ctx, int argc, char **argv);
+int cmd_eval(struct ns_ctx *ctx, int argc, char **argv);
+void cmd_train_help(void);
+void cmd_eval_help(void);
 
 /* Options shared by the commands that read a spec. */
 struct cli_spec_args {
@@ -58,5 +62,12 @@ struct graph;
 /* Checks the model's output against the data and the loss: class count, regression width. */
 bool cli_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
                       const struct cli_data_info *info);
+
+/* Threads for the runtime: `requested` (--threads) when > 0, else runtime.threads, else all
+ * cores; sets OpenMP's count and ctx->threads, and returns it. */
+int cli_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *spec);
+/* cli_probe_data, graph_build and cli_check_output in one step (train, eval). */
+bool cli_prepare_model(struct ns_ctx *ctx, const struct spec *spec, struct cli_data_info *info,
+                       struct graph **g);
 
 #endif

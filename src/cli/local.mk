@@ -3,3 +3,4 @@ libnetspec_a_SOURCES += \
 	src/cli/cmd_check.c \
 	src/cli/cmd_resolve.c
 libnetspec_a_SOURCES += src/cli/cmd_schema.c
+libnetspec_a_SOURCES += src/cli/cmd_train.c src/cli/cmd_eval.c

@@ -1,6 +1,7 @@
 #include "runtime/activation.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "spec/spec.h"
 
@@ -69,6 +70,40 @@ static void softmax_row(float *x, size_t cols)
         x[j] *= inv;
 }
 
+/* Elementwise forward on [begin, end): one loop per function so the simple ones vectorise. */
+static void forward_range(int act, float alpha, float *x, size_t begin, size_t end)
+{
+    switch (act) {
+    case ACT_RELU:
+#pragma omp simd
+        for (size_t i = begin; i < end; i++)
+            x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case ACT_LEAKY_RELU:
+#pragma omp simd
+        for (size_t i = begin; i < end; i++)
+            x[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+        break;
+    case ACT_SIGMOID:
+        for (size_t i = begin; i < end; i++)
+            x[i] = act_sigmoid(x[i]);
+        break;
+    case ACT_TANH:
+        for (size_t i = begin; i < end; i++)
+            x[i] = tanhf(x[i]);
+        break;
+    case ACT_GELU:
+        for (size_t i = begin; i < end; i++)
+            x[i] = act_gelu(x[i]);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Elements per parallel chunk; a fixed split, so the work per element never depends on it. */
+enum { ACT_CHUNK = 1 << 14 };
+
 void activation_forward(int act, float alpha, float *x, size_t rows, size_t cols)
 {
     size_t n = rows * cols;
@@ -81,30 +116,12 @@ void activation_forward(int act, float alpha, float *x, size_t rows, size_t cols
             softmax_row(x + (size_t)r * cols, cols);
         return;
     }
-    long long count = (long long)n;
+    long long chunks = (long long)((n + ACT_CHUNK - 1) / ACT_CHUNK);
 #pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN)
-    for (long long i = 0; i < count; i++) {
-        float v = x[i];
-        switch (act) {
-        case ACT_RELU:
-            v = v > 0.0f ? v : 0.0f;
-            break;
-        case ACT_LEAKY_RELU:
-            v = v > 0.0f ? v : alpha * v;
-            break;
-        case ACT_SIGMOID:
-            v = act_sigmoid(v);
-            break;
-        case ACT_TANH:
-            v = tanhf(v);
-            break;
-        case ACT_GELU:
-            v = act_gelu(v);
-            break;
-        default:
-            break;
-        }
-        x[i] = v;
+    for (long long ch = 0; ch < chunks; ch++) {
+        size_t begin = (size_t)ch * ACT_CHUNK;
+        size_t end = begin + ACT_CHUNK < n ? begin + ACT_CHUNK : n;
+        forward_range(act, alpha, x, begin, end);
     }
 }
 
@@ -130,6 +147,61 @@ static void softmax_backward_row(const float *z, const float *dy, float *dz, siz
     }
 }
 
+/* g[i] = dy[i] * f'(z[i]) on [begin, end), then stored or added. */
+static void backward_range(int act, float alpha, const float *z, const float *dy, float *dz,
+                           size_t begin, size_t end, bool accumulate)
+{
+    float g[256];
+    for (size_t b0 = begin; b0 < end; b0 += 256) {
+        size_t len = end - b0 < 256 ? end - b0 : 256;
+        const float *zb = z + b0, *db = dy + b0;
+        switch (act) {
+        case ACT_RELU:
+#pragma omp simd
+            for (size_t i = 0; i < len; i++) {
+                float d = db[i]; /* loaded either way, so the select needs no branch */
+                g[i] = zb[i] > 0.0f ? d : 0.0f;
+            }
+            break;
+        case ACT_LEAKY_RELU:
+#pragma omp simd
+            for (size_t i = 0; i < len; i++) {
+                float d = db[i];
+                g[i] = zb[i] > 0.0f ? d : alpha * d;
+            }
+            break;
+        case ACT_SIGMOID:
+            for (size_t i = 0; i < len; i++) {
+                float s = act_sigmoid(zb[i]);
+                g[i] = db[i] * (s * (1.0f - s));
+            }
+            break;
+        case ACT_TANH:
+            for (size_t i = 0; i < len; i++) {
+                float t = tanhf(zb[i]);
+                g[i] = db[i] * (1.0f - t * t);
+            }
+            break;
+        case ACT_GELU:
+            for (size_t i = 0; i < len; i++)
+                g[i] = db[i] * act_gelu_grad(zb[i]);
+            break;
+        default: /* linear */
+            for (size_t i = 0; i < len; i++)
+                g[i] = db[i];
+            break;
+        }
+        float *out = dz + b0;
+        if (accumulate) {
+#pragma omp simd
+            for (size_t i = 0; i < len; i++)
+                out[i] += g[i];
+        } else {
+            memmove(out, g, len * sizeof *g);
+        }
+    }
+}
+
 void activation_backward(int act, float alpha, const float *z, const float *dy, float *dz,
                          size_t rows, size_t cols, bool accumulate)
 {
@@ -145,34 +217,11 @@ void activation_backward(int act, float alpha, const float *z, const float *dy, 
         }
         return;
     }
-    long long count = (long long)n;
+    long long chunks = (long long)((n + ACT_CHUNK - 1) / ACT_CHUNK);
 #pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN)
-    for (long long i = 0; i < count; i++) {
-        float x = z[i], g;
-        switch (act) {
-        case ACT_RELU:
-            g = x > 0.0f ? dy[i] : 0.0f;
-            break;
-        case ACT_LEAKY_RELU:
-            g = x > 0.0f ? dy[i] : alpha * dy[i];
-            break;
-        case ACT_SIGMOID: {
-            float s = act_sigmoid(x);
-            g = dy[i] * (s * (1.0f - s));
-            break;
-        }
-        case ACT_TANH: {
-            float t = tanhf(x);
-            g = dy[i] * (1.0f - t * t);
-            break;
-        }
-        case ACT_GELU:
-            g = dy[i] * act_gelu_grad(x);
-            break;
-        default: /* linear */
-            g = dy[i];
-            break;
-        }
-        dz[i] = accumulate ? dz[i] + g : g;
+    for (long long ch = 0; ch < chunks; ch++) {
+        size_t begin = (size_t)ch * ACT_CHUNK;
+        size_t end = begin + ACT_CHUNK < n ? begin + ACT_CHUNK : n;
+        backward_range(act, alpha, z, dy, dz, begin, end, accumulate);
     }
 }

@@ -24,11 +24,12 @@ static int kernels_threads(void)
 }
 
 /* ---- SGEMM ----
- * GotoBLAS-style: C is cut into (MC, NC) tiles, one tile per task; a task packs a (MC, KC)
- * block of op(A) and a (KC, NC) block of op(B) into micro-panels and runs the (MR, NR)
- * micro-kernel over them, keeping partial sums in a per-task float tile. Partial sums are plain
- * floats stored and reloaded between K blocks, so each element is still summed k = 0..K-1 in
- * one accumulator: tiling, K-blocking and the thread count change speed, never bits. */
+ * GotoBLAS-style: C is cut into (MC, NC) tiles, one tile per task; a task packs a (KC, NC)
+ * block of op(B) into micro-panels and runs the (MR, NR) micro-kernel over them, reading A in
+ * place (only a ragged last row panel is packed, zero-padded) and keeping partial sums in a
+ * per-task float tile. Partial sums are plain floats stored and reloaded between K blocks, so
+ * each element is still summed k = 0..K-1 in one accumulator: tiling, K-blocking and the
+ * thread count change speed, never bits. */
 enum { GEMM_MR = 8, GEMM_NR = 16, GEMM_MC = 96, GEMM_NC = 256, GEMM_KC = 256 };
 
 /* The micro-kernel is compiled for AVX-512, AVX2 and the baseline, picked at load time. Every
@@ -42,60 +43,55 @@ enum { GEMM_MR = 8, GEMM_NR = 16, GEMM_MC = 96, GEMM_NC = 256, GEMM_KC = 256 };
 #ifndef GEMM_CLONES
 #define GEMM_CLONES
 #endif
+/* The micro-kernel's accumulators only stay in registers when its small loops are unrolled,
+ * which -O2 does not do on its own. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define GEMM_UNROLL _Pragma("GCC unroll 16")
+#elif defined(__clang__)
+#define GEMM_UNROLL _Pragma("unroll")
+#else
+#define GEMM_UNROLL
+#endif
 
+/* acc (MR, NR) += A (MR, kc) B (kc, NR); A's element (r, k) is a[r * a_rs + k * a_ks], so the
+ * kernel reads A in place (either orientation) and only a ragged last panel is packed. */
 GEMM_CLONES
-static void gemm_micro(int kc, const float *restrict ap /* (kc, MR) */,
+static void gemm_micro(int kc, const float *restrict a, size_t a_rs, size_t a_ks,
                        const float *restrict bp /* (kc, NR) */, float *restrict acc, size_t ldacc)
 {
     float c[GEMM_MR][GEMM_NR];
+    GEMM_UNROLL
     for (int r = 0; r < GEMM_MR; r++)
+        GEMM_UNROLL
         for (int j = 0; j < GEMM_NR; j++)
             c[r][j] = acc[(size_t)r * ldacc + (size_t)j];
     for (int k = 0; k < kc; k++) {
         const float *b = bp + (size_t)k * GEMM_NR;
-        const float *a = ap + (size_t)k * GEMM_MR;
+        const float *ak = a + (size_t)k * a_ks;
+        GEMM_UNROLL
         for (int r = 0; r < GEMM_MR; r++) {
-            float ar = a[r];
-#pragma omp simd
+            float ar = ak[(size_t)r * a_rs];
+            GEMM_UNROLL
             for (int j = 0; j < GEMM_NR; j++)
                 c[r][j] += ar * b[j];
         }
     }
+    GEMM_UNROLL
     for (int r = 0; r < GEMM_MR; r++)
+        GEMM_UNROLL
         for (int j = 0; j < GEMM_NR; j++)
             acc[(size_t)r * ldacc + (size_t)j] = c[r][j];
 }
 
-/* Ap: ceil(mc / MR) panels of (kc, MR), zero rows past mc. */
-static void gemm_pack_a(bool trans_a, const float *a, int lda, int i0, int mc, int p0, int kc,
+/* ap (kc, MR): rows [i0, i0 + rows) of op(A) at columns [p0, p0 + kc), zero rows after. */
+static void gemm_pack_a(bool trans_a, const float *a, int lda, int i0, int rows, int p0, int kc,
                         float *ap)
 {
-    for (int ip = 0; ip < mc; ip += GEMM_MR) {
-        float *dst = ap + (size_t)ip * (size_t)kc;
-        int rows = mc - ip < GEMM_MR ? mc - ip : GEMM_MR;
-        if (trans_a) {
-            for (int k = 0; k < kc; k++) {
-                const float *src = a + (size_t)(p0 + k) * (size_t)lda + (size_t)(i0 + ip);
-                float *d = dst + (size_t)k * GEMM_MR;
-                int r = 0;
-                for (; r < rows; r++)
-                    d[r] = src[r];
-                for (; r < GEMM_MR; r++)
-                    d[r] = 0.0f;
-            }
-        } else {
-            for (int r = 0; r < GEMM_MR; r++) {
-                if (r < rows) {
-                    const float *src = a + (size_t)(i0 + ip + r) * (size_t)lda + (size_t)p0;
-                    for (int k = 0; k < kc; k++)
-                        dst[(size_t)k * GEMM_MR + (size_t)r] = src[k];
-                } else {
-                    for (int k = 0; k < kc; k++)
-                        dst[(size_t)k * GEMM_MR + (size_t)r] = 0.0f;
-                }
-            }
-        }
-    }
+    memset(ap, 0, (size_t)kc * GEMM_MR * sizeof *ap);
+    for (int r = 0; r < rows; r++)
+        for (int k = 0; k < kc; k++)
+            ap[(size_t)k * GEMM_MR + (size_t)r] = trans_a ? a[(size_t)(p0 + k) * (size_t)lda + (size_t)(i0 + r)]
+                                                          : a[(size_t)(i0 + r) * (size_t)lda + (size_t)(p0 + k)];
 }
 
 /* Bp: ceil(nc / NR) panels of (kc, NR), zero columns past nc. */
@@ -105,26 +101,30 @@ static void gemm_pack_b(bool trans_b, const float *b, int ldb, int p0, int kc, i
     for (int jp = 0; jp < nc; jp += GEMM_NR) {
         float *dst = bp + (size_t)jp * (size_t)kc;
         int cols = nc - jp < GEMM_NR ? nc - jp : GEMM_NR;
-        if (trans_b) {
-            for (int j = 0; j < GEMM_NR; j++) {
-                if (j < cols) {
-                    const float *src = b + (size_t)(j0 + jp + j) * (size_t)ldb + (size_t)p0;
-                    for (int k = 0; k < kc; k++)
-                        dst[(size_t)k * GEMM_NR + (size_t)j] = src[k];
-                } else {
-                    for (int k = 0; k < kc; k++)
-                        dst[(size_t)k * GEMM_NR + (size_t)j] = 0.0f;
-                }
-            }
-        } else {
+        if (!trans_b) {
             for (int k = 0; k < kc; k++) {
                 const float *src = b + (size_t)(p0 + k) * (size_t)ldb + (size_t)(j0 + jp);
                 float *d = dst + (size_t)k * GEMM_NR;
-                int j = 0;
-                for (; j < cols; j++)
-                    d[j] = src[j];
-                for (; j < GEMM_NR; j++)
-                    d[j] = 0.0f;
+                if (cols == GEMM_NR) {
+                    memcpy(d, src, GEMM_NR * sizeof *d);
+                } else {
+                    memset(d, 0, GEMM_NR * sizeof *d);
+                    memcpy(d, src, (size_t)cols * sizeof *d);
+                }
+            }
+        } else if (cols == GEMM_NR) {
+            const float *src[GEMM_NR];
+            for (int j = 0; j < GEMM_NR; j++)
+                src[j] = b + (size_t)(j0 + jp + j) * (size_t)ldb + (size_t)p0;
+            for (int k = 0; k < kc; k++)
+                for (int j = 0; j < GEMM_NR; j++)
+                    dst[(size_t)k * GEMM_NR + (size_t)j] = src[j][k];
+        } else {
+            memset(dst, 0, (size_t)kc * GEMM_NR * sizeof *dst);
+            for (int j = 0; j < cols; j++) {
+                const float *src = b + (size_t)(j0 + jp + j) * (size_t)ldb + (size_t)p0;
+                for (int k = 0; k < kc; k++)
+                    dst[(size_t)k * GEMM_NR + (size_t)j] = src[k];
             }
         }
     }
@@ -160,7 +160,7 @@ void kernels_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
     int tiles_m = (m + mc_max - 1) / mc_max, tiles_n = (n + nc_max - 1) / nc_max;
     long task_count = (long)tiles_m * tiles_n;
     double work = (double)m * n * (k > 0 ? k : 1);
-    size_t ap_size = (size_t)mc_max * GEMM_KC, bp_size = (size_t)GEMM_KC * (size_t)nc_max;
+    size_t ap_size = (size_t)GEMM_MR * GEMM_KC, bp_size = (size_t)GEMM_KC * (size_t)nc_max;
     size_t ldacc = (size_t)nc_max;
 
 #pragma omp parallel if (work >= KERNELS_PARALLEL_MIN && task_count > 1)
@@ -170,7 +170,7 @@ void kernels_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
         float *acc = ns_xmalloc((size_t)mc_max * ldacc * sizeof *acc);
 #pragma omp for schedule(dynamic, 1)
         for (long t = 0; t < task_count; t++) {
-            /* Column tiles vary slowest so consecutive tasks share the same B block. */
+            /* Column tiles vary slowest so consecutive tasks read the same B columns (cache). */
             int i0 = (int)(t % tiles_m) * mc_max, j0 = (int)(t / tiles_m) * nc_max;
             int mc = m - i0 < mc_max ? m - i0 : mc_max;
             int nc = n - j0 < nc_max ? n - j0 : nc_max;
@@ -179,20 +179,29 @@ void kernels_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                 memset(acc + (size_t)i * ldacc, 0, (size_t)nc_pad * sizeof *acc);
             for (int p0 = 0; p0 < k; p0 += GEMM_KC) {
                 int kc = k - p0 < GEMM_KC ? k - p0 : GEMM_KC;
-                gemm_pack_a(trans_a, a, lda, i0, mc, p0, kc, ap);
                 gemm_pack_b(trans_b, b, ldb, p0, kc, j0, nc, bp);
-                for (int jr = 0; jr < nc; jr += GEMM_NR)
-                    for (int ir = 0; ir < mc; ir += GEMM_MR)
-                        gemm_micro(kc, ap + (size_t)ir * (size_t)kc, bp + (size_t)jr * (size_t)kc,
+                int full = mc / GEMM_MR * GEMM_MR;
+                if (full < mc)
+                    gemm_pack_a(trans_a, a, lda, i0 + full, mc - full, p0, kc, ap);
+                size_t a_rs = trans_a ? 1 : (size_t)lda, a_ks = trans_a ? (size_t)lda : 1;
+                for (int jr = 0; jr < nc; jr += GEMM_NR) {
+                    const float *bpj = bp + (size_t)jr * (size_t)kc;
+                    for (int ir = 0; ir < full; ir += GEMM_MR)
+                        gemm_micro(kc, a + (size_t)(i0 + ir) * a_rs + (size_t)p0 * a_ks, a_rs, a_ks, bpj,
                                    acc + (size_t)ir * ldacc + (size_t)jr, ldacc);
+                    if (full < mc)
+                        gemm_micro(kc, ap, 1, GEMM_MR, bpj, acc + (size_t)full * ldacc + (size_t)jr, ldacc);
+                }
             }
             for (int i = 0; i < mc; i++) {
                 float *crow = c + (size_t)(i0 + i) * (size_t)ldc + (size_t)j0;
                 const float *arow = acc + (size_t)i * ldacc;
                 if (beta == 0.0f) {
+#pragma omp simd
                     for (int j = 0; j < nc; j++)
                         crow[j] = alpha * arow[j];
                 } else {
+#pragma omp simd
                     for (int j = 0; j < nc; j++)
                         crow[j] = alpha * arow[j] + beta * crow[j];
                 }
@@ -306,6 +315,7 @@ void kernels_col2im_add(const struct kernels_window *g, int n, const float *col,
                         continue;
                     const float *src = scol + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * kcols
                                        + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch;
+#pragma omp simd
                     for (size_t c = 0; c < ch; c++)
                         d[c] += src[c];
                 }
@@ -316,17 +326,14 @@ void kernels_col2im_add(const struct kernels_window *g, int n, const float *col,
 
 /* ---- pooling ---- */
 
-static void put_index(void *base, size_t at, int32_t v)
-{
-    memcpy((char *)base + at * sizeof v, &v, sizeof v);
-}
-
 static int32_t get_index(const void *base, size_t at)
 {
     int32_t v;
     memcpy(&v, (const char *)base + at * sizeof v, sizeof v);
     return v;
 }
+
+enum { POOL_CBLOCK = 256 };
 
 void kernels_maxpool_forward(const struct kernels_window *g, int n, const float *in, float *out,
                              void *argmax)
@@ -340,12 +347,15 @@ void kernels_maxpool_forward(const struct kernels_window *g, int n, const float 
     for (long r = 0; r < rows; r++) {
         int s = (int)(r / g->out_h), oy = (int)(r % g->out_h);
         const float *img = in + (size_t)s * in_size;
+        /* Channels innermost (contiguous in NHWC), in blocks held in local arrays so the
+         * compare-and-select loop vectorises. */
+        float best[POOL_CBLOCK];
+        int32_t best_at[POOL_CBLOCK];
         for (int ox = 0; ox < g->out_w; ox++) {
             size_t o = (size_t)s * out_size + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * ch;
-            for (size_t c = 0; c < ch; c++) {
-                bool found = false;
-                float best = 0.0f;
-                size_t best_at = 0;
+            for (size_t c0 = 0; c0 < ch; c0 += POOL_CBLOCK) {
+                size_t cn = ch - c0 < POOL_CBLOCK ? ch - c0 : POOL_CBLOCK;
+                bool first = true;
                 for (int ky = 0; ky < g->k_h; ky++) {
                     int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
                     if (iy < 0 || iy >= g->in_h)
@@ -354,18 +364,31 @@ void kernels_maxpool_forward(const struct kernels_window *g, int n, const float 
                         int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
                         if (ix < 0 || ix >= g->in_w)
                             continue;
-                        size_t at = ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch + c;
+                        int32_t at = (int32_t)(((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch + c0);
+                        const float *src = img + at;
+                        if (first) {
+#pragma omp simd
+                            for (size_t c = 0; c < cn; c++) {
+                                best[c] = src[c];
+                                best_at[c] = at + (int32_t)c;
+                            }
+                            first = false;
+                            continue;
+                        }
                         /* Strictly greater: the first maximum in scan order wins ties. */
-                        if (!found || img[at] > best) {
-                            found = true;
-                            best = img[at];
-                            best_at = at;
+#pragma omp simd
+                        for (size_t c = 0; c < cn; c++) {
+                            float v = src[c], b = best[c];
+                            /* A mask rather than a second select: GCC vectorises this form. */
+                            int32_t take = -(int32_t)(v > b);
+                            best_at[c] = ((at + (int32_t)c) & take) | (best_at[c] & ~take);
+                            best[c] = v > b ? v : b;
                         }
                     }
                 }
-                out[o + c] = best;
+                memcpy(out + o + c0, best, cn * sizeof *best);
                 if (argmax)
-                    put_index(argmax, o + c, (int32_t)best_at);
+                    memcpy((char *)argmax + (o + c0) * sizeof(int32_t), best_at, cn * sizeof(int32_t));
             }
         }
     }
@@ -429,6 +452,7 @@ void kernels_avgpool_forward(const struct kernels_window *g, int n, const float 
                     if (ix < 0 || ix >= g->in_w)
                         continue;
                     const float *src = img + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+#pragma omp simd
                     for (size_t c = 0; c < ch; c++)
                         o[c] += src[c];
                 }
@@ -463,6 +487,7 @@ void kernels_avgpool_backward(const struct kernels_window *g, int n, const float
                         if (ix < 0 || ix >= g->in_w)
                             continue;
                         float *t = d + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+#pragma omp simd
                         for (size_t c = 0; c < ch; c++)
                             t[c] += src[c] * inv;
                     }
@@ -483,6 +508,7 @@ void kernels_bias_add(size_t rows, size_t cols, float *x, const float *bias)
 #pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN)
     for (long r = 0; r < count; r++) {
         float *row = x + (size_t)r * cols;
+#pragma omp simd
         for (size_t c = 0; c < cols; c++)
             row[c] += bias[c];
     }
@@ -495,9 +521,12 @@ void kernels_col_sum(size_t rows, size_t cols, const float *x, float *out)
     for (long bl = 0; bl < blocks; bl++) {
         size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
         float sum[COL_BLOCK] = {0};
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = c0; c < c1; c++)
-                sum[c - c0] += x[r * cols + c];
+        for (size_t r = 0; r < rows; r++) {
+            const float *xr = x + r * cols + c0;
+#pragma omp simd
+            for (size_t c = 0; c < c1 - c0; c++)
+                sum[c] += xr[c];
+        }
         for (size_t c = c0; c < c1; c++)
             out[c] = sum[c - c0];
     }
@@ -510,16 +539,23 @@ void kernels_col_moments(size_t rows, size_t cols, const float *x, float *mean, 
     for (long bl = 0; bl < blocks; bl++) {
         size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
         double sum[COL_BLOCK] = {0}, sq[COL_BLOCK] = {0};
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = c0; c < c1; c++)
-                sum[c - c0] += x[r * cols + c];
-        for (size_t c = c0; c < c1; c++)
-            sum[c - c0] = rows ? sum[c - c0] / (double)rows : 0.0;
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = c0; c < c1; c++) {
-                double dv = (double)x[r * cols + c] - sum[c - c0];
-                sq[c - c0] += dv * dv;
+        size_t cn = c1 - c0;
+        for (size_t r = 0; r < rows; r++) {
+            const float *xr = x + r * cols + c0;
+#pragma omp simd
+            for (size_t c = 0; c < cn; c++)
+                sum[c] += xr[c];
+        }
+        for (size_t c = 0; c < cn; c++)
+            sum[c] = rows ? sum[c] / (double)rows : 0.0;
+        for (size_t r = 0; r < rows; r++) {
+            const float *xr = x + r * cols + c0;
+#pragma omp simd
+            for (size_t c = 0; c < cn; c++) {
+                double dv = (double)xr[c] - sum[c];
+                sq[c] += dv * dv;
             }
+        }
         for (size_t c = c0; c < c1; c++) {
             mean[c] = (float)sum[c - c0];
             var[c] = rows ? (float)(sq[c - c0] / (double)rows) : 0.0f;
@@ -535,6 +571,7 @@ void kernels_col_affine(size_t rows, size_t cols, const float *x, const float *s
     for (long r = 0; r < count; r++) {
         const float *xr = x + (size_t)r * cols;
         float *yr = y + (size_t)r * cols;
+#pragma omp simd
         for (size_t c = 0; c < cols; c++)
             yr[c] = scale[c] * xr[c] + shift[c];
     }
@@ -548,28 +585,38 @@ void kernels_batchnorm_backward(size_t rows, size_t cols, const float *x, const 
 #pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN)
     for (long bl = 0; bl < blocks; bl++) {
         size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
-        double sg[COL_BLOCK] = {0}, sb[COL_BLOCK] = {0};
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = c0; c < c1; c++) {
-                double xhat = ((double)x[r * cols + c] - mean[c]) * inv_std[c];
-                sg[c - c0] += (double)dy[r * cols + c] * xhat;
-                sb[c - c0] += dy[r * cols + c];
+        size_t cn = c1 - c0;
+        /* sum dy * (x - mean) and sum dy, in double, rows in order. */
+        double sxd[COL_BLOCK] = {0}, sb[COL_BLOCK] = {0}, m[COL_BLOCK];
+        for (size_t c = 0; c < cn; c++)
+            m[c] = mean[c0 + c];
+        for (size_t r = 0; r < rows; r++) {
+            const float *xr = x + r * cols + c0, *dr = dy + r * cols + c0;
+#pragma omp simd
+            for (size_t c = 0; c < cn; c++) {
+                sxd[c] += (double)dr[c] * ((double)xr[c] - m[c]);
+                sb[c] += dr[c];
             }
-        for (size_t c = c0; c < c1; c++) {
-            d_gamma[c] = (float)sg[c - c0];
-            d_beta[c] = (float)sb[c - c0];
+        }
+        /* dx = g dy - g/N (sum dy + xhat sum dy xhat), g = gamma inv_std, as a x-affine map. */
+        double a[COL_BLOCK], b[COL_BLOCK], k[COL_BLOCK];
+        for (size_t c = 0; c < cn; c++) {
+            double inv = inv_std[c0 + c];
+            double sg = sxd[c] * inv;
+            d_gamma[c0 + c] = (float)sg;
+            d_beta[c0 + c] = (float)sb[c];
+            a[c] = (double)gamma[c0 + c] * inv;
+            b[c] = batch_stats ? a[c] * sb[c] / (double)rows : 0.0;
+            k[c] = batch_stats ? a[c] * sg * inv / (double)rows : 0.0;
         }
         if (!dx)
             continue;
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = c0; c < c1; c++) {
-                double g = (double)gamma[c] * inv_std[c];
-                double v = dy[r * cols + c];
-                if (batch_stats) {
-                    double xhat = ((double)x[r * cols + c] - mean[c]) * inv_std[c];
-                    v -= (sb[c - c0] + xhat * sg[c - c0]) / (double)rows;
-                }
-                dx[r * cols + c] += (float)(g * v);
-            }
+        for (size_t r = 0; r < rows; r++) {
+            const float *xr = x + r * cols + c0, *dr = dy + r * cols + c0;
+            float *o = dx + r * cols + c0;
+#pragma omp simd
+            for (size_t c = 0; c < cn; c++)
+                o[c] += (float)(a[c] * dr[c] - b[c] - k[c] * ((double)xr[c] - m[c]));
+        }
     }
 }

@@ -11,6 +11,11 @@
  * SGEMM output runs k = 0, 1, ..., K-1 in one float accumulator whatever the tiling, so a plain
  * triple loop (the emitted C) reproduces it exactly. The caller owns all buffers; kernels that
  * need packing space allocate it themselves (checked).
+ *
+ * What the emitted C must repeat to match bit for bit: a dense output is
+ * ((0 + x0 w0) + x1 w1 + ...) over the inputs in order, then + bias, then the activation; a
+ * conv2d output is the same sum over its im2col row, taps in (ky, kx, c) order with taps in the
+ * padding included as 0 * w, then + bias, then the activation.
  */
 #ifndef KERNELS_H
 #define KERNELS_H
@@ -60,7 +65,8 @@ void kernels_maxpool_forward(const struct kernels_window *g, int n, const float 
                              float *out /* (n, OH, OW, C) */, void *argmax);
 void kernels_maxpool_backward(const struct kernels_window *g, int n, const float *d_out,
                               const void *argmax, float *d_in);
-/* Average pooling; the divisor counts only the window's elements inside the input. */
+/* Average pooling; the divisor counts only the window's elements inside the input. Each
+ * output is (sum over the window in (ky, kx) order) * (1.0f / count). */
 void kernels_avgpool_forward(const struct kernels_window *g, int n, const float *in, float *out);
 void kernels_avgpool_backward(const struct kernels_window *g, int n, const float *d_out,
                               float *d_in);

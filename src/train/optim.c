@@ -6,6 +6,10 @@
 
 #include "core/ns_util.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 struct optim_tensor *optim_tensors_from_graph(const struct graph *g, size_t *count)
 {
     size_t n = 0;
@@ -72,8 +76,8 @@ size_t optim_v_floats(const struct optim *o)
     return o->v ? o->param_floats : 0;
 }
 
-static void sgd_tensor(const struct optim *o, const struct optim_tensor *t, float *w, const float *g,
-                       float *b, float lr)
+static void sgd_tensor(const struct optim *o, const struct optim_tensor *t, float *restrict w,
+                       const float *restrict g, float *restrict b, float lr)
 {
     float wd = t->decay ? (float)o->weight_decay : 0.0f;
     float mu = (float)o->momentum;
@@ -89,8 +93,8 @@ static void sgd_tensor(const struct optim *o, const struct optim_tensor *t, floa
     }
 }
 
-static void adam_tensor(const struct optim *o, const struct optim_tensor *t, float *w, const float *g,
-                        float *m, float *v, double lr)
+static void adam_tensor(const struct optim *o, const struct optim_tensor *t, float *restrict w,
+                        const float *restrict g, float *restrict m, float *restrict v, double lr)
 {
     double t_step = (double)o->step;
     double bc1 = 1.0 - pow(o->beta1, t_step), bc2 = 1.0 - pow(o->beta2, t_step);
@@ -101,7 +105,26 @@ static void adam_tensor(const struct optim *o, const struct optim_tensor *t, flo
     float eps = (float)o->eps;
     /* Decoupled decay shrinks the weight before the step, as AdamW does. */
     float keep = t->decay && o->weight_decay > 0 ? (float)(1.0 - lr * o->weight_decay) : 1.0f;
-    for (size_t i = 0; i < t->size; i++) {
+    size_t i = 0;
+#ifdef __SSE2__
+    /* The same operations in the same order, four lanes at a time: IEEE multiply, add, sqrt
+     * and divide are exactly rounded, so every element gets the bits the scalar loop gives.
+     * (The compiler cannot vectorise the scalar loop itself: sqrtf may set errno.) */
+    __m128 vb1 = _mm_set1_ps(b1), vb2 = _mm_set1_ps(b2), vc1 = _mm_set1_ps(c1), vc2 = _mm_set1_ps(c2);
+    __m128 vinv = _mm_set1_ps(inv_sqrt_bc2), veps = _mm_set1_ps(eps), vkeep = _mm_set1_ps(keep);
+    __m128 vstep = _mm_set1_ps(step_size);
+    for (; i + 4 <= t->size; i += 4) {
+        __m128 gi = _mm_loadu_ps(g + i);
+        __m128 mi = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)), _mm_mul_ps(vc1, gi));
+        __m128 vi = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)), _mm_mul_ps(vc2, _mm_mul_ps(gi, gi)));
+        __m128 denom = _mm_add_ps(_mm_mul_ps(_mm_sqrt_ps(vi), vinv), veps);
+        __m128 wi = _mm_sub_ps(_mm_mul_ps(_mm_loadu_ps(w + i), vkeep), _mm_mul_ps(vstep, _mm_div_ps(mi, denom)));
+        _mm_storeu_ps(m + i, mi);
+        _mm_storeu_ps(v + i, vi);
+        _mm_storeu_ps(w + i, wi);
+    }
+#endif
+    for (; i < t->size; i++) {
         float gi = g[i];
         m[i] = b1 * m[i] + c1 * gi;
         v[i] = b2 * v[i] + c2 * (gi * gi);

@@ -44,13 +44,15 @@ struct rundir_manifest {
     const char *const *overrides;
     size_t override_count;
     int threads;
+    size_t parameters;        /* trainable */
+    size_t train_count, validation_count, test_count;
     const struct rundir_file *files;
     size_t file_count;
     char start_time[32];      /* ISO 8601 UTC */
     char end_time[32];        /* "" while running */
     const char *status;       /* running, complete, interrupted, diverged, failed */
     int argc;
-    char **argv;
+    const char *const *argv;
     bool resumed;
     int resumed_epoch, resumed_batch; /* 1-based epoch, batches done in it */
 };

@@ -1,205 +1,57 @@
 #include "train/trainset.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/ns_util.h"
-#include "data/data_csv.h"
 #include "data/data_folder.h"
-#include "data/data_idx.h"
-#include "data/data_split.h"
+#include "data/data_load.h"
 #include "train/init.h"
 
-static bool is_regression(const struct spec *spec)
-{
-    return spec->data.format == DATA_CSV && spec->data.task == TASK_REGRESSION;
-}
-
-static void folder_opts(struct ns_ctx *ctx, const struct spec *spec, struct data_folder_opts *o,
-                        struct ns_loc **locs)
-{
-    const struct spec_data *d = &spec->data;
-    memset(o, 0, sizeof *o);
-    o->root = d->root;
-    o->root_loc = spec_field_loc(spec, d->node, "root");
-    o->class_count = d->classes.count;
-    o->classes = d->classes.names;
-    *locs = NULL;
-    if (d->classes.count) {
-        *locs = ns_xcalloc(d->classes.count, sizeof **locs);
-        for (size_t i = 0; i < d->classes.count; i++)
-            (*locs)[i] = d->classes.nodes ? spec_node_loc(d->classes.nodes[i]) : o->root_loc;
-        o->class_locs = *locs;
-    }
-    o->height = d->image.size.h;
-    o->width = d->image.size.w;
-    o->channels = d->image.channels;
-    o->skip_unreadable = d->on_error == ON_ERROR_SKIP;
-    o->threads = ctx->threads;
-}
-
-/* Splits `all` by fractions into the parts given (NULL = not wanted). */
-static bool split_into(struct ns_ctx *ctx, const struct spec *spec, const struct dataset *all,
-                       const double *fractions, int parts, struct dataset *out[])
-{
-    struct data_split s;
-    uint64_t key = init_stream_key((uint64_t)spec->seed, "split", 0);
-    if (!data_split_stratified(all->labels, all->count, all->class_count, fractions, parts, key, &s)) {
-        ns_diag_add(&ctx->diag, NS_ERR_INTERNAL, (struct ns_loc){0}, NULL,
-                    "cannot split %zu samples into %d parts", all->count, parts);
-        return false;
-    }
-    for (int p = 0; p < parts; p++)
-        if (out[p])
-            dataset_subset(all, s.index[p], s.count[p], out[p]);
-    data_split_free(&s);
-    return true;
-}
-
-static bool load_idx(struct ns_ctx *ctx, const struct spec *spec, int class_count, unsigned parts,
-                     struct trainset *ts)
-{
-    const struct spec_data *d = &spec->data;
-    ts->has_validation = d->validation > 0;
-    ts->has_test = d->test.node != NULL;
-    if (parts & (TRAINSET_TRAIN | TRAINSET_VALIDATION)) {
-        struct dataset all = {0};
-        if (!data_idx_load(&ctx->diag, spec_field_loc(spec, d->train.node, "images"), d->train.images,
-                           spec_field_loc(spec, d->train.node, "labels"), d->train.labels, class_count,
-                           &all))
-            return false;
-        all.class_count = class_count;
-        bool ok = true;
-        if (ts->has_validation) {
-            double f[2] = {1.0 - d->validation, d->validation};
-            struct dataset *out[2] = {&ts->train, &ts->validation};
-            ok = split_into(ctx, spec, &all, f, 2, out);
-            dataset_free(&all);
-        } else {
-            ts->train = all;
-        }
-        if (!ok)
-            return false;
-    }
-    if ((parts & TRAINSET_TEST) && ts->has_test) {
-        if (!data_idx_load(&ctx->diag, spec_field_loc(spec, d->test.node, "images"), d->test.images,
-                           spec_field_loc(spec, d->test.node, "labels"), d->test.labels, class_count,
-                           &ts->test))
-            return false;
-        ts->test.class_count = class_count;
-    }
-    return true;
-}
-
-static bool load_csv(struct ns_ctx *ctx, const struct spec *spec, int class_count, unsigned parts,
-                     struct trainset *ts)
-{
-    const struct spec_data *d = &spec->data;
-    struct data_csv_opts opts = {.label_column = d->label_column,
-                                 .label_loc = spec_field_loc(spec, d->node, "label_column"),
-                                 .regression = ts->regression,
-                                 .class_count = ts->regression ? 0 : class_count};
-    ts->has_validation = d->validation > 0;
-    ts->has_test = d->test_csv != NULL;
-    if (parts & (TRAINSET_TRAIN | TRAINSET_VALIDATION)) {
-        struct dataset all = {0};
-        if (!data_csv_load(&ctx->diag, spec_field_loc(spec, d->node, "train"), d->train_csv, &opts, &all))
-            return false;
-        if (!ts->regression)
-            all.class_count = class_count;
-        bool ok = true;
-        if (ts->has_validation) {
-            double f[2] = {1.0 - d->validation, d->validation};
-            struct dataset *out[2] = {&ts->train, &ts->validation};
-            ok = split_into(ctx, spec, &all, f, 2, out);
-            dataset_free(&all);
-        } else {
-            ts->train = all;
-        }
-        if (!ok)
-            return false;
-    }
-    if ((parts & TRAINSET_TEST) && ts->has_test) {
-        if (!data_csv_load(&ctx->diag, spec_field_loc(spec, d->node, "test"), d->test_csv, &opts, &ts->test))
-            return false;
-        if (!ts->regression)
-            ts->test.class_count = class_count;
-    }
-    return true;
-}
-
-static bool load_folder(struct ns_ctx *ctx, const struct spec *spec, struct trainset *ts)
-{
-    const struct spec_data *d = &spec->data;
-    struct data_folder_opts o;
-    struct ns_loc *locs;
-    folder_opts(ctx, spec, &o, &locs);
-    struct dataset all = {0};
-    bool ok = data_folder_load(&ctx->diag, &o, &all);
-    free(locs);
-    if (!ok)
-        return false;
-    ts->has_validation = d->split.validation > 0;
-    ts->has_test = d->split.test > 0;
-    double f[3] = {d->split.train, d->split.validation, d->split.test};
-    struct dataset *out[3] = {&ts->train, &ts->validation, &ts->test};
-    ok = split_into(ctx, spec, &all, f, 3, out);
-    if (ok && all.class_names && !d->classes.count) {
-        ts->class_names = ns_xcalloc((size_t)all.class_count, sizeof *ts->class_names);
-        for (int c = 0; c < all.class_count; c++)
-            ts->class_names[c] = ns_xstrdup(all.class_names[c]);
-    }
-    dataset_free(&all);
-    return ok;
-}
-
-bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count, unsigned parts,
-                   struct trainset *out)
+bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count, struct trainset *out)
 {
     const struct spec_data *d = &spec->data;
     struct trainset ts;
     memset(&ts, 0, sizeof ts);
     ts.seed = (uint64_t)spec->seed;
-    ts.regression = is_regression(spec);
+    ts.regression = d->format == DATA_CSV && d->task == TASK_REGRESSION;
     ts.class_count = ts.regression ? 0 : class_count;
-    ts.augment.hflip = d->augment.hflip;
-    ts.augment.random_crop = d->augment.random_crop;
-    bool ok = false;
-    switch (d->format) {
-    case DATA_IDX:
-        ok = load_idx(ctx, spec, class_count, parts, &ts);
-        break;
-    case DATA_CSV:
-        ok = load_csv(ctx, spec, class_count, parts, &ts);
-        break;
-    case DATA_IMAGE_FOLDER:
-        ok = load_folder(ctx, spec, &ts);
-        break;
+    struct data_load dl;
+    if (!data_load_spec(&ctx->diag, spec, ctx->threads, &dl))
+        return false;
+    ts.train = dl.train;
+    ts.validation = dl.validation;
+    ts.test = dl.test;
+    ts.shape = dl.shape;
+    ts.sample_size = dl.train.sample_size;
+    if (d->format == DATA_IMAGE_FOLDER) {
+        ts.has_validation = d->split.validation > 0;
+        ts.has_test = d->split.test > 0;
+    } else {
+        ts.has_validation = d->validation > 0;
+        ts.has_test = d->format == DATA_IDX ? d->test.node != NULL : d->test_csv != NULL;
     }
-    if (!ok) {
+    if (!ts.regression && dl.class_count > class_count) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, spec_node_loc(d->node), NULL,
+                    "the data has %d classes but the model was built for %d", dl.class_count, class_count);
         trainset_free(&ts);
         return false;
     }
-    const struct dataset *any = ts.train.sample_size ? &ts.train : ts.test.sample_size ? &ts.test : &ts.validation;
-    ts.shape = any->shape;
-    ts.sample_size = any->sample_size;
-    if (!ts.regression && !ts.class_names) {
+    if (!ts.regression) {
         ts.class_names = ns_xcalloc((size_t)(class_count > 0 ? class_count : 1), sizeof *ts.class_names);
-        for (int c = 0; c < class_count; c++)
-            ts.class_names[c] = (size_t)c < d->classes.count ? ns_xstrdup(d->classes.names[c])
-                                                             : ns_asprintf("%d", c);
+        for (int c = 0; c < class_count; c++) {
+            const char *name = NULL;
+            if ((size_t)c < d->classes.count)
+                name = d->classes.names[c];
+            else if (ts.train.class_names && c < ts.train.class_count)
+                name = ts.train.class_names[c];
+            ts.class_names[c] = name ? ns_xstrdup(name) : ns_asprintf("%d", c);
+        }
     }
-    const struct spec_normalize *nz = &d->normalize;
-    if (!data_norm_init(&ctx->diag, spec_field_loc(spec, d->node, "normalize"), ts.shape, nz->scale,
-                        nz->mean.values, nz->mean.count, nz->std.values, nz->std.count, &ts.norm)) {
-        trainset_free(&ts);
-        return false;
-    }
-    if (data_augment_active(&ts.augment) && !data_augment_applies(ts.shape)) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, spec_field_loc(spec, d->node, "augment"),
-                    "remove data.augment: flips and crops need images [height, width, channels]",
-                    "data.augment needs image data, but the samples are vectors");
+    if (!data_prep_from_spec(&ctx->diag, spec, ts.shape, &ts.norm, &ts.augment)) {
         trainset_free(&ts);
         return false;
     }
@@ -219,7 +71,7 @@ void trainset_free(struct trainset *ts)
             free(ts->class_names[c]);
         free(ts->class_names);
     }
-    data_norm_free(&ts->norm);
+    data_prep_norm_free(&ts->norm);
     memset(ts, 0, sizeof *ts);
 }
 
@@ -276,12 +128,9 @@ bool trainset_list_files(struct ns_ctx *ctx, const struct spec *spec, struct tra
         return true;
     case DATA_IMAGE_FOLDER: {
         struct data_folder_opts o;
-        struct ns_loc *locs;
-        folder_opts(ctx, spec, &o, &locs);
+        data_folder_opts_from_spec(spec, ctx->threads, &o);
         struct data_folder_index idx;
-        bool ok = data_folder_scan(&ctx->diag, &o, false, &idx);
-        free(locs);
-        if (!ok)
+        if (!data_folder_scan(&ctx->diag, &o, false, &idx))
             return false;
         for (size_t i = 0; i < idx.count; i++)
             add_file(out, idx.paths[i]);
@@ -298,4 +147,37 @@ void trainset_files_free(struct trainset_files *files)
         free(files->paths[i]);
     free(files->paths);
     memset(files, 0, sizeof *files);
+}
+
+static const char *absolute(struct ns_ctx *ctx, const char *path)
+{
+    if (!path)
+        return NULL;
+    char *real = realpath(path, NULL);
+    if (real) {
+        const char *kept = ns_arena_strdup(&ctx->arena, real);
+        free(real);
+        return kept;
+    }
+    /* A missing file is reported by the loader; its path becomes absolute all the same. */
+    if (path[0] == '/')
+        return path;
+    char *cwd = getcwd(NULL, 0);
+    if (!cwd)
+        return path;
+    const char *kept = ns_arena_printf(&ctx->arena, "%s/%s", cwd, path);
+    free(cwd);
+    return kept;
+}
+
+void trainset_absolute_paths(struct ns_ctx *ctx, struct spec *spec)
+{
+    struct spec_data *d = &spec->data;
+    d->train.images = absolute(ctx, d->train.images);
+    d->train.labels = absolute(ctx, d->train.labels);
+    d->test.images = absolute(ctx, d->test.images);
+    d->test.labels = absolute(ctx, d->test.labels);
+    d->root = absolute(ctx, d->root);
+    d->train_csv = absolute(ctx, d->train_csv);
+    d->test_csv = absolute(ctx, d->test_csv);
 }

@@ -1,14 +1,14 @@
 /* The data a run trains and evaluates on: the spec's files loaded, split and prepared.
  *
  *   struct trainset ts;
- *   if (!trainset_load(ctx, spec, class_count, TRAINSET_ALL, &ts)) ...;   // diag: exit 3 or 2
+ *   if (!trainset_load(ctx, spec, class_count, &ts)) ...;   // diag: exit 3 or 2
  *   trainset_gather(&ts, &ts.train, index, n, true, epoch, x, labels, targets, ids);
  *   trainset_free(&ts);
  *
- * idx and csv: the training file minus a stratified validation fraction (stream "split"),
- * and the test file when the spec names one. image_folder: one stratified three-way split.
+ * Loading and splitting is data_load_spec (data_load.h: stratified, stream "split"); this adds
+ * what training needs on top: class names, the preprocessing of data_prep.h and batch gathers.
  * Samples stay raw; trainset_gather augments (training only) and normalises each batch as it
- * copies it (data_prep.h), so every split sees the same preprocessing.
+ * copies it, so every split sees the same preprocessing.
  */
 #ifndef TRAINSET_H
 #define TRAINSET_H
@@ -22,8 +22,6 @@
 #include "data/dataset.h"
 #include "spec/spec.h"
 
-enum { TRAINSET_TRAIN = 1, TRAINSET_VALIDATION = 2, TRAINSET_TEST = 4, TRAINSET_ALL = 7 };
-
 struct trainset {
     struct dataset train, validation, test; /* count 0 when absent or not loaded */
     bool has_validation, has_test;          /* the spec defines the split */
@@ -32,15 +30,13 @@ struct trainset {
     char **class_names;                     /* (class_count) owned */
     struct spec_shape shape;
     size_t sample_size;
-    struct data_norm norm;
-    struct data_augment augment;
+    struct data_prep_norm norm;
+    struct data_prep_augment augment;
     uint64_t seed;
 };
 
-/* class_count: what the graph was built for (cli_probe_data); parts: which splits to load
- * (TRAINSET_* bits; image folders always load everything). */
-bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count, unsigned parts,
-                   struct trainset *out);
+/* class_count: what the graph was built for (cli_probe_data); the data must agree. */
+bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count, struct trainset *out);
 void trainset_free(struct trainset *ts);
 /* The split a name means: "train", "validation", "test"; NULL when unknown. */
 const struct dataset *trainset_split(const struct trainset *ts, const char *name);
@@ -49,6 +45,10 @@ const struct dataset *trainset_split(const struct trainset *ts, const char *name
  * indices themselves) alongside. labels/targets/ids may be NULL. */
 void trainset_gather(const struct trainset *ts, const struct dataset *ds, const size_t *index, size_t n,
                      bool augment, int epoch, float *x, int32_t *labels, float *targets, uint32_t *ids);
+
+/* Rewrites the spec's data paths as absolute paths (arena strings), so the resolved spec in a
+ * run directory reads the same files from any working directory. */
+void trainset_absolute_paths(struct ns_ctx *ctx, struct spec *spec);
 
 /* The data files a spec reads, for the manifest and the data check of `eval`. */
 struct trainset_files {

@@ -1,0 +1,285 @@
+/* netspec eval: a trained run's loss, accuracy, per-class accuracy and confusion matrix. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/ns_util.h"
+#include "graph/graph.h"
+#include "train/checkpoint.h"
+#include "train/loop.h"
+#include "train/rundir.h"
+
+static const char usage[] = "netspec eval RUN_DIR [--split test|validation] [--json] [--allow-data-change]";
+
+void cmd_eval_help(void)
+{
+    printf("usage: %s\n\n"
+           "Evaluates the model in RUN_DIR (made by `netspec train`) on its test split (default)\n"
+           "or its validation split: loss, accuracy, per-class accuracy and the confusion\n"
+           "matrix (rows: true class, columns: predicted), or mse and rmse for regression.\n"
+           "The data files must match the SHA-256 the run recorded in manifest.json.\n"
+           "The report is also written to RUN_DIR/eval_SPLIT.json.\n"
+           "Exit status: 0 ok, 2 usage error, 3 data error (missing or changed data).\n\n"
+           "options:\n"
+           "      --split NAME          test (default) or validation\n"
+           "      --json                print JSON with the keys loss, accuracy, per_class, confusion\n"
+           "      --allow-data-change   evaluate even when the data differs from the manifest\n",
+           usage);
+}
+
+struct eval_args {
+    const char *run_dir;
+    const char *split;
+    bool json;
+    bool allow_data_change;
+};
+
+static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct eval_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->split = "test";
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--json")) {
+            a->json = true;
+        } else if (!strcmp(arg, "--allow-data-change")) {
+            a->allow_data_change = true;
+        } else if (!strcmp(arg, "--split") || !strncmp(arg, "--split=", 8)) {
+            if (arg[7] == '=') {
+                a->split = arg + 8;
+            } else if (i + 1 < argc) {
+                a->split = argv[++i];
+            } else {
+                cli_usage_error(ctx, usage, "--split needs test or validation");
+                return false;
+            }
+            if (strcmp(a->split, "test") != 0 && strcmp(a->split, "validation") != 0) {
+                cli_usage_error(ctx, usage, "--split is test or validation, not \"%s\"", a->split);
+                return false;
+            }
+        } else if (arg[0] == '-' && arg[1]) {
+            cli_usage_error(ctx, usage, "unknown option \"%s\"", arg);
+            return false;
+        } else if (!a->run_dir) {
+            a->run_dir = arg;
+        } else {
+            cli_usage_error(ctx, usage, "unexpected argument \"%s\"", arg);
+            return false;
+        }
+    }
+    if (!a->run_dir) {
+        cli_usage_error(ctx, usage, "no run directory given");
+        return false;
+    }
+    return true;
+}
+
+/* The data must be what the run was trained on, or the figures describe something else. */
+static bool check_data(struct ns_ctx *ctx, const struct spec *spec, const struct eval_args *a)
+{
+    struct rundir_file *old = NULL, *now = NULL;
+    size_t old_count = 0, now_count = 0;
+    struct trainset_files list;
+    if (!rundir_read_manifest_files(&ctx->diag, a->run_dir, &old, &old_count))
+        return false;
+    bool ok = trainset_list_files(ctx, spec, &list);
+    if (ok) {
+        ok = rundir_hash_files(&ctx->diag, &list, &now, &now_count);
+        trainset_files_free(&list);
+    }
+    if (ok) {
+        struct ns_buf why = {0};
+        if (!rundir_compare_files(old, old_count, now, now_count, &why)) {
+            if (a->allow_data_change) {
+                fprintf(stderr, "netspec: warning: the data differs from the run's manifest "
+                                "(--allow-data-change):\n%s", why.data);
+            } else {
+                /* One line per file, without the trailing newline. */
+                if (why.len && why.data[why.len - 1] == '\n')
+                    why.data[--why.len] = '\0';
+                ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){a->run_dir, 0, 0, 0},
+                            "restore the data the run was trained on, or pass --allow-data-change",
+                            "the data differs from what %s was trained on:\n  %s", a->run_dir, why.data);
+                ok = false;
+            }
+        }
+        ns_buf_free(&why);
+    }
+    rundir_files_free(old, old_count);
+    rundir_files_free(now, now_count);
+    return ok;
+}
+
+static void put_report_json(struct ns_buf *b, const char *name, const char *split, const struct trainset *ts,
+                            const struct loop_eval *ev)
+{
+    ns_buf_puts(b, "{\n  \"name\": ");
+    rundir_json_put_string(b, name);
+    ns_buf_puts(b, ",\n  \"split\": ");
+    rundir_json_put_string(b, split);
+    ns_buf_printf(b, ",\n  \"count\": %zu,\n  \"loss\": ", ev->count);
+    rundir_json_put_number(b, ev->loss);
+    if (ts->regression) {
+        ns_buf_puts(b, ",\n  \"mse\": ");
+        rundir_json_put_number(b, ev->mse);
+        ns_buf_puts(b, ",\n  \"rmse\": ");
+        rundir_json_put_number(b, ev->rmse);
+        ns_buf_puts(b, "\n}\n");
+        return;
+    }
+    int k = ev->class_count;
+    ns_buf_puts(b, ",\n  \"accuracy\": ");
+    rundir_json_put_number(b, ev->accuracy);
+    ns_buf_puts(b, ",\n  \"classes\": [");
+    for (int c = 0; c < k; c++) {
+        ns_buf_puts(b, c ? ", " : "");
+        rundir_json_put_string(b, ts->class_names[c]);
+    }
+    ns_buf_puts(b, "],\n  \"per_class\": {");
+    for (int c = 0; c < k; c++) {
+        uint64_t total = 0;
+        for (int p = 0; p < k; p++)
+            total += ev->confusion[(size_t)c * (size_t)k + (size_t)p];
+        ns_buf_puts(b, c ? ",\n    " : "\n    ");
+        rundir_json_put_string(b, ts->class_names[c]);
+        ns_buf_puts(b, ": ");
+        rundir_json_put_number(b, total ? (double)ev->confusion[(size_t)c * (size_t)k + (size_t)c] / (double)total
+                                        : NAN);
+    }
+    ns_buf_puts(b, k ? "\n  },\n  \"confusion\": [" : "},\n  \"confusion\": [");
+    for (int c = 0; c < k; c++) {
+        ns_buf_puts(b, c ? ",\n    [" : "\n    [");
+        for (int p = 0; p < k; p++)
+            ns_buf_printf(b, "%s%llu", p ? ", " : "",
+                          (unsigned long long)ev->confusion[(size_t)c * (size_t)k + (size_t)p]);
+        ns_buf_puts(b, "]");
+    }
+    ns_buf_puts(b, k ? "\n  ]\n}\n" : "]\n}\n");
+}
+
+static void print_table(const char *name, const char *split, const struct trainset *ts, const struct loop_eval *ev)
+{
+    printf("%s: %s split, %zu samples\n", name, split, ev->count);
+    if (ts->regression) {
+        printf("  mse   %.6g\n  rmse  %.6g\n", ev->mse, ev->rmse);
+        return;
+    }
+    int k = ev->class_count;
+    printf("  loss      %.4f\n  accuracy  %.2f%%\n\nper-class accuracy:\n", ev->loss, 100 * ev->accuracy);
+    int name_w = 5;
+    for (int c = 0; c < k; c++) {
+        int w = (int)strlen(ts->class_names[c]);
+        name_w = w > name_w ? w : name_w;
+    }
+    int idx_w = snprintf(NULL, 0, "%d", k - 1);
+    uint64_t most = 0;
+    for (size_t i = 0; i < (size_t)k * (size_t)k; i++)
+        most = ev->confusion[i] > most ? ev->confusion[i] : most;
+    int cell_w = snprintf(NULL, 0, "%llu", (unsigned long long)most);
+    cell_w = cell_w > idx_w ? cell_w : idx_w;
+    for (int c = 0; c < k; c++) {
+        uint64_t total = 0;
+        for (int p = 0; p < k; p++)
+            total += ev->confusion[(size_t)c * (size_t)k + (size_t)p];
+        uint64_t right = ev->confusion[(size_t)c * (size_t)k + (size_t)c];
+        if (total)
+            printf("  %*d %-*s  %6.2f%%  (%llu/%llu)\n", idx_w, c, name_w, ts->class_names[c],
+                   100.0 * (double)right / (double)total, (unsigned long long)right, (unsigned long long)total);
+        else
+            printf("  %*d %-*s       -  (no samples)\n", idx_w, c, name_w, ts->class_names[c]);
+    }
+    printf("\nconfusion matrix (rows: true class, columns: predicted class):\n");
+    printf("  %*s %-*s ", idx_w, "", name_w, "");
+    for (int p = 0; p < k; p++)
+        printf(" %*d", cell_w, p);
+    printf("\n");
+    for (int c = 0; c < k; c++) {
+        printf("  %*d %-*s ", idx_w, c, name_w, ts->class_names[c]);
+        for (int p = 0; p < k; p++)
+            printf(" %*llu", cell_w, (unsigned long long)ev->confusion[(size_t)c * (size_t)k + (size_t)p]);
+        printf("\n");
+    }
+}
+
+int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
+{
+    struct eval_args a;
+    if (!parse_args(ctx, argc, argv, &a))
+        return 2;
+    char *spec_path = rundir_path(a.run_dir, "spec.resolved.yaml");
+    char *model_path = rundir_path(a.run_dir, "model.nsm");
+    int rc = 3;
+    struct trainset ts;
+    memset(&ts, 0, sizeof ts);
+    struct train_state st;
+    memset(&st, 0, sizeof st);
+    struct spec *spec = NULL;
+    struct graph *g = NULL;
+    struct cli_data_info info;
+    char *spec_text = rundir_read_text(spec_path, NULL);
+    bool is_run = spec_text != NULL;
+    free(spec_text);
+    if (!is_run) {
+        rc = 2;
+        ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){a.run_dir, 0, 0, 0},
+                    "give the directory `netspec train` wrote (runs/NAME by default)",
+                    "%s is not a run directory: it has no spec.resolved.yaml", a.run_dir);
+        goto out;
+    }
+    spec = spec_load(ctx, spec_path, NULL, 0);
+    if (!spec) {
+        rc = 2;
+        goto out;
+    }
+    cli_choose_threads(ctx, 0, spec);
+    if (!cli_prepare_model(ctx, spec, &info, &g) || !check_data(ctx, spec, &a)) {
+        rc = (int)ns_diag_code(&ctx->diag);
+        goto out;
+    }
+    bool want_test = !strcmp(a.split, "test");
+    if (!trainset_load(ctx, spec, info.class_count, &ts)) {
+        rc = (int)ns_diag_code(&ctx->diag);
+        goto out;
+    }
+    const struct dataset *ds = trainset_split(&ts, a.split);
+    bool present = want_test ? ts.has_test : ts.has_validation;
+    if (!present || !ds->count) {
+        ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){a.run_dir, 0, 0, 0},
+                    want_test ? "use --split validation" : "use --split test",
+                    "the run's spec has no %s data", a.split);
+        rc = 2;
+        goto out;
+    }
+    train_state_blank(&st, spec, g);
+    if (!checkpoint_read(&ctx->diag, model_path, g, &st)) {
+        rc = (int)ns_diag_code(&ctx->diag);
+        goto out;
+    }
+    struct loss_config lc = loss_config_from_spec(spec, ts.regression);
+    struct exec *ex = exec_new(g, spec->train.batch_size);
+    struct loop_eval ev;
+    loop_evaluate(g, ex, st.params, &ts, ds, &lc, &ev);
+    exec_free(ex);
+    struct ns_buf json = {0};
+    put_report_json(&json, spec->name, a.split, &ts, &ev);
+    if (a.json)
+        fputs(json.data, stdout);
+    else
+        print_table(spec->name, a.split, &ts, &ev);
+    fflush(stdout);
+    char *name = ns_asprintf("eval_%s.json", a.split);
+    char *out_path = rundir_path(a.run_dir, name);
+    rc = rundir_write_text(&ctx->diag, out_path, json.data) ? 0 : (int)ns_diag_code(&ctx->diag);
+    free(name);
+    free(out_path);
+    ns_buf_free(&json);
+    loop_eval_free(&ev);
+out:
+    train_state_free(&st);
+    trainset_free(&ts);
+    free(spec_path);
+    free(model_path);
+    return rc;
+}

@@ -1,0 +1,981 @@
+/* Training, evaluation and resume: losses, optimizers and schedules against hand-computed
+ * values; the executor's gradients against finite differences; checkpoints; and the
+ * `netspec train` / `netspec eval` commands end to end on small data this program writes
+ * (reproducible bytes on 1 and 2 threads, interrupt and resume, regression, classification,
+ * divergence, eval JSON and the data check). No timing is asserted. */
+#include <CUnit/Basic.h>
+
+#include <ftw.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "cli/cli.h"
+#include "core/ns_ctx.h"
+#include "core/ns_util.h"
+#include "graph/graph.h"
+#include "runtime/exec.h"
+#include "spec/spec.h"
+#include "train/checkpoint.h"
+#include "train/init.h"
+#include "train/loss.h"
+#include "train/optim.h"
+#include "train/sched.h"
+#include "train/train_state.h"
+
+static char tmp_root[64];
+
+/* ---- helpers ---- */
+
+static char *tmp_path(const char *name)
+{
+    return ns_asprintf("%s/%s", tmp_root, name);
+}
+
+static const char *netspec_bin(void)
+{
+    const char *b = getenv("NETSPEC_BIN");
+    return b ? b : "./netspec";
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(fwrite(text, 1, strlen(text), f) == strlen(text));
+    fclose(f);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ns_xstrdup("");
+    struct ns_buf b = {0};
+    ns_buf_puts(&b, "");
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ns_buf_append(&b, chunk, n);
+    fclose(f);
+    return b.data;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    while (same) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb)
+            same = false;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
+struct run_result {
+    int exit_code;
+    char *out, *err;
+};
+
+/* Runs `netspec ARGS` with an optional environment prefix (shell words). */
+static struct run_result run_env(const char *env, const char *args)
+{
+    char *out_path = tmp_path("stdout.txt"), *err_path = tmp_path("stderr.txt");
+    char *cmd = ns_asprintf("%s '%s' %s >'%s' 2>'%s' </dev/null", env ? env : "", netspec_bin(), args,
+                            out_path, err_path);
+    int status = system(cmd);
+    struct run_result r = {.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    free(cmd);
+    free(out_path);
+    free(err_path);
+    return r;
+}
+
+static struct run_result run(const char *args)
+{
+    return run_env(NULL, args);
+}
+
+static void run_free(struct run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+/* The number after "KEY": in JSON text, NaN when absent. */
+static double json_number(const char *json, const char *key)
+{
+    char *pat = ns_asprintf("\"%s\": ", key);
+    const char *at = strstr(json, pat);
+    double v = at ? strtod(at + strlen(pat), NULL) : NAN;
+    free(pat);
+    return v;
+}
+
+/* A small deterministic generator for the data the tests write. */
+static double next_uniform(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(*state >> 11) * 0x1p-53;
+}
+
+static double next_normal(uint64_t *state)
+{
+    double u1 = next_uniform(state), u2 = next_uniform(state);
+    return sqrt(-2.0 * log(u1 + 1e-300)) * cos(6.283185307179586 * u2);
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* 8x8 images of 3 classes: class c lights rows 2c..2c+2, plus noise. Images plain, labels gz. */
+static void write_tiny_idx(const char *images, const char *labels, int count, uint64_t seed)
+{
+    uint64_t rng = seed;
+    size_t n = (size_t)count;
+    unsigned char *img = ns_xmalloc(16 + n * 64), *lab = ns_xmalloc(8 + n);
+    img[0] = img[1] = 0;
+    img[2] = 0x08;
+    img[3] = 3;
+    put_be32(img + 4, (uint32_t)count);
+    put_be32(img + 8, 8);
+    put_be32(img + 12, 8);
+    lab[0] = lab[1] = 0;
+    lab[2] = 0x08;
+    lab[3] = 1;
+    put_be32(lab + 4, (uint32_t)count);
+    for (size_t i = 0; i < n; i++) {
+        int c = (int)(i % 3);
+        lab[8 + i] = (unsigned char)c;
+        for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 8; x++) {
+                double v = 40 * next_uniform(&rng) + (y >= 2 * c && y < 2 * c + 3 ? 120 + 60 * next_uniform(&rng) : 0);
+                img[16 + i * 64 + (size_t)(y * 8 + x)] = (unsigned char)v;
+            }
+    }
+    FILE *f = fopen(images, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(fwrite(img, 1, 16 + n * 64, f) == 16 + n * 64);
+    fclose(f);
+    gzFile g = gzopen(labels, "wb");
+    CU_ASSERT_FATAL(g != NULL);
+    CU_ASSERT_FATAL(gzwrite(g, lab, (unsigned)(8 + n)) == (int)(8 + n));
+    gzclose(g);
+    free(img);
+    free(lab);
+}
+
+static const char *const tiny_spec =
+    "version: 1\n"
+    "name: tiny\n"
+    "seed: 42\n"
+    "data:\n"
+    "  format: idx\n"
+    "  train: {images: tiny-train-images.idx, labels: tiny-train-labels.idx.gz}\n"
+    "  test: {images: tiny-test-images.idx, labels: tiny-test-labels.idx.gz}\n"
+    "  validation: 0.2\n"
+    "  classes: [low, middle, high]\n"
+    "  normalize: {scale: 0.00392156862745098}\n"
+    "model:\n"
+    "  layers:\n"
+    "    - flatten\n"
+    "    - dense: {units: 16, activation: relu}\n"
+    "    - dropout: 0.2\n"
+    "    - dense: {units: auto}\n"
+    "loss: cross_entropy\n"
+    "optimizer: {type: adam, lr: 0.01}\n"
+    "schedule: {type: cosine, warmup_epochs: 1}\n"
+    "train: {epochs: 3, batch_size: 32}\n";
+
+/* Convolution, batch normalisation (running statistics live in the parameter buffer), a
+ * residual add, pooling and augmentation: the ops' determinism seen through whole runs. */
+static const char *const tiny_cnn_spec =
+    "version: 1\n"
+    "extends: tiny.yaml\n"
+    "name: tiny_cnn\n"
+    "data:\n"
+    "  augment: {hflip: true, random_crop: 1}\n"
+    "model:\n"
+    "  layers:\n"
+    "    - conv2d: {filters: 4, kernel: 3, padding: same, name: stem}\n"
+    "    - batchnorm\n"
+    "    - activation: {type: relu, name: block_in}\n"
+    "    - conv2d: {filters: 4, kernel: 3, padding: same}\n"
+    "    - batchnorm: {name: block_out}\n"
+    "    - add: {from: [block_in, block_out]}\n"
+    "    - maxpool2d: {size: 2}\n"
+    "    - global_avgpool2d\n"
+    "    - dropout: 0.1\n"
+    "    - dense: {units: auto}\n"
+    "optimizer: {type: adamw, lr: 0.01}\n"
+    "train: {epochs: 2, batch_size: 32}\n";
+
+/* ---- suite setup ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int suite_init(void)
+{
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/netspec-train-XXXXXX");
+    if (!mkdtemp(tmp_root))
+        return 1;
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* ---- (f) losses ---- */
+
+static void test_loss_values(void)
+{
+    struct loss_config ce = {.type = LOSS_CROSS_ENTROPY};
+    const float z[3] = {1, 2, 3};
+    /* -log softmax(z)_2 = log(1 + e^-1 + e^-2) */
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&ce, 3, z, 2, 0, 0, NULL), 0.40760596444438, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&ce, 3, z, 0, 0, 0, NULL), 2.40760596444438, 1e-9);
+    /* label smoothing 0.3: t = (0.1, 0.1, 0.8); -sum t log p = 0.1*2.4076 + 0.1*1.4076 + 0.8*0.4076 */
+    struct loss_config ls = {.type = LOSS_CROSS_ENTROPY, .label_smoothing = 0.3};
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&ls, 3, z, 2, 0, 0, NULL), 0.70760596444438, 1e-9);
+    /* Stable for huge logits: no overflow, no NaN. */
+    const float big[3] = {1000, 0, -1000};
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&ce, 3, big, 0, 0, 0, NULL), 0.0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&ce, 3, big, 1, 0, 0, NULL), 1000.0, 1e-9);
+    float d[3];
+    loss_sample(&ce, 3, big, 2, 0, 1.0f, d);
+    CU_ASSERT_DOUBLE_EQUAL(d[0], 1.0, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(d[2], -1.0, 1e-6);
+
+    struct loss_config bce = {.type = LOSS_BINARY_CROSS_ENTROPY};
+    const float h[1] = {0.5f};
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&bce, 1, h, 1, 0, 0, NULL), 0.47407698418010, 1e-9); /* log(1+e^-0.5) */
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&bce, 1, h, 0, 0, 0, NULL), 0.97407698418010, 1e-9); /* log(1+e^0.5) */
+    const float hb[1] = {-800.0f};
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&bce, 1, hb, 1, 0, 0, NULL), 800.0, 1e-9);
+    /* two outputs, one-hot target (0, 1): mean of log(1+e^0.5) and log(1+e^-0.5) */
+    const float h2[2] = {0.5f, 0.5f};
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&bce, 2, h2, 1, 0, 0, NULL), 0.72407698418010, 1e-9);
+
+    struct loss_config mse = {.type = LOSS_MSE};
+    const float m[2] = {0.5f, -0.5f};
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&mse, 2, m, 0, 0, 0, NULL), 0.25, 1e-12); /* (0.25 + 0.25) / 2 */
+    struct loss_config reg = {.type = LOSS_MSE, .regression = true};
+    const float r[1] = {2.0f};
+    CU_ASSERT_DOUBLE_EQUAL(loss_sample(&reg, 1, r, 0, 0.5f, 0, NULL), 2.25, 1e-12);
+
+    /* The batch is the sum in sample order; correct counts the argmax hits. */
+    const float rows[6] = {1, 2, 3, 3, 2, 1};
+    const int32_t labels[2] = {2, 1};
+    size_t correct = 0;
+    double sum = loss_batch(&ce, 2, 3, rows, labels, NULL, 1.0f, NULL, &correct);
+    CU_ASSERT_DOUBLE_EQUAL(sum, 0.40760596444438 + 1.40760596444438, 1e-9);
+    CU_ASSERT_EQUAL(correct, 1);
+    CU_ASSERT_EQUAL(loss_predict(&bce, 1, h), 1);
+    CU_ASSERT_EQUAL(loss_predict(&bce, 1, hb), 0);
+}
+
+/* Central differences with a step of 2^-10 (exact in float near these values); the loss is
+ * computed in double, so the difference quotient is accurate to O(h^2) ~ 1e-6. */
+static void check_loss_gradient(const struct loss_config *cfg, int k, const float *z0, int32_t label,
+                                float target)
+{
+    float z[8], d[8];
+    const float scale = 0.25f; /* gradients scale with grad_scale (1 / batch) */
+    memcpy(z, z0, (size_t)k * sizeof *z);
+    loss_sample(cfg, k, z, label, target, scale, d);
+    const float h = 0x1p-10f;
+    for (int j = 0; j < k; j++) {
+        float keep = z[j];
+        z[j] = keep + h;
+        double up = loss_sample(cfg, k, z, label, target, 0, NULL);
+        z[j] = keep - h;
+        double down = loss_sample(cfg, k, z, label, target, 0, NULL);
+        z[j] = keep;
+        double numeric = scale * (up - down) / (2.0 * h);
+        CU_ASSERT_DOUBLE_EQUAL(d[j], numeric, 2e-5);
+    }
+}
+
+static void test_loss_gradients(void)
+{
+    const float z[4] = {0.3f, -1.2f, 2.0f, 0.7f};
+    struct loss_config ce = {.type = LOSS_CROSS_ENTROPY};
+    struct loss_config ls = {.type = LOSS_CROSS_ENTROPY, .label_smoothing = 0.1};
+    struct loss_config bce = {.type = LOSS_BINARY_CROSS_ENTROPY};
+    struct loss_config mse = {.type = LOSS_MSE};
+    struct loss_config reg = {.type = LOSS_MSE, .regression = true};
+    for (int32_t label = 0; label < 4; label++) {
+        check_loss_gradient(&ce, 4, z, label, 0);
+        check_loss_gradient(&ls, 4, z, label, 0);
+        check_loss_gradient(&bce, 4, z, label, 0);
+        check_loss_gradient(&mse, 4, z, label, 0);
+    }
+    check_loss_gradient(&bce, 1, z, 1, 0);
+    check_loss_gradient(&bce, 1, z + 1, 0, 0);
+    check_loss_gradient(&reg, 1, z + 2, 0, -0.75f);
+}
+
+/* ---- (e) optimizers and schedules ---- */
+
+static void test_adam_step(void)
+{
+    struct spec_optimizer cfg = {.type = OPT_ADAM, .lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    struct optim_tensor t[2] = {{.offset = 0, .size = 2, .decay = true}, {.offset = 2, .size = 1, .decay = false}};
+    struct optim o;
+    optim_init(&o, &cfg, 3, t, 2);
+    float w[3] = {1.0f, -2.0f, 0.5f};
+    const float g1[3] = {0.5f, -0.1f, 0.0f};
+    optim_step(&o, w, g1, 0.1);
+    /* Step 1: m^ = g, v^ = g^2, so w -= lr * g / (|g| + eps) = lr * sign(g). */
+    CU_ASSERT_DOUBLE_EQUAL(w[0], 0.9, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(w[1], -1.9, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(w[2], 0.5, 1e-7);
+    CU_ASSERT_DOUBLE_EQUAL(o.m[0], 0.05, 1e-8);
+    CU_ASSERT_DOUBLE_EQUAL(o.v[0], 0.00025, 1e-10);
+    /* Step 2 by the textbook formula in double. */
+    const float g2[3] = {0.2f, 0.3f, 0.0f};
+    double expect[2];
+    for (int i = 0; i < 2; i++) {
+        double m = 0.9 * (0.1 * g1[i]) + 0.1 * g2[i];
+        double v = 0.999 * (0.001 * g1[i] * g1[i]) + 0.001 * g2[i] * g2[i];
+        double mh = m / (1 - 0.81), vh = v / (1 - 0.999 * 0.999);
+        expect[i] = (double)w[i] - 0.05 * mh / (sqrt(vh) + 1e-8);
+    }
+    optim_step(&o, w, g2, 0.05);
+    CU_ASSERT_DOUBLE_EQUAL(w[0], expect[0], 2e-6);
+    CU_ASSERT_DOUBLE_EQUAL(w[1], expect[1], 2e-6);
+    CU_ASSERT_EQUAL(o.step, 2);
+    optim_free(&o);
+
+    /* Decoupled decay shrinks weights (not biases) by lr * wd even with a zero gradient. */
+    cfg.type = OPT_ADAMW;
+    cfg.weight_decay = 0.1;
+    optim_init(&o, &cfg, 3, t, 2);
+    float w2[3] = {1.0f, -2.0f, 0.5f};
+    const float zero[3] = {0};
+    optim_step(&o, w2, zero, 0.1);
+    CU_ASSERT_DOUBLE_EQUAL(w2[0], 0.99, 1e-7);
+    CU_ASSERT_DOUBLE_EQUAL(w2[1], -1.98, 1e-6);
+    CU_ASSERT_DOUBLE_EQUAL(w2[2], 0.5, 1e-7);
+    optim_free(&o);
+}
+
+static void test_sgd_step(void)
+{
+    struct optim_tensor t[1] = {{.offset = 0, .size = 1, .decay = true}};
+    const float g[1] = {0.5f};
+    struct spec_optimizer cfg = {.type = OPT_SGD, .lr = 0.1, .momentum = 0.9};
+    struct optim o;
+    optim_init(&o, &cfg, 1, t, 1);
+    float w[1] = {1.0f};
+    optim_step(&o, w, g, 0.1); /* b = 0.5, w = 0.95 */
+    CU_ASSERT_DOUBLE_EQUAL(w[0], 0.95, 1e-7);
+    optim_step(&o, w, g, 0.1); /* b = 0.95, w = 0.855 */
+    CU_ASSERT_DOUBLE_EQUAL(w[0], 0.855, 1e-6);
+    optim_free(&o);
+
+    cfg.nesterov = true;
+    optim_init(&o, &cfg, 1, t, 1);
+    w[0] = 1.0f;
+    optim_step(&o, w, g, 0.1); /* b = 0.5, d = 0.5 + 0.45, w = 0.905 */
+    CU_ASSERT_DOUBLE_EQUAL(w[0], 0.905, 1e-6);
+    optim_step(&o, w, g, 0.1); /* b = 0.95, d = 0.5 + 0.855, w = 0.7695 */
+    CU_ASSERT_DOUBLE_EQUAL(w[0], 0.7695, 1e-6);
+    optim_free(&o);
+
+    /* Plain sgd with L2 decay on a weight: g + wd w = 0.5 + 0.1 = 0.6, w = 1 - 0.06 */
+    struct spec_optimizer plain = {.type = OPT_SGD, .lr = 0.1, .weight_decay = 0.1};
+    optim_init(&o, &plain, 1, t, 1);
+    CU_ASSERT_PTR_NULL(o.m);
+    w[0] = 1.0f;
+    optim_step(&o, w, g, 0.1);
+    CU_ASSERT_DOUBLE_EQUAL(w[0], 0.94, 1e-6);
+    optim_free(&o);
+}
+
+static void test_schedules(void)
+{
+    struct sched s;
+    struct spec_schedule cosine = {.type = SCHED_COSINE, .warmup_epochs = 2, .min_lr = 0.001};
+    sched_init(&s, &cosine, 0.1, 10, 10); /* 10 epochs of 10 steps */
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 0), 0.1 / 20, 1e-12);    /* warmup: (0 + 1) / 20 */
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 9), 0.1 * 10 / 20, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 19), 0.1, 1e-12);        /* warmup done */
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 20), 0.1, 1e-12);        /* epoch 2: cosine starts at the peak */
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 60), 0.0505, 1e-12);     /* epoch 6: halfway, (0.1 + 0.001) / 2 */
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 40), 0.001 + 0.099 * (1 + cos(M_PI / 4)) / 2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 100), 0.001, 1e-12);     /* end of the last epoch */
+
+    struct spec_schedule step = {.type = SCHED_STEP, .step_size = 3, .gamma = 0.5};
+    sched_init(&s, &step, 0.2, 10, 4);
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 0), 0.2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 11), 0.2, 1e-12);  /* epoch 2 */
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 12), 0.1, 1e-12);  /* epoch 3 */
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 24), 0.05, 1e-12); /* epoch 6 */
+
+    struct spec_schedule constant = {.type = SCHED_CONSTANT, .warmup_epochs = 1};
+    sched_init(&s, &constant, 0.3, 5, 3);
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 1), 0.2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 2), 0.3, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sched_lr(&s, 14), 0.3, 1e-12);
+}
+
+/* ---- the executor and checkpoints on a small graph with a branch ---- */
+
+static const char *const branch_spec =
+    "version: 1\n"
+    "name: branch\n"
+    "seed: 5\n"
+    "data: {format: csv, train: unused.csv, label_column: y}\n"
+    "model:\n"
+    "  input: [6]\n"
+    "  layers:\n"
+    "    - dense: {units: 5, activation: tanh, name: a}\n"
+    "    - dense: {units: 5, activation: tanh, name: b}\n"
+    "    - add: {from: [a, b]}\n"
+    "    - dense: {units: 3}\n"
+    "loss: cross_entropy\n"
+    "optimizer: {type: adam, lr: 0.01}\n";
+
+static struct graph *build_branch(struct ns_ctx *ctx, struct spec **spec_out)
+{
+    char *path = tmp_path("branch.yaml");
+    write_text(path, branch_spec);
+    struct spec *spec = spec_load(ctx, path, NULL, 0);
+    free(path);
+    if (!spec) {
+        ns_diag_print(&ctx->diag, stderr, false);
+        return NULL;
+    }
+    struct spec_shape in = {.rank = 1, .dims = {6, 0, 0}};
+    *spec_out = spec;
+    return graph_build(ctx, spec, in, 3);
+}
+
+static double batch_loss(struct exec *ex, const struct loss_config *lc, float *params, const float *x,
+                         const int32_t *labels, int n)
+{
+    struct exec_run run = {.training = false};
+    const float *y = exec_forward(ex, params, x, n, &run);
+    return loss_batch(lc, n, 3, y, labels, NULL, 1.0f, NULL, NULL) / n;
+}
+
+/* Node a feeds both b and the add, so its gradient is the sum of two paths: this checks that
+ * the executor accumulates, zeroes and orders the backward pass correctly. Float forward
+ * passes limit the difference quotient to about 1e-4 relative (step 2^-8), hence 5e-3. */
+static void test_exec_gradients(void)
+{
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    struct spec *spec = NULL;
+    struct graph *g = build_branch(&ctx, &spec);
+    CU_ASSERT_FATAL(g != NULL);
+    CU_ASSERT_EQUAL(g->node_count, 4);
+    float *params = ns_xcalloc(g->param_floats, sizeof *params);
+    init_params(g, 5, params);
+    /* Biases start at zero; give them values so their gradients are not special. */
+    for (size_t i = 0; i < g->param_floats; i++)
+        params[i] += 0.05f * (float)((int)(i % 7) - 3);
+    enum { N = 4 };
+    float x[N * 6];
+    uint64_t rng = 99;
+    for (int i = 0; i < N * 6; i++)
+        x[i] = (float)(2 * next_uniform(&rng) - 1);
+    const int32_t labels[N] = {0, 2, 1, 2};
+    struct loss_config lc = {.type = LOSS_CROSS_ENTROPY};
+    struct exec *ex = exec_new(g, N);
+    struct exec_run run = {.training = true};
+    const float *y = exec_forward(ex, params, x, N, &run);
+    float d_out[N * 3];
+    loss_batch(&lc, N, 3, y, labels, NULL, 1.0f / N, d_out, NULL);
+    float *grads = ns_xcalloc(g->param_floats, sizeof *grads);
+    exec_backward(ex, params, d_out, grads);
+    double worst = 0;
+    for (size_t i = 0; i < g->param_floats; i++) {
+        float keep = params[i];
+        const float h = 0x1p-8f;
+        params[i] = keep + h;
+        double up = batch_loss(ex, &lc, params, x, labels, N);
+        params[i] = keep - h;
+        double down = batch_loss(ex, &lc, params, x, labels, N);
+        params[i] = keep;
+        double numeric = (up - down) / (2.0 * h);
+        double err = fabs(numeric - grads[i]) / (fabs(numeric) + 1e-2);
+        worst = err > worst ? err : worst;
+    }
+    CU_ASSERT(worst < 5e-3);
+    printf("\n    worst relative gradient error %.2e (must be < 5e-3) ", worst);
+    exec_free(ex);
+    free(grads);
+    free(params);
+    ns_ctx_free(&ctx);
+}
+
+static void test_checkpoint_roundtrip(void)
+{
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    struct spec *spec = NULL;
+    struct graph *g = build_branch(&ctx, &spec);
+    CU_ASSERT_FATAL(g != NULL);
+    struct train_state st;
+    train_state_init(&st, spec, g);
+    st.opt.step = 17;
+    for (size_t i = 0; i < g->param_floats; i++) {
+        st.opt.m[i] = (float)i * 0.5f;
+        st.opt.v[i] = (float)i * 0.25f;
+    }
+    st.epoch = 2;
+    st.batch = 3;
+    st.epoch_loss = 1.25;
+    st.epoch_correct = 7;
+    st.epoch_seen = 9;
+    struct train_epoch e = {0.5, 0.75, NAN, NAN, 0.01};
+    train_state_push_epoch(&st, &e);
+    st.es_best = 0.5;
+    st.es_best_epoch = 0;
+    char *path = tmp_path("roundtrip.nsm");
+    CU_ASSERT_FATAL(checkpoint_write(&ctx.diag, path, g, &st));
+    struct train_state back;
+    train_state_blank(&back, spec, g);
+    CU_ASSERT_FATAL(checkpoint_read(&ctx.diag, path, g, &back));
+    CU_ASSERT_EQUAL(memcmp(back.params, st.params, g->param_floats * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(memcmp(back.opt.v, st.opt.v, g->param_floats * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(back.opt.step, 17);
+    CU_ASSERT_EQUAL(back.epoch, 2);
+    CU_ASSERT_EQUAL(back.batch, 3);
+    CU_ASSERT_EQUAL(back.epoch_correct, 7);
+    CU_ASSERT_EQUAL(back.history_count, 1);
+    CU_ASSERT_DOUBLE_EQUAL(back.history[0].train_metric, 0.75, 0);
+    CU_ASSERT(isnan(back.history[0].val_loss));
+    CU_ASSERT_EQUAL(back.es_best_epoch, 0);
+    /* Writing the read state again gives the same bytes. */
+    char *again = tmp_path("roundtrip2.nsm");
+    CU_ASSERT_FATAL(checkpoint_write(&ctx.diag, again, g, &back));
+    CU_ASSERT(same_file(path, again));
+    /* One flipped byte: the checksum catches it. */
+    FILE *f = fopen(again, "r+b");
+    CU_ASSERT_FATAL(f != NULL);
+    fseek(f, 100, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, 100, SEEK_SET);
+    fputc(c ^ 0x10, f);
+    fclose(f);
+    train_state_free(&back);
+    train_state_blank(&back, spec, g);
+    CU_ASSERT(!checkpoint_read(&ctx.diag, again, g, &back));
+    CU_ASSERT_FATAL(ctx.diag.count == 1);
+    CU_ASSERT(strstr(ctx.diag.items[0].message, "checksum") != NULL);
+    train_state_free(&back);
+    train_state_free(&st);
+    free(path);
+    free(again);
+    ns_ctx_free(&ctx);
+}
+
+/* ---- end to end through the binary ---- */
+
+static void write_tiny_files(void)
+{
+    char *ti = tmp_path("tiny-train-images.idx"), *tl = tmp_path("tiny-train-labels.idx.gz");
+    char *vi = tmp_path("tiny-test-images.idx"), *vl = tmp_path("tiny-test-labels.idx.gz");
+    char *spec = tmp_path("tiny.yaml");
+    write_tiny_idx(ti, tl, 300, 7);
+    write_tiny_idx(vi, vl, 90, 8);
+    write_text(spec, tiny_spec);
+    free(ti);
+    free(tl);
+    free(vi);
+    free(vl);
+    free(spec);
+}
+
+/* (a) the same bytes run after run and on 1 or 2 threads; another seed differs. */
+static void test_reproducible(void)
+{
+    write_tiny_files();
+    const char *runs[3] = {"a1", "a2", "a3"};
+    const char *threads[3] = {"2", "2", "1"};
+    for (int i = 0; i < 3; i++) {
+        char *args = ns_asprintf("train %s/tiny.yaml -o %s/%s --threads %s", tmp_root, tmp_root, runs[i], threads[i]);
+        struct run_result r = run(args);
+        CU_ASSERT_EQUAL(r.exit_code, 0);
+        if (r.exit_code)
+            fprintf(stderr, "%s\n%s", r.out, r.err);
+        if (i == 0) {
+            CU_ASSERT(strstr(r.out, "epoch 3/3") != NULL);
+            CU_ASSERT(strstr(r.out, "test: loss") != NULL);
+        }
+        run_free(&r);
+        free(args);
+    }
+    char *m1 = tmp_path("a1/model.nsm"), *m2 = tmp_path("a2/model.nsm"), *m3 = tmp_path("a3/model.nsm");
+    CU_ASSERT(same_file(m1, m2));
+    CU_ASSERT(same_file(m1, m3));
+    char *args = ns_asprintf("train %s/tiny.yaml -o %s/a4 --set seed=43", tmp_root, tmp_root);
+    struct run_result r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    char *m4 = tmp_path("a4/model.nsm");
+    CU_ASSERT(!same_file(m1, m4));
+    run_free(&r);
+    free(args);
+    /* The run directory holds what the issue lists. */
+    const char *names[] = {"spec.resolved.yaml", "manifest.json", "metrics.csv", "curves.svg", "summary.json"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *p = ns_asprintf("%s/a1/%s", tmp_root, names[i]);
+        struct stat sb;
+        CU_ASSERT(stat(p, &sb) == 0 && sb.st_size > 0);
+        free(p);
+    }
+    char *csv_path = tmp_path("a1/metrics.csv");
+    char *csv = slurp(csv_path);
+    const char *header = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,images_per_s\n";
+    CU_ASSERT(strncmp(csv, header, strlen(header)) == 0);
+    int lines = 0;
+    for (const char *p = csv; *p; p++)
+        lines += *p == '\n';
+    CU_ASSERT_EQUAL(lines, 4);
+    char *man_path = tmp_path("a1/manifest.json");
+    char *man = slurp(man_path);
+    CU_ASSERT(strstr(man, "\"sha256\": \"") != NULL);
+    CU_ASSERT(strstr(man, "tiny-train-labels.idx.gz\", \"bytes\": ") != NULL);
+    CU_ASSERT(strstr(man, "\"status\": \"complete\"") != NULL);
+    CU_ASSERT(strstr(man, "\"threads\": 2") != NULL);
+    /* A second train into the same directory is refused. */
+    args = ns_asprintf("train %s/tiny.yaml -o %s/a1", tmp_root, tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "already holds a run") != NULL);
+    run_free(&r);
+    free(args);
+    free(csv);
+    free(csv_path);
+    free(man);
+    free(man_path);
+    free(m1);
+    free(m2);
+    free(m3);
+    free(m4);
+}
+
+static void test_reproducible_cnn(void)
+{
+    char *spec = tmp_path("tiny_cnn.yaml");
+    write_text(spec, tiny_cnn_spec);
+    free(spec);
+    const char *threads[2] = {"1", "2"};
+    for (int i = 0; i < 2; i++) {
+        char *args = ns_asprintf("train %s/tiny_cnn.yaml -o %s/c%d --threads %s", tmp_root, tmp_root, i, threads[i]);
+        struct run_result r = run(args);
+        CU_ASSERT_EQUAL(r.exit_code, 0);
+        if (r.exit_code)
+            fprintf(stderr, "%s\n%s", r.out, r.err);
+        run_free(&r);
+        free(args);
+    }
+    char *args = ns_asprintf("train %s/tiny_cnn.yaml -o %s/c2", tmp_root, tmp_root);
+    struct run_result r = run_env("NETSPEC_STOP_AFTER_BATCHES=5", args);
+    CU_ASSERT_EQUAL(r.exit_code, 130);
+    run_free(&r);
+    free(args);
+    args = ns_asprintf("train %s/tiny_cnn.yaml --resume %s/c2", tmp_root, tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    run_free(&r);
+    free(args);
+    char *m0 = tmp_path("c0/model.nsm"), *m1 = tmp_path("c1/model.nsm"), *m2 = tmp_path("c2/model.nsm");
+    CU_ASSERT(same_file(m0, m1));
+    CU_ASSERT(same_file(m0, m2));
+    free(m0);
+    free(m1);
+    free(m2);
+}
+
+/* (b) interrupted mid-epoch (through the test hook that acts as a SIGINT after N batches)
+ * and at an epoch boundary, then resumed: the same bytes as the uninterrupted run a1. */
+static void test_resume(void)
+{
+    /* 240 training samples in batches of 32: 8 batches per epoch. */
+    const char *stops[2] = {"11", "16"};
+    for (int i = 0; i < 2; i++) {
+        char *env = ns_asprintf("NETSPEC_STOP_AFTER_BATCHES=%s", stops[i]);
+        char *args = ns_asprintf("train %s/tiny.yaml -o %s/b%d", tmp_root, tmp_root, i);
+        struct run_result r = run_env(env, args);
+        CU_ASSERT_EQUAL(r.exit_code, 130);
+        CU_ASSERT(strstr(r.err, "resume with: netspec train") != NULL);
+        char *man_path = ns_asprintf("%s/b%d/manifest.json", tmp_root, i);
+        char *man = slurp(man_path);
+        CU_ASSERT(strstr(man, "\"status\": \"interrupted\"") != NULL);
+        free(man);
+        free(man_path);
+        run_free(&r);
+        free(args);
+        free(env);
+        args = ns_asprintf("train %s/tiny.yaml --resume %s/b%d --threads 1", tmp_root, tmp_root, i);
+        r = run(args);
+        CU_ASSERT_EQUAL(r.exit_code, 0);
+        CU_ASSERT(strstr(r.out, "resuming") != NULL);
+        run_free(&r);
+        free(args);
+        char *a = tmp_path("a1/model.nsm");
+        char *b = ns_asprintf("%s/b%d/model.nsm", tmp_root, i);
+        CU_ASSERT(same_file(a, b));
+        free(a);
+        free(b);
+        /* metrics.csv holds each epoch once. */
+        char *csv_path = ns_asprintf("%s/b%d/metrics.csv", tmp_root, i);
+        char *csv = slurp(csv_path);
+        int lines = 0;
+        for (const char *p = csv; *p; p++)
+            lines += *p == '\n';
+        CU_ASSERT_EQUAL(lines, 4);
+        free(csv);
+        free(csv_path);
+    }
+    /* Resuming with another spec is refused. */
+    char *args = ns_asprintf("train %s/tiny.yaml --set train.epochs=4 --resume %s/b0", tmp_root, tmp_root);
+    struct run_result r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "is not the spec of the run") != NULL);
+    run_free(&r);
+    free(args);
+}
+
+/* (c) regression: y = sin(3 x1) + x2 x3 + noise (sd 0.1), x uniform in [-1, 1]^3. The noise
+ * puts the floor of the RMSE at 0.1; the best linear model leaves about 0.53 (the curved parts
+ * of sin(3 x1) and all of x2 x3), so an RMSE below 0.15 on held-out rows shows that the network
+ * learned the nonlinear function; the margin over the floor covers a small model trained
+ * briefly (it reaches about 0.103). */
+static void test_regression(void)
+{
+    uint64_t rng = 2024;
+    struct ns_buf csv = {0};
+    ns_buf_puts(&csv, "x1,x2,x3,y\n");
+    for (int i = 0; i < 800; i++) {
+        double x1 = 2 * next_uniform(&rng) - 1, x2 = 2 * next_uniform(&rng) - 1, x3 = 2 * next_uniform(&rng) - 1;
+        double y = sin(3 * x1) + x2 * x3 + 0.1 * next_normal(&rng);
+        ns_buf_printf(&csv, "%.6f,%.6f,%.6f,%.6f\n", x1, x2, x3, y);
+    }
+    char *csv_path = tmp_path("regression.csv");
+    write_text(csv_path, csv.data);
+    ns_buf_free(&csv);
+    char *spec_path = tmp_path("regression.yaml");
+    write_text(spec_path, "version: 1\nname: reg\nseed: 11\n"
+                          "data: {format: csv, train: regression.csv, label_column: y, validation: 0.25}\n"
+                          "model:\n  layers:\n"
+                          "    - dense: {units: 32, activation: tanh}\n"
+                          "    - dense: {units: 32, activation: tanh}\n"
+                          "    - dense: {units: 1}\n"
+                          "loss: mse\noptimizer: {type: adam, lr: 0.01}\n"
+                          "schedule: {type: cosine, min_lr: 0.0005}\n"
+                          "train: {epochs: 60, batch_size: 16}\n");
+    char *args = ns_asprintf("train %s -o %s/reg", spec_path, tmp_root);
+    struct run_result r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT(strstr(r.out, "val mse") != NULL);
+    run_free(&r);
+    free(args);
+    args = ns_asprintf("eval %s/reg --split validation --json", tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    double rmse = json_number(r.out, "rmse");
+    double mse = json_number(r.out, "mse");
+    CU_ASSERT(rmse < 0.15);
+    CU_ASSERT(rmse > 0.05); /* below the noise would mean the held-out rows leaked into training */
+    CU_ASSERT_DOUBLE_EQUAL(rmse * rmse, mse, 1e-9);
+    printf("\n    regression: validation RMSE %.4f (must be < 0.15; noise floor 0.1) ", rmse);
+    run_free(&r);
+    free(args);
+    free(csv_path);
+    free(spec_path);
+}
+
+/* (d) three Gaussian blobs in 4-D, centres 6 standard deviations apart: a linear boundary
+ * separates them almost perfectly, so > 90% test accuracy is a low bar a working pipeline
+ * always clears. (h) eval's JSON has the keys. The data check refuses changed data. */
+static void write_blobs(const char *path, int count, uint64_t seed)
+{
+    static const double centre[3][4] = {{0, 0, 0, 0}, {3, 3, 0, 0}, {0, 3, 3, -3}};
+    uint64_t rng = seed;
+    struct ns_buf csv = {0};
+    ns_buf_puts(&csv, "f1,f2,f3,f4,kind\n");
+    for (int i = 0; i < count; i++) {
+        int c = i % 3;
+        for (int j = 0; j < 4; j++)
+            ns_buf_printf(&csv, "%.5f,", centre[c][j] + 0.5 * next_normal(&rng));
+        ns_buf_printf(&csv, "%d\n", c);
+    }
+    write_text(path, csv.data);
+    ns_buf_free(&csv);
+}
+
+static void test_classification_and_eval(void)
+{
+    char *train = tmp_path("blobs-train.csv"), *test = tmp_path("blobs-test.csv");
+    write_blobs(train, 300, 1);
+    write_blobs(test, 150, 2);
+    char *spec_path = tmp_path("blobs.yaml");
+    write_text(spec_path, "version: 1\nname: blobs\nseed: 3\n"
+                          "data:\n  format: csv\n  train: blobs-train.csv\n  test: blobs-test.csv\n"
+                          "  label_column: kind\n  classes: [red, green, blue]\n  validation: 0.2\n"
+                          "model:\n  layers:\n    - dense: {units: 8, activation: relu}\n    - dense: {units: auto}\n"
+                          "loss: {type: cross_entropy, label_smoothing: 0.05}\n"
+                          "optimizer: {type: sgd, lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.0001}\n"
+                          "schedule: {type: step, step_size: 5, gamma: 0.5}\n"
+                          "train: {epochs: 10, batch_size: 16, early_stopping: {patience: 3, metric: val_accuracy}}\n");
+    char *args = ns_asprintf("train %s -o %s/blobs", spec_path, tmp_root);
+    struct run_result r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    run_free(&r);
+    free(args);
+
+    args = ns_asprintf("eval %s/blobs --json", tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    const char *keys[] = {"\"loss\": ", "\"accuracy\": ", "\"per_class\": {", "\"confusion\": [", "\"red\": "};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        CU_ASSERT(strstr(r.out, keys[i]) != NULL);
+    double acc = json_number(r.out, "accuracy");
+    CU_ASSERT(acc > 0.9);
+    printf("\n    blobs: test accuracy %.4f (must be > 0.9) ", acc);
+    CU_ASSERT(json_number(r.out, "count") == 150);
+    run_free(&r);
+    free(args);
+    char *saved_path = tmp_path("blobs/eval_test.json");
+    char *saved = slurp(saved_path);
+    CU_ASSERT(strstr(saved, "\"confusion\": [") != NULL);
+    free(saved);
+    free(saved_path);
+
+    args = ns_asprintf("eval %s/blobs", tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT(strstr(r.out, "confusion matrix") != NULL);
+    CU_ASSERT(strstr(r.out, "green") != NULL);
+    run_free(&r);
+    free(args);
+
+    /* Changed data: refused with exit 3, accepted with --allow-data-change. */
+    write_blobs(test, 150, 99);
+    args = ns_asprintf("eval %s/blobs", tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT(strstr(r.err, "changed since training") != NULL);
+    CU_ASSERT(strstr(r.err, "--allow-data-change") != NULL);
+    run_free(&r);
+    free(args);
+    args = ns_asprintf("eval %s/blobs --allow-data-change --json", tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT(strstr(r.err, "warning") != NULL);
+    run_free(&r);
+    free(args);
+
+    /* A damaged model file is a data error. */
+    char *model = tmp_path("blobs/model.nsm");
+    FILE *f = fopen(model, "r+b");
+    CU_ASSERT_FATAL(f != NULL);
+    fseek(f, 40, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    args = ns_asprintf("eval %s/blobs --allow-data-change", tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT(strstr(r.err, "checksum") != NULL);
+    run_free(&r);
+    free(args);
+    free(model);
+    free(train);
+    free(test);
+    free(spec_path);
+}
+
+/* (g) sgd at lr 2 on targets in the millions overflows within the first batches. */
+static void test_divergence(void)
+{
+    struct ns_buf csv = {0};
+    ns_buf_puts(&csv, "a,b,y\n");
+    uint64_t rng = 5;
+    for (int i = 0; i < 64; i++)
+        ns_buf_printf(&csv, "%.3f,%.3f,%.1f\n", next_uniform(&rng), next_uniform(&rng), 1e6 * next_uniform(&rng));
+    char *csv_path = tmp_path("diverge.csv");
+    write_text(csv_path, csv.data);
+    ns_buf_free(&csv);
+    char *spec_path = tmp_path("diverge.yaml");
+    write_text(spec_path, "version: 1\nname: diverge\n"
+                          "data: {format: csv, train: diverge.csv, label_column: y, validation: 0}\n"
+                          "model:\n  layers:\n    - dense: {units: 4}\n    - dense: {units: 1}\n"
+                          "loss: mse\noptimizer: {type: sgd, lr: 2}\ntrain: {epochs: 5, batch_size: 8}\n");
+    char *args = ns_asprintf("train %s -o %s/diverge", spec_path, tmp_root);
+    struct run_result r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 4);
+    CU_ASSERT(strstr(r.err, "training diverged") != NULL);
+    CU_ASSERT(strstr(r.err, "in epoch 1, batch ") != NULL);
+    run_free(&r);
+    char *man_path = tmp_path("diverge/manifest.json");
+    char *man = slurp(man_path);
+    CU_ASSERT(strstr(man, "\"status\": \"diverged\"") != NULL);
+    free(man);
+    free(man_path);
+    free(args);
+    free(csv_path);
+    free(spec_path);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return CU_get_error();
+    CU_pSuite s = CU_add_suite("train", suite_init, suite_clean);
+    if (!s) {
+        CU_cleanup_registry();
+        return CU_get_error();
+    }
+    CU_add_test(s, "loss values", test_loss_values);
+    CU_add_test(s, "loss gradients by finite differences", test_loss_gradients);
+    CU_add_test(s, "adam and adamw steps", test_adam_step);
+    CU_add_test(s, "sgd steps", test_sgd_step);
+    CU_add_test(s, "schedules", test_schedules);
+    CU_add_test(s, "executor gradients through a branch", test_exec_gradients);
+    CU_add_test(s, "checkpoint round trip and checksum", test_checkpoint_roundtrip);
+    CU_add_test(s, "reproducible bytes on 1 and 2 threads", test_reproducible);
+    CU_add_test(s, "interrupt and resume", test_resume);
+    CU_add_test(s, "reproducible and resumable with conv, batchnorm, add, augment", test_reproducible_cnn);
+    CU_add_test(s, "regression reaches its RMSE", test_regression);
+    CU_add_test(s, "classification, eval JSON and the data check", test_classification_and_eval);
+    CU_add_test(s, "a diverging run stops with exit 4", test_divergence);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}
