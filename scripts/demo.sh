@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds netspec and runs the main job on the default spec.
+# Installs what is missing, builds netspec and runs the main job: check the default spec,
+# train it, and evaluate the trained run on the test set.
+# usage: scripts/demo.sh [SPEC]   (default specs/fashion_mlp.yaml)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
 "$top/scripts/build.sh" release
 bin="$top/build/release/netspec"
 spec=${1:-$top/specs/fashion_mlp.yaml}
+name=$(basename "$spec" .yaml)
+run="$top/runs/$name-$(date +%Y%m%d-%H%M%S)"
 "$bin" check "$spec"
+"$bin" train "$spec" -o "$run"
+"$bin" eval "$run"
+echo "the run is in $run (metrics.csv, curves.svg, manifest.json, model.nsm)"

@@ -26,7 +26,8 @@ static const char usage[] =
 void cmd_train_help(void)
 {
     printf("usage: %s\n\n"
-           "Trains the model SPEC describes and keeps the run in RUN_DIR (default runs/NAME):\n"
+           "Trains the model SPEC describes and keeps the run in RUN_DIR (default runs/NAME, or\n"
+           "runs/NAME-2, -3, ... when that holds a run):\n"
            "spec.resolved.yaml, manifest.json, metrics.csv, curves.svg, summary.json and\n"
            "model.nsm (weights, optimizer state and position, written every\n"
            "train.checkpoint_every epochs and at the end). The same spec, data and seed give\n"
@@ -536,6 +537,23 @@ static int finish(struct train_run *r, double t0)
     return ok ? 0 : (int)ns_diag_code(&ctx->diag);
 }
 
+/* runs/NAME, or runs/NAME-2, -3, ... when earlier runs are there: running the same spec
+ * twice keeps both runs instead of refusing or overwriting. */
+static char *default_run_dir(const char *name)
+{
+    char *dir = ns_asprintf("runs/%s", name);
+    for (int n = 2; n < 100000; n++) {
+        char *model = rundir_path(dir, "model.nsm");
+        bool taken = file_exists(model);
+        free(model);
+        if (!taken)
+            break;
+        free(dir);
+        dir = ns_asprintf("runs/%s-%d", name, n);
+    }
+    return dir;
+}
+
 int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
 {
     struct train_run r;
@@ -553,9 +571,9 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
-    r.run_dir = ns_xstrdup(r.args.resume_dir   ? r.args.resume_dir
-                           : r.args.out_dir    ? r.args.out_dir
-                                               : ns_arena_printf(&ctx->arena, "runs/%s", r.spec->name));
+    r.run_dir = r.args.resume_dir ? ns_xstrdup(r.args.resume_dir)
+                : r.args.out_dir  ? ns_xstrdup(r.args.out_dir)
+                                  : default_run_dir(r.spec->name);
     r.model_path = rundir_path(r.run_dir, "model.nsm");
     r.resolved = spec_resolve_yaml(r.spec);
     if (!setup_run_dir(&r) || !trainset_load(ctx, r.spec, r.info.class_count, &r.data)
