@@ -99,6 +99,36 @@ void ns_buf_free(struct ns_buf *buf)
     buf->len = buf->cap = 0;
 }
 
+void ns_buf_put_json_string(struct ns_buf *buf, const char *s)
+{
+    ns_buf_puts(buf, "\"");
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '"':
+            ns_buf_puts(buf, "\\\"");
+            break;
+        case '\\':
+            ns_buf_puts(buf, "\\\\");
+            break;
+        case '\n':
+            ns_buf_puts(buf, "\\n");
+            break;
+        case '\r':
+            ns_buf_puts(buf, "\\r");
+            break;
+        case '\t':
+            ns_buf_puts(buf, "\\t");
+            break;
+        default:
+            if (*p < 0x20)
+                ns_buf_printf(buf, "\\u%04x", *p);
+            else
+                ns_buf_append(buf, (const char *)p, 1);
+        }
+    }
+    ns_buf_puts(buf, "\"");
+}
+
 size_t ns_edit_distance(const char *a, const char *b, size_t cap)
 {
     /* Optimal string alignment: a swap of two neighbours ("rleu", "adma") is one typo. */

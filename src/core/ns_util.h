@@ -26,6 +26,8 @@ void ns_buf_append(struct ns_buf *buf, const char *s, size_t n);
 void ns_buf_puts(struct ns_buf *buf, const char *s);
 void ns_buf_printf(struct ns_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ns_buf_free(struct ns_buf *buf);
+/* Appends `s` as a JSON string literal, quotes and escapes included (NULL writes ""). */
+void ns_buf_put_json_string(struct ns_buf *buf, const char *s);
 
 /* Levenshtein distance, capped: returns cap+1 when it exceeds `cap`. */
 size_t ns_edit_distance(const char *a, const char *b, size_t cap);

@@ -122,35 +122,6 @@ static struct jv *jv_string_array(struct jctx *j, const char *const *names)
 
 /* ---- printing ---- */
 
-static void put_json_string(struct ns_buf *out, const char *s)
-{
-    ns_buf_puts(out, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"':
-            ns_buf_puts(out, "\\\"");
-            break;
-        case '\\':
-            ns_buf_puts(out, "\\\\");
-            break;
-        case '\n':
-            ns_buf_puts(out, "\\n");
-            break;
-        case '\t':
-            ns_buf_puts(out, "\\t");
-            break;
-        case '\r':
-            ns_buf_puts(out, "\\r");
-            break;
-        default:
-            if (*p < 0x20)
-                ns_buf_printf(out, "\\u%04x", *p);
-            else
-                ns_buf_append(out, (const char *)p, 1);
-        }
-    }
-    ns_buf_puts(out, "\"");
-}
 
 static void jv_print(struct ns_buf *out, const struct jv *v, int indent)
 {
@@ -165,7 +136,7 @@ static void jv_print(struct ns_buf *out, const struct jv *v, int indent)
         ns_buf_puts(out, v->text);
         return;
     case JV_STRING:
-        put_json_string(out, v->text);
+        ns_buf_put_json_string(out, v->text);
         return;
     case JV_ARRAY:
     case JV_OBJECT:
@@ -180,7 +151,7 @@ static void jv_print(struct ns_buf *out, const struct jv *v, int indent)
     for (size_t i = 0; i < v->count; i++) {
         ns_buf_printf(out, "%*s", indent + 2, "");
         if (obj) {
-            put_json_string(out, v->keys[i]);
+            ns_buf_put_json_string(out, v->keys[i]);
             ns_buf_puts(out, ": ");
         }
         jv_print(out, v->items[i], indent + 2);

@@ -96,32 +96,7 @@ static void format_double(double v, char out[32])
 
 void rundir_json_put_string(struct ns_buf *out, const char *s)
 {
-    ns_buf_puts(out, "\"");
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '"':
-            ns_buf_puts(out, "\\\"");
-            break;
-        case '\\':
-            ns_buf_puts(out, "\\\\");
-            break;
-        case '\n':
-            ns_buf_puts(out, "\\n");
-            break;
-        case '\r':
-            ns_buf_puts(out, "\\r");
-            break;
-        case '\t':
-            ns_buf_puts(out, "\\t");
-            break;
-        default:
-            if (*p < 0x20)
-                ns_buf_printf(out, "\\u%04x", *p);
-            else
-                ns_buf_append(out, (const char *)p, 1);
-        }
-    }
-    ns_buf_puts(out, "\"");
+    ns_buf_put_json_string(out, s);
 }
 
 void rundir_json_put_number(struct ns_buf *out, double v)
