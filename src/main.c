@@ -21,6 +21,12 @@ static const struct command commands[] = {
     {"eval", "RUN_DIR [--split test|validation] [--json] [--allow-data-change]",
      "evaluate a trained run: loss, accuracy, per-class accuracy, confusion matrix", cmd_eval,
      cmd_eval_help},
+    {"predict", "RUN_DIR FILE... [--top K] [--json]",
+     "classify image files with a trained run; - reads their paths from standard input", cmd_predict,
+     cmd_predict_help},
+    {"emit", "RUN_DIR -o DIR [--prefix NAME] [--main]",
+     "write a trained run as a standalone C99 classifier, bit-identical to the runtime",
+     cmd_emit, cmd_emit_help},
 };
 
 static void print_help(FILE *out)

@@ -13,6 +13,7 @@
 
 #include "core/ns_ctx.h"
 #include "spec/spec.h"
+#include "train/train_state.h"
 
 struct command {
     const char *name;
@@ -32,6 +33,10 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv);
 int cmd_eval(struct ns_ctx *ctx, int argc, char **argv);
 void cmd_train_help(void);
 void cmd_eval_help(void);
+int cmd_predict(struct ns_ctx *ctx, int argc, char **argv);
+void cmd_predict_help(void);
+int cmd_emit(struct ns_ctx *ctx, int argc, char **argv);
+void cmd_emit_help(void);
 
 /* Options shared by the commands that read a spec. */
 struct cli_spec_args {
@@ -69,5 +74,26 @@ int cli_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *spe
 /* cli_probe_data, graph_build and cli_check_output in one step (train, eval). */
 bool cli_prepare_model(struct ns_ctx *ctx, const struct spec *spec, struct cli_data_info *info,
                        struct graph **g);
+
+/* A trained run loaded back from RUN_DIR (eval, predict):
+ *
+ *   struct cli_run run;
+ *   if (!cli_run_load(ctx, "runs/x", &run)) return ns_diag_code(&ctx->diag);
+ *   ... exec_forward(ex, run.st.params, x, n, &(struct exec_run){.training = false}) ...
+ *   cli_run_free(&run);
+ *
+ * Reads spec.resolved.yaml, chooses the threads from it, probes the data headers and builds
+ * the graph as training did (cli_prepare_model), then reads model.nsm. A directory without
+ * spec.resolved.yaml is an NS_ERR_SPEC error; a damaged model.nsm an NS_ERR_DATA one. spec and
+ * g live in ctx's arena; the rest is the run's. */
+struct cli_run {
+    struct spec *spec;
+    struct graph *g;
+    struct cli_data_info info;
+    struct train_state st; /* st.params: the trained weights */
+    char **class_names;    /* (info.class_count) owned: listed, folder names, or "0", "1", ... */
+};
+bool cli_run_load(struct ns_ctx *ctx, const char *run_dir, struct cli_run *out);
+void cli_run_free(struct cli_run *run);
 
 #endif

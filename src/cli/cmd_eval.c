@@ -7,7 +7,6 @@
 #include "cli/cli.h"
 #include "core/ns_util.h"
 #include "graph/graph.h"
-#include "train/checkpoint.h"
 #include "train/loop.h"
 #include "train/rundir.h"
 
@@ -208,38 +207,21 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
     struct eval_args a;
     if (!parse_args(ctx, argc, argv, &a))
         return 2;
-    char *spec_path = rundir_path(a.run_dir, "spec.resolved.yaml");
-    char *model_path = rundir_path(a.run_dir, "model.nsm");
-    int rc = 3;
+    int rc;
     struct trainset ts;
     memset(&ts, 0, sizeof ts);
-    struct train_state st;
-    memset(&st, 0, sizeof st);
-    struct spec *spec = NULL;
-    struct graph *g = NULL;
-    struct cli_data_info info;
-    char *spec_text = rundir_read_text(spec_path, NULL);
-    bool is_run = spec_text != NULL;
-    free(spec_text);
-    if (!is_run) {
-        rc = 2;
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){a.run_dir, 0, 0, 0},
-                    "give the directory `netspec train` wrote (runs/NAME by default)",
-                    "%s is not a run directory: it has no spec.resolved.yaml", a.run_dir);
+    struct cli_run run;
+    if (!cli_run_load(ctx, a.run_dir, &run)) {
+        rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
-    spec = spec_load(ctx, spec_path, NULL, 0);
-    if (!spec) {
-        rc = 2;
-        goto out;
-    }
-    cli_choose_threads(ctx, 0, spec);
-    if (!cli_prepare_model(ctx, spec, &info, &g) || !check_data(ctx, spec, &a)) {
+    const struct spec *spec = run.spec;
+    if (!check_data(ctx, spec, &a)) {
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
     bool want_test = !strcmp(a.split, "test");
-    if (!trainset_load(ctx, spec, info.class_count, &ts)) {
+    if (!trainset_load(ctx, spec, run.info.class_count, &ts)) {
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
@@ -252,15 +234,10 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
         rc = 2;
         goto out;
     }
-    train_state_blank(&st, spec, g);
-    if (!checkpoint_read(&ctx->diag, model_path, g, &st)) {
-        rc = (int)ns_diag_code(&ctx->diag);
-        goto out;
-    }
     struct loss_config lc = loss_config_from_spec(spec, ts.regression);
-    struct exec *ex = exec_new(g, spec->train.batch_size);
+    struct exec *ex = exec_new(run.g, spec->train.batch_size);
     struct loop_eval ev;
-    loop_evaluate(g, ex, st.params, &ts, ds, &lc, &ev);
+    loop_evaluate(run.g, ex, run.st.params, &ts, ds, &lc, &ev);
     exec_free(ex);
     struct ns_buf json = {0};
     put_report_json(&json, spec->name, a.split, &ts, &ev);
@@ -277,9 +254,7 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
     ns_buf_free(&json);
     loop_eval_free(&ev);
 out:
-    train_state_free(&st);
+    cli_run_free(&run);
     trainset_free(&ts);
-    free(spec_path);
-    free(model_path);
     return rc;
 }

@@ -67,10 +67,15 @@ struct op_run_args {
     float *scratch;                       /* workspace of scratch_floats(batch) */
 };
 
+struct emit_c_state;
+
+/* emit_c writes the body of the node's function in the emitted C (emit/emit_c.h describes
+ * the names the body sees and the helpers that write it, kernel by kernel). */
 struct op_emit_args {
     const struct graph_node *node;
     const char *prefix;   /* symbol prefix of the emitted classifier */
     struct ns_buf *out;
+    struct emit_c_state *state; /* scratch and helper functions the body needs (emit_c.h) */
 };
 
 struct op_def {

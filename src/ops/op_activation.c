@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/activation.h"
@@ -58,6 +59,15 @@ static void activation_run_backward(const struct op_run_args *args)
                         cols, true);
 }
 
+static void activation_emit(const struct op_emit_args *args)
+{
+    const struct activation_params *p = args->node->params;
+    size_t rows, cols;
+    op_shape_rows_cols(&args->node->out_shape, &rows, &cols);
+    emit_c_copy(args, "in[0]", "out", rows * cols);
+    emit_c_activation(args, p->type, (float)p->alpha, "out", rows, cols);
+}
+
 const struct op_def op_activation = {
     .name = "activation",
     .doc = "an activation function on its own (softmax: over the last axis)",
@@ -71,5 +81,5 @@ const struct op_def op_activation = {
     .scratch_floats = op_scratch_none,
     .forward = activation_run_forward,
     .backward = activation_run_backward,
-    .emit_c = NULL,
+    .emit_c = activation_emit,
 };

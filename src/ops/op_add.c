@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/ns_util.h"
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 
@@ -60,6 +62,16 @@ static void add_backward(const struct op_run_args *args)
     }
 }
 
+/* out = in[0], then each further input added in turn, as add_forward sums. */
+static void add_emit(const struct op_emit_args *args)
+{
+    const struct graph_node *node = args->node;
+    emit_c_copy(args, "in[0]", "out", node->out_size);
+    for (int i = 1; i < node->input_count; i++)
+        ns_buf_printf(args->out, "    for (size_t e = 0; e < %zu; e++)\n        out[e] += in[%d][e];\n",
+                      node->out_size, i);
+}
+
 const struct op_def op_add = {
     .name = "add",
     .doc = "elementwise sum of the layers named in from: (same shape), for residual connections",
@@ -72,5 +84,5 @@ const struct op_def op_add = {
     .scratch_floats = op_scratch_none,
     .forward = add_forward,
     .backward = add_backward,
-    .emit_c = NULL,
+    .emit_c = add_emit,
 };

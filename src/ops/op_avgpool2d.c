@@ -1,4 +1,5 @@
 /* avgpool2d: the mean of each window, per channel; padded positions are not counted. */
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/kernels.h"
@@ -24,6 +25,13 @@ static void avgpool2d_backward(const struct op_run_args *args)
     kernels_avgpool_backward(&g, args->batch, args->d_output, args->d_inputs[0]);
 }
 
+static void avgpool2d_emit(const struct op_emit_args *args)
+{
+    struct kernels_window g;
+    op_pool_window(args->node, &g);
+    emit_c_avgpool(args, &g, "in[0]", "out");
+}
+
 const struct op_def op_avgpool2d = {
     .name = "avgpool2d",
     .doc = "mean over each window, per channel (padding is not counted)",
@@ -36,5 +44,5 @@ const struct op_def op_avgpool2d = {
     .scratch_floats = op_scratch_none,
     .forward = avgpool2d_forward,
     .backward = avgpool2d_backward,
-    .emit_c = NULL,
+    .emit_c = avgpool2d_emit,
 };

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/ns_util.h"
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/kernels.h"
@@ -116,6 +117,30 @@ static void batchnorm_backward(const struct op_run_args *args)
     free(buf);
 }
 
+/* Inference with the running statistics, in batchnorm_stats' and batchnorm_forward's
+ * expressions: inv_std in double, then scale and shift in float, then scale * x + shift. */
+static void batchnorm_emit(const struct op_emit_args *args)
+{
+    const struct graph_node *node = args->node;
+    const struct batchnorm_params *p = node->params;
+    size_t rows, cols;
+    op_shape_rows_cols(&node->in_shapes[0], &rows, &cols);
+    char eps[EMIT_C_FLOAT_MAX];
+    emit_c_tensor(args, "gamma", BN_GAMMA, "channels");
+    emit_c_tensor(args, "beta", BN_BETA, "channels");
+    emit_c_tensor(args, "mean", BN_MEAN, "channels");
+    emit_c_tensor(args, "var", BN_VAR, "channels");
+    ns_buf_printf(args->out,
+                  "    for (size_t c = 0; c < %zu; c++) {\n"
+                  "        float inv_std = (float)(1.0 / sqrt((double)var[c] + %s));\n"
+                  "        float scale = gamma[c] * inv_std;\n"
+                  "        float shift = beta[c] - mean[c] * scale;\n"
+                  "        for (size_t r = 0; r < %zu; r++)\n"
+                  "            out[r * %zu + c] = scale * in[0][r * %zu + c] + shift;\n"
+                  "    }\n",
+                  cols, emit_c_double(p->eps, eps), rows, cols, cols);
+}
+
 const struct op_def op_batchnorm = {
     .name = "batchnorm",
     .doc = "batch normalisation per channel (images) or per feature (vectors), with learned scale and shift",
@@ -128,5 +153,5 @@ const struct op_def op_batchnorm = {
     .scratch_floats = op_scratch_none,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
-    .emit_c = NULL,
+    .emit_c = batchnorm_emit,
 };

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/ns_util.h"
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 
@@ -71,6 +73,23 @@ static void concat_backward(const struct op_run_args *args)
     }
 }
 
+static void concat_emit(const struct op_emit_args *args)
+{
+    const struct graph_node *node = args->node;
+    size_t pixels, cols;
+    op_shape_rows_cols(&node->out_shape, &pixels, &cols);
+    size_t offset = 0;
+    for (int i = 0; i < node->input_count; i++) {
+        size_t c = node->in_sizes[i] / pixels;
+        ns_buf_printf(args->out,
+                      "    for (size_t r = 0; r < %zu; r++)\n"
+                      "        for (size_t e = 0; e < %zu; e++)\n"
+                      "            out[r * %zu + %zu + e] = in[%d][r * %zu + e];\n",
+                      pixels, c, cols, offset, i, c);
+        offset += c;
+    }
+}
+
 const struct op_def op_concat = {
     .name = "concat",
     .doc = "joins the layers named in from: along channels (images of equal height and width) or features",
@@ -83,5 +102,5 @@ const struct op_def op_concat = {
     .scratch_floats = op_scratch_none,
     .forward = concat_forward,
     .backward = concat_backward,
-    .emit_c = NULL,
+    .emit_c = concat_emit,
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/activation.h"
@@ -233,6 +234,26 @@ static void conv2d_backward(const struct op_run_args *args)
     free(owned);
 }
 
+/* The forward for one sample: im2col (unless direct), the product, bias, activation. */
+static void conv2d_emit(const struct op_emit_args *args)
+{
+    const struct graph_node *node = args->node;
+    const struct conv2d_params *p = node->params;
+    struct conv2d_plan plan;
+    conv2d_plan(node, 1, &plan);
+    const char *a = "in[0]";
+    if (!plan.direct) {
+        emit_c_im2col(args, &plan.g, "in[0]", "scratch");
+        emit_c_scratch(args, conv2d_col_floats(&plan));
+        a = "scratch";
+    }
+    emit_c_matmul(args, a, 0, "out", (size_t)plan.positions, (size_t)plan.k, (size_t)plan.filters);
+    if (p->use_bias)
+        emit_c_bias_add(args, "out", 1, (size_t)plan.positions, (size_t)plan.filters);
+    emit_c_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", (size_t)plan.positions,
+                      (size_t)plan.filters);
+}
+
 const struct op_def op_conv2d = {
     .name = "conv2d",
     .doc = "2-D convolution over [height, width, channels] images with filters output channels",
@@ -245,5 +266,5 @@ const struct op_def op_conv2d = {
     .scratch_floats = conv2d_scratch_floats,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
-    .emit_c = NULL,
+    .emit_c = conv2d_emit,
 };

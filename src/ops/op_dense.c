@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/activation.h"
@@ -122,6 +123,17 @@ static void dense_backward(const struct op_run_args *args)
     free(owned);
 }
 
+/* One sample: x (1, in) W (in, units), then bias and activation, as dense_forward. */
+static void dense_emit(const struct op_emit_args *args)
+{
+    const struct graph_node *node = args->node;
+    const struct dense_params *p = node->params;
+    emit_c_matmul(args, "in[0]", 0, "out", 1, node->in_sizes[0], node->out_size);
+    if (p->use_bias)
+        emit_c_bias_add(args, "out", 1, 1, node->out_size);
+    emit_c_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", 1, node->out_size);
+}
+
 const struct op_def op_dense = {
     .name = "dense",
     .doc = "fully connected layer: units outputs, each a weighted sum of every input plus a bias",
@@ -134,5 +146,5 @@ const struct op_def op_dense = {
     .scratch_floats = dense_scratch_floats,
     .forward = dense_forward,
     .backward = dense_backward,
-    .emit_c = NULL,
+    .emit_c = dense_emit,
 };

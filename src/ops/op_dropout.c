@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/rng.h"
@@ -111,6 +112,12 @@ static void dropout_backward(const struct op_run_args *args)
     free(row_mask);
 }
 
+/* Inference: the identity. */
+static void dropout_emit(const struct op_emit_args *args)
+{
+    emit_c_copy(args, "in[0]", "out", args->node->out_size);
+}
+
 const struct op_def op_dropout = {
     .name = "dropout",
     .doc = "in training, zero each input with probability rate and scale the rest by 1/(1-rate); identity otherwise",
@@ -124,5 +131,5 @@ const struct op_def op_dropout = {
     .scratch_floats = op_scratch_none,
     .forward = dropout_forward,
     .backward = dropout_backward,
-    .emit_c = NULL,
+    .emit_c = dropout_emit,
 };

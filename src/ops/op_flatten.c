@@ -2,6 +2,7 @@
  * backward an add; a vector input passes through unchanged. */
 #include <string.h>
 
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 
@@ -33,6 +34,11 @@ static void flatten_backward(const struct op_run_args *args)
         dx[i] += args->d_output[i];
 }
 
+static void flatten_emit(const struct op_emit_args *args)
+{
+    emit_c_copy(args, "in[0]", "out", args->node->out_size);
+}
+
 const struct op_def op_flatten = {
     .name = "flatten",
     .doc = "[height, width, channels] -> [height*width*channels], to go from images to dense layers",
@@ -45,5 +51,5 @@ const struct op_def op_flatten = {
     .scratch_floats = op_scratch_none,
     .forward = flatten_forward,
     .backward = flatten_backward,
-    .emit_c = NULL,
+    .emit_c = flatten_emit,
 };

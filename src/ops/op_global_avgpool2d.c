@@ -1,5 +1,6 @@
 /* global_avgpool2d: [h, w, c] -> [c], the mean of each channel over the whole image. It is
  * average pooling with one window the size of the image. */
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/kernels.h"
@@ -45,6 +46,13 @@ static void global_avgpool2d_backward(const struct op_run_args *args)
     kernels_avgpool_backward(&g, args->batch, args->d_output, args->d_inputs[0]);
 }
 
+static void global_avgpool2d_emit(const struct op_emit_args *args)
+{
+    struct kernels_window g;
+    global_window(args->node, &g);
+    emit_c_avgpool(args, &g, "in[0]", "out");
+}
+
 const struct op_def op_global_avgpool2d = {
     .name = "global_avgpool2d",
     .doc = "mean of each channel over the whole image: [height, width, channels] -> [channels]",
@@ -57,5 +65,5 @@ const struct op_def op_global_avgpool2d = {
     .scratch_floats = op_scratch_none,
     .forward = global_avgpool2d_forward,
     .backward = global_avgpool2d_backward,
-    .emit_c = NULL,
+    .emit_c = global_avgpool2d_emit,
 };

@@ -1,5 +1,6 @@
 /* maxpool2d: the maximum of each window, per channel. Forward keeps the argmax of every output
  * (an int32 in each saved float's bytes) so backward routes the gradient to the first maximum. */
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/kernels.h"
@@ -25,6 +26,13 @@ static void maxpool2d_backward(const struct op_run_args *args)
     kernels_maxpool_backward(&g, args->batch, args->d_output, args->saved, args->d_inputs[0]);
 }
 
+static void maxpool2d_emit(const struct op_emit_args *args)
+{
+    struct kernels_window g;
+    op_pool_window(args->node, &g);
+    emit_c_maxpool(args, &g, "in[0]", "out");
+}
+
 const struct op_def op_maxpool2d = {
     .name = "maxpool2d",
     .doc = "maximum over each window, per channel (ties: the first in scan order)",
@@ -37,5 +45,5 @@ const struct op_def op_maxpool2d = {
     .scratch_floats = op_scratch_none,
     .forward = maxpool2d_forward,
     .backward = maxpool2d_backward,
-    .emit_c = NULL,
+    .emit_c = maxpool2d_emit,
 };

@@ -3,6 +3,7 @@
  * is for models that need probabilities inside the graph. */
 #include <string.h>
 
+#include "emit/emit_c.h"
 #include "graph/graph.h"
 #include "ops/ops.h"
 #include "runtime/activation.h"
@@ -37,6 +38,14 @@ static void softmax_backward(const struct op_run_args *args)
     activation_backward(ACT_SOFTMAX, 0.0f, args->inputs[0], args->d_output, args->d_inputs[0], rows, cols, true);
 }
 
+static void softmax_emit(const struct op_emit_args *args)
+{
+    size_t rows, cols;
+    op_shape_rows_cols(&args->node->out_shape, &rows, &cols);
+    emit_c_copy(args, "in[0]", "out", rows * cols);
+    emit_c_activation(args, ACT_SOFTMAX, 0.0f, "out", rows, cols);
+}
+
 const struct op_def op_softmax = {
     .name = "softmax",
     .doc = "softmax over the last axis (channels or features)",
@@ -49,5 +58,5 @@ const struct op_def op_softmax = {
     .scratch_floats = op_scratch_none,
     .forward = softmax_forward,
     .backward = softmax_backward,
-    .emit_c = NULL,
+    .emit_c = softmax_emit,
 };

@@ -1,0 +1,338 @@
+/* netspec predict: classify image files with a trained run, preprocessed as in training. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/ns_util.h"
+#include "data/data_folder.h"
+#include "data/data_prep.h"
+#include "graph/graph.h"
+#include "runtime/exec.h"
+#include "train/loss.h"
+#include "train/rundir.h"
+
+static const char usage[] = "netspec predict RUN_DIR FILE... [--top K] [--json]";
+
+enum { DEFAULT_TOP = 5 };
+
+void cmd_predict_help(void)
+{
+    printf("usage: %s\n\n"
+           "Classifies image files (PNG, JPEG, BMP, PGM/PPM) with the model in RUN_DIR (made by\n"
+           "`netspec train`): each image is converted to the run's channels, resized to its input\n"
+           "size and normalised exactly as in training, and the model runs in inference mode\n"
+           "(batchnorm running statistics, no dropout). Prints each file's K most likely classes\n"
+           "with their probabilities (softmax; sigmoid for binary_cross_entropy; for a model\n"
+           "trained with mse, the output values as scores).\n"
+           "A FILE of - reads more paths from standard input, one per line.\n"
+           "The run's data files must be in place: their headers give the input shape and the\n"
+           "classes. Files that cannot be read are reported at the end with their paths; the\n"
+           "others are still classified.\n"
+           "Exit status: 0 ok, 2 usage error, 3 data error (an unreadable image or run).\n\n"
+           "options:\n"
+           "      --top K     the K most likely classes per file (default %d, at most all)\n"
+           "      --json      print a JSON list: [{\"file\": ..., \"top\": [{\"class\": ...,\n"
+           "                  \"probability\": ...}, ...]}, ...] (\"score\" for mse runs)\n",
+           usage, DEFAULT_TOP);
+}
+
+struct predict_args {
+    const char *run_dir;
+    int top;
+    bool json;
+    size_t file_count;
+    char **files; /* (file_count) owned; `-` already replaced by the lines of stdin */
+};
+
+static void args_free(struct predict_args *a)
+{
+    for (size_t i = 0; i < a->file_count; i++)
+        free(a->files[i]);
+    free(a->files);
+    memset(a, 0, sizeof *a);
+}
+
+static void add_file(struct predict_args *a, const char *path, size_t len)
+{
+    a->files = ns_xrealloc(a->files, (a->file_count + 1) * sizeof *a->files);
+    a->files[a->file_count++] = ns_xstrndup(path, len);
+}
+
+/* One path per line; blank lines are skipped and a CR before the newline dropped, so lists
+ * written on any system work. Everything else on the line is part of the path. */
+static void read_stdin_list(struct predict_args *a)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, stdin)) >= 0) {
+        size_t len = (size_t)n;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
+        if (len)
+            add_file(a, line, len);
+    }
+    free(line);
+}
+
+static bool parse_top(const char *text, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < 1 || v > 1000000)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct predict_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->top = DEFAULT_TOP;
+    bool stdin_read = false, any_file = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--json")) {
+            a->json = true;
+        } else if (!strcmp(arg, "--top") || !strncmp(arg, "--top=", 6)) {
+            const char *v = arg[5] == '=' ? arg + 6 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v) {
+                cli_usage_error(ctx, usage, "--top needs a number");
+                return false;
+            }
+            if (!parse_top(v, &a->top)) {
+                cli_usage_error(ctx, usage, "--top needs a whole number of at least 1, not \"%s\"", v);
+                return false;
+            }
+        } else if (!strcmp(arg, "-") && a->run_dir) {
+            if (stdin_read) {
+                cli_usage_error(ctx, usage, "- (standard input) is given twice");
+                return false;
+            }
+            stdin_read = any_file = true;
+            read_stdin_list(a);
+        } else if (arg[0] == '-' && arg[1]) {
+            cli_usage_error(ctx, usage, "unknown option \"%s\"", arg);
+            return false;
+        } else if (!a->run_dir) {
+            a->run_dir = arg;
+        } else {
+            any_file = true;
+            add_file(a, arg, strlen(arg));
+        }
+    }
+    if (!a->run_dir) {
+        cli_usage_error(ctx, usage, "no run directory given");
+        return false;
+    }
+    if (!any_file) {
+        cli_usage_error(ctx, usage, "no image files given (use - to read their paths from standard input)");
+        return false;
+    }
+    return true;
+}
+
+/* What the outputs mean to a person: probabilities, or plain scores for an mse run. */
+enum output_kind { OUT_SOFTMAX, OUT_SIGMOID, OUT_SCORE };
+
+/* Per-class values of one output row, in double so the printed figures do not depend on how
+ * the exponentials were summed: softmax through the maximum (no overflow), sigmoid per output
+ * (one output: class 1 is sigmoid(z), class 0 the rest), or the outputs themselves. */
+static void class_values(enum output_kind kind, int k, int classes, const float *z /* (k) */,
+                         double *p /* (classes) */)
+{
+    if (kind == OUT_SIGMOID && k == 1) {
+        double s = 1.0 / (1.0 + exp(-(double)z[0]));
+        p[0] = 1.0 - s;
+        p[1] = s;
+        return;
+    }
+    if (kind == OUT_SOFTMAX) {
+        double m = z[0];
+        for (int j = 1; j < k; j++)
+            m = z[j] > m ? z[j] : m;
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            p[j] = exp((double)z[j] - m);
+            sum += p[j];
+        }
+        for (int j = 0; j < k; j++)
+            p[j] /= sum;
+        return;
+    }
+    for (int j = 0; j < classes; j++)
+        p[j] = kind == OUT_SIGMOID ? 1.0 / (1.0 + exp(-(double)z[j])) : (double)z[j];
+}
+
+/* The `top` best classes, highest value first, the lower class index first on a tie (as
+ * loss_predict's argmax). order: (top). */
+static void rank_classes(const double *p, int classes, int top, int *order)
+{
+    bool *used = ns_xcalloc((size_t)classes, sizeof *used);
+    for (int r = 0; r < top; r++) {
+        int best = -1;
+        for (int c = 0; c < classes; c++)
+            if (!used[c] && (best < 0 || p[c] > p[best]))
+                best = c;
+        used[best] = true;
+        order[r] = best;
+    }
+    free(used);
+}
+
+struct predictor {
+    const struct cli_run *run;
+    enum output_kind kind;
+    int k;          /* model outputs per sample */
+    int classes;    /* classes named in the output */
+    int top;
+    bool json;
+    int name_width; /* the longest class name, for aligned text */
+    size_t printed; /* files printed so far (JSON commas) */
+    double *p;      /* (classes) scratch */
+    int *order;     /* (top) scratch */
+};
+
+static void print_one(struct predictor *pr, const char *file, const float *z /* (k) */)
+{
+    class_values(pr->kind, pr->k, pr->classes, z, pr->p);
+    rank_classes(pr->p, pr->classes, pr->top, pr->order);
+    char *const *names = pr->run->class_names;
+    if (!pr->json) {
+        printf("%s\n", file);
+        for (int r = 0; r < pr->top; r++) {
+            int c = pr->order[r];
+            if (pr->kind == OUT_SCORE)
+                printf("  %-*s  %10.4f\n", pr->name_width, names[c], pr->p[c]);
+            else
+                printf("  %-*s  %6.2f%%\n", pr->name_width, names[c], 100 * pr->p[c]);
+        }
+        pr->printed++;
+        return;
+    }
+    struct ns_buf b = {0};
+    ns_buf_puts(&b, pr->printed ? ",\n  {\"file\": " : "\n  {\"file\": ");
+    rundir_json_put_string(&b, file);
+    ns_buf_puts(&b, ", \"top\": [");
+    for (int r = 0; r < pr->top; r++) {
+        int c = pr->order[r];
+        ns_buf_puts(&b, r ? ", {\"class\": " : "{\"class\": ");
+        rundir_json_put_string(&b, names[c]);
+        ns_buf_puts(&b, pr->kind == OUT_SCORE ? ", \"score\": " : ", \"probability\": ");
+        rundir_json_put_number(&b, pr->p[c]);
+        ns_buf_puts(&b, "}");
+    }
+    ns_buf_puts(&b, "]}");
+    fputs(b.data, stdout);
+    ns_buf_free(&b);
+    pr->printed++;
+}
+
+/* Decodes files[0..n) into raw (n, sample) slots; a file that fails is reported in the diag
+ * and left out. Returns how many decoded; kept[i] = the file of slot i. */
+static size_t decode_batch(struct ns_ctx *ctx, char *const *files, size_t n, struct spec_shape shape,
+                           float *raw /* (n, h, w, c) */, size_t *kept)
+{
+    size_t sample = dataset_shape_size(shape), good = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* An error with no spec place is reported at the image file itself. */
+        if (data_folder_load_image(&ctx->diag, (struct ns_loc){0}, files[i], shape.dims[0], shape.dims[1],
+                                   shape.dims[2], raw + good * sample))
+            kept[good++] = i;
+    }
+    return good;
+}
+
+static int predict_files(struct ns_ctx *ctx, const struct predict_args *a, const struct cli_run *run)
+{
+    const struct spec *spec = run->spec;
+    const struct graph *g = run->g;
+    struct spec_shape shape = g->input_shape;
+    if (shape.rank != 3 || !run->info.class_count) {
+        ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){a->run_dir, 0, 0, 0},
+                    "use netspec eval for runs on csv data",
+                    "%s was not trained on images: predict classifies image files with a model whose "
+                    "input is [height, width, channels]",
+                    a->run_dir);
+        return 2;
+    }
+    struct data_prep_norm norm;
+    struct data_prep_augment unused_augment;
+    if (!data_prep_from_spec(&ctx->diag, spec, shape, &norm, &unused_augment))
+        return (int)ns_diag_code(&ctx->diag);
+    struct predictor pr = {.run = run, .top = a->top, .json = a->json};
+    pr.k = (int)g->nodes[g->output_node].out_size;
+    pr.classes = run->info.class_count;
+    pr.kind = spec->loss.type == LOSS_BINARY_CROSS_ENTROPY ? OUT_SIGMOID
+              : spec->loss.type == LOSS_MSE                ? OUT_SCORE
+                                                           : OUT_SOFTMAX;
+    if (pr.top > pr.classes)
+        pr.top = pr.classes;
+    for (int c = 0; c < pr.classes; c++) {
+        int w = (int)strlen(run->class_names[c]);
+        pr.name_width = w > pr.name_width ? w : pr.name_width;
+    }
+    pr.p = ns_xcalloc((size_t)pr.classes, sizeof *pr.p);
+    pr.order = ns_xcalloc((size_t)pr.top, sizeof *pr.order);
+
+    /* Batches as large as eval's, so a file costs what a sample costs there. */
+    int cap = spec->train.batch_size > 0 ? spec->train.batch_size : 64;
+    struct exec *ex = exec_new(g, cap);
+    struct dataset batch = {.shape = shape, .sample_size = dataset_shape_size(shape)};
+    batch.x = ns_xmalloc((size_t)cap * batch.sample_size * sizeof *batch.x);
+    float *x = ns_xmalloc((size_t)cap * batch.sample_size * sizeof *x); /* (cap, h, w, c) */
+    size_t *kept = ns_xmalloc((size_t)cap * sizeof *kept);
+    size_t *index = ns_xmalloc((size_t)cap * sizeof *index);
+    for (int i = 0; i < cap; i++)
+        index[i] = (size_t)i;
+    if (a->json)
+        fputs("[", stdout);
+    for (size_t start = 0; start < a->file_count; start += (size_t)cap) {
+        size_t m = a->file_count - start < (size_t)cap ? a->file_count - start : (size_t)cap;
+        size_t good = decode_batch(ctx, a->files + start, m, shape, batch.x, kept);
+        if (!good)
+            continue;
+        batch.count = good;
+        /* The gather eval uses, without augmentation: the same normalisation, value for value. */
+        data_prep_gather(&batch, index, good, &norm, NULL, 0, x);
+        struct exec_run er = {.training = false};
+        const float *y = exec_forward(ex, run->st.params, x, (int)good, &er); /* (good, k) */
+        for (size_t i = 0; i < good; i++)
+            print_one(&pr, a->files[start + kept[i]], y + i * (size_t)pr.k);
+    }
+    if (a->json)
+        fputs(pr.printed ? "\n]\n" : "]\n", stdout);
+    fflush(stdout);
+    exec_free(ex);
+    free(batch.x);
+    free(x);
+    free(kept);
+    free(index);
+    free(pr.p);
+    free(pr.order);
+    data_prep_norm_free(&norm);
+    return ns_diag_has_errors(&ctx->diag) ? (int)ns_diag_code(&ctx->diag) : 0;
+}
+
+int cmd_predict(struct ns_ctx *ctx, int argc, char **argv)
+{
+    struct predict_args a;
+    if (!parse_args(ctx, argc, argv, &a)) {
+        args_free(&a);
+        return 2;
+    }
+    struct cli_run run;
+    int rc;
+    if (cli_run_load(ctx, a.run_dir, &run)) {
+        rc = predict_files(ctx, &a, &run);
+        cli_run_free(&run);
+    } else {
+        rc = (int)ns_diag_code(&ctx->diag);
+    }
+    args_free(&a);
+    return rc;
+}

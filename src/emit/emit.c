@@ -1,0 +1,676 @@
+#include "emit/emit.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ns_util.h"
+#include "emit/emit_c.h"
+#include "spec/spec.h"
+
+void emit_prefix_from_name(const char *name, char out[EMIT_PREFIX_MAX])
+{
+    size_t n = 0;
+    if (!name || !*name)
+        name = "model";
+    if (!isalpha((unsigned char)name[0]))
+        out[n++] = 'm';
+    for (const char *p = name; *p && n < EMIT_PREFIX_MAX - 1; p++)
+        out[n++] = isalnum((unsigned char)*p) ? *p : '_';
+    out[n] = '\0';
+}
+
+bool emit_prefix_valid(const char *prefix)
+{
+    size_t n = strlen(prefix);
+    if (n == 0 || n >= EMIT_PREFIX_MAX || !isalpha((unsigned char)prefix[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)prefix[i]) && prefix[i] != '_')
+            return false;
+    return true;
+}
+
+void emit_files_free(struct emit_files *files)
+{
+    if (!files)
+        return;
+    free(files->header);
+    free(files->source);
+    free(files->main_source);
+    memset(files, 0, sizeof *files);
+}
+
+/* ---- text helpers ---- */
+
+/* Text from the user (names, paths) inside a C comment: nothing can end the comment or form
+ * a trigraph, and only printable ASCII passes. */
+static void put_comment_text(struct ns_buf *b, const char *s)
+{
+    for (const char *p = s ? s : ""; *p; p++) {
+        char c = *p;
+        if ((c == '*' && p[1] == '/') || (c == '?' && p[1] == '?'))
+            ns_buf_printf(b, "%c ", c);
+        else if (c >= 0x20 && c < 0x7f)
+            ns_buf_append(b, p, 1);
+        else
+            ns_buf_puts(b, "?");
+    }
+}
+
+/* s as a C string literal: quotes, backslashes and question marks (trigraphs) escaped,
+ * everything outside printable ASCII as octal escapes (UTF-8 bytes included). */
+static void put_string_literal(struct ns_buf *b, const char *s)
+{
+    ns_buf_puts(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\' || *p == '?')
+            ns_buf_printf(b, "\\%c", *p);
+        else if (*p >= 0x20 && *p < 0x7f)
+            ns_buf_append(b, (const char *)p, 1);
+        else
+            ns_buf_printf(b, "\\%03o", *p);
+    }
+    ns_buf_puts(b, "\"");
+}
+
+static void upper_copy(const char *s, char out[EMIT_PREFIX_MAX])
+{
+    size_t n = 0;
+    for (; s[n] && n < EMIT_PREFIX_MAX - 1; n++)
+        out[n] = (char)toupper((unsigned char)s[n]);
+    out[n] = '\0';
+}
+
+/* ---- what the model needs ---- */
+
+struct emit_plan {
+    const struct emit_model *m;
+    const char *prefix;
+    char upper[EMIT_PREFIX_MAX];
+    size_t input_size, output_size;
+    size_t act_floats, scratch_floats;
+    unsigned helpers;
+    struct ns_buf *bodies; /* (node_count) each node's function body */
+    bool *uses_scratch;    /* (node_count) */
+};
+
+static bool all_finite(const float *v, size_t n, size_t *bad)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) {
+            *bad = i;
+            return false;
+        }
+    return true;
+}
+
+static bool check_model(struct ns_diag *diag, const struct emit_model *m, bool with_main)
+{
+    const struct graph *g = m->g;
+    struct ns_loc here = {m->source, 0, 0, 0};
+    if (m->class_count <= 0) {
+        ns_diag_add(diag, NS_ERR_SPEC, here, "emit writes classifiers; use netspec eval for regression runs",
+                    "the model is a regression model (no classes)");
+        return false;
+    }
+    size_t k = g->nodes[g->output_node].out_size;
+    if (!(k == (size_t)m->class_count || (k == 1 && m->class_count == 2))) {
+        ns_diag_add(diag, NS_ERR_SPEC, here, NULL, "the model has %zu outputs for %d classes", k, m->class_count);
+        return false;
+    }
+    for (size_t i = 0; i < g->node_count; i++)
+        if (!g->nodes[i].op->emit_c) {
+            ns_diag_add(diag, NS_ERR_SPEC, here, "this op cannot be emitted yet",
+                        "layer %d (%s) has no C form", g->nodes[i].layer ? g->nodes[i].layer->index : (int)i,
+                        g->nodes[i].op->name);
+            return false;
+        }
+    size_t bad;
+    if (!all_finite(m->params, g->param_floats, &bad)) {
+        ns_diag_add(diag, NS_ERR_SPEC, here, "retrain the model; its weights hold NaN or infinity",
+                    "parameter %zu of the model is not finite", bad);
+        return false;
+    }
+    const struct data_prep_norm *n = m->norm;
+    bool norm_ok = isfinite(n->scale);
+    for (size_t c = 0; c < n->channels; c++)
+        norm_ok = norm_ok && isfinite(n->mean[c]) && isfinite(n->std[c]);
+    if (!norm_ok) {
+        ns_diag_add(diag, NS_ERR_SPEC, here, NULL, "the normalisation (data.normalize) is not finite");
+        return false;
+    }
+    if (with_main && (g->input_shape.rank != 3 || g->input_shape.dims[2] > 4)) {
+        char text[48];
+        op_shape_format(&g->input_shape, text);
+        ns_diag_add(diag, NS_ERR_SPEC, here, "leave out --main and feed NAME_classify yourself",
+                    "--main reads PGM/PPM images, but the model's input is %s", text);
+        return false;
+    }
+    return true;
+}
+
+static void plan_free(struct emit_plan *p)
+{
+    if (p->bodies)
+        for (size_t i = 0; i < p->m->g->node_count; i++)
+            ns_buf_free(&p->bodies[i]);
+    free(p->bodies);
+    free(p->uses_scratch);
+}
+
+/* Every node's body, through its op's emit_c; the scratch and helpers they need. */
+static void plan_bodies(struct emit_plan *p)
+{
+    const struct graph *g = p->m->g;
+    p->bodies = ns_xcalloc(g->node_count ? g->node_count : 1, sizeof *p->bodies);
+    p->uses_scratch = ns_xcalloc(g->node_count ? g->node_count : 1, sizeof *p->uses_scratch);
+    for (size_t i = 0; i < g->node_count; i++) {
+        struct emit_c_state st = {0};
+        ns_buf_puts(&p->bodies[i], "");
+        struct op_emit_args a = {.node = &g->nodes[i], .prefix = p->prefix, .out = &p->bodies[i], .state = &st};
+        g->nodes[i].op->emit_c(&a);
+        p->uses_scratch[i] = st.scratch_floats > 0;
+        p->scratch_floats = st.scratch_floats > p->scratch_floats ? st.scratch_floats : p->scratch_floats;
+        p->helpers |= st.helpers;
+    }
+    p->input_size = g->input_size;
+    p->output_size = g->nodes[g->output_node].out_size;
+    p->act_floats = g->activation_floats;
+}
+
+/* ---- the header ---- */
+
+static const char *loss_probabilities(const struct emit_plan *p)
+{
+    if (p->output_size == 1)
+        return "class 1 has sigmoid(logit), class 0 the rest (one binary_cross_entropy output)";
+    if (p->m->loss == LOSS_BINARY_CROSS_ENTROPY)
+        return "sigmoid of each logit (binary_cross_entropy)";
+    if (p->m->loss == LOSS_MSE)
+        return "softmax of the outputs (the model was trained with mse)";
+    return "softmax of the logits, as the runtime computes it";
+}
+
+static void put_header(struct ns_buf *h, const struct emit_plan *p)
+{
+    const struct emit_model *m = p->m;
+    const struct graph *g = m->g;
+    const char *x = p->prefix, *X = p->upper;
+    char shape[48];
+    op_shape_format(&g->input_shape, shape);
+    const struct data_prep_norm *n = m->norm;
+    size_t workspace = p->act_floats + p->scratch_floats + p->input_size + p->output_size;
+
+    ns_buf_printf(h, "/* %s.h: the classifier \"", x);
+    put_comment_text(h, m->name);
+    ns_buf_puts(h, "\", written by netspec ");
+    put_comment_text(h, m->version);
+    ns_buf_puts(h, " (netspec emit) from ");
+    put_comment_text(h, m->source);
+    ns_buf_printf(h, ".\n"
+                     " *\n"
+                     " *   static float workspace[%s_WORKSPACE_BYTES / sizeof(float)];\n"
+                     " *   float raw[%s_INPUT_SIZE];         (values 0..255, [h, w, c] order)\n"
+                     " *   float p[%s_CLASS_COUNT];\n"
+                     " *   int c = %s_classify(raw, p, workspace);\n"
+                     " *   printf(\"%%s %%.3f\\n\", %s_class_names[c], p[c]);\n"
+                     " *\n",
+                  X, X, X, x, x);
+    ns_buf_printf(h,
+                  " * Plain C99 needing only <math.h> (link with -lm): no allocation, no state. The caller\n"
+                  " * passes a workspace of %s_WORKSPACE_BYTES bytes aligned for float; calls on different\n"
+                  " * workspaces may run at the same time.\n"
+                  " *\n"
+                  " * Input: %s = [height, width, channels], stored [h, w, c] with channels fastest:\n"
+                  " * %s_INPUT_SIZE floats.\n"
+                  " * Preprocessing (%s_preprocess), for the value v at index i, channel c = i %% %zu, in float:\n"
+                  " *     x = (v * scale - mean[c]) / std[c]\n"
+                  " * with scale = %.9g",
+                  X, shape, X, x, n->channels ? n->channels : 1, (double)n->scale);
+    if (n->channels) {
+        ns_buf_puts(h, ", mean = [");
+        for (size_t c = 0; c < n->channels; c++)
+            ns_buf_printf(h, "%s%.9g", c ? ", " : "", (double)n->mean[c]);
+        ns_buf_puts(h, "], std = [");
+        for (size_t c = 0; c < n->channels; c++)
+            ns_buf_printf(h, "%s%.9g", c ? ", " : "", (double)n->std[c]);
+        ns_buf_puts(h, "]");
+    } else {
+        ns_buf_puts(h, ", mean = 0, std = 1");
+    }
+    ns_buf_printf(h,
+                  " (the exact\n"
+                  " * floats are in %s.c), the formula of the netspec runtime.\n"
+                  " * Output: %s_OUTPUT_SIZE logits; %s_classify returns the class of the largest (the first\n"
+                  " * on ties) and, when probabilities is not NULL, fills %s_CLASS_COUNT of them: %s.\n"
+                  " *\n"
+                  " * Bit for bit: %s_logits gives the runtime's own float values (eval mode: batchnorm\n"
+                  " * running statistics, dropout off) when compiled without -ffast-math and without\n"
+                  " * contracting a*b+c into fused multiply-adds (gcc: -ffp-contract=off, the default with\n"
+                  " * -std=c99; clang: %s.c turns it off), with IEEE single precision (not x87 extended\n"
+                  " * precision) and the C library the runtime used for expf and tanhf.\n"
+                  " */\n",
+                  x, X, x, X, loss_probabilities(p), x, x);
+    ns_buf_printf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", X, X);
+    if (g->input_shape.rank == 3)
+        ns_buf_printf(h, "#define %s_INPUT_HEIGHT %d\n#define %s_INPUT_WIDTH %d\n#define %s_INPUT_CHANNELS %d\n", X,
+                      g->input_shape.dims[0], X, g->input_shape.dims[1], X, g->input_shape.dims[2]);
+    ns_buf_printf(h,
+                  "#define %s_INPUT_SIZE %zu\n"
+                  "#define %s_OUTPUT_SIZE %zu\n"
+                  "#define %s_CLASS_COUNT %d\n"
+                  "/* Every layer's output (%zu floats), convolution scratch (%zu), and for %s_classify\n"
+                  " * the preprocessed input and the logits. */\n"
+                  "#define %s_WORKSPACE_BYTES (%zu * sizeof(float))\n\n",
+                  X, p->input_size, X, p->output_size, X, m->class_count, p->act_floats, p->scratch_floats, x, X,
+                  workspace);
+    ns_buf_printf(h, "static const char *const %s_class_names[%s_CLASS_COUNT] = {\n", x, X);
+    for (int c = 0; c < m->class_count; c++) {
+        ns_buf_puts(h, "    ");
+        put_string_literal(h, m->class_names[c]);
+        ns_buf_puts(h, ",\n");
+    }
+    ns_buf_puts(h, "};\n\n");
+    ns_buf_printf(h,
+                  "/* x (%s_INPUT_SIZE) = the normalised raw values (%s_INPUT_SIZE, 0..255 for images). */\n"
+                  "void %s_preprocess(const float *raw, float *x);\n"
+                  "/* logits (%s_OUTPUT_SIZE) of the preprocessed input x; workspace as above. */\n"
+                  "void %s_logits(const float *x, float *logits, void *workspace);\n"
+                  "/* The class of raw values (preprocess + logits); probabilities (%s_CLASS_COUNT) may be\n"
+                  " * NULL. */\n"
+                  "int %s_classify(const float *raw, float *probabilities, void *workspace);\n\n"
+                  "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
+                  X, X, x, X, x, X, x);
+}
+
+/* ---- the source ---- */
+
+struct tensor_mark {
+    size_t offset;
+    const struct graph_node *node;
+    int tensor;
+};
+
+static int mark_cmp(const void *a, const void *b)
+{
+    const struct tensor_mark *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void put_layer_label(struct ns_buf *b, const struct graph_node *node)
+{
+    ns_buf_printf(b, "layer %d \"", node->layer ? node->layer->index : node->index);
+    put_comment_text(b, node->name ? node->name : "");
+    ns_buf_printf(b, "\" (%s)", node->op->name);
+}
+
+/* The parameters, one float per value, with a comment where each tensor starts. */
+static void put_params(struct ns_buf *c, const struct emit_plan *p)
+{
+    const struct graph *g = p->m->g;
+    if (!g->param_floats)
+        return;
+    size_t count = 0;
+    for (size_t i = 0; i < g->node_count; i++)
+        count += (size_t)g->nodes[i].tensor_count;
+    struct tensor_mark *marks = ns_xcalloc(count ? count : 1, sizeof *marks);
+    size_t n = 0;
+    for (size_t i = 0; i < g->node_count; i++)
+        for (int t = 0; t < g->nodes[i].tensor_count; t++)
+            marks[n++] = (struct tensor_mark){g->nodes[i].tensor_offset[t], &g->nodes[i], t};
+    qsort(marks, n, sizeof *marks, mark_cmp);
+    ns_buf_printf(c,
+                  "/* Every parameter tensor in one array (graph order), written as hex floats so each is\n"
+                  " * the trained value exactly. */\n"
+                  "static const float %s_params[%zu] = {\n",
+                  p->prefix, g->param_floats);
+    size_t next = 0, on_line = 0;
+    char lit[EMIT_C_FLOAT_MAX];
+    for (size_t i = 0; i < g->param_floats; i++) {
+        if (next < n && marks[next].offset == i) {
+            if (on_line)
+                ns_buf_puts(c, "\n");
+            on_line = 0;
+            while (next < n && marks[next].offset == i) {
+                const struct tensor_mark *mk = &marks[next++];
+                ns_buf_puts(c, "    /* ");
+                put_layer_label(c, mk->node);
+                ns_buf_printf(c, ": %s, %zu floats */\n", mk->node->tensors[mk->tensor].name,
+                              mk->node->tensors[mk->tensor].size);
+            }
+        }
+        ns_buf_printf(c, "%s%s,", on_line ? " " : "    ", emit_c_float(p->m->params[i], lit));
+        if (++on_line == 6) {
+            ns_buf_puts(c, "\n");
+            on_line = 0;
+        }
+    }
+    ns_buf_puts(c, on_line ? "\n};\n\n" : "};\n\n");
+    free(marks);
+}
+
+static void put_preprocess(struct ns_buf *c, const struct emit_plan *p)
+{
+    const struct data_prep_norm *n = p->m->norm;
+    char lit[EMIT_C_FLOAT_MAX];
+    ns_buf_printf(c, "void %s_preprocess(const float *raw, float *x)\n{\n", p->prefix);
+    if (n->channels) {
+        ns_buf_printf(c, "    static const float mean[%zu] = {", n->channels);
+        for (size_t i = 0; i < n->channels; i++)
+            ns_buf_printf(c, "%s%s", i ? ", " : "", emit_c_float(n->mean[i], lit));
+        ns_buf_printf(c, "};\n    static const float std[%zu] = {", n->channels);
+        for (size_t i = 0; i < n->channels; i++)
+            ns_buf_printf(c, "%s%s", i ? ", " : "", emit_c_float(n->std[i], lit));
+        ns_buf_printf(c, "};\n    for (size_t i = 0; i < %zu; i++)\n", p->input_size);
+        ns_buf_printf(c, "        x[i] = (raw[i] * %s - mean[i %% %zu]) / std[i %% %zu];\n}\n\n",
+                      emit_c_float(n->scale, lit), n->channels, n->channels);
+    } else {
+        ns_buf_printf(c, "    for (size_t i = 0; i < %zu; i++)\n", p->input_size);
+        ns_buf_printf(c, "        x[i] = (raw[i] * %s - 0.0f) / 1.0f;\n}\n\n", emit_c_float(n->scale, lit));
+    }
+}
+
+static void put_nodes(struct ns_buf *c, const struct emit_plan *p)
+{
+    const struct graph *g = p->m->g;
+    for (size_t i = 0; i < g->node_count; i++) {
+        const struct graph_node *node = &g->nodes[i];
+        char out_text[48];
+        ns_buf_puts(c, "/* ");
+        put_layer_label(c, node);
+        ns_buf_puts(c, ": ");
+        for (int k = 0; k < node->input_count; k++) {
+            char in_text[48];
+            op_shape_format(&node->in_shapes[k], in_text);
+            ns_buf_printf(c, "%s%s", k ? " + " : "", in_text);
+        }
+        op_shape_format(&node->out_shape, out_text);
+        ns_buf_printf(c, " -> %s */\n", out_text);
+        ns_buf_printf(c, "static void %s_node%zu(const float *const *in, float *out, float *scratch)\n{\n",
+                      p->prefix, i);
+        ns_buf_puts(c, p->bodies[i].data);
+        if (!p->uses_scratch[i])
+            ns_buf_puts(c, "    (void)scratch;\n");
+        ns_buf_puts(c, "}\n\n");
+    }
+}
+
+static void put_logits(struct ns_buf *c, const struct emit_plan *p)
+{
+    const struct graph *g = p->m->g;
+    ns_buf_printf(c,
+                  "void %s_logits(const float *x, float *logits, void *workspace)\n"
+                  "{\n"
+                  "    float *act = (float *)workspace; /* (%zu) every layer's output */\n"
+                  "    float *scratch = act + %zu;      /* (%zu) */\n",
+                  p->prefix, p->act_floats, p->act_floats, p->scratch_floats);
+    for (size_t i = 0; i < g->node_count; i++) {
+        const struct graph_node *node = &g->nodes[i];
+        ns_buf_printf(c, "    {\n        const float *in[%d];\n", node->input_count);
+        for (int k = 0; k < node->input_count; k++) {
+            int from = node->inputs[k];
+            if (from == GRAPH_INPUT)
+                ns_buf_printf(c, "        in[%d] = x;\n", k);
+            else
+                ns_buf_printf(c, "        in[%d] = act + %zu;\n", k, g->nodes[from].act_offset);
+        }
+        ns_buf_printf(c, "        %s_node%zu(in, act + %zu, scratch);\n    }\n", p->prefix, i, node->act_offset);
+    }
+    ns_buf_printf(c,
+                  "    for (size_t i = 0; i < %zu; i++)\n"
+                  "        logits[i] = act[%zu + i];\n"
+                  "}\n\n",
+                  p->output_size, g->nodes[g->output_node].act_offset);
+}
+
+static void put_classify(struct ns_buf *c, struct emit_plan *p)
+{
+    const char *x = p->prefix;
+    ns_buf_printf(c,
+                  "int %s_classify(const float *raw, float *probabilities, void *workspace)\n"
+                  "{\n"
+                  "    float *in = (float *)workspace + %zu; /* past what %s_logits uses */\n"
+                  "    float *z = in + %zu;\n"
+                  "    int best = 0;\n"
+                  "    %s_preprocess(raw, in);\n"
+                  "    %s_logits(in, z, workspace);\n",
+                  x, p->act_floats + p->scratch_floats, x, p->input_size, x, x);
+    if (p->output_size == 1) {
+        /* One output: loss_predict's threshold, and the two classes' probabilities. */
+        p->helpers |= EMIT_C_HELPER_SIGMOID;
+        ns_buf_printf(c,
+                      "    best = z[0] > 0.0f ? 1 : 0;\n"
+                      "    if (probabilities) {\n"
+                      "        float s = %s_sigmoid(z[0]);\n"
+                      "        probabilities[0] = 1.0f - s;\n"
+                      "        probabilities[1] = s;\n"
+                      "    }\n",
+                      x);
+    } else {
+        ns_buf_printf(c,
+                      "    for (int j = 1; j < %zu; j++)\n"
+                      "        if (z[j] > z[best])\n"
+                      "            best = j;\n"
+                      "    if (probabilities) {\n",
+                      p->output_size);
+        if (p->m->loss == LOSS_BINARY_CROSS_ENTROPY) {
+            p->helpers |= EMIT_C_HELPER_SIGMOID;
+            ns_buf_printf(c,
+                          "        for (size_t j = 0; j < %zu; j++)\n"
+                          "            probabilities[j] = %s_sigmoid(z[j]);\n",
+                          p->output_size, x);
+        } else {
+            p->helpers |= EMIT_C_HELPER_SOFTMAX;
+            ns_buf_printf(c,
+                          "        for (size_t j = 0; j < %zu; j++)\n"
+                          "            probabilities[j] = z[j];\n"
+                          "        %s_softmax_row(probabilities, %zu);\n",
+                          p->output_size, x, p->output_size);
+        }
+        ns_buf_puts(c, "    }\n");
+    }
+    ns_buf_puts(c, "    return best;\n}\n");
+}
+
+static void put_source(struct ns_buf *c, struct emit_plan *p)
+{
+    /* classify decides the last helpers, so it is written first and placed last. */
+    struct ns_buf classify = {0};
+    put_classify(&classify, p);
+    ns_buf_printf(c, "/* %s.c: the classifier \"", p->prefix);
+    put_comment_text(c, p->m->name);
+    ns_buf_puts(c, "\", written by netspec ");
+    put_comment_text(c, p->m->version);
+    ns_buf_printf(c,
+                  " (netspec emit); see %s.h. Each layer is one\n"
+                  " * function repeating the runtime's arithmetic for one sample in the runtime's order:\n"
+                  " * sums run over their terms in index order from 0, convolutions run on an im2col matrix\n"
+                  " * with zeros for the padding, exactly as the netspec kernels do. */\n"
+                  "#include \"%s.h\"\n\n"
+                  "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
+                  "/* Fused multiply-adds would change the rounding of every sum. */\n"
+                  "#ifdef __clang__\n#pragma STDC FP_CONTRACT OFF\n#endif\n\n",
+                  p->prefix, p->prefix);
+    put_params(c, p);
+    emit_c_helpers(c, p->prefix, p->helpers);
+    put_nodes(c, p);
+    put_preprocess(c, p);
+    put_logits(c, p);
+    ns_buf_puts(c, classify.data);
+    ns_buf_free(&classify);
+}
+
+/* ---- the command-line program ---- */
+
+static void put_main(struct ns_buf *c, const struct emit_plan *p)
+{
+    const char *x = p->prefix, *X = p->upper;
+    const struct spec_shape *s = &p->m->g->input_shape;
+    ns_buf_printf(c,
+                  "/* %s_main.c: classifies PGM (P5) and PPM (P6) images with %s.c, written by netspec emit --main.\n"
+                  " *\n"
+                  " *   cc -std=c99 -O2 %s.c %s_main.c -lm -o %s\n"
+                  " *   ./%s shoe.pgm bag.pgm        ->   shoe.pgm: CLASS (0.9731)\n"
+                  " *\n"
+                  " * Images must be %dx%d (width x height) with 8-bit samples (maxval 255); they are not\n"
+                  " * resized. Gray and colour convert to the model's %d channel(s) as stb_image (and so\n"
+                  " * `netspec predict`) does: luma = (77 r + 150 g + 29 b) >> 8, alpha 255.\n"
+                  " * Exit status: 0, or 1 when a file could not be classified, 2 without files.\n"
+                  " */\n"
+                  "#include <stdio.h>\n#include <stdlib.h>\n\n#include \"%s.h\"\n\n",
+                  x, x, x, x, x, x, s->dims[1], s->dims[0], s->dims[2], x);
+    ns_buf_printf(c,
+                  "/* The next number of a PNM header, past whitespace and # comments, and the one\n"
+                  " * whitespace character after it; -1 when there is none. */\n"
+                  "static long pnm_number(FILE *f)\n"
+                  "{\n"
+                  "    long v = 0;\n"
+                  "    int c = fgetc(f);\n"
+                  "    for (;;) {\n"
+                  "        while (c == ' ' || c == '\\t' || c == '\\n' || c == '\\r' || c == '\\v' || c == '\\f')\n"
+                  "            c = fgetc(f);\n"
+                  "        if (c != '#')\n"
+                  "            break;\n"
+                  "        while (c != '\\n' && c != EOF)\n"
+                  "            c = fgetc(f);\n"
+                  "    }\n"
+                  "    if (c < '0' || c > '9')\n"
+                  "        return -1;\n"
+                  "    for (; c >= '0' && c <= '9'; c = fgetc(f)) {\n"
+                  "        if (v > 1000000L)\n"
+                  "            return -1;\n"
+                  "        v = v * 10 + (c - '0');\n"
+                  "    }\n"
+                  "    if (c != ' ' && c != '\\t' && c != '\\n' && c != '\\r' && c != '\\v' && c != '\\f')\n"
+                  "        return -1;\n"
+                  "    return v;\n"
+                  "}\n\n");
+    ns_buf_printf(c,
+                  "/* raw (%s_INPUT_SIZE) = the image at path as 0..255 values; NULL, or why it cannot.\n"
+                  " * bytes holds %s_INPUT_HEIGHT * %s_INPUT_WIDTH * 3. */\n"
+                  "static const char *read_image(const char *path, float *raw, unsigned char *bytes, char *why, size_t why_size)\n"
+                  "{\n"
+                  "    const size_t pixels = (size_t)%s_INPUT_HEIGHT * %s_INPUT_WIDTH;\n"
+                  "    const size_t channels = %s_INPUT_CHANNELS;\n"
+                  "    long width, height, maxval;\n"
+                  "    int comp;\n"
+                  "    size_t i, got;\n"
+                  "    FILE *f = fopen(path, \"rb\");\n"
+                  "    if (!f)\n"
+                  "        return \"cannot open it\";\n"
+                  "    if (fgetc(f) != 'P') {\n"
+                  "        fclose(f);\n"
+                  "        return \"not a binary PGM (P5) or PPM (P6) image\";\n"
+                  "    }\n"
+                  "    comp = fgetc(f);\n"
+                  "    if (comp != '5' && comp != '6') {\n"
+                  "        fclose(f);\n"
+                  "        return \"not a binary PGM (P5) or PPM (P6) image\";\n"
+                  "    }\n"
+                  "    comp = comp == '5' ? 1 : 3;\n"
+                  "    width = pnm_number(f);\n"
+                  "    height = pnm_number(f);\n"
+                  "    maxval = pnm_number(f);\n"
+                  "    if (width < 1 || height < 1 || maxval < 1) {\n"
+                  "        fclose(f);\n"
+                  "        return \"malformed PNM header\";\n"
+                  "    }\n"
+                  "    if (maxval != 255) {\n"
+                  "        fclose(f);\n"
+                  "        return \"not an 8-bit image (its maxval must be 255)\";\n"
+                  "    }\n"
+                  "    if (width != %s_INPUT_WIDTH || height != %s_INPUT_HEIGHT) {\n"
+                  "        fclose(f);\n"
+                  "        snprintf(why, why_size, \"the image is %%ldx%%ld; the model needs %%dx%%d\", width, height,\n"
+                  "                 %s_INPUT_WIDTH, %s_INPUT_HEIGHT);\n"
+                  "        return why;\n"
+                  "    }\n"
+                  "    got = fread(bytes, 1, pixels * (size_t)comp, f);\n"
+                  "    fclose(f);\n"
+                  "    if (got != pixels * (size_t)comp)\n"
+                  "        return \"truncated pixel data\";\n"
+                  "    for (i = 0; i < pixels; i++) {\n"
+                  "        const unsigned char *px = bytes + i * (size_t)comp;\n"
+                  "        float *out = raw + i * channels;\n",
+                  X, X, X, X, X, X, X, X, X, X);
+    int channels = s->dims[2];
+    if (channels <= 2)
+        ns_buf_puts(c, "        out[0] = (float)(comp == 1 ? px[0] : (px[0] * 77 + px[1] * 150 + px[2] * 29) >> 8);\n");
+    else
+        ns_buf_puts(c, "        out[0] = (float)px[0];\n"
+                       "        out[1] = (float)px[comp == 1 ? 0 : 1];\n"
+                       "        out[2] = (float)px[comp == 1 ? 0 : 2];\n");
+    if (channels == 2 || channels == 4)
+        ns_buf_printf(c, "        out[%d] = 255.0f;\n", channels - 1);
+    ns_buf_puts(c, "    }\n    return NULL;\n}\n\n");
+    ns_buf_printf(c,
+                  "int main(int argc, char **argv)\n"
+                  "{\n"
+                  "    float *workspace, *raw, *p;\n"
+                  "    unsigned char *bytes;\n"
+                  "    int status = 0, i;\n"
+                  "    if (argc < 2) {\n"
+                  "        fprintf(stderr, \"usage: %%s IMAGE.pgm|IMAGE.ppm...\\n\"\n"
+                  "                        \"classifies %%dx%%d images with %s\\n\", argv[0], %s_INPUT_WIDTH,\n"
+                  "                %s_INPUT_HEIGHT);\n"
+                  "        return 2;\n"
+                  "    }\n"
+                  "    workspace = malloc(%s_WORKSPACE_BYTES);\n"
+                  "    raw = malloc(%s_INPUT_SIZE * sizeof *raw);\n"
+                  "    p = malloc(%s_CLASS_COUNT * sizeof *p);\n"
+                  "    bytes = malloc((size_t)%s_INPUT_HEIGHT * %s_INPUT_WIDTH * 3);\n"
+                  "    if (!workspace || !raw || !p || !bytes) {\n"
+                  "        fprintf(stderr, \"%%s: out of memory\\n\", argv[0]);\n"
+                  "        return 1;\n"
+                  "    }\n"
+                  "    for (i = 1; i < argc; i++) {\n"
+                  "        char why[160];\n"
+                  "        const char *err = read_image(argv[i], raw, bytes, why, sizeof why);\n"
+                  "        int c;\n"
+                  "        if (err) {\n"
+                  "            fprintf(stderr, \"%%s: %%s: %%s\\n\", argv[0], argv[i], err);\n"
+                  "            status = 1;\n"
+                  "            continue;\n"
+                  "        }\n"
+                  "        c = %s_classify(raw, p, workspace);\n"
+                  "        printf(\"%%s: %%s (%%.4f)\\n\", argv[i], %s_class_names[c], (double)p[c]);\n"
+                  "    }\n"
+                  "    free(workspace);\n"
+                  "    free(raw);\n"
+                  "    free(p);\n"
+                  "    free(bytes);\n"
+                  "    return status;\n"
+                  "}\n",
+                  x, X, X, X, X, X, X, X, x, x);
+}
+
+bool emit_classifier(struct ns_diag *diag, const struct emit_model *m, const char *prefix, bool with_main,
+                     struct emit_files *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!emit_prefix_valid(prefix)) {
+        ns_diag_add(diag, NS_ERR_SPEC, (struct ns_loc){0}, "use letters, digits and _, starting with a letter",
+                    "\"%s\" is not usable as a C name prefix", prefix);
+        return false;
+    }
+    if (!check_model(diag, m, with_main))
+        return false;
+    struct emit_plan p = {.m = m, .prefix = prefix};
+    upper_copy(prefix, p.upper);
+    plan_bodies(&p);
+    struct ns_buf h = {0}, c = {0};
+    put_source(&c, &p);
+    put_header(&h, &p);
+    out->header = h.data;
+    out->source = c.data;
+    out->workspace_bytes = (p.act_floats + p.scratch_floats + p.input_size + p.output_size) * sizeof(float);
+    if (with_main) {
+        struct ns_buf mb = {0};
+        put_main(&mb, &p);
+        out->main_source = mb.data;
+    }
+    plan_free(&p);
+    return true;
+}

@@ -1,0 +1,993 @@
+/* netspec emit end to end: small models trained through the binary on data this program
+ * writes (an MLP; a CNN with batchnorm, max/avg/global pooling, a residual add, a concat, a
+ * strided, a dilated and a 1x1 convolution and gelu/tanh/sigmoid/leaky_relu/softmax; a binary
+ * model with one sigmoid output) are emitted, compiled with the system's cc as the header
+ * tells (-std=c99 -O2 -ffp-contract=off) and run by a driver this program writes, on a few
+ * hundred inputs. The preprocessed inputs, the logits and the probabilities must equal the
+ * runtime's (exec_forward in eval mode, batches of 64 and of 7) bit for bit, the class the
+ * runtime's. The files must compile with -Wall -Wextra -Werror -pedantic, hold no malloc and
+ * no mutable global; the --main program must classify PGM/PPM files as `netspec predict`
+ * does. Without cc the compiling tests pass with a message. No timing is asserted. */
+#include <CUnit/Basic.h>
+
+#include <float.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/ns_ctx.h"
+#include "core/ns_util.h"
+#include "data/data_prep.h"
+#include "emit/emit.h"
+#include "emit/emit_c.h"
+#include "graph/graph.h"
+#include "runtime/activation.h"
+#include "runtime/exec.h"
+#include "train/loss.h"
+
+static char tmp_root[64];
+static bool have_cc;
+
+/* ---- helpers ---- */
+
+static char *tmp_path(const char *name)
+{
+    return ns_asprintf("%s/%s", tmp_root, name);
+}
+
+static const char *netspec_bin(void)
+{
+    const char *b = getenv("NETSPEC_BIN");
+    return b ? b : "./netspec";
+}
+
+/* Usable in the suite's setup, where CUnit assertions are not: false when it fails. */
+static bool write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return false;
+    bool ok = fwrite(text, 1, strlen(text), f) == strlen(text);
+    return fclose(f) == 0 && ok;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    struct ns_buf b = {0};
+    ns_buf_puts(&b, "");
+    if (!f)
+        return b.data;
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ns_buf_append(&b, chunk, n);
+    fclose(f);
+    return b.data;
+}
+
+struct run_result {
+    int exit_code;
+    char *out, *err;
+};
+
+/* Runs a shell command line with stdout and stderr captured. */
+static struct run_result run_shell(const char *cmdline)
+{
+    char *out_path = tmp_path("stdout.txt"), *err_path = tmp_path("stderr.txt");
+    char *cmd = ns_asprintf("%s >'%s' 2>'%s' </dev/null", cmdline, out_path, err_path);
+    int status = system(cmd);
+    struct run_result r = {.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+    r.out = slurp(out_path);
+    r.err = slurp(err_path);
+    free(cmd);
+    free(out_path);
+    free(err_path);
+    return r;
+}
+
+/* `netspec ARGS`. */
+static struct run_result run(const char *args)
+{
+    char *cmd = ns_asprintf("'%s' %s", netspec_bin(), args);
+    struct run_result r = run_shell(cmd);
+    free(cmd);
+    return r;
+}
+
+static void run_free(struct run_result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void expect_ok(struct run_result *r)
+{
+    CU_ASSERT_EQUAL(r->exit_code, 0);
+    if (r->exit_code)
+        fprintf(stderr, "\n%s\n%s", r->out, r->err);
+}
+
+static uint64_t next_u64(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *state >> 11;
+}
+
+static double next_uniform(uint64_t *state)
+{
+    return (double)next_u64(state) * 0x1p-53;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+enum { SIDE = 8, PIXELS = SIDE * SIDE, TEST_COUNT = 90 };
+
+/* 8x8 images of `classes` classes: class c lights rows 2c..2c+2, plus noise. pixels (count,
+ * 64) receives the bytes when not NULL. */
+static bool write_idx(const char *images, const char *labels, int count, int classes, uint64_t seed,
+                      unsigned char *pixels)
+{
+    uint64_t rng = seed;
+    size_t n = (size_t)count;
+    unsigned char *img = ns_xmalloc(16 + n * PIXELS), *lab = ns_xmalloc(8 + n);
+    put_be32(img, 0x803);
+    put_be32(img + 4, (uint32_t)count);
+    put_be32(img + 8, SIDE);
+    put_be32(img + 12, SIDE);
+    put_be32(lab, 0x801);
+    put_be32(lab + 4, (uint32_t)count);
+    for (size_t i = 0; i < n; i++) {
+        int c = (int)(i % (size_t)classes);
+        lab[8 + i] = (unsigned char)c;
+        for (int y = 0; y < SIDE; y++)
+            for (int x = 0; x < SIDE; x++) {
+                double v = 40 * next_uniform(&rng) + (y >= 2 * c && y < 2 * c + 3 ? 120 + 60 * next_uniform(&rng) : 0);
+                img[16 + i * PIXELS + (size_t)(y * SIDE + x)] = (unsigned char)v;
+            }
+    }
+    if (pixels)
+        memcpy(pixels, img + 16, n * PIXELS);
+    bool ok = false;
+    FILE *f = fopen(images, "wb");
+    if (f) {
+        ok = fwrite(img, 1, 16 + n * PIXELS, f) == 16 + n * PIXELS;
+        ok = fclose(f) == 0 && ok;
+    }
+    f = ok ? fopen(labels, "wb") : NULL;
+    if (f) {
+        ok = fwrite(lab, 1, 8 + n, f) == 8 + n;
+        ok = fclose(f) == 0 && ok;
+    }
+    free(img);
+    free(lab);
+    return ok && f;
+}
+
+static unsigned char test_pixels[TEST_COUNT * PIXELS];     /* 3-class test images */
+static unsigned char binary_pixels[TEST_COUNT * PIXELS];   /* 2-class test images */
+
+static const char *const mlp_spec =
+    "version: 1\n"
+    "name: tiny-mlp\n"
+    "seed: 42\n"
+    "data:\n"
+    "  format: idx\n"
+    "  train: {images: train-images.idx, labels: train-labels.idx}\n"
+    "  test: {images: test-images.idx, labels: test-labels.idx}\n"
+    "  validation: 0.2\n"
+    "  classes: [low, middle, high]\n"
+    "  normalize: {scale: 0.00392156862745098, mean: 0.2860, std: 0.3530}\n"
+    "model:\n"
+    "  layers:\n"
+    "    - flatten\n"
+    "    - dense: {units: 24, activation: relu}\n"
+    "    - dropout: 0.2\n"
+    "    - dense: {units: 12, activation: gelu}\n"
+    "    - dense: {units: auto}\n"
+    "loss: cross_entropy\n"
+    "optimizer: {type: adam, lr: 0.01}\n"
+    "train: {epochs: 3, batch_size: 32}\n";
+
+/* Every op and every activation, odd geometry (a [2, 3] kernel with stride 2 and explicit
+ * padding, a dilated kernel, a 1x1 convolution, overlapping same-padded average pooling) and
+ * class names that need escaping in C. */
+static const char *const cnn_spec =
+    "version: 1\n"
+    "name: tiny-cnn\n"
+    "seed: 7\n"
+    "data:\n"
+    "  format: idx\n"
+    "  train: {images: train-images.idx, labels: train-labels.idx}\n"
+    "  test: {images: test-images.idx, labels: test-labels.idx}\n"
+    "  validation: 0.2\n"
+    "  classes: [low, \"mid \\\"dle\\\"\", 'high?\?/ \\ */']\n"
+    "  normalize: {scale: 0.00392156862745098}\n"
+    "model:\n"
+    "  layers:\n"
+    "    - conv2d: {filters: 4, kernel: 3, padding: same, name: stem, activation: gelu}\n"
+    "    - batchnorm\n"
+    "    - activation: {type: leaky_relu, alpha: 0.1, name: block_in}\n"
+    "    - conv2d: {filters: 4, kernel: 3, padding: same, activation: tanh}\n"
+    "    - batchnorm: {name: block_out}\n"
+    "    - add: {from: [block_in, block_out]}\n"
+    "    - conv2d: {filters: 3, kernel: 1, activation: sigmoid, name: side}\n"
+    "    - conv2d: {filters: 2, kernel: 3, dilation: 2, padding: same, activation: leaky_relu, name: wide}\n"
+    "    - concat: {from: [block_in, side, wide]}\n"
+    "    - maxpool2d: {size: 2}\n"
+    "    - conv2d: {filters: 5, kernel: [2, 3], stride: 2, padding: 1}\n"
+    "    - avgpool2d: {size: 2, stride: 1, padding: same}\n"
+    "    - softmax\n"
+    "    - global_avgpool2d\n"
+    "    - dropout: 0.1\n"
+    "    - batchnorm\n"
+    "    - dense: {units: 8, activation: relu}\n"
+    "    - dense: {units: auto}\n"
+    "loss: cross_entropy\n"
+    "optimizer: {type: adam, lr: 0.01}\n"
+    "train: {epochs: 2, batch_size: 32}\n";
+
+static const char *const binary_spec =
+    "version: 1\n"
+    "name: tiny-binary\n"
+    "seed: 3\n"
+    "data:\n"
+    "  format: idx\n"
+    "  train: {images: bin-train-images.idx, labels: bin-train-labels.idx}\n"
+    "  test: {images: bin-test-images.idx, labels: bin-test-labels.idx}\n"
+    "  validation: 0.2\n"
+    "  classes: [no, yes]\n"
+    "  normalize: {scale: 0.00392156862745098}\n"
+    "model:\n"
+    "  layers:\n"
+    "    - conv2d: {filters: 3, kernel: 3, activation: relu}\n"
+    "    - global_avgpool2d\n"
+    "    - dense: {units: 6, activation: sigmoid}\n"
+    "    - dense: {units: 1}\n"
+    "loss: binary_cross_entropy\n"
+    "optimizer: {type: adam, lr: 0.03}\n"
+    "train: {epochs: 4, batch_size: 32}\n";
+
+/* Trains SPEC (a file in tmp_root) into tmp_root/RUN and emits it to tmp_root/RUN-c with
+ * --prefix PREFIX (NULL: the default) and extra options. */
+static bool train_and_emit(const char *spec_name, const char *run_name, const char *prefix, const char *extra)
+{
+    char *args = ns_asprintf("train %s/%s -o %s/%s", tmp_root, spec_name, tmp_root, run_name);
+    struct run_result r = run(args);
+    expect_ok(&r);
+    bool ok = r.exit_code == 0;
+    run_free(&r);
+    free(args);
+    if (!ok)
+        return false;
+    args = ns_asprintf("emit %s/%s -o %s/%s-c%s%s %s", tmp_root, run_name, tmp_root, run_name, prefix ? " --prefix " : "",
+                       prefix ? prefix : "", extra ? extra : "");
+    r = run(args);
+    expect_ok(&r);
+    ok = r.exit_code == 0;
+    run_free(&r);
+    free(args);
+    return ok;
+}
+
+/* A program that reads raw inputs (count, PREFIX_INPUT_SIZE floats) from argv[1] and prints,
+ * per input, the class then the bits of x, logits and probabilities in hex; first the class
+ * names, one per line. The workspace is exactly PREFIX_WORKSPACE_BYTES (ASan sees overruns). */
+static char *driver_source(const char *prefix)
+{
+    char upper[EMIT_PREFIX_MAX];
+    size_t i = 0;
+    for (; prefix[i]; i++)
+        upper[i] = (char)(prefix[i] >= 'a' && prefix[i] <= 'z' ? prefix[i] - 'a' + 'A' : prefix[i]);
+    upper[i] = '\0';
+    return ns_asprintf(
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"%1$s.h\"\n"
+        "static void put(const float *v, size_t n)\n"
+        "{\n"
+        "    for (size_t i = 0; i < n; i++) {\n"
+        "        unsigned int u;\n"
+        "        memcpy(&u, &v[i], sizeof u);\n"
+        "        printf(\" %%08x\", u);\n"
+        "    }\n"
+        "}\n"
+        "int main(int argc, char **argv)\n"
+        "{\n"
+        "    FILE *f = argc > 1 ? fopen(argv[1], \"rb\") : NULL;\n"
+        "    float raw[%2$s_INPUT_SIZE], x[%2$s_INPUT_SIZE], z[%2$s_OUTPUT_SIZE], p[%2$s_CLASS_COUNT];\n"
+        "    void *ws = malloc(%2$s_WORKSPACE_BYTES);\n"
+        "    if (!f || !ws)\n"
+        "        return 1;\n"
+        "    for (int c = 0; c < %2$s_CLASS_COUNT; c++)\n"
+        "        printf(\"name %%s\\n\", %1$s_class_names[c]);\n"
+        "    while (fread(raw, sizeof raw, 1, f) == 1) {\n"
+        "        int c;\n"
+        "        %1$s_preprocess(raw, x);\n"
+        "        %1$s_logits(x, z, ws);\n"
+        "        c = %1$s_classify(raw, p, ws);\n"
+        "        if (c != %1$s_classify(raw, NULL, ws))\n"
+        "            return 3;\n"
+        "        printf(\"%%d\", c);\n"
+        "        put(x, %2$s_INPUT_SIZE);\n"
+        "        put(z, %2$s_OUTPUT_SIZE);\n"
+        "        put(p, %2$s_CLASS_COUNT);\n"
+        "        printf(\"\\n\");\n"
+        "    }\n"
+        "    fclose(f);\n"
+        "    free(ws);\n"
+        "    return 0;\n"
+        "}\n",
+        prefix, upper);
+}
+
+/* Compiles DIR/PREFIX.c with the driver (or DIR/PREFIX_main.c) into DIR/NAME with `flags`. */
+static bool compile(const char *dir, const char *prefix, const char *second, const char *flags, const char *name)
+{
+    char *cmd = ns_asprintf("cc %s -I'%s' '%s/%s.c' '%s/%s' -lm -o '%s/%s'", flags, dir, dir, prefix, dir, second,
+                            dir, name);
+    struct run_result r = run_shell(cmd);
+    bool ok = r.exit_code == 0;
+    if (!ok)
+        fprintf(stderr, "\n%s\n%s%s", cmd, r.out, r.err);
+    run_free(&r);
+    free(cmd);
+    return ok;
+}
+
+/* What the runtime makes of the inputs, in eval mode. */
+struct reference {
+    size_t n, in_size, k, classes;
+    float *x;      /* (n, in_size) preprocessed */
+    float *logits; /* (n, k) */
+    float *probs;  /* (n, classes) */
+    int *cls;      /* (n) */
+    char **names;  /* (classes) */
+};
+
+static void reference_free(struct reference *r)
+{
+    free(r->x);
+    free(r->logits);
+    free(r->probs);
+    free(r->cls);
+    for (size_t c = 0; r->names && c < r->classes; c++)
+        free(r->names[c]);
+    free(r->names);
+}
+
+/* Runs the model of run_dir on raw (n, input size) through the library, as eval does: the
+ * run loaded back, the data normalised by data_prep, exec_forward in eval mode. */
+static bool reference_compute(const char *run_dir, const float *raw, size_t n, struct reference *ref)
+{
+    memset(ref, 0, sizeof *ref);
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    struct cli_run run;
+    bool ok = cli_run_load(&ctx, run_dir, &run);
+    CU_ASSERT(ok);
+    if (!ok) {
+        ns_diag_print(&ctx.diag, stderr, false);
+        ns_ctx_free(&ctx);
+        return false;
+    }
+    const struct graph *g = run.g;
+    struct data_prep_norm norm;
+    struct data_prep_augment aug;
+    CU_ASSERT_FATAL(data_prep_from_spec(&ctx.diag, run.spec, g->input_shape, &norm, &aug));
+    ref->n = n;
+    ref->in_size = g->input_size;
+    ref->k = g->nodes[g->output_node].out_size;
+    ref->classes = (size_t)run.info.class_count;
+    ref->x = ns_xmalloc(n * ref->in_size * sizeof *ref->x);
+    memcpy(ref->x, raw, n * ref->in_size * sizeof *ref->x);
+    data_prep_norm_apply(&norm, ref->x, n, ref->in_size);
+    ref->logits = ns_xmalloc(n * ref->k * sizeof *ref->logits);
+    float *again = ns_xmalloc(n * ref->k * sizeof *again);
+    /* Two batch sizes: the blocked GEMM and im2col see different shapes, the bits may not move. */
+    const int batches[2] = {64, 7};
+    for (int b = 0; b < 2; b++) {
+        float *dst = b == 0 ? ref->logits : again;
+        struct exec *ex = exec_new(g, batches[b]);
+        struct exec_run er = {.training = false};
+        for (size_t s = 0; s < n; s += (size_t)batches[b]) {
+            int m = (int)(n - s < (size_t)batches[b] ? n - s : (size_t)batches[b]);
+            const float *y = exec_forward(ex, run.st.params, ref->x + s * ref->in_size, m, &er);
+            memcpy(dst + s * ref->k, y, (size_t)m * ref->k * sizeof *y);
+        }
+        exec_free(ex);
+    }
+    CU_ASSERT(memcmp(ref->logits, again, n * ref->k * sizeof *again) == 0);
+    free(again);
+    /* Probabilities as the emitted header promises them: the runtime's softmax, or its
+     * sigmoid for one binary_cross_entropy output. */
+    ref->probs = ns_xmalloc(n * ref->classes * sizeof *ref->probs);
+    ref->cls = ns_xmalloc(n * sizeof *ref->cls);
+    struct loss_config lc = loss_config_from_spec(run.spec, false);
+    for (size_t i = 0; i < n; i++) {
+        const float *z = ref->logits + i * ref->k;
+        float *p = ref->probs + i * ref->classes;
+        ref->cls[i] = loss_predict(&lc, (int)ref->k, z);
+        if (ref->k == 1) {
+            float s = z[0];
+            activation_forward(ACT_SIGMOID, 0.0f, &s, 1, 1);
+            p[0] = 1.0f - s;
+            p[1] = s;
+        } else {
+            memcpy(p, z, ref->k * sizeof *p);
+            activation_forward(ACT_SOFTMAX, 0.0f, p, 1, ref->k);
+        }
+    }
+    ref->names = ns_xcalloc(ref->classes, sizeof *ref->names);
+    for (size_t c = 0; c < ref->classes; c++)
+        ref->names[c] = ns_xstrdup(run.class_names[c]);
+    data_prep_norm_free(&norm);
+    cli_run_free(&run);
+    ns_ctx_free(&ctx);
+    return true;
+}
+
+/* Reads n floats written as %08x bits from *p. */
+static bool read_hex_floats(const char **p, float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        unsigned long u = strtoul(*p, &end, 16);
+        if (end == *p)
+            return false;
+        uint32_t bits = (uint32_t)u;
+        memcpy(&out[i], &bits, sizeof bits);
+        *p = end;
+    }
+    return true;
+}
+
+/* Runs the driver on raw and compares everything with the reference; returns the number
+ * of inputs that matched bit for bit. */
+static size_t compare_with_driver(const char *exe, const char *inputs, const struct reference *ref)
+{
+    char *cmd = ns_asprintf("'%s' '%s'", exe, inputs);
+    struct run_result r = run_shell(cmd);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    const char *p = r.out;
+    for (size_t c = 0; c < ref->classes; c++) {
+        const char *nl = strchr(p, '\n');
+        CU_ASSERT_FATAL(nl != NULL);
+        CU_ASSERT(strncmp(p, "name ", 5) == 0);
+        CU_ASSERT((size_t)(nl - p - 5) == strlen(ref->names[c]) && !strncmp(p + 5, ref->names[c], strlen(ref->names[c])));
+        p = nl + 1;
+    }
+    float *x = ns_xmalloc(ref->in_size * sizeof *x), *z = ns_xmalloc(ref->k * sizeof *z),
+          *pr = ns_xmalloc(ref->classes * sizeof *pr);
+    size_t same = 0, x_diff = 0, z_diff = 0, p_diff = 0, c_diff = 0;
+    for (size_t i = 0; i < ref->n; i++) {
+        char *end;
+        long c = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        p = end;
+        if (!read_hex_floats(&p, x, ref->in_size) || !read_hex_floats(&p, z, ref->k)
+            || !read_hex_floats(&p, pr, ref->classes))
+            break;
+        bool xs = !memcmp(x, ref->x + i * ref->in_size, ref->in_size * sizeof *x);
+        bool zs = !memcmp(z, ref->logits + i * ref->k, ref->k * sizeof *z);
+        bool ps = !memcmp(pr, ref->probs + i * ref->classes, ref->classes * sizeof *pr);
+        bool cs = c == ref->cls[i];
+        x_diff += !xs;
+        z_diff += !zs;
+        p_diff += !ps;
+        c_diff += !cs;
+        if (!zs && z_diff == 1)
+            fprintf(stderr, "\ninput %zu: emitted logit 0 %a, runtime %a\n", i, (double)z[0],
+                    (double)ref->logits[i * ref->k]);
+        same += xs && zs && ps && cs;
+    }
+    if (same != ref->n)
+        fprintf(stderr, "\n%s: %zu of %zu inputs differ (x %zu, logits %zu, probabilities %zu, class %zu)\n", exe,
+                ref->n - same, ref->n, x_diff, z_diff, p_diff, c_diff);
+    free(x);
+    free(z);
+    free(pr);
+    run_free(&r);
+    free(cmd);
+    return same;
+}
+
+enum { RANDOM_COUNT = 210, INPUT_COUNT = TEST_COUNT + RANDOM_COUNT };
+
+/* The test images plus random raw values: whole bytes, and for a few inputs arbitrary floats
+ * in and beyond 0..255 (the emitted code must agree off the data's grid too). */
+static float *make_inputs(const unsigned char *pixels, uint64_t seed)
+{
+    float *raw = ns_xmalloc((size_t)INPUT_COUNT * PIXELS * sizeof *raw);
+    for (size_t i = 0; i < (size_t)TEST_COUNT * PIXELS; i++)
+        raw[i] = (float)pixels[i];
+    uint64_t rng = seed;
+    for (size_t s = TEST_COUNT; s < INPUT_COUNT; s++)
+        for (size_t j = 0; j < PIXELS; j++) {
+            float v = (float)(next_u64(&rng) % 256);
+            if (s >= INPUT_COUNT - 20)
+                v = (float)(next_uniform(&rng) * 600.0 - 150.0);
+            raw[s * PIXELS + j] = v;
+        }
+    return raw;
+}
+
+static char *write_inputs(const char *name, const float *raw)
+{
+    char *path = tmp_path(name);
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(fwrite(raw, sizeof *raw, (size_t)INPUT_COUNT * PIXELS, f) == (size_t)INPUT_COUNT * PIXELS);
+    fclose(f);
+    return path;
+}
+
+/* Trains and emits one model, builds the driver with the header's flags (and once more with
+ * the sanitizers where cc has them) and compares every input. */
+static void check_bit_exact(const char *spec_name, const char *run_name, const char *prefix,
+                            const unsigned char *pixels)
+{
+    /* Trained and emitted even without cc: the later tests use the runs. */
+    CU_ASSERT_FATAL(train_and_emit(spec_name, run_name, prefix, NULL));
+    if (!have_cc) {
+        CU_PASS("no cc: the emitted C was not compiled");
+        return;
+    }
+    char *dir = ns_asprintf("%s/%s-c", tmp_root, run_name);
+    char *driver = ns_asprintf("%s/driver.c", dir);
+    char *src = driver_source(prefix);
+    CU_ASSERT_FATAL(write_text(driver, src));
+    free(src);
+    CU_ASSERT_FATAL(compile(dir, prefix, "driver.c", "-std=c99 -O2 -ffp-contract=off", "driver"));
+    char *run_dir = tmp_path(run_name);
+    float *raw = make_inputs(pixels, 99);
+    char *in_name = ns_asprintf("%s-inputs.bin", run_name);
+    char *inputs = write_inputs(in_name, raw);
+    struct reference ref;
+    CU_ASSERT_FATAL(reference_compute(run_dir, raw, INPUT_COUNT, &ref));
+    CU_ASSERT_EQUAL(ref.n, (size_t)INPUT_COUNT);
+    char *exe = ns_asprintf("%s/driver", dir);
+    CU_ASSERT_EQUAL(compare_with_driver(exe, inputs, &ref), (size_t)INPUT_COUNT);
+    /* The runtime's class spread: the inputs are not all one class, so argmax is exercised. */
+    size_t count0 = 0;
+    for (size_t i = 0; i < ref.n; i++)
+        count0 += ref.cls[i] == ref.cls[0];
+    CU_ASSERT(count0 < ref.n);
+    /* Sanitized: no out-of-bounds access in the emitted code, the same bits. */
+    if (compile(dir, prefix, "driver.c", "-std=c99 -O1 -ffp-contract=off -fsanitize=address,undefined "
+                "-fno-sanitize-recover=all", "driver-san")) {
+        char *san = ns_asprintf("%s/driver-san", dir);
+        CU_ASSERT_EQUAL(compare_with_driver(san, inputs, &ref), (size_t)INPUT_COUNT);
+        free(san);
+    }
+    reference_free(&ref);
+    free(exe);
+    free(inputs);
+    free(in_name);
+    free(raw);
+    free(run_dir);
+    free(driver);
+    free(dir);
+}
+
+/* ---- suite ---- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int suite_init(void)
+{
+    snprintf(tmp_root, sizeof tmp_root, "/tmp/netspec-emit-XXXXXX");
+    if (!mkdtemp(tmp_root))
+        return 1;
+    have_cc = system("cc --version >/dev/null 2>&1") == 0;
+    if (!have_cc)
+        fprintf(stderr, "\ntest_emit: no cc found; the emitted C is not compiled\n");
+    const char *files[][2] = {{"train-images.idx", "train-labels.idx"}, {"test-images.idx", "test-labels.idx"},
+                              {"bin-train-images.idx", "bin-train-labels.idx"},
+                              {"bin-test-images.idx", "bin-test-labels.idx"}};
+    for (int i = 0; i < 4; i++) {
+        char *im = tmp_path(files[i][0]), *lb = tmp_path(files[i][1]);
+        unsigned char *keep = i == 1 ? test_pixels : i == 3 ? binary_pixels : NULL;
+        bool ok = write_idx(im, lb, i % 2 ? TEST_COUNT : 300, i < 2 ? 3 : 2, (uint64_t)(11 + i), keep);
+        free(im);
+        free(lb);
+        if (!ok)
+            return 1;
+    }
+    const char *specs[][2] = {{"mlp.yaml", mlp_spec}, {"cnn.yaml", cnn_spec}, {"binary.yaml", binary_spec}};
+    for (int i = 0; i < 3; i++) {
+        char *p = tmp_path(specs[i][0]);
+        bool ok = write_text(p, specs[i][1]);
+        free(p);
+        if (!ok)
+            return 1;
+    }
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* ---- the tests ---- */
+
+static void test_float_literals(void)
+{
+    const float values[] = {0.0f, -0.0f, 0.1f, -1.5f, 1.0f / 3.0f, FLT_MIN, FLT_MAX, -FLT_MAX,
+                            FLT_TRUE_MIN, 3.0f * FLT_TRUE_MIN, 0.00392156862745098f, 123456.789f};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        char lit[EMIT_C_FLOAT_MAX];
+        emit_c_float(values[i], lit);
+        size_t n = strlen(lit);
+        CU_ASSERT(n > 1 && lit[n - 1] == 'f' && strstr(lit, "0x") != NULL);
+        float back = strtof(lit, NULL);
+        CU_ASSERT(memcmp(&back, &values[i], sizeof back) == 0);
+    }
+    char lit[EMIT_C_FLOAT_MAX];
+    double eps = 1e-5;
+    double back = strtod(emit_c_double(eps, lit), NULL);
+    CU_ASSERT(memcmp(&back, &eps, sizeof back) == 0);
+}
+
+static void test_prefixes(void)
+{
+    char out[EMIT_PREFIX_MAX];
+    emit_prefix_from_name("fashion-mlp", out);
+    CU_ASSERT_STRING_EQUAL(out, "fashion_mlp");
+    emit_prefix_from_name("3d net.v2", out);
+    CU_ASSERT_STRING_EQUAL(out, "m3d_net_v2");
+    emit_prefix_from_name("_x", out);
+    CU_ASSERT_STRING_EQUAL(out, "m_x");
+    emit_prefix_from_name("", out);
+    CU_ASSERT_STRING_EQUAL(out, "model");
+    char long_name[200];
+    memset(long_name, 'a', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    emit_prefix_from_name(long_name, out);
+    CU_ASSERT_EQUAL(strlen(out), (size_t)EMIT_PREFIX_MAX - 1);
+    CU_ASSERT(emit_prefix_valid(out));
+    CU_ASSERT(emit_prefix_valid("mlp"));
+    CU_ASSERT(emit_prefix_valid("Net_2"));
+    CU_ASSERT(!emit_prefix_valid("2net"));
+    CU_ASSERT(!emit_prefix_valid("_net"));
+    CU_ASSERT(!emit_prefix_valid("a-b"));
+    CU_ASSERT(!emit_prefix_valid(""));
+    CU_ASSERT(!emit_prefix_valid(long_name));
+}
+
+static void test_mlp_bit_exact(void)
+{
+    check_bit_exact("mlp.yaml", "mlp", "mlp", test_pixels);
+}
+
+static void test_cnn_bit_exact(void)
+{
+    check_bit_exact("cnn.yaml", "cnn", "cnn", test_pixels);
+}
+
+static void test_binary_bit_exact(void)
+{
+    check_bit_exact("binary.yaml", "binary", "binary", binary_pixels);
+}
+
+static bool has_line_starting(const char *text, const char *start)
+{
+    size_t n = strlen(start);
+    for (const char *p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, start, n))
+            return true;
+    return false;
+}
+
+/* Strict C99 and the contract's limits: the includes, no malloc, no mutable file-scope data. */
+static void test_strict_c99(void)
+{
+    if (!have_cc) {
+        CU_PASS("no cc: the emitted C was not compiled");
+        return;
+    }
+    /* The CNN run of test_cnn_bit_exact, emitted again with the default prefix and --main. */
+    char *args = ns_asprintf("emit %s/cnn -o %s/strict --main", tmp_root, tmp_root);
+    struct run_result r = run(args);
+    expect_ok(&r);
+    CU_ASSERT(strstr(r.out, "tiny_cnn.h") != NULL);
+    run_free(&r);
+    free(args);
+    char *dir = tmp_path("strict");
+    const char *names[] = {"tiny_cnn.h", "tiny_cnn.c", "tiny_cnn_main.c"};
+    char *text[3];
+    for (int i = 0; i < 3; i++) {
+        char *p = ns_asprintf("%s/%s", dir, names[i]);
+        text[i] = slurp(p);
+        CU_ASSERT(strlen(text[i]) > 100);
+        free(p);
+    }
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT(strstr(text[i], "malloc") == NULL);
+        CU_ASSERT(strstr(text[i], "stdio") == NULL);
+        CU_ASSERT(strstr(text[i], "stdlib") == NULL);
+        /* File-scope data is const: a line "static TYPE name..." without "(" must be const. */
+        for (const char *p = text[i]; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+            if (strncmp(p, "static ", 7) != 0)
+                continue;
+            const char *nl = strchr(p, '\n');
+            size_t len = nl ? (size_t)(nl - p) : strlen(p);
+            char *line = ns_xstrndup(p, len);
+            if (!strchr(line, '('))
+                CU_ASSERT(!strncmp(line, "static const ", 13));
+            free(line);
+        }
+    }
+    CU_ASSERT(has_line_starting(text[1], "#include \"tiny_cnn.h\""));
+    CU_ASSERT(has_line_starting(text[1], "#include <math.h>"));
+    size_t includes = 0;
+    for (const char *p = text[1]; (p = strstr(p, "#include")); p++)
+        includes++;
+    CU_ASSERT_EQUAL(includes, 4); /* the header, math.h, stddef.h, stdint.h */
+    CU_ASSERT(strstr(text[0], "TINY_CNN_WORKSPACE_BYTES") != NULL);
+    CU_ASSERT(strstr(text[0], "static const char *const tiny_cnn_class_names[TINY_CNN_CLASS_COUNT]") != NULL);
+    CU_ASSERT(strstr(text[0], "void tiny_cnn_preprocess(const float *raw, float *x);") != NULL);
+    CU_ASSERT(strstr(text[0], "void tiny_cnn_logits(const float *x, float *logits, void *workspace);") != NULL);
+    CU_ASSERT(strstr(text[0], "int tiny_cnn_classify(const float *raw, float *probabilities, void *workspace);")
+              != NULL);
+    CU_ASSERT(strstr(text[0], "#define TINY_CNN_INPUT_HEIGHT 8") != NULL);
+    CU_ASSERT(strstr(text[0], "#define TINY_CNN_CLASS_COUNT 3") != NULL);
+    /* The weights as hex floats. */
+    CU_ASSERT(strstr(text[1], "static const float tiny_cnn_params[") != NULL);
+    CU_ASSERT(strstr(text[1], "p-") != NULL && strstr(text[1], "0x1.") != NULL);
+    for (int i = 0; i < 3; i++)
+        free(text[i]);
+    char *cmd = ns_asprintf("cc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -I'%s' '%s/tiny_cnn.c' "
+                            "'%s/tiny_cnn_main.c' -lm -o '%s/classify'",
+                            dir, dir, dir, dir);
+    r = run_shell(cmd);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    if (r.exit_code)
+        fprintf(stderr, "\n%s\n%s", cmd, r.err);
+    run_free(&r);
+    free(cmd);
+    /* A C++ compiler may include the header too (extern "C"), where one exists. */
+    if (system("c++ --version >/dev/null 2>&1") == 0) {
+        char *cpp = ns_asprintf("%s/use.cpp", dir);
+        CU_ASSERT(write_text(cpp, "#include \"tiny_cnn.h\"\nint main() { return tiny_cnn_class_names[0][0] == 'l' ? 0 : 1; }\n"));
+        cmd = ns_asprintf("c++ -Wall -Wextra -Werror -I'%s' '%s' -c -o '%s/use.o'", dir, cpp, dir);
+        r = run_shell(cmd);
+        CU_ASSERT_EQUAL(r.exit_code, 0);
+        run_free(&r);
+        free(cmd);
+        free(cpp);
+    }
+    free(dir);
+}
+
+static void write_pnm(const char *path, int comp, const unsigned char *pixels /* (64, comp) */)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    fprintf(f, "P%c\n# written by test_emit\n%d %d\n255\n", comp == 1 ? '5' : '6', SIDE, SIDE);
+    CU_ASSERT(fwrite(pixels, 1, (size_t)PIXELS * (size_t)comp, f) == (size_t)PIXELS * (size_t)comp);
+    fclose(f);
+}
+
+/* The class of FILE in predict's JSON and its probability. */
+static bool predict_entry(const char *json, const char *file, char *cls, size_t cls_size, double *prob)
+{
+    char *key = ns_asprintf("{\"file\": \"%s\", \"top\": [{\"class\": \"", file);
+    const char *at = strstr(json, key);
+    bool ok = at != NULL;
+    if (ok) {
+        at += strlen(key);
+        const char *q = strchr(at, '"');
+        size_t n = q ? (size_t)(q - at) : 0;
+        ok = q && n < cls_size;
+        if (ok) {
+            memcpy(cls, at, n);
+            cls[n] = '\0';
+            const char *pr = strstr(q, "\"probability\": ");
+            ok = pr != NULL;
+            if (ok)
+                *prob = strtod(pr + 15, NULL);
+        }
+    }
+    free(key);
+    return ok;
+}
+
+/* The --main program on PGM and PPM files against `netspec predict` on the same files. */
+static void test_main_program(void)
+{
+    if (!have_cc) {
+        CU_PASS("no cc: the emitted C was not compiled");
+        return;
+    }
+    char *args = ns_asprintf("emit %s/mlp -o %s/main --main --prefix fashion", tmp_root, tmp_root);
+    struct run_result r = run(args);
+    expect_ok(&r);
+    CU_ASSERT(strstr(r.out, "fashion_main.c") != NULL);
+    run_free(&r);
+    free(args);
+    char *dir = tmp_path("main");
+    CU_ASSERT_FATAL(compile(dir, "fashion", "fashion_main.c", "-std=c99 -O2 -ffp-contract=off", "fashion"));
+    enum { GRAY = 16, COLOUR = 4 };
+    struct ns_buf list = {0};
+    uint64_t rng = 5;
+    for (int i = 0; i < GRAY + COLOUR; i++) {
+        char *p = ns_asprintf("%s/img%02d.%s", dir, i, i < GRAY ? "pgm" : "ppm");
+        if (i < GRAY) {
+            write_pnm(p, 1, test_pixels + (size_t)i * PIXELS);
+        } else {
+            unsigned char rgb[PIXELS * 3];
+            for (size_t j = 0; j < PIXELS; j++)
+                for (int c = 0; c < 3; c++)
+                    rgb[j * 3 + (size_t)c] = (unsigned char)((test_pixels[(size_t)i * PIXELS + j] + 40 * c
+                                                              + (int)(next_u64(&rng) % 30)) % 256);
+            write_pnm(p, 3, rgb);
+        }
+        ns_buf_printf(&list, " '%s'", p);
+        free(p);
+    }
+    char *cmd = ns_asprintf("'%s/fashion'%s", dir, list.data);
+    struct run_result mine = run_shell(cmd);
+    CU_ASSERT_EQUAL(mine.exit_code, 0);
+    args = ns_asprintf("predict %s/mlp --top 1 --json%s", tmp_root, list.data);
+    struct run_result theirs = run(args);
+    expect_ok(&theirs);
+    int agreed = 0;
+    for (int i = 0; i < GRAY + COLOUR; i++) {
+        char *p = ns_asprintf("%s/img%02d.%s", dir, i, i < GRAY ? "pgm" : "ppm");
+        char *prefix = ns_asprintf("%s: ", p);
+        const char *at = strstr(mine.out, prefix);
+        char mine_cls[64] = "", their_cls[64] = "";
+        double mine_p = -1, their_p = -2;
+        if (at && sscanf(at + strlen(prefix), "%63[^(](%lf)", mine_cls, &mine_p) == 2) {
+            size_t n = strlen(mine_cls);
+            if (n && mine_cls[n - 1] == ' ')
+                mine_cls[n - 1] = '\0';
+        }
+        CU_ASSERT(predict_entry(theirs.out, p, their_cls, sizeof their_cls, &their_p));
+        bool same = !strcmp(mine_cls, their_cls) && fabs(mine_p - their_p) < 1e-4;
+        if (!same)
+            fprintf(stderr, "\n%s: emitted %s (%g), predict %s (%g)\n", p, mine_cls, mine_p, their_cls, their_p);
+        agreed += same;
+        free(prefix);
+        free(p);
+    }
+    CU_ASSERT_EQUAL(agreed, GRAY + COLOUR);
+    run_free(&mine);
+    run_free(&theirs);
+    free(args);
+    free(cmd);
+    /* Files it cannot classify: reported with their path, the others still classified, exit 1. */
+    char *wrong = ns_asprintf("%s/wrong.pgm", dir);
+    FILE *f = fopen(wrong, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    fprintf(f, "P5\n4 4\n255\n");
+    for (int i = 0; i < 16; i++)
+        fputc(i, f);
+    fclose(f);
+    char *bad = ns_asprintf("%s/bad.pgm", dir);
+    CU_ASSERT(write_text(bad, "P2\n8 8\n255\n0 0 0\n"));
+    cmd = ns_asprintf("'%s/fashion' '%s' '%s' '%s/img00.pgm' '%s/missing.pgm'", dir, wrong, bad, dir, dir);
+    r = run_shell(cmd);
+    CU_ASSERT_EQUAL(r.exit_code, 1);
+    CU_ASSERT(strstr(r.err, "wrong.pgm: the image is 4x4; the model needs 8x8") != NULL);
+    CU_ASSERT(strstr(r.err, "bad.pgm: not a binary PGM (P5) or PPM (P6) image") != NULL);
+    CU_ASSERT(strstr(r.err, "missing.pgm: cannot open it") != NULL);
+    CU_ASSERT(strstr(r.out, "img00.pgm: ") != NULL);
+    run_free(&r);
+    free(cmd);
+    cmd = ns_asprintf("'%s/fashion'", dir);
+    r = run_shell(cmd);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "usage:") != NULL);
+    run_free(&r);
+    free(cmd);
+    free(wrong);
+    free(bad);
+    ns_buf_free(&list);
+    free(dir);
+}
+
+static void test_usage_errors(void)
+{
+    struct run_result r = run("emit");
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "no run directory given") != NULL);
+    run_free(&r);
+    char *args = ns_asprintf("emit %s/mlp", tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "-o DIR") != NULL);
+    run_free(&r);
+    free(args);
+    args = ns_asprintf("emit %s/mlp -o %s/x --prefix 9lives", tmp_root, tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "not a C identifier") != NULL);
+    run_free(&r);
+    free(args);
+    args = ns_asprintf("emit %s -o %s/x", tmp_root, tmp_root);
+    r = run(args);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "not a run directory") != NULL);
+    run_free(&r);
+    free(args);
+    r = run("emit --help");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT(strstr(r.out, "--prefix") != NULL && strstr(r.out, "--main") != NULL);
+    run_free(&r);
+}
+
+/* Library-level refusals: regression models and a main program for vector input. */
+static void test_refusals(void)
+{
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *run_dir = tmp_path("mlp");
+    struct cli_run run;
+    bool loaded = cli_run_load(&ctx, run_dir, &run);
+    CU_ASSERT_FATAL(loaded);
+    struct data_prep_norm norm = {.scale = 1.0f};
+    struct emit_model m = {.g = run.g, .params = run.st.params, .class_count = 0, .norm = &norm,
+                           .name = "x", .source = run_dir, .version = "test"};
+    struct emit_files files;
+    CU_ASSERT(!emit_classifier(&ctx.diag, &m, "x", false, &files));
+    CU_ASSERT(ctx.diag.count == 1 && strstr(ctx.diag.items[0].message, "regression") != NULL);
+    CU_ASSERT_EQUAL(ns_diag_code(&ctx.diag), NS_ERR_SPEC);
+    m.class_count = run.info.class_count;
+    m.class_names = (const char *const *)run.class_names;
+    CU_ASSERT(!emit_classifier(&ctx.diag, &m, "not valid", false, &files));
+    /* A NaN weight cannot be written exactly as a C constant. */
+    float saved = run.st.params[3];
+    run.st.params[3] = NAN;
+    CU_ASSERT(!emit_classifier(&ctx.diag, &m, "x", false, &files));
+    CU_ASSERT(strstr(ctx.diag.items[ctx.diag.count - 1].message, "not finite") != NULL);
+    run.st.params[3] = saved;
+    CU_ASSERT(emit_classifier(&ctx.diag, &m, "x", true, &files));
+    CU_ASSERT(files.main_source != NULL && files.workspace_bytes > 0);
+    emit_files_free(&files);
+    cli_run_free(&run);
+    free(run_dir);
+    ns_ctx_free(&ctx);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite suite = CU_add_suite("emit", suite_init, suite_clean);
+    CU_add_test(suite, "hex float literals are exact", test_float_literals);
+    CU_add_test(suite, "prefixes are C identifiers", test_prefixes);
+    CU_add_test(suite, "MLP: emitted C equals the runtime bit for bit", test_mlp_bit_exact);
+    CU_add_test(suite, "CNN with every op: emitted C equals the runtime bit for bit", test_cnn_bit_exact);
+    CU_add_test(suite, "one sigmoid output: emitted C equals the runtime", test_binary_bit_exact);
+    CU_add_test(suite, "emitted files are strict C99 with no malloc and no mutable globals", test_strict_c99);
+    CU_add_test(suite, "--main classifies PGM/PPM files as netspec predict does", test_main_program);
+    CU_add_test(suite, "usage errors", test_usage_errors);
+    CU_add_test(suite, "models that cannot be emitted are refused", test_refusals);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failures = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failures ? 1 : 0;
+}
