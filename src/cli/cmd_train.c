@@ -507,6 +507,9 @@ static void print_start(const struct train_run *r)
     printf("%s: %zu parameters; %zu training, %zu validation, %zu test samples; %d thread%s\n",
            r->spec->name, r->g->trainable_params, d->train.count, d->validation.count, d->test.count,
            r->ctx->threads, r->ctx->threads == 1 ? "" : "s");
+    if (d->skipped)
+        printf("skipped %zu unreadable image%s (data.on_error: skip)\n", d->skipped,
+               d->skipped == 1 ? "" : "s");
     if (r->args.resume_dir)
         printf("resuming %s at epoch %d, batch %d\n", r->run_dir, r->st.epoch + 1, r->st.batch);
     fflush(stdout);

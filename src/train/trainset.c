@@ -26,6 +26,7 @@ bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count,
     ts.validation = dl.validation;
     ts.test = dl.test;
     ts.shape = dl.shape;
+    ts.skipped = dl.skipped;
     ts.sample_size = dl.train.sample_size;
     if (d->format == DATA_IMAGE_FOLDER) {
         ts.has_validation = d->split.validation > 0;

@@ -33,6 +33,7 @@ struct trainset {
     struct data_prep_norm norm;
     struct data_prep_augment augment;
     uint64_t seed;
+    size_t skipped; /* unreadable images left out (image folders, on_error: skip) */
 };
 
 /* class_count: what the graph was built for (cli_probe_data); the data must agree. */
