@@ -479,6 +479,7 @@ static void test_truncated_png(void)
     if (at)
         sscanf(at, "parameters; %d training, %d validation, %d test", &train_n, &val_n, &test_n);
     CU_ASSERT_EQUAL(train_n + val_n + test_n, 24);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "skipped 1 unreadable image (data.on_error: skip)"));
     run_free(&r);
     free(args);
 
