@@ -354,9 +354,15 @@ static void test_predict(void)
         ns_buf_printf(&list, "%s\n", path);
         free(path);
     }
+    /* The run keeps what predict needs (model.yaml): its training images may be gone. */
+    char *data_root = tmp_path("shapes"), *moved_root = tmp_path("shapes_moved");
+    CU_ASSERT_FATAL(rename(data_root, moved_root) == 0);
     char *args = ns_asprintf("predict %s/run2%s --json --top 2", tmp_root, files.data);
     struct run_result r = run(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT_FATAL(rename(moved_root, data_root) == 0);
+    free(data_root);
+    free(moved_root);
     struct prediction pred[8];
     int n = parse_predictions(r.out, pred, 8);
     CU_ASSERT_EQUAL_FATAL(n, CLASSES);

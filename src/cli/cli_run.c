@@ -2,6 +2,7 @@
  * both see the model exactly as training left it. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/ns_util.h"
@@ -39,6 +40,39 @@ static bool class_names(struct ns_ctx *ctx, struct cli_run *run)
     return true;
 }
 
+/* Reads model.yaml (written by train). False without a diag when the run predates it; with
+ * a diag when it is damaged. */
+static bool read_model_info(struct ns_ctx *ctx, const char *run_dir, struct cli_run *run, bool *present)
+{
+    char *path = rundir_path(run_dir, "model.yaml");
+    *present = access(path, F_OK) == 0;
+    bool ok = false;
+    const struct spec_node *root = *present ? spec_tree_load_file(ctx, path) : NULL;
+    const struct spec_node *input = spec_tree_get(root, "input");
+    const struct spec_node *classes = spec_tree_get(root, "classes");
+    if (root && input && classes && input->kind == SPEC_SEQ && classes->kind == SPEC_SEQ &&
+        (input->count == 1 || input->count == 3)) {
+        run->info.input.rank = (int)input->count;
+        ok = true;
+        for (size_t i = 0; i < input->count; i++) {
+            const struct spec_node *d = input->items[i];
+            run->info.input.dims[i] = d->kind == SPEC_SCALAR ? atoi(d->text) : 0;
+            ok &= run->info.input.dims[i] > 0;
+        }
+        run->info.class_count = (int)classes->count;
+        run->class_names = ns_xcalloc(classes->count + 1, sizeof *run->class_names);
+        for (size_t c = 0; c < classes->count; c++) {
+            const struct spec_node *n = classes->items[c];
+            run->class_names[c] = ns_xstrdup(n->kind == SPEC_SCALAR ? n->text : "?");
+        }
+    }
+    if (*present && !ok && !ns_diag_has_errors(&ctx->diag))
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, NULL,
+                    "damaged run file: expected `input: [...]` and `classes: [...]`");
+    free(path);
+    return ok;
+}
+
 bool cli_run_load(struct ns_ctx *ctx, const char *run_dir, struct cli_run *out)
 {
     memset(out, 0, sizeof *out);
@@ -58,12 +92,19 @@ bool cli_run_load(struct ns_ctx *ctx, const char *run_dir, struct cli_run *out)
     if (!out->spec)
         goto out;
     cli_choose_threads(ctx, 0, out->spec);
-    if (!cli_prepare_model(ctx, out->spec, &out->info, &out->g))
+    bool has_info;
+    if (read_model_info(ctx, run_dir, out, &has_info)) {
+        /* The model's own record: no data file needs to be there. */
+        out->g = graph_build(ctx, out->spec, out->info.input, out->info.class_count);
+        if (!out->g || !cli_check_output(ctx, out->spec, out->g, &out->info))
+            goto out;
+    } else if (has_info || !cli_prepare_model(ctx, out->spec, &out->info, &out->g)) {
         goto out;
+    }
     train_state_blank(&out->st, out->spec, out->g);
     if (!checkpoint_read(&ctx->diag, model_path, out->g, &out->st))
         goto out;
-    ok = class_names(ctx, out);
+    ok = out->class_names || class_names(ctx, out);
 out:
     if (!ok)
         cli_run_free(out);

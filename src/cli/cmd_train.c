@@ -540,6 +540,27 @@ static int finish(struct train_run *r, double t0)
     return ok ? 0 : (int)ns_diag_code(&ctx->diag);
 }
 
+/* model.yaml: the input shape and class names the model was built for, so eval's and
+ * predict's run loader (cli_run.c) needs no data files to rebuild it. */
+static bool write_model_info(const struct train_run *r)
+{
+    struct ns_buf b = {0};
+    ns_buf_puts(&b, "# written by netspec train: what the model takes and what it names\ninput: [");
+    for (int i = 0; i < r->info.input.rank; i++)
+        ns_buf_printf(&b, "%s%d", i ? ", " : "", r->info.input.dims[i]);
+    ns_buf_puts(&b, "]\nclasses: [");
+    for (int c = 0; c < r->data.class_count; c++) {
+        ns_buf_puts(&b, c ? ", " : "");
+        spec_resolve_put_string(&b, r->data.class_names[c]);
+    }
+    ns_buf_puts(&b, "]\n");
+    char *path = rundir_path(r->run_dir, "model.yaml");
+    bool ok = rundir_write_text(&r->ctx->diag, path, b.data);
+    free(path);
+    ns_buf_free(&b);
+    return ok;
+}
+
 /* runs/NAME, or runs/NAME-2, -3, ... when earlier runs are there: running the same spec
  * twice keeps both runs instead of refusing or overwriting. */
 static char *default_run_dir(const char *name)
@@ -580,7 +601,7 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
     r.model_path = rundir_path(r.run_dir, "model.nsm");
     r.resolved = spec_resolve_yaml(r.spec);
     if (!setup_run_dir(&r) || !trainset_load(ctx, r.spec, r.info.class_count, &r.data)
-        || !hash_data(&r) || !load_state(&r)) {
+        || !write_model_info(&r) || !hash_data(&r) || !load_state(&r)) {
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
