@@ -297,7 +297,7 @@ static const struct schema_field root_fields[] = {
     {.key = "optimizer", .type = SCHEMA_VARIANT, .offset = offsetof(S, optimizer), .def = "{}", .variant = &optimizer_variant, SCHEMA_NO_RANGE,
      .doc = "how the weights move"},
     {.key = "schedule", .type = SCHEMA_VARIANT, .offset = offsetof(S, schedule), .def = "{}", .variant = &schedule_variant, SCHEMA_NO_RANGE,
-     .doc = "the learning rate per epoch"},
+     .doc = "the learning rate over training: evaluated every batch (warmup and cosine move each step; step decays at epoch boundaries)"},
     {.key = "train", .type = SCHEMA_SECTION, .offset = offsetof(S, train), .def = "{}", .section = &train_section, SCHEMA_NO_RANGE,
      .doc = "the training loop"},
     {.key = "runtime", .type = SCHEMA_SECTION, .offset = offsetof(S, runtime), .def = "{}", .section = &runtime_section, SCHEMA_NO_RANGE,
