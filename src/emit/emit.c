@@ -193,66 +193,109 @@ static const char *loss_probabilities(const struct emit_plan *p)
     return "softmax of the logits, as the runtime computes it";
 }
 
+/* text as comment lines wrapped at 96 columns: the first line begins with `first` (the comment
+ * opener or " *"), the others with " *". text is already safe inside a comment. */
+static void put_wrapped(struct ns_buf *b, const char *first, const char *text)
+{
+    size_t col = strlen(first);
+    ns_buf_puts(b, first);
+    for (const char *p = text; *p;) {
+        const char *w = p;
+        while (*w && *w != ' ')
+            w++;
+        size_t len = (size_t)(w - p);
+        if (col + 1 + len > 96 && col > 2) {
+            ns_buf_puts(b, "\n *");
+            col = 2;
+        }
+        ns_buf_puts(b, " ");
+        ns_buf_append(b, p, len);
+        col += 1 + len;
+        for (p = w; *p == ' '; p++)
+            ;
+    }
+    ns_buf_puts(b, "\n");
+}
+
+/* The header's opening comment, the source's too: what the files are and where from. */
+static void put_origin(struct ns_buf *b, const struct emit_plan *p, const char *file, const char *more)
+{
+    struct ns_buf t = {0};
+    ns_buf_printf(&t, "%s: the classifier \"", file);
+    put_comment_text(&t, p->m->name);
+    ns_buf_puts(&t, "\", written by netspec ");
+    put_comment_text(&t, p->m->version);
+    ns_buf_puts(&t, " (netspec emit) from ");
+    put_comment_text(&t, p->m->source);
+    ns_buf_printf(&t, ".%s", more);
+    put_wrapped(b, "/*", t.data);
+    ns_buf_free(&t);
+}
+
 static void put_header(struct ns_buf *h, const struct emit_plan *p)
 {
     const struct emit_model *m = p->m;
     const struct graph *g = m->g;
     const char *x = p->prefix, *X = p->upper;
-    char shape[48];
+    char shape[48], lit[EMIT_C_FLOAT_MAX];
     op_shape_format(&g->input_shape, shape);
     const struct data_prep_norm *n = m->norm;
     size_t workspace = p->act_floats + p->scratch_floats + p->input_size + p->output_size;
-
-    ns_buf_printf(h, "/* %s.h: the classifier \"", x);
-    put_comment_text(h, m->name);
-    ns_buf_puts(h, "\", written by netspec ");
-    put_comment_text(h, m->version);
-    ns_buf_puts(h, " (netspec emit) from ");
-    put_comment_text(h, m->source);
-    ns_buf_printf(h, ".\n"
-                     " *\n"
-                     " *   static float workspace[%s_WORKSPACE_BYTES / sizeof(float)];\n"
-                     " *   float raw[%s_INPUT_SIZE];         (values 0..255, [h, w, c] order)\n"
-                     " *   float p[%s_CLASS_COUNT];\n"
-                     " *   int c = %s_classify(raw, p, workspace);\n"
-                     " *   printf(\"%%s %%.3f\\n\", %s_class_names[c], p[c]);\n"
-                     " *\n",
+    char *file = ns_asprintf("%s.h", x);
+    put_origin(h, p, file, "");
+    free(file);
+    ns_buf_printf(h,
+                  " *\n"
+                  " *   static float workspace[%s_WORKSPACE_BYTES / sizeof(float)];\n"
+                  " *   float raw[%s_INPUT_SIZE];         (values 0..255, [h, w, c] order)\n"
+                  " *   float p[%s_CLASS_COUNT];\n"
+                  " *   int c = %s_classify(raw, p, workspace);\n"
+                  " *   printf(\"%%s %%.3f\\n\", %s_class_names[c], p[c]);\n"
+                  " *\n",
                   X, X, X, x, x);
-    ns_buf_printf(h,
-                  " * Plain C99 needing only <math.h> (link with -lm): no allocation, no state. The caller\n"
-                  " * passes a workspace of %s_WORKSPACE_BYTES bytes aligned for float; calls on different\n"
-                  " * workspaces may run at the same time.\n"
-                  " *\n"
-                  " * Input: %s = [height, width, channels], stored [h, w, c] with channels fastest:\n"
-                  " * %s_INPUT_SIZE floats.\n"
-                  " * Preprocessing (%s_preprocess), for the value v at index i, channel c = i %% %zu, in float:\n"
-                  " *     x = (v * scale - mean[c]) / std[c]\n"
-                  " * with scale = %.9g",
-                  X, shape, X, x, n->channels ? n->channels : 1, (double)n->scale);
+    struct ns_buf t = {0};
+    ns_buf_printf(&t, "Plain C99 needing only <math.h> (link with -lm): no allocation, no state. The caller passes "
+                      "a workspace of %s_WORKSPACE_BYTES bytes aligned for float; calls with different workspaces "
+                      "may run at the same time.", X);
+    put_wrapped(h, " *", t.data);
+    ns_buf_puts(h, " *\n");
+    t.len = 0;
+    ns_buf_printf(&t, "Input: %s = [height, width, channels], stored [h, w, c] with channels fastest: "
+                      "%s_INPUT_SIZE floats. Preprocessing (%s_preprocess), for the raw value v at index i, in "
+                      "float:", shape, X, x);
+    put_wrapped(h, " *", t.data);
     if (n->channels) {
-        ns_buf_puts(h, ", mean = [");
+        ns_buf_printf(h, " *     x = (v * scale - mean[i %% %zu]) / std[i %% %zu]\n", n->channels, n->channels);
+        t.len = 0;
+        ns_buf_printf(&t, "with scale = %.9g (%s), mean = [", (double)n->scale, emit_c_float(n->scale, lit));
         for (size_t c = 0; c < n->channels; c++)
-            ns_buf_printf(h, "%s%.9g", c ? ", " : "", (double)n->mean[c]);
-        ns_buf_puts(h, "], std = [");
+            ns_buf_printf(&t, "%s%.9g", c ? ", " : "", (double)n->mean[c]);
+        ns_buf_puts(&t, "], std = [");
         for (size_t c = 0; c < n->channels; c++)
-            ns_buf_printf(h, "%s%.9g", c ? ", " : "", (double)n->std[c]);
-        ns_buf_puts(h, "]");
+            ns_buf_printf(&t, "%s%.9g", c ? ", " : "", (double)n->std[c]);
+        ns_buf_printf(&t, "] (the exact floats are in %s.c): the formula of the netspec runtime.", x);
     } else {
-        ns_buf_puts(h, ", mean = 0, std = 1");
+        ns_buf_puts(h, " *     x = (v * scale - 0.0f) / 1.0f\n");
+        t.len = 0;
+        ns_buf_printf(&t, "with scale = %.9g (%s): the formula of the netspec runtime.", (double)n->scale,
+                      emit_c_float(n->scale, lit));
     }
-    ns_buf_printf(h,
-                  " (the exact\n"
-                  " * floats are in %s.c), the formula of the netspec runtime.\n"
-                  " * Output: %s_OUTPUT_SIZE logits; %s_classify returns the class of the largest (the first\n"
-                  " * on ties) and, when probabilities is not NULL, fills %s_CLASS_COUNT of them: %s.\n"
-                  " *\n"
-                  " * Bit for bit: %s_logits gives the runtime's own float values (eval mode: batchnorm\n"
-                  " * running statistics, dropout off) when compiled without -ffast-math and without\n"
-                  " * contracting a*b+c into fused multiply-adds (gcc: -ffp-contract=off, the default with\n"
-                  " * -std=c99; clang: %s.c turns it off), with IEEE single precision (not x87 extended\n"
-                  " * precision) and the C library the runtime used for expf and tanhf.\n"
-                  " */\n",
-                  x, X, x, X, loss_probabilities(p), x, x);
+    put_wrapped(h, " *", t.data);
+    t.len = 0;
+    ns_buf_printf(&t, "Output: %s_OUTPUT_SIZE logits. %s_classify returns the class of the largest (the first on "
+                      "ties) and, when probabilities is not NULL, fills %s_CLASS_COUNT of them: %s.",
+                  X, x, X, loss_probabilities(p));
+    put_wrapped(h, " *", t.data);
+    ns_buf_puts(h, " *\n");
+    t.len = 0;
+    ns_buf_printf(&t, "Bit for bit: %s_logits gives the runtime's own float values (eval mode: batchnorm running "
+                      "statistics, dropout off) when compiled without -ffast-math and without contracting a*b+c "
+                      "into fused multiply-adds (gcc: -ffp-contract=off, the default with -std=c99; clang: %s.c "
+                      "turns it off), with IEEE single precision (not x87 extended precision) and the C library "
+                      "the runtime used for expf and tanhf.", x, x);
+    put_wrapped(h, " *", t.data);
+    ns_buf_puts(h, " */\n");
+    ns_buf_free(&t);
     ns_buf_printf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", X, X);
     if (g->input_shape.rank == 3)
         ns_buf_printf(h, "#define %s_INPUT_HEIGHT %d\n#define %s_INPUT_WIDTH %d\n#define %s_INPUT_CHANNELS %d\n", X,
@@ -479,20 +522,21 @@ static void put_source(struct ns_buf *c, struct emit_plan *p)
     /* classify decides the last helpers, so it is written first and placed last. */
     struct ns_buf classify = {0};
     put_classify(&classify, p);
-    ns_buf_printf(c, "/* %s.c: the classifier \"", p->prefix);
-    put_comment_text(c, p->m->name);
-    ns_buf_puts(c, "\", written by netspec ");
-    put_comment_text(c, p->m->version);
+    char *file = ns_asprintf("%s.c", p->prefix);
+    char *more = ns_asprintf(" See %s.h. Each layer is one function repeating the runtime's arithmetic for one "
+                             "sample in the runtime's order: sums run over their terms in index order from 0, "
+                             "convolutions run on an im2col matrix with zeros for the padding, exactly as the "
+                             "netspec kernels do.", p->prefix);
+    put_origin(c, p, file, more);
+    free(file);
+    free(more);
     ns_buf_printf(c,
-                  " (netspec emit); see %s.h. Each layer is one\n"
-                  " * function repeating the runtime's arithmetic for one sample in the runtime's order:\n"
-                  " * sums run over their terms in index order from 0, convolutions run on an im2col matrix\n"
-                  " * with zeros for the padding, exactly as the netspec kernels do. */\n"
+                  " */\n"
                   "#include \"%s.h\"\n\n"
                   "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
                   "/* Fused multiply-adds would change the rounding of every sum. */\n"
                   "#ifdef __clang__\n#pragma STDC FP_CONTRACT OFF\n#endif\n\n",
-                  p->prefix, p->prefix);
+                  p->prefix);
     put_params(c, p);
     emit_c_helpers(c, p->prefix, p->helpers);
     put_nodes(c, p);
