@@ -180,6 +180,8 @@ static bool write_idx(const char *images, const char *labels, int count, int cla
 static unsigned char test_pixels[TEST_COUNT * PIXELS];     /* 3-class test images */
 static unsigned char binary_pixels[TEST_COUNT * PIXELS];   /* 2-class test images */
 
+/* 300 hidden units: the next layer's sums are longer than the runtime's GEMM K block (256),
+ * so its blocked partial sums are compared too. */
 static const char *const mlp_spec =
     "version: 1\n"
     "name: tiny-mlp\n"
@@ -194,7 +196,7 @@ static const char *const mlp_spec =
     "model:\n"
     "  layers:\n"
     "    - flatten\n"
-    "    - dense: {units: 24, activation: relu}\n"
+    "    - dense: {units: 300, activation: relu}\n"
     "    - dropout: 0.2\n"
     "    - dense: {units: 12, activation: gelu}\n"
     "    - dense: {units: auto}\n"

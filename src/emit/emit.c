@@ -106,7 +106,7 @@ static bool all_finite(const float *v, size_t n, size_t *bad)
     return true;
 }
 
-static bool check_model(struct ns_diag *diag, const struct emit_model *m, bool with_main)
+static bool check_model(struct ns_diag *diag, const struct emit_model *m, const char *prefix, bool with_main)
 {
     const struct graph *g = m->g;
     struct ns_loc here = {m->source, 0, 0, 0};
@@ -144,8 +144,9 @@ static bool check_model(struct ns_diag *diag, const struct emit_model *m, bool w
     if (with_main && (g->input_shape.rank != 3 || g->input_shape.dims[2] > 4)) {
         char text[48];
         op_shape_format(&g->input_shape, text);
-        ns_diag_add(diag, NS_ERR_SPEC, here, "leave out --main and feed NAME_classify yourself",
-                    "--main reads PGM/PPM images, but the model's input is %s", text);
+        ns_diag_add(diag, NS_ERR_SPEC, here, NULL, "--main reads PGM/PPM images, but the model's input is %s",
+                    text);
+        ns_diag_hint(diag, "leave out --main and call %s_classify from your own program", prefix);
         return false;
     }
     return true;
@@ -244,15 +245,16 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
     char *file = ns_asprintf("%s.h", x);
     put_origin(h, p, file, "");
     free(file);
+    bool image = g->input_shape.rank == 3;
     ns_buf_printf(h,
                   " *\n"
                   " *   static float workspace[%s_WORKSPACE_BYTES / sizeof(float)];\n"
-                  " *   float raw[%s_INPUT_SIZE];         (values 0..255, [h, w, c] order)\n"
+                  " *   float raw[%s_INPUT_SIZE];         %s\n"
                   " *   float p[%s_CLASS_COUNT];\n"
                   " *   int c = %s_classify(raw, p, workspace);\n"
                   " *   printf(\"%%s %%.3f\\n\", %s_class_names[c], p[c]);\n"
                   " *\n",
-                  X, X, X, x, x);
+                  X, X, image ? "(values 0..255, [h, w, c] order)" : "(the raw feature values)", X, x, x);
     struct ns_buf t = {0};
     ns_buf_printf(&t, "Plain C99 needing only <math.h> (link with -lm): no allocation, no state. The caller passes "
                       "a workspace of %s_WORKSPACE_BYTES bytes aligned for float; calls with different workspaces "
@@ -260,9 +262,12 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
     put_wrapped(h, " *", t.data);
     ns_buf_puts(h, " *\n");
     t.len = 0;
-    ns_buf_printf(&t, "Input: %s = [height, width, channels], stored [h, w, c] with channels fastest: "
-                      "%s_INPUT_SIZE floats. Preprocessing (%s_preprocess), for the raw value v at index i, in "
-                      "float:", shape, X, x);
+    if (image)
+        ns_buf_printf(&t, "Input: %s = [height, width, channels], stored [h, w, c] with channels fastest: "
+                          "%s_INPUT_SIZE floats.", shape, X);
+    else
+        ns_buf_printf(&t, "Input: %s, a vector of %s_INPUT_SIZE features.", shape, X);
+    ns_buf_printf(&t, " Preprocessing (%s_preprocess), for the raw value v at index i, in float:", x);
     put_wrapped(h, " *", t.data);
     if (n->channels) {
         ns_buf_printf(h, " *     x = (v * scale - mean[i %% %zu]) / std[i %% %zu]\n", n->channels, n->channels);
@@ -699,7 +704,7 @@ bool emit_classifier(struct ns_diag *diag, const struct emit_model *m, const cha
                     "\"%s\" is not usable as a C name prefix", prefix);
         return false;
     }
-    if (!check_model(diag, m, with_main))
+    if (!check_model(diag, m, prefix, with_main))
         return false;
     struct emit_plan p = {.m = m, .prefix = prefix};
     upper_copy(prefix, p.upper);
