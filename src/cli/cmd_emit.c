@@ -22,7 +22,7 @@ void cmd_emit_help(void)
            "header, and NAME_logits gives the same float bits as the runtime in eval mode\n"
            "(compile without -ffast-math, with -ffp-contract=off). The header documents\n"
            "NAME_preprocess, NAME_logits, NAME_classify and NAME_WORKSPACE_BYTES.\n"
-           "The run's data files must be in place: their headers give the input shape.\n"
+
            "Exit status: 0 ok, 2 usage error or a model that cannot be emitted, 3 data error.\n\n"
            "options:\n"
            "  -o, --output DIR    where to write the files (created if missing)\n"
