@@ -49,6 +49,10 @@ struct cli_spec_args {
 bool cli_parse_spec_args(struct ns_ctx *ctx, int argc, char **argv, struct cli_spec_args *out,
                          const char *usage);
 void cli_spec_args_free(struct cli_spec_args *args);
+/* The value of argv[*i] when it is `LONG VALUE`, `LONG=VALUE` or `SHORT VALUE` (advancing *i);
+ * NULL when it is another option, with *missing set when the value is absent. */
+const char *cli_option_value(int argc, char **argv, int *i, const char *shortname,
+                             const char *longname, bool *missing);
 /* Records a usage error in the diag (exit 2). */
 void cli_usage_error(struct ns_ctx *ctx, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -54,3 +54,19 @@ void cli_spec_args_free(struct cli_spec_args *args)
     free(args->sets);
     args->sets = NULL;
 }
+
+const char *cli_option_value(int argc, char **argv, int *i, const char *shortname,
+                             const char *longname, bool *missing)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(longname);
+    if (!strncmp(arg, longname, n) && arg[n] == '=')
+        return arg + n + 1;
+    if (strcmp(arg, longname) != 0 && !(shortname && !strcmp(arg, shortname)))
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}

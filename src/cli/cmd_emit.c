@@ -40,32 +40,15 @@ struct emit_args {
     bool with_main;
 };
 
-/* The value of `--opt VALUE`, `--opt=VALUE` or `-o VALUE`; NULL when `arg` is another option. */
-static const char *option_value(int argc, char **argv, int *i, const char *shortname, const char *longname,
-                                bool *missing)
-{
-    const char *arg = argv[*i];
-    size_t n = strlen(longname);
-    if (!strncmp(arg, longname, n) && arg[n] == '=')
-        return arg + n + 1;
-    if (strcmp(arg, longname) != 0 && !(shortname && !strcmp(arg, shortname)))
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct emit_args *a)
 {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         const char *arg = argv[i], *v;
-        if ((v = option_value(argc, argv, &i, "-o", "--output", &missing))) {
+        if ((v = cli_option_value(argc, argv, &i, "-o", "--output", &missing))) {
             a->out_dir = v;
-        } else if ((v = option_value(argc, argv, &i, NULL, "--prefix", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, NULL, "--prefix", &missing))) {
             a->prefix = v;
         } else if (missing) {
             cli_usage_error(ctx, usage, "%s needs a value", arg);

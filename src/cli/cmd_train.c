@@ -64,23 +64,6 @@ static bool parse_int_arg(const char *text, int *out)
     return true;
 }
 
-/* The value of an option written `--opt VALUE` or `--opt=VALUE`; NULL when `arg` is another. */
-static const char *option_value(int argc, char **argv, int *i, const char *shortname, const char *longname,
-                                bool *missing)
-{
-    const char *arg = argv[*i];
-    size_t n = strlen(longname);
-    if (!strncmp(arg, longname, n) && arg[n] == '=')
-        return arg + n + 1;
-    if (strcmp(arg, longname) != 0 && !(shortname && !strcmp(arg, shortname)))
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct train_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -88,13 +71,13 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct train_a
     for (int i = 1; i < argc; i++) {
         bool missing = false;
         const char *v;
-        if ((v = option_value(argc, argv, &i, "-s", "--set", &missing))) {
+        if ((v = cli_option_value(argc, argv, &i, "-s", "--set", &missing))) {
             a->sets[a->set_count++] = v;
-        } else if ((v = option_value(argc, argv, &i, "-o", "--output", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, "-o", "--output", &missing))) {
             a->out_dir = v;
-        } else if ((v = option_value(argc, argv, &i, NULL, "--resume", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, NULL, "--resume", &missing))) {
             a->resume_dir = v;
-        } else if ((v = option_value(argc, argv, &i, NULL, "--threads", &missing))) {
+        } else if ((v = cli_option_value(argc, argv, &i, NULL, "--threads", &missing))) {
             if (!parse_int_arg(v, &a->threads)) {
                 cli_usage_error(ctx, usage, "--threads needs a number from 1 to 1024, not \"%s\"", v);
                 return false;

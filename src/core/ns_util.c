@@ -1,5 +1,6 @@
 #include "core/ns_util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,40 @@ void ns_buf_free(struct ns_buf *buf)
     free(buf->data);
     buf->data = NULL;
     buf->len = buf->cap = 0;
+}
+
+char *ns_read_file(const char *path, size_t max, size_t *len, int *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (err)
+            *err = errno;
+        return NULL;
+    }
+    struct ns_buf buf = {0};
+    ns_buf_puts(&buf, "");
+    char chunk[65536];
+    size_t n;
+    int failure = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (max && buf.len + n > max) {
+            failure = EFBIG;
+            break;
+        }
+        ns_buf_append(&buf, chunk, n);
+    }
+    if (!failure && ferror(f))
+        failure = errno ? errno : EIO;
+    fclose(f);
+    if (failure) {
+        if (err)
+            *err = failure;
+        ns_buf_free(&buf);
+        return NULL;
+    }
+    if (len)
+        *len = buf.len;
+    return buf.data;
 }
 
 void ns_buf_put_json_string(struct ns_buf *buf, const char *s)

@@ -29,6 +29,10 @@ void ns_buf_free(struct ns_buf *buf);
 /* Appends `s` as a JSON string literal, quotes and escapes included (NULL writes ""). */
 void ns_buf_put_json_string(struct ns_buf *buf, const char *s);
 
+/* The whole file, NUL-terminated (malloc'd; `*len` gets its size when not NULL). NULL on
+ * failure with the errno in `*err` (EFBIG when the file is larger than `max`; 0 = no limit). */
+char *ns_read_file(const char *path, size_t max, size_t *len, int *err);
+
 /* Levenshtein distance, capped: returns cap+1 when it exceeds `cap`. */
 size_t ns_edit_distance(const char *a, const char *b, size_t cap);
 /* The candidate closest to `word` if it is close enough to be a plausible typo, else NULL. */

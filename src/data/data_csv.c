@@ -55,26 +55,12 @@ static bool csv_open(struct ns_diag *diag, struct ns_loc spec_loc, const char *p
 {
     memset(f, 0, sizeof *f);
     f->path = path;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        data_error(diag, spec_loc, path, NULL, "cannot open \"%s\": %s", path, strerror(errno));
+    int err = 0;
+    f->data = ns_read_file(path, 0, &f->len, &err);
+    if (!f->data) {
+        data_error(diag, spec_loc, path, NULL, "cannot open \"%s\": %s", path, strerror(err));
         return false;
     }
-    struct ns_buf buf = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        ns_buf_append(&buf, chunk, n);
-    bool err = ferror(fp);
-    int saved = errno;
-    fclose(fp);
-    if (err) {
-        data_error(diag, spec_loc, path, NULL, "cannot read \"%s\": %s", path, strerror(saved));
-        ns_buf_free(&buf);
-        return false;
-    }
-    f->data = buf.data ? buf.data : ns_xstrdup("");
-    f->len = buf.len;
     if (f->len >= 3 && memcmp(f->data, "\xEF\xBB\xBF", 3) == 0)
         f->pos = 3; /* a UTF-8 byte order mark, as spreadsheet programs write */
     return true;

@@ -4,20 +4,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
-
-/* The same splitmix64 mix as data_split.c, kept private so neither file shares state. */
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t hash3(uint64_t key, uint64_t a, uint64_t b)
-{
-    return mix64(mix64(mix64(key) ^ a) ^ b);
-}
+#include "data/data_split.h"
 
 static size_t innermost(struct spec_shape shape)
 {
@@ -119,12 +106,12 @@ void data_prep_augment_sample(const struct data_prep_augment *aug, struct spec_s
                          const float *in, float *out)
 {
     int h = shape.dims[0], w = shape.dims[1], c = shape.dims[2];
-    bool flip = aug->hflip && (hash3(key, sample, 0) >> 63);
+    bool flip = aug->hflip && (data_split_hash(key, sample, 0) >> 63);
     int dy = 0, dx = 0;
     if (aug->random_crop > 0) {
         uint64_t range = 2 * (uint64_t)aug->random_crop + 1;
-        dy = (int)(hash3(key, sample, 1) % range) - aug->random_crop;
-        dx = (int)(hash3(key, sample, 2) % range) - aug->random_crop;
+        dy = (int)(data_split_hash(key, sample, 1) % range) - aug->random_crop;
+        dx = (int)(data_split_hash(key, sample, 2) % range) - aug->random_crop;
     }
     /* Output pixel (y, x) shows padded-input pixel (y + dy, x' + dx), x' mirrored when flipping. */
     for (int y = 0; y < h; y++) {

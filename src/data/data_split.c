@@ -16,7 +16,7 @@ static uint64_t mix64(uint64_t z)
 }
 
 /* A counter-based draw: the value depends only on its arguments, never on call order. */
-static uint64_t hash3(uint64_t key, uint64_t a, uint64_t b)
+uint64_t data_split_hash(uint64_t key, uint64_t a, uint64_t b)
 {
     return mix64(mix64(mix64(key) ^ a) ^ b);
 }
@@ -27,14 +27,14 @@ uint64_t data_split_key(uint64_t seed, const char *stream, uint64_t counter)
     uint64_t h = 0xcbf29ce484222325ull;
     for (const unsigned char *p = (const unsigned char *)stream; p && *p; p++)
         h = (h ^ *p) * 0x100000001b3ull;
-    return hash3(seed, h, counter);
+    return data_split_hash(seed, h, counter);
 }
 
 /* Fisher-Yates where swap i draws from hash(key, tag, i). */
 static void shuffle(size_t *a, size_t n, uint64_t key, uint64_t tag)
 {
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(hash3(key, tag, i) % i);
+        size_t j = (size_t)(data_split_hash(key, tag, i) % i);
         size_t t = a[i - 1];
         a[i - 1] = a[j];
         a[j] = t;

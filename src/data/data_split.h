@@ -34,6 +34,8 @@ bool data_split_stratified(const int32_t *labels, size_t count, int class_count,
 void data_split_free(struct data_split *split);
 /* A permutation of 0..n-1 from `key` (e.g. seed, stream "shuffle", epoch). out: (n). */
 void data_split_permutation(uint64_t key, size_t n, size_t *out);
+/* A counter-based hash of (key, a, b): the one source of randomness the data layer uses. */
+uint64_t data_split_hash(uint64_t key, uint64_t a, uint64_t b);
 /* Mixes a stream name and numbers into a key: data_split_key(seed, "split", 0). */
 uint64_t data_split_key(uint64_t seed, const char *stream, uint64_t counter);
 

@@ -372,40 +372,21 @@ struct spec_node *spec_tree_parse(struct ns_ctx *ctx, const char *file, const ch
 
 struct spec_node *spec_tree_load_file(struct ns_ctx *ctx, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){path, 0, 0, 0}, NULL,
-                    "cannot read spec: %s", strerror(errno));
+    int err = 0;
+    size_t len = 0;
+    char *text = ns_read_file(path, SPEC_TREE_MAX_BYTES, &len, &err);
+    if (!text) {
+        if (err == EFBIG)
+            ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){path, 0, 0, 0}, NULL,
+                        "file is larger than %d MiB; a spec is never that big",
+                        SPEC_TREE_MAX_BYTES >> 20);
+        else
+            ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){path, 0, 0, 0}, NULL,
+                        "cannot read spec: %s", strerror(err));
         return NULL;
     }
-    struct ns_buf buf = {0};
-    char chunk[65536];
-    size_t n;
-    bool too_big = false;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (buf.len + n > SPEC_TREE_MAX_BYTES) {
-            too_big = true;
-            break;
-        }
-        ns_buf_append(&buf, chunk, n);
-    }
-    bool read_error = ferror(f);
-    fclose(f);
-    if (read_error) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){path, 0, 0, 0}, NULL,
-                    "cannot read spec: %s", strerror(errno ? errno : EIO));
-        ns_buf_free(&buf);
-        return NULL;
-    }
-    if (too_big) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){path, 0, 0, 0}, NULL,
-                    "file is larger than %d MiB; a spec is never that big",
-                    SPEC_TREE_MAX_BYTES >> 20);
-        ns_buf_free(&buf);
-        return NULL;
-    }
-    struct spec_node *root = spec_tree_parse(ctx, path, buf.data ? buf.data : "", buf.len);
-    ns_buf_free(&buf);
+    struct spec_node *root = spec_tree_parse(ctx, path, text, len);
+    free(text);
     return root;
 }
 

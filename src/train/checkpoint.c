@@ -283,25 +283,13 @@ static bool get_str_eq(struct reader *r, const char *want, char *got, size_t got
 static bool read_file(struct ns_diag *diag, const char *path, unsigned char **data, size_t *len)
 {
     struct ns_loc loc = {path, 0, 0, 0};
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "cannot open %s: %s", path, strerror(errno));
+    int err = 0;
+    char *text = ns_read_file(path, 0, len, &err);
+    if (!text) {
+        ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "cannot open %s: %s", path, strerror(err));
         return false;
     }
-    struct ns_buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ns_buf_append(&b, chunk, n);
-    bool err = ferror(f);
-    fclose(f);
-    if (err) {
-        ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "cannot read %s", path);
-        ns_buf_free(&b);
-        return false;
-    }
-    *data = (unsigned char *)b.data;
-    *len = b.len;
+    *data = (unsigned char *)text;
     return true;
 }
 

@@ -48,25 +48,7 @@ char *rundir_path(const char *dir, const char *name)
 
 char *rundir_read_text(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct ns_buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ns_buf_append(&b, chunk, n);
-    bool err = ferror(f);
-    fclose(f);
-    if (err) {
-        ns_buf_free(&b);
-        return NULL;
-    }
-    if (!b.data)
-        b.data = ns_xstrdup("");
-    if (len)
-        *len = b.len;
-    return b.data;
+    return ns_read_file(path, 0, len, NULL);
 }
 
 bool rundir_write_text(struct ns_diag *diag, const char *path, const char *text)
