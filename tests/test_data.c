@@ -3,14 +3,12 @@
 #include <CUnit/Basic.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <stb_image_write.h>
 
@@ -27,55 +25,11 @@
 #include "data/dataset.h"
 #include "spec/spec.h"
 
-static char tmp_root[64];
+#include "test_util.h"
+
 static const char *const FASHION = "/usr/share/datasets/fashion-mnist";
 
 /* ---- helpers ---- */
-
-static char *tmp_path(const char *name)
-{
-    return ns_asprintf("%s/%s", tmp_root, name);
-}
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_FATAL(fwrite(data, 1, n, f) == n);
-    fclose(f);
-}
-
-static void write_gz(const char *path, const void *data, size_t n)
-{
-    gzFile f = gzopen(path, "wb");
-    CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_FATAL(gzwrite(f, data, (unsigned)n) == (int)n);
-    gzclose(f);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    write_bytes(path, text, strlen(text));
-}
-
-/* An IDX file: magic, big-endian dims, then the payload. */
-static size_t make_idx(unsigned char *buf, int type, int ndim, const uint32_t *dims, const unsigned char *payload,
-                       size_t payload_len)
-{
-    buf[0] = 0;
-    buf[1] = 0;
-    buf[2] = (unsigned char)type;
-    buf[3] = (unsigned char)ndim;
-    size_t at = 4;
-    for (int i = 0; i < ndim; i++) {
-        buf[at++] = (unsigned char)(dims[i] >> 24);
-        buf[at++] = (unsigned char)(dims[i] >> 16);
-        buf[at++] = (unsigned char)(dims[i] >> 8);
-        buf[at++] = (unsigned char)dims[i];
-    }
-    memcpy(buf + at, payload, payload_len);
-    return at + payload_len;
-}
 
 /* The first diag line containing `needle`, or NULL; the caller frees. */
 static char *find_error(const struct ns_diag *diag, const char *needle)
@@ -105,23 +59,9 @@ static void print_diag(const struct ns_diag *diag)
     }
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int suite_init(void)
 {
-    strcpy(tmp_root, "/tmp/netspec-test-data-XXXXXX");
-    return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int suite_clean(void)
-{
-    return nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return test_util_tmp_init("data");
 }
 
 /* 5 images of 4x3, pixel value = 12 * i + j; labels 0,1,2,1,0. */
@@ -135,10 +75,10 @@ static void write_idx_pair(const char *images, const char *labels, bool gz)
     for (int i = 0; i < 60; i++)
         pixels[i] = (unsigned char)(i * 4);
     unsigned char buf[256];
-    size_t n = make_idx(buf, 0x08, 3, img_dims, pixels, sizeof pixels);
-    (gz ? write_gz : write_bytes)(images, buf, n);
-    n = make_idx(buf, 0x08, 1, lab_dims, labels5, sizeof labels5);
-    (gz ? write_gz : write_bytes)(labels, buf, n);
+    size_t n = test_util_make_idx(buf, 0x08, 3, img_dims, pixels, sizeof pixels);
+    (gz ? test_util_write_gz : test_util_write_bytes)(images, buf, n);
+    n = test_util_make_idx(buf, 0x08, 1, lab_dims, labels5, sizeof labels5);
+    (gz ? test_util_write_gz : test_util_write_bytes)(labels, buf, n);
 }
 
 /* ---- IDX ---- */
@@ -163,8 +103,8 @@ static void check_idx_dataset(const struct dataset *ds, int class_count)
 static void test_idx_plain_and_gz(void)
 {
     for (int gz = 0; gz < 2; gz++) {
-        char *images = tmp_path(gz ? "img.idx.gz" : "img.idx");
-        char *labels = tmp_path(gz ? "lab.idx.gz" : "lab.idx");
+        char *images = test_util_tmp_path(gz ? "img.idx.gz" : "img.idx");
+        char *labels = test_util_tmp_path(gz ? "lab.idx.gz" : "lab.idx");
         write_idx_pair(images, labels, gz);
         struct ns_diag diag = {0};
         struct ns_loc none = {0};
@@ -198,11 +138,11 @@ static void test_idx_4d(void)
     unsigned char px[24], buf[128];
     for (int i = 0; i < 24; i++)
         px[i] = (unsigned char)(200 - i);
-    char *images = tmp_path("rgb.idx");
-    char *labels = tmp_path("rgb-labels.idx");
-    write_bytes(images, buf, make_idx(buf, 0x08, 4, dims, px, sizeof px));
+    char *images = test_util_tmp_path("rgb.idx");
+    char *labels = test_util_tmp_path("rgb-labels.idx");
+    test_util_write_bytes(images, buf, test_util_make_idx(buf, 0x08, 4, dims, px, sizeof px));
     const unsigned char lab[2] = {1, 0};
-    write_bytes(labels, buf, make_idx(buf, 0x08, 1, dims, lab, 2));
+    test_util_write_bytes(labels, buf, test_util_make_idx(buf, 0x08, 1, dims, lab, 2));
     struct ns_diag diag = {0};
     struct dataset ds = {0};
     CU_ASSERT_TRUE_FATAL(data_idx_load(&diag, (struct ns_loc){0}, images, (struct ns_loc){0}, labels, 0, &ds));
@@ -237,17 +177,17 @@ static char *idx_fail(const char *images, const char *labels, int class_count, s
 
 static void test_idx_errors(void)
 {
-    char *images = tmp_path("e-img.idx");
-    char *labels = tmp_path("e-lab.idx");
-    char *good_images = tmp_path("g-img.idx");
-    char *good_labels = tmp_path("g-lab.idx");
+    char *images = test_util_tmp_path("e-img.idx");
+    char *labels = test_util_tmp_path("e-lab.idx");
+    char *good_images = test_util_tmp_path("g-img.idx");
+    char *good_labels = test_util_tmp_path("g-lab.idx");
     write_idx_pair(good_images, good_labels, false);
     struct ns_loc none = {0};
     unsigned char buf[256];
     char *want, *line;
 
     /* Not IDX at all. */
-    write_text(images, "PK\x03\x04 a zip file");
+    test_util_write_text(images, "PK\x03\x04 a zip file");
     line = idx_fail(images, good_labels, 0, none);
     want = ns_asprintf("%s: error: \"%s\" is not an IDX file (magic 0x504b0304)", images, images);
     CU_ASSERT_STRING_EQUAL(line, want);
@@ -255,15 +195,15 @@ static void test_idx_errors(void)
     free(line);
 
     /* Compressed twice: after one gunzip it is still gzip. */
-    char *inner = tmp_path("inner.gz");
-    char *twice = tmp_path("twice.gz");
-    size_t n = make_idx(buf, 0x08, 3, img_dims, pixels, sizeof pixels);
-    write_gz(inner, buf, n);
+    char *inner = test_util_tmp_path("inner.gz");
+    char *twice = test_util_tmp_path("twice.gz");
+    size_t n = test_util_make_idx(buf, 0x08, 3, img_dims, pixels, sizeof pixels);
+    test_util_write_gz(inner, buf, n);
     FILE *f = fopen(inner, "rb");
     unsigned char gzbytes[512];
     size_t gzn = fread(gzbytes, 1, sizeof gzbytes, f);
     fclose(f);
-    write_gz(twice, gzbytes, gzn);
+    test_util_write_gz(twice, gzbytes, gzn);
     struct ns_diag diag = {0};
     struct data_idx_file h;
     CU_ASSERT_FALSE(data_idx_read_file_header(&diag, none, twice, &h));
@@ -276,25 +216,25 @@ static void test_idx_errors(void)
     free(twice);
 
     /* Truncated pixels. */
-    write_bytes(images, buf, make_idx(buf, 0x08, 3, img_dims, pixels, 10));
+    test_util_write_bytes(images, buf, test_util_make_idx(buf, 0x08, 3, img_dims, pixels, 10));
     line = idx_fail(images, good_labels, 0, none);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "is truncated: expected 60 bytes of pixels, file ends after 10"));
     free(line);
 
     /* Truncated gzip stream. */
-    char *trunc_gz = tmp_path("trunc.gz");
+    char *trunc_gz = test_util_tmp_path("trunc.gz");
     unsigned char big[4 + 12 + 6000];
     uint32_t big_dims[3] = {5, 30, 40};
     unsigned char big_px[6000];
     for (int i = 0; i < 6000; i++)
         big_px[i] = (unsigned char)((i * 7919) >> 3);
-    n = make_idx(big, 0x08, 3, big_dims, big_px, sizeof big_px);
-    write_gz(trunc_gz, big, n);
+    n = test_util_make_idx(big, 0x08, 3, big_dims, big_px, sizeof big_px);
+    test_util_write_gz(trunc_gz, big, n);
     f = fopen(trunc_gz, "rb");
     unsigned char whole[8192];
     size_t whole_n = fread(whole, 1, sizeof whole, f);
     fclose(f);
-    write_bytes(trunc_gz, whole, whole_n / 2);
+    test_util_write_bytes(trunc_gz, whole, whole_n / 2);
     line = idx_fail(trunc_gz, good_labels, 0, none);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "is truncated: expected 6000 bytes of pixels, file ends after"));
     free(line);
@@ -302,7 +242,7 @@ static void test_idx_errors(void)
 
     /* Counts that disagree. */
     uint32_t four[1] = {4};
-    write_bytes(labels, buf, make_idx(buf, 0x08, 1, four, labels5, 4));
+    test_util_write_bytes(labels, buf, test_util_make_idx(buf, 0x08, 1, four, labels5, 4));
     line = idx_fail(good_images, labels, 0, none);
     want = ns_asprintf("%s: error: labels count 4 in \"%s\" does not match images count 5 in \"%s\"", labels, labels,
                        good_images);
@@ -317,13 +257,13 @@ static void test_idx_errors(void)
     free(line);
 
     /* Not unsigned bytes. */
-    write_bytes(images, buf, make_idx(buf, 0x0d, 3, img_dims, pixels, sizeof pixels));
+    test_util_write_bytes(images, buf, test_util_make_idx(buf, 0x0d, 3, img_dims, pixels, sizeof pixels));
     line = idx_fail(images, good_labels, 0, none);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "holds IDX type 0x0d (float); netspec reads unsigned bytes (0x08)"));
     free(line);
 
     /* Labels with two dimensions. */
-    write_bytes(labels, buf, make_idx(buf, 0x08, 2, img_dims, labels5, 5));
+    test_util_write_bytes(labels, buf, test_util_make_idx(buf, 0x08, 2, img_dims, labels5, 5));
     line = idx_fail(good_images, labels, 0, none);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "has 2 dimensions; labels need 1 [count]"));
     free(line);
@@ -332,19 +272,19 @@ static void test_idx_errors(void)
     unsigned char more[61];
     memcpy(more, pixels, 60);
     more[60] = 1;
-    write_bytes(images, buf, make_idx(buf, 0x08, 3, img_dims, more, sizeof more));
+    test_util_write_bytes(images, buf, test_util_make_idx(buf, 0x08, 3, img_dims, more, sizeof more));
     line = idx_fail(images, good_labels, 0, none);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "has data after the 76 bytes its header declares"));
     free(line);
 
     /* Too short to hold a magic. */
-    write_bytes(images, "\0\0", 2);
+    test_util_write_bytes(images, "\0\0", 2);
     line = idx_fail(images, good_labels, 0, none);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "is too short to be an IDX file (2 bytes)"));
     free(line);
 
     /* A missing file, reported at the spec line that names it. */
-    char *missing = tmp_path("nope.gz");
+    char *missing = test_util_tmp_path("nope.gz");
     struct ns_loc spec = {"specs/x.yaml", 7, 13, 20};
     line = idx_fail(missing, good_labels, 0, spec);
     want = ns_asprintf("specs/x.yaml:7:13: error: cannot open \"%s\": No such file or directory", missing);
@@ -402,8 +342,8 @@ static void test_idx_fashion_headers(void)
 
 static void test_csv_good(void)
 {
-    char *path = tmp_path("good.csv");
-    write_text(path, "\xEF\xBB\xBF" "a,\"b\", \"label\"\r\n1,2,0\r\n\r\n  \n3.5, 4 ,1\r\n-1e2,\"7\",2");
+    char *path = test_util_tmp_path("good.csv");
+    test_util_write_text(path, "\xEF\xBB\xBF" "a,\"b\", \"label\"\r\n1,2,0\r\n\r\n  \n3.5, 4 ,1\r\n-1e2,\"7\",2");
     struct ns_diag diag = {0};
     struct data_csv_header hdr = {0};
     CU_ASSERT_TRUE_FATAL(data_csv_read_header(&diag, (struct ns_loc){0}, path, &hdr));
@@ -467,12 +407,12 @@ static char *csv_fail(const char *path, const struct data_csv_opts *o, struct ns
 
 static void test_csv_errors(void)
 {
-    char *path = tmp_path("bad.csv");
+    char *path = test_util_tmp_path("bad.csv");
     struct ns_diag diag = {0};
     char *line, *want;
 
     /* Missing label column: at the spec place, with a suggestion and the columns. */
-    write_text(path, "sepal_length,sepal_width,species\n1,2,0\n");
+    test_util_write_text(path, "sepal_length,sepal_width,species\n1,2,0\n");
     struct data_csv_opts o = {.label_column = "specie", .label_loc = {"spec.yaml", 9, 17, 6}};
     line = csv_fail(path, &o, &diag);
     want = ns_asprintf("spec.yaml:9:17: error: no column \"specie\" in \"%s\"", path);
@@ -484,7 +424,7 @@ static void test_csv_errors(void)
     ns_diag_free(&diag);
 
     /* A non-numeric cell: at the cell itself. */
-    write_text(path, "a,b,label\n1,2,0\n1, xyz,0\n");
+    test_util_write_text(path, "a,b,label\n1,2,0\n1, xyz,0\n");
     o = (struct data_csv_opts){.label_column = "label"};
     line = csv_fail(path, &o, &diag);
     want = ns_asprintf("%s:3:4: error: cell \"xyz\" in column \"b\" is not a number", path);
@@ -495,7 +435,7 @@ static void test_csv_errors(void)
     ns_diag_free(&diag);
 
     /* Ragged rows, CRLF: too few cells points past the end, too many at the first extra cell. */
-    write_text(path, "a,b,label\r\n1,2\r\n1,2,0,9\r\n");
+    test_util_write_text(path, "a,b,label\r\n1,2\r\n1,2,0,9\r\n");
     line = csv_fail(path, &o, &diag);
     want = ns_asprintf("%s:2:4: error: line has 2 cells; the header has 3 columns", path);
     CU_ASSERT_STRING_EQUAL(line, want);
@@ -510,7 +450,7 @@ static void test_csv_errors(void)
     ns_diag_free(&diag);
 
     /* Labels: not an integer; outside the listed classes; an empty feature. */
-    write_text(path, "a,label\n1,1.5\n2,7\n,0\n");
+    test_util_write_text(path, "a,label\n1,1.5\n2,7\n,0\n");
     o.class_count = 3;
     line = csv_fail(path, &o, &diag);
     want = ns_asprintf("%s:2:3: error: label \"1.5\" in column \"label\" is not a class index (an integer 0 or more)",
@@ -523,23 +463,23 @@ static void test_csv_errors(void)
     ns_diag_free(&diag);
 
     /* Header problems. */
-    write_text(path, "a,,label\n1,2,3\n");
+    test_util_write_text(path, "a,,label\n1,2,3\n");
     o.class_count = 0;
     line = csv_fail(path, &o, &diag);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, ":1:3: error: column 2 has no name"));
     free(line);
     ns_diag_free(&diag);
-    write_text(path, "label\n1\n");
+    test_util_write_text(path, "label\n1\n");
     line = csv_fail(path, &o, &diag);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "has no feature columns besides \"label\""));
     free(line);
     ns_diag_free(&diag);
-    write_text(path, "\n\n");
+    test_util_write_text(path, "\n\n");
     line = csv_fail(path, &o, &diag);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, "is empty: expected a header row of column names"));
     free(line);
     ns_diag_free(&diag);
-    write_text(path, "a,\"label\n1,2\n");
+    test_util_write_text(path, "a,\"label\n1,2\n");
     line = csv_fail(path, &o, &diag);
     CU_ASSERT_PTR_NOT_NULL(strstr(line, ":1:3: error: unterminated quote"));
     free(line);
@@ -550,7 +490,7 @@ static void test_csv_errors(void)
     ns_buf_puts(&many, "a,label\n");
     for (int i = 0; i < 30; i++)
         ns_buf_puts(&many, "x,0\n");
-    write_text(path, many.data);
+    test_util_write_text(path, many.data);
     ns_buf_free(&many);
     line = csv_fail(path, &o, &diag);
     free(line);
@@ -583,7 +523,7 @@ static void write_solid_png(const char *path, int w, int h, unsigned char r, uns
 /* ROOT/{cat,dog,eel}: cat 2 PNGs, dog 1 JPEG + 1 PNG, eel 2 PNGs and a note. */
 static char *make_folder(const char *name)
 {
-    char *root = tmp_path(name);
+    char *root = test_util_tmp_path(name);
     make_dir(root);
     const char *classes[3] = {"cat", "dog", "eel"};
     for (int c = 0; c < 3; c++) {
@@ -603,7 +543,7 @@ static char *make_folder(const char *name)
     p = ns_asprintf("%s/dog/y.png", root), write_solid_png(p, 4, 4, 255, 255, 255), free(p);
     p = ns_asprintf("%s/eel/1.png", root), write_solid_png(p, 2, 2, 0, 0, 0), free(p);
     p = ns_asprintf("%s/eel/2.png", root), write_solid_png(p, 3, 5, 40, 50, 60), free(p);
-    p = ns_asprintf("%s/eel/notes.txt", root), write_text(p, "not an image"), free(p);
+    p = ns_asprintf("%s/eel/notes.txt", root), test_util_write_text(p, "not an image"), free(p);
     return root;
 }
 
@@ -712,7 +652,7 @@ static void test_folder_errors(void)
     size_t n = fread(bytes, 1, sizeof bytes, f);
     fclose(f);
     char *cut = ns_asprintf("%s/dog/z.png", root);
-    write_bytes(cut, bytes, n - 20);
+    test_util_write_bytes(cut, bytes, n - 20);
     CU_ASSERT_FALSE(data_folder_load(&diag, &o, &ds));
     CU_ASSERT_PTR_NULL(ds.x);
     char *want = ns_asprintf("spec.yaml:4:9: error: cannot decode image \"%s\":", cut);
@@ -734,7 +674,7 @@ static void test_folder_errors(void)
 
     /* Not an image at all: the header scan catches it. */
     char *junk = ns_asprintf("%s/cat/junk.png", root);
-    write_text(junk, "this is text");
+    test_util_write_text(junk, "this is text");
     o.skip_unreadable = false;
     struct data_folder_index idx;
     CU_ASSERT_FALSE(data_folder_scan(&diag, &o, true, &idx));
@@ -813,7 +753,7 @@ static void test_folder_write_pngs(void)
         ds.x[i] = (float)(i * 10);
     const int32_t lab[4] = {1, 0, 1, 0};
     memcpy(ds.labels, lab, sizeof lab);
-    char *root = tmp_path("written");
+    char *root = test_util_tmp_path("written");
     struct ns_diag diag = {0};
     const char *names[2] = {"zero", "one"};
     CU_ASSERT_TRUE_FATAL(data_folder_write_pngs(&diag, &ds, root, names));
@@ -1052,9 +992,9 @@ static const char spec_tail[] = "model:\n"
 
 static struct spec *load_spec(struct ns_ctx *ctx, const char *name, const char *data_section)
 {
-    char *path = tmp_path(name);
+    char *path = test_util_tmp_path(name);
     char *text = ns_asprintf("version: 1\nseed: 5\n%s%s", data_section, spec_tail);
-    write_text(path, text);
+    test_util_write_text(path, text);
     struct spec *spec = spec_load(ctx, path, NULL, 0);
     print_diag(&ctx->diag);
     free(text);
@@ -1064,11 +1004,11 @@ static struct spec *load_spec(struct ns_ctx *ctx, const char *name, const char *
 
 static void test_spec_idx(void)
 {
-    char *images = tmp_path("s-img.idx");
-    char *labels = tmp_path("s-lab.idx.gz");
+    char *images = test_util_tmp_path("s-img.idx");
+    char *labels = test_util_tmp_path("s-lab.idx.gz");
     write_idx_pair(images, labels, false);
     unsigned char buf[256];
-    write_gz(labels, buf, make_idx(buf, 0x08, 1, lab_dims, labels5, 5));
+    test_util_write_gz(labels, buf, test_util_make_idx(buf, 0x08, 1, lab_dims, labels5, 5));
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
     struct spec *spec = load_spec(&ctx, "idx.yaml",
@@ -1164,18 +1104,19 @@ static void test_spec_folder_and_csv(void)
     ns_ctx_free(&ctx);
 
     /* CSV regression: loss mse makes the label a target. */
-    char *csv = tmp_path("reg.csv");
+    char *csv = test_util_tmp_path("reg.csv");
     struct ns_buf rows = {0};
     ns_buf_puts(&rows, "x1,x2,y\n");
     for (int i = 0; i < 10; i++)
         ns_buf_printf(&rows, "%d,%d,%d.5\n", i, 2 * i, i);
-    write_text(csv, rows.data);
+    test_util_write_text(csv, rows.data);
     ns_buf_free(&rows);
     ns_ctx_init(&ctx);
-    char *path = tmp_path("reg.yaml");
-    write_text(path, "version: 1\nseed: 2\ndata: {format: csv, train: reg.csv, label_column: y, validation: 0.3}\n"
-                     "model: {layers: [{dense: {units: 1}}]}\nloss: mse\noptimizer: {type: sgd, lr: 0.1}\n"
-                     "schedule: {type: constant}\n");
+    char *path = test_util_tmp_path("reg.yaml");
+    test_util_write_text(path,
+                         "version: 1\nseed: 2\ndata: {format: csv, train: reg.csv, label_column: y, validation: 0.3}\n"
+                         "model: {layers: [{dense: {units: 1}}]}\nloss: mse\noptimizer: {type: sgd, lr: 0.1}\n"
+                         "schedule: {type: constant}\n");
     spec = spec_load(&ctx, path, NULL, 0);
     print_diag(&ctx.diag);
     CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
@@ -1219,10 +1160,10 @@ static void test_sha256(void)
     ns_sha256_hex(d, hex);
     CU_ASSERT_STRING_EQUAL(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     /* A million 'a's from a file. */
-    char *path = tmp_path("million.txt");
+    char *path = test_util_tmp_path("million.txt");
     char *a = ns_xmalloc(1000000);
     memset(a, 'a', 1000000);
-    write_bytes(path, a, 1000000);
+    test_util_write_bytes(path, a, 1000000);
     free(a);
     int err = 0;
     CU_ASSERT_TRUE(ns_sha256_file(path, d, &err));
@@ -1235,31 +1176,22 @@ static void test_sha256(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    CU_pSuite s = CU_add_suite("data", suite_init, suite_clean);
-    if (!s) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_add_test(s, "idx plain and gz", test_idx_plain_and_gz);
-    CU_add_test(s, "idx 4-d", test_idx_4d);
-    CU_add_test(s, "idx errors", test_idx_errors);
-    CU_add_test(s, "idx fashion-mnist headers", test_idx_fashion_headers);
-    CU_add_test(s, "csv good", test_csv_good);
-    CU_add_test(s, "csv errors", test_csv_errors);
-    CU_add_test(s, "folder load", test_folder_load);
-    CU_add_test(s, "folder errors", test_folder_errors);
-    CU_add_test(s, "folder write pngs", test_folder_write_pngs);
-    CU_add_test(s, "split stratified", test_split_stratified);
-    CU_add_test(s, "prep norm", test_prep_norm);
-    CU_add_test(s, "prep augment", test_prep_augment);
-    CU_add_test(s, "spec idx", test_spec_idx);
-    CU_add_test(s, "spec folder and csv", test_spec_folder_and_csv);
-    CU_add_test(s, "sha256", test_sha256);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const struct test_util_case cases[] = {
+        {"idx plain and gz", test_idx_plain_and_gz},
+        {"idx 4-d", test_idx_4d},
+        {"idx errors", test_idx_errors},
+        {"idx fashion-mnist headers", test_idx_fashion_headers},
+        {"csv good", test_csv_good},
+        {"csv errors", test_csv_errors},
+        {"folder load", test_folder_load},
+        {"folder errors", test_folder_errors},
+        {"folder write pngs", test_folder_write_pngs},
+        {"split stratified", test_split_stratified},
+        {"prep norm", test_prep_norm},
+        {"prep augment", test_prep_augment},
+        {"spec idx", test_spec_idx},
+        {"spec folder and csv", test_spec_folder_and_csv},
+        {"sha256", test_sha256},
+    };
+    return test_util_main("data", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }

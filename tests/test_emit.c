@@ -11,15 +11,11 @@
 #include <CUnit/Basic.h>
 
 #include <float.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/ns_ctx.h"
@@ -32,150 +28,20 @@
 #include "runtime/exec.h"
 #include "train/loss.h"
 
-static char tmp_root[64];
+#include "test_util.h"
+
 static bool have_cc;
 
 /* ---- helpers ---- */
 
-static char *tmp_path(const char *name)
-{
-    return ns_asprintf("%s/%s", tmp_root, name);
-}
-
-static const char *netspec_bin(void)
-{
-    const char *b = getenv("NETSPEC_BIN");
-    return b ? b : "./netspec";
-}
-
-/* Usable in the suite's setup, where CUnit assertions are not: false when it fails. */
-static bool write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return false;
-    bool ok = fwrite(text, 1, strlen(text), f) == strlen(text);
-    return fclose(f) == 0 && ok;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    struct ns_buf b = {0};
-    ns_buf_puts(&b, "");
-    if (!f)
-        return b.data;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ns_buf_append(&b, chunk, n);
-    fclose(f);
-    return b.data;
-}
-
-struct run_result {
-    int exit_code;
-    char *out, *err;
-};
-
-/* Runs a shell command line with stdout and stderr captured. */
-static struct run_result run_shell(const char *cmdline)
-{
-    char *out_path = tmp_path("stdout.txt"), *err_path = tmp_path("stderr.txt");
-    char *cmd = ns_asprintf("%s >'%s' 2>'%s' </dev/null", cmdline, out_path, err_path);
-    int status = system(cmd);
-    struct run_result r = {.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    free(cmd);
-    free(out_path);
-    free(err_path);
-    return r;
-}
-
-/* `netspec ARGS`. */
-static struct run_result run(const char *args)
-{
-    char *cmd = ns_asprintf("'%s' %s", netspec_bin(), args);
-    struct run_result r = run_shell(cmd);
-    free(cmd);
-    return r;
-}
-
-static void run_free(struct run_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void expect_ok(struct run_result *r)
+static void expect_ok(struct test_util_run *r)
 {
     CU_ASSERT_EQUAL(r->exit_code, 0);
     if (r->exit_code)
         fprintf(stderr, "\n%s\n%s", r->out, r->err);
 }
 
-static uint64_t next_u64(uint64_t *state)
-{
-    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return *state >> 11;
-}
-
-static double next_uniform(uint64_t *state)
-{
-    return (double)next_u64(state) * 0x1p-53;
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-enum { SIDE = 8, PIXELS = SIDE * SIDE, TEST_COUNT = 90 };
-
-/* 8x8 images of `classes` classes: class c lights rows 2c..2c+2, plus noise. pixels (count,
- * 64) receives the bytes when not NULL. */
-static bool write_idx(const char *images, const char *labels, int count, int classes, uint64_t seed,
-                      unsigned char *pixels)
-{
-    uint64_t rng = seed;
-    size_t n = (size_t)count;
-    unsigned char *img = ns_xmalloc(16 + n * PIXELS), *lab = ns_xmalloc(8 + n);
-    put_be32(img, 0x803);
-    put_be32(img + 4, (uint32_t)count);
-    put_be32(img + 8, SIDE);
-    put_be32(img + 12, SIDE);
-    put_be32(lab, 0x801);
-    put_be32(lab + 4, (uint32_t)count);
-    for (size_t i = 0; i < n; i++) {
-        int c = (int)(i % (size_t)classes);
-        lab[8 + i] = (unsigned char)c;
-        for (int y = 0; y < SIDE; y++)
-            for (int x = 0; x < SIDE; x++) {
-                double v = 40 * next_uniform(&rng) + (y >= 2 * c && y < 2 * c + 3 ? 120 + 60 * next_uniform(&rng) : 0);
-                img[16 + i * PIXELS + (size_t)(y * SIDE + x)] = (unsigned char)v;
-            }
-    }
-    if (pixels)
-        memcpy(pixels, img + 16, n * PIXELS);
-    bool ok = false;
-    FILE *f = fopen(images, "wb");
-    if (f) {
-        ok = fwrite(img, 1, 16 + n * PIXELS, f) == 16 + n * PIXELS;
-        ok = fclose(f) == 0 && ok;
-    }
-    f = ok ? fopen(labels, "wb") : NULL;
-    if (f) {
-        ok = fwrite(lab, 1, 8 + n, f) == 8 + n;
-        ok = fclose(f) == 0 && ok;
-    }
-    free(img);
-    free(lab);
-    return ok && f;
-}
+enum { SIDE = TEST_UTIL_STRIPES_SIDE, PIXELS = SIDE * SIDE, TEST_COUNT = 90 };
 
 static unsigned char test_pixels[TEST_COUNT * PIXELS];     /* 3-class test images */
 static unsigned char binary_pixels[TEST_COUNT * PIXELS];   /* 2-class test images */
@@ -263,24 +129,24 @@ static const char *const binary_spec =
     "optimizer: {type: adam, lr: 0.03}\n"
     "train: {epochs: 4, batch_size: 32}\n";
 
-/* Trains SPEC (a file in tmp_root) into tmp_root/RUN and emits it to tmp_root/RUN-c with
+/* Trains SPEC (a file in test_util_tmp()) into test_util_tmp()/RUN and emits it to test_util_tmp()/RUN-c with
  * --prefix PREFIX (NULL: the default) and extra options. */
 static bool train_and_emit(const char *spec_name, const char *run_name, const char *prefix, const char *extra)
 {
-    char *args = ns_asprintf("train %s/%s -o %s/%s", tmp_root, spec_name, tmp_root, run_name);
-    struct run_result r = run(args);
+    char *args = ns_asprintf("train %s/%s -o %s/%s", test_util_tmp(), spec_name, test_util_tmp(), run_name);
+    struct test_util_run r = test_util_netspec(args);
     expect_ok(&r);
     bool ok = r.exit_code == 0;
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
     if (!ok)
         return false;
-    args = ns_asprintf("emit %s/%s -o %s/%s-c%s%s %s", tmp_root, run_name, tmp_root, run_name, prefix ? " --prefix " : "",
-                       prefix ? prefix : "", extra ? extra : "");
-    r = run(args);
+    args = ns_asprintf("emit %s/%s -o %s/%s-c%s%s %s", test_util_tmp(), run_name, test_util_tmp(), run_name,
+                       prefix ? " --prefix " : "", prefix ? prefix : "", extra ? extra : "");
+    r = test_util_netspec(args);
     expect_ok(&r);
     ok = r.exit_code == 0;
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
     return ok;
 }
@@ -339,11 +205,11 @@ static bool compile(const char *dir, const char *prefix, const char *second, con
 {
     char *cmd = ns_asprintf("cc %s -I'%s' '%s/%s.c' '%s/%s' -lm -o '%s/%s'", flags, dir, dir, prefix, dir, second,
                             dir, name);
-    struct run_result r = run_shell(cmd);
+    struct test_util_run r = test_util_shell(cmd);
     bool ok = r.exit_code == 0;
     if (!ok)
         fprintf(stderr, "\n%s\n%s%s", cmd, r.out, r.err);
-    run_free(&r);
+    test_util_run_free(&r);
     free(cmd);
     return ok;
 }
@@ -460,7 +326,7 @@ static bool read_hex_floats(const char **p, float *out, size_t n)
 static size_t compare_with_driver(const char *exe, const char *inputs, const struct reference *ref)
 {
     char *cmd = ns_asprintf("'%s' '%s'", exe, inputs);
-    struct run_result r = run_shell(cmd);
+    struct test_util_run r = test_util_shell(cmd);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     const char *p = r.out;
     for (size_t c = 0; c < ref->classes; c++) {
@@ -501,7 +367,7 @@ static size_t compare_with_driver(const char *exe, const char *inputs, const str
     free(x);
     free(z);
     free(pr);
-    run_free(&r);
+    test_util_run_free(&r);
     free(cmd);
     return same;
 }
@@ -518,9 +384,9 @@ static float *make_inputs(const unsigned char *pixels, uint64_t seed)
     uint64_t rng = seed;
     for (size_t s = TEST_COUNT; s < INPUT_COUNT; s++)
         for (size_t j = 0; j < PIXELS; j++) {
-            float v = (float)(next_u64(&rng) % 256);
+            float v = (float)(test_util_next_u64(&rng) % 256);
             if (s >= INPUT_COUNT - 20)
-                v = (float)(next_uniform(&rng) * 600.0 - 150.0);
+                v = (float)(test_util_next_uniform(&rng) * 600.0 - 150.0);
             raw[s * PIXELS + j] = v;
         }
     return raw;
@@ -528,7 +394,7 @@ static float *make_inputs(const unsigned char *pixels, uint64_t seed)
 
 static char *write_inputs(const char *name, const float *raw)
 {
-    char *path = tmp_path(name);
+    char *path = test_util_tmp_path(name);
     FILE *f = fopen(path, "wb");
     CU_ASSERT_FATAL(f != NULL);
     CU_ASSERT_FATAL(fwrite(raw, sizeof *raw, (size_t)INPUT_COUNT * PIXELS, f) == (size_t)INPUT_COUNT * PIXELS);
@@ -547,13 +413,13 @@ static void check_bit_exact(const char *spec_name, const char *run_name, const c
         CU_PASS("no cc: the emitted C was not compiled");
         return;
     }
-    char *dir = ns_asprintf("%s/%s-c", tmp_root, run_name);
+    char *dir = ns_asprintf("%s/%s-c", test_util_tmp(), run_name);
     char *driver = ns_asprintf("%s/driver.c", dir);
     char *src = driver_source(prefix);
-    CU_ASSERT_FATAL(write_text(driver, src));
+    CU_ASSERT_FATAL(test_util_save_text(driver, src));
     free(src);
     CU_ASSERT_FATAL(compile(dir, prefix, "driver.c", "-std=c99 -O2 -ffp-contract=off", "driver"));
-    char *run_dir = tmp_path(run_name);
+    char *run_dir = test_util_tmp_path(run_name);
     float *raw = make_inputs(pixels, 99);
     char *in_name = ns_asprintf("%s-inputs.bin", run_name);
     char *inputs = write_inputs(in_name, raw);
@@ -586,18 +452,9 @@ static void check_bit_exact(const char *spec_name, const char *run_name, const c
 
 /* ---- suite ---- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int suite_init(void)
 {
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/netspec-emit-XXXXXX");
-    if (!mkdtemp(tmp_root))
+    if (test_util_tmp_init("emit") != 0)
         return 1;
     have_cc = system("cc --version >/dev/null 2>&1") == 0;
     if (!have_cc)
@@ -606,9 +463,9 @@ static int suite_init(void)
                               {"bin-train-images.idx", "bin-train-labels.idx"},
                               {"bin-test-images.idx", "bin-test-labels.idx"}};
     for (int i = 0; i < 4; i++) {
-        char *im = tmp_path(files[i][0]), *lb = tmp_path(files[i][1]);
+        char *im = test_util_tmp_path(files[i][0]), *lb = test_util_tmp_path(files[i][1]);
         unsigned char *keep = i == 1 ? test_pixels : i == 3 ? binary_pixels : NULL;
-        bool ok = write_idx(im, lb, i % 2 ? TEST_COUNT : 300, i < 2 ? 3 : 2, (uint64_t)(11 + i), keep);
+        bool ok = test_util_save_stripes(im, lb, i % 2 ? TEST_COUNT : 300, i < 2 ? 3 : 2, (uint64_t)(11 + i), keep);
         free(im);
         free(lb);
         if (!ok)
@@ -616,18 +473,12 @@ static int suite_init(void)
     }
     const char *specs[][2] = {{"mlp.yaml", mlp_spec}, {"cnn.yaml", cnn_spec}, {"binary.yaml", binary_spec}};
     for (int i = 0; i < 3; i++) {
-        char *p = tmp_path(specs[i][0]);
-        bool ok = write_text(p, specs[i][1]);
+        char *p = test_util_tmp_path(specs[i][0]);
+        bool ok = test_util_save_text(p, specs[i][1]);
         free(p);
         if (!ok)
             return 1;
     }
-    return 0;
-}
-
-static int suite_clean(void)
-{
-    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return 0;
 }
 
@@ -709,18 +560,18 @@ static void test_strict_c99(void)
         return;
     }
     /* The CNN run of test_cnn_bit_exact, emitted again with the default prefix and --main. */
-    char *args = ns_asprintf("emit %s/cnn -o %s/strict --main", tmp_root, tmp_root);
-    struct run_result r = run(args);
+    char *args = ns_asprintf("emit %s/cnn -o %s/strict --main", test_util_tmp(), test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     expect_ok(&r);
     CU_ASSERT(strstr(r.out, "tiny_cnn.h") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    char *dir = tmp_path("strict");
+    char *dir = test_util_tmp_path("strict");
     const char *names[] = {"tiny_cnn.h", "tiny_cnn.c", "tiny_cnn_main.c"};
     char *text[3];
     for (int i = 0; i < 3; i++) {
         char *p = ns_asprintf("%s/%s", dir, names[i]);
-        text[i] = slurp(p);
+        text[i] = test_util_slurp(p, NULL);
         CU_ASSERT(strlen(text[i]) > 100);
         free(p);
     }
@@ -762,20 +613,21 @@ static void test_strict_c99(void)
     char *cmd = ns_asprintf("cc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -I'%s' '%s/tiny_cnn.c' "
                             "'%s/tiny_cnn_main.c' -lm -o '%s/classify'",
                             dir, dir, dir, dir);
-    r = run_shell(cmd);
+    r = test_util_shell(cmd);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     if (r.exit_code)
         fprintf(stderr, "\n%s\n%s", cmd, r.err);
-    run_free(&r);
+    test_util_run_free(&r);
     free(cmd);
     /* A C++ compiler may include the header too (extern "C"), where one exists. */
     if (system("c++ --version >/dev/null 2>&1") == 0) {
         char *cpp = ns_asprintf("%s/use.cpp", dir);
-        CU_ASSERT(write_text(cpp, "#include \"tiny_cnn.h\"\nint main() { return tiny_cnn_class_names[0][0] == 'l' ? 0 : 1; }\n"));
+        CU_ASSERT(test_util_save_text(
+            cpp, "#include \"tiny_cnn.h\"\nint main() { return tiny_cnn_class_names[0][0] == 'l' ? 0 : 1; }\n"));
         cmd = ns_asprintf("c++ -Wall -Wextra -Werror -I'%s' '%s' -c -o '%s/use.o'", dir, cpp, dir);
-        r = run_shell(cmd);
+        r = test_util_shell(cmd);
         CU_ASSERT_EQUAL(r.exit_code, 0);
-        run_free(&r);
+        test_util_run_free(&r);
         free(cmd);
         free(cpp);
     }
@@ -822,13 +674,13 @@ static void test_main_program(void)
         CU_PASS("no cc: the emitted C was not compiled");
         return;
     }
-    char *args = ns_asprintf("emit %s/mlp -o %s/main --main --prefix fashion", tmp_root, tmp_root);
-    struct run_result r = run(args);
+    char *args = ns_asprintf("emit %s/mlp -o %s/main --main --prefix fashion", test_util_tmp(), test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     expect_ok(&r);
     CU_ASSERT(strstr(r.out, "fashion_main.c") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    char *dir = tmp_path("main");
+    char *dir = test_util_tmp_path("main");
     CU_ASSERT_FATAL(compile(dir, "fashion", "fashion_main.c", "-std=c99 -O2 -ffp-contract=off", "fashion"));
     enum { GRAY = 16, COLOUR = 4 };
     struct ns_buf list = {0};
@@ -842,17 +694,17 @@ static void test_main_program(void)
             for (size_t j = 0; j < PIXELS; j++)
                 for (int c = 0; c < 3; c++)
                     rgb[j * 3 + (size_t)c] = (unsigned char)((test_pixels[(size_t)i * PIXELS + j] + 40 * c
-                                                              + (int)(next_u64(&rng) % 30)) % 256);
+                                                              + (int)(test_util_next_u64(&rng) % 30)) % 256);
             write_pnm(p, 3, rgb);
         }
         ns_buf_printf(&list, " '%s'", p);
         free(p);
     }
     char *cmd = ns_asprintf("'%s/fashion'%s", dir, list.data);
-    struct run_result mine = run_shell(cmd);
+    struct test_util_run mine = test_util_shell(cmd);
     CU_ASSERT_EQUAL(mine.exit_code, 0);
-    args = ns_asprintf("predict %s/mlp --top 1 --json%s", tmp_root, list.data);
-    struct run_result theirs = run(args);
+    args = ns_asprintf("predict %s/mlp --top 1 --json%s", test_util_tmp(), list.data);
+    struct test_util_run theirs = test_util_netspec(args);
     expect_ok(&theirs);
     int agreed = 0;
     for (int i = 0; i < GRAY + COLOUR; i++) {
@@ -875,8 +727,8 @@ static void test_main_program(void)
         free(p);
     }
     CU_ASSERT_EQUAL(agreed, GRAY + COLOUR);
-    run_free(&mine);
-    run_free(&theirs);
+    test_util_run_free(&mine);
+    test_util_run_free(&theirs);
     free(args);
     free(cmd);
     /* Files it cannot classify: reported with their path, the others still classified, exit 1. */
@@ -888,21 +740,21 @@ static void test_main_program(void)
         fputc(i, f);
     fclose(f);
     char *bad = ns_asprintf("%s/bad.pgm", dir);
-    CU_ASSERT(write_text(bad, "P2\n8 8\n255\n0 0 0\n"));
+    CU_ASSERT(test_util_save_text(bad, "P2\n8 8\n255\n0 0 0\n"));
     cmd = ns_asprintf("'%s/fashion' '%s' '%s' '%s/img00.pgm' '%s/missing.pgm'", dir, wrong, bad, dir, dir);
-    r = run_shell(cmd);
+    r = test_util_shell(cmd);
     CU_ASSERT_EQUAL(r.exit_code, 1);
     CU_ASSERT(strstr(r.err, "wrong.pgm: the image is 4x4; the model needs 8x8") != NULL);
     CU_ASSERT(strstr(r.err, "bad.pgm: not a binary PGM (P5) or PPM (P6) image") != NULL);
     CU_ASSERT(strstr(r.err, "missing.pgm: cannot open it") != NULL);
     CU_ASSERT(strstr(r.out, "img00.pgm: ") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(cmd);
     cmd = ns_asprintf("'%s/fashion'", dir);
-    r = run_shell(cmd);
+    r = test_util_shell(cmd);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "usage:") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(cmd);
     free(wrong);
     free(bad);
@@ -912,32 +764,32 @@ static void test_main_program(void)
 
 static void test_usage_errors(void)
 {
-    struct run_result r = run("emit");
+    struct test_util_run r = test_util_netspec("emit");
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "no run directory given") != NULL);
-    run_free(&r);
-    char *args = ns_asprintf("emit %s/mlp", tmp_root);
-    r = run(args);
+    test_util_run_free(&r);
+    char *args = ns_asprintf("emit %s/mlp", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "-o DIR") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    args = ns_asprintf("emit %s/mlp -o %s/x --prefix 9lives", tmp_root, tmp_root);
-    r = run(args);
+    args = ns_asprintf("emit %s/mlp -o %s/x --prefix 9lives", test_util_tmp(), test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "not a C identifier") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    args = ns_asprintf("emit %s -o %s/x", tmp_root, tmp_root);
-    r = run(args);
+    args = ns_asprintf("emit %s -o %s/x", test_util_tmp(), test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "not a run directory") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    r = run("emit --help");
+    r = test_util_netspec("emit --help");
     CU_ASSERT_EQUAL(r.exit_code, 0);
     CU_ASSERT(strstr(r.out, "--prefix") != NULL && strstr(r.out, "--main") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
 }
 
 /* Library-level refusals: regression models and a main program for vector input. */
@@ -945,7 +797,7 @@ static void test_refusals(void)
 {
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
-    char *run_dir = tmp_path("mlp");
+    char *run_dir = test_util_tmp_path("mlp");
     struct cli_run run;
     bool loaded = cli_run_load(&ctx, run_dir, &run);
     CU_ASSERT_FATAL(loaded);
@@ -975,21 +827,16 @@ static void test_refusals(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite suite = CU_add_suite("emit", suite_init, suite_clean);
-    CU_add_test(suite, "hex float literals are exact", test_float_literals);
-    CU_add_test(suite, "prefixes are C identifiers", test_prefixes);
-    CU_add_test(suite, "MLP: emitted C equals the runtime bit for bit", test_mlp_bit_exact);
-    CU_add_test(suite, "CNN with every op: emitted C equals the runtime bit for bit", test_cnn_bit_exact);
-    CU_add_test(suite, "one sigmoid output: emitted C equals the runtime", test_binary_bit_exact);
-    CU_add_test(suite, "emitted files are strict C99 with no malloc and no mutable globals", test_strict_c99);
-    CU_add_test(suite, "--main classifies PGM/PPM files as netspec predict does", test_main_program);
-    CU_add_test(suite, "usage errors", test_usage_errors);
-    CU_add_test(suite, "models that cannot be emitted are refused", test_refusals);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    static const struct test_util_case cases[] = {
+        {"hex float literals are exact", test_float_literals},
+        {"prefixes are C identifiers", test_prefixes},
+        {"MLP: emitted C equals the runtime bit for bit", test_mlp_bit_exact},
+        {"CNN with every op: emitted C equals the runtime bit for bit", test_cnn_bit_exact},
+        {"one sigmoid output: emitted C equals the runtime", test_binary_bit_exact},
+        {"emitted files are strict C99 with no malloc and no mutable globals", test_strict_c99},
+        {"--main classifies PGM/PPM files as netspec predict does", test_main_program},
+        {"usage errors", test_usage_errors},
+        {"models that cannot be emitted are refused", test_refusals},
+    };
+    return test_util_main("emit", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }

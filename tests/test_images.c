@@ -8,14 +8,12 @@
  * No timing is asserted. */
 #include <CUnit/Basic.h>
 
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <stb_image_write.h>
@@ -29,121 +27,11 @@
 #include "runtime/exec.h"
 #include "train/trainset.h"
 
-static char tmp_root[64];
-
-/* ---- helpers ---- */
-
-static char *tmp_path(const char *name)
-{
-    return ns_asprintf("%s/%s", tmp_root, name);
-}
-
-static const char *netspec_bin(void)
-{
-    const char *b = getenv("NETSPEC_BIN");
-    return b ? b : "./netspec";
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_FATAL(fwrite(text, 1, strlen(text), f) == strlen(text));
-    fclose(f);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    struct ns_buf b = {0};
-    ns_buf_puts(&b, "");
-    if (f) {
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-            ns_buf_append(&b, chunk, n);
-        fclose(f);
-    }
-    if (len)
-        *len = b.len;
-    return b.data;
-}
-
-static bool same_file(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *da = slurp(a, &na), *db = slurp(b, &nb);
-    bool same = na > 0 && na == nb && memcmp(da, db, na) == 0;
-    free(da);
-    free(db);
-    return same;
-}
-
-struct run_result {
-    int exit_code;
-    char *out, *err;
-};
-
-/* Runs `netspec ARGS` with standard input from `input` (NULL: /dev/null). */
-static struct run_result run_in(const char *input, const char *args)
-{
-    char *out_path = tmp_path("stdout.txt"), *err_path = tmp_path("stderr.txt");
-    char *cmd = ns_asprintf("'%s' %s >'%s' 2>'%s' <'%s'", netspec_bin(), args, out_path, err_path,
-                            input ? input : "/dev/null");
-    int status = system(cmd);
-    struct run_result r = {.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-    r.out = slurp(out_path, NULL);
-    r.err = slurp(err_path, NULL);
-    free(cmd);
-    free(out_path);
-    free(err_path);
-    return r;
-}
-
-static struct run_result run(const char *args)
-{
-    return run_in(NULL, args);
-}
-
-static void run_free(struct run_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-/* The number after "KEY": in JSON text, NaN when absent. */
-static double json_number(const char *json, const char *key)
-{
-    char *pat = ns_asprintf("\"%s\": ", key);
-    const char *at = strstr(json, pat);
-    double v = at ? strtod(at + strlen(pat), NULL) : NAN;
-    free(pat);
-    return v;
-}
-
-static double next_uniform(uint64_t *state)
-{
-    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(*state >> 11) * 0x1p-53;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
+#include "test_util.h"
 
 static int suite_init(void)
 {
-    strcpy(tmp_root, "/tmp/netspec_images_XXXXXX");
-    return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int suite_clean(void)
-{
-    return nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return test_util_tmp_init("images");
 }
 
 /* ---- a folder of drawn shapes ---- */
@@ -158,9 +46,9 @@ static const char *const shape_names[CLASSES] = {"cross", "disc", "frame", "plus
 static void draw_shape(int kind, uint64_t *rng, unsigned char *px /* (SIDE, SIDE) */)
 {
     const double noise = 60;
-    double cx = 9.5 + 5 * next_uniform(rng);
-    double cy = 9.5 + 5 * next_uniform(rng);
-    double r = 5 + 3 * next_uniform(rng);
+    double cx = 9.5 + 5 * test_util_next_uniform(rng);
+    double cy = 9.5 + 5 * test_util_next_uniform(rng);
+    double r = 5 + 3 * test_util_next_uniform(rng);
     for (int y = 0; y < SIDE; y++) {
         for (int x = 0; x < SIDE; x++) {
             double dx = x - cx, dy = y - cy;
@@ -180,7 +68,7 @@ static void draw_shape(int kind, uint64_t *rng, unsigned char *px /* (SIDE, SIDE
                 on = (ax <= 1 && ay <= r) || (ay <= 1 && ax <= r);
                 break;
             }
-            double v = (on ? 210 : 30) + noise * (2 * next_uniform(rng) - 1);
+            double v = (on ? 210 : 30) + noise * (2 * test_util_next_uniform(rng) - 1);
             px[y * SIDE + x] = (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
         }
     }
@@ -291,45 +179,45 @@ static void predictions_free(struct prediction *e, int n)
  * the training summary, and the two model.nsm files must be the same bytes. */
 static void test_train_shapes(void)
 {
-    char *root = tmp_path("shapes");
+    char *root = test_util_tmp_path("shapes");
     write_shapes(root, 40, 1);
-    char *spec_path = tmp_path("shapes.yaml");
+    char *spec_path = test_util_tmp_path("shapes.yaml");
     char *spec = shapes_spec(root, "fail", 12);
-    write_text(spec_path, spec);
+    test_util_write_text(spec_path, spec);
     free(spec);
 
-    char *args = ns_asprintf("train %s -o %s/run2 --threads 2", spec_path, tmp_root);
-    struct run_result r = run(args);
+    char *args = ns_asprintf("train %s -o %s/run2 --threads 2", spec_path, test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     if (r.exit_code)
         fprintf(stderr, "\n%s%s", r.out, r.err);
     CU_ASSERT(strstr(r.out, "112 training, 16 validation, 32 test samples") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    char *summary_path = tmp_path("run2/summary.json");
-    char *summary = slurp(summary_path, NULL);
+    char *summary_path = test_util_tmp_path("run2/summary.json");
+    char *summary = test_util_slurp(summary_path, NULL);
     const char *test = strstr(summary, "\"test\": ");
-    double acc = test ? json_number(test, "accuracy") : NAN;
+    double acc = test ? test_util_json_number(test, "accuracy") : NAN;
     printf("\n    shapes: test accuracy %.4f on 32 images (must be >= 0.80; chance 0.25) ", acc);
     CU_ASSERT(acc >= 0.80);
     free(summary);
     free(summary_path);
 
-    args = ns_asprintf("eval %s/run2 --json", tmp_root);
-    r = run(args);
+    args = ns_asprintf("eval %s/run2 --json", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
-    CU_ASSERT_DOUBLE_EQUAL(json_number(r.out, "accuracy"), acc, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(test_util_json_number(r.out, "accuracy"), acc, 1e-12);
     CU_ASSERT(strstr(r.out, "\"frame\": ") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
-    args = ns_asprintf("train %s -o %s/run1 --threads 1", spec_path, tmp_root);
-    r = run(args);
+    args = ns_asprintf("train %s -o %s/run1 --threads 1", spec_path, test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    char *m1 = tmp_path("run1/model.nsm"), *m2 = tmp_path("run2/model.nsm");
-    CU_ASSERT(same_file(m1, m2));
+    char *m1 = test_util_tmp_path("run1/model.nsm"), *m2 = test_util_tmp_path("run2/model.nsm");
+    CU_ASSERT(test_util_same_file(m1, m2));
     free(m1);
     free(m2);
     free(spec_path);
@@ -341,7 +229,7 @@ static void test_train_shapes(void)
  * among readable ones. Needs run2 from test_train_shapes. */
 static void test_predict(void)
 {
-    char *probe_dir = tmp_path("probe");
+    char *probe_dir = test_util_tmp_path("probe");
     CU_ASSERT_FATAL(mkdir(probe_dir, 0755) == 0);
     unsigned char px[SIDE * SIDE];
     uint64_t rng = 99;
@@ -355,10 +243,10 @@ static void test_predict(void)
         free(path);
     }
     /* The run keeps what predict needs (model.yaml): its training images may be gone. */
-    char *data_root = tmp_path("shapes"), *moved_root = tmp_path("shapes_moved");
+    char *data_root = test_util_tmp_path("shapes"), *moved_root = test_util_tmp_path("shapes_moved");
     CU_ASSERT_FATAL(rename(data_root, moved_root) == 0);
-    char *args = ns_asprintf("predict %s/run2%s --json --top 2", tmp_root, files.data);
-    struct run_result r = run(args);
+    char *args = ns_asprintf("predict %s/run2%s --json --top 2", test_util_tmp(), files.data);
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     CU_ASSERT_FATAL(rename(moved_root, data_root) == 0);
     free(data_root);
@@ -380,14 +268,14 @@ static void test_predict(void)
     }
     printf("\n    predict: %d of %d new shapes right (must be >= 3) ", right, n);
     CU_ASSERT(right >= 3);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
     /* The same files from a list on stdin, as text: each file, then its classes. */
-    char *list_path = tmp_path("list.txt");
-    write_text(list_path, list.data);
-    args = ns_asprintf("predict %s/run2 - --top 1", tmp_root);
-    r = run_in(list_path, args);
+    char *list_path = test_util_tmp_path("list.txt");
+    test_util_write_text(list_path, list.data);
+    args = ns_asprintf("predict %s/run2 - --top 1", test_util_tmp());
+    r = test_util_netspec_opts((struct test_util_opts){.input = list_path}, args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     for (int c = 0; c < n; c++) {
         char *want = ns_asprintf("%s/%s.png\n  %s", probe_dir, shape_names[c], pred[c].classes[0]);
@@ -395,16 +283,16 @@ static void test_predict(void)
         free(want);
     }
     CU_ASSERT(strstr(r.out, "%\n") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
     predictions_free(pred, n);
 
     /* An unreadable file: reported with its path, exit 3; the readable ones still printed. */
-    char *bad = tmp_path("probe/not_an_image.png");
-    write_text(bad, "this is not a PNG\n");
-    args = ns_asprintf("predict %s/run2 %s/disc.png %s %s/plus.png --json --top 1", tmp_root, probe_dir, bad,
+    char *bad = test_util_tmp_path("probe/not_an_image.png");
+    test_util_write_text(bad, "this is not a PNG\n");
+    args = ns_asprintf("predict %s/run2 %s/disc.png %s %s/plus.png --json --top 1", test_util_tmp(), probe_dir, bad,
                        probe_dir);
-    r = run(args);
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 3);
     CU_ASSERT(strstr(r.err, "not_an_image.png") != NULL);
     n = parse_predictions(r.out, pred, 8);
@@ -414,26 +302,26 @@ static void test_predict(void)
         CU_ASSERT(strstr(pred[1].file, "plus.png") != NULL);
     }
     predictions_free(pred, n > 0 ? n : 0);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
     /* Usage errors: no files, a bad --top, not a run directory. */
-    args = ns_asprintf("predict %s/run2", tmp_root);
-    r = run(args);
+    args = ns_asprintf("predict %s/run2", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 2);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    args = ns_asprintf("predict %s/run2 %s --top 0", tmp_root, bad);
-    r = run(args);
+    args = ns_asprintf("predict %s/run2 %s --top 0", test_util_tmp(), bad);
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "--top") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
     args = ns_asprintf("predict %s %s", probe_dir, bad);
-    r = run(args);
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "not a run directory") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
     free(bad);
@@ -447,11 +335,11 @@ static void test_predict(void)
  * names it with exit 3; skip leaves it out, and the data layer counts it. */
 static void test_truncated_png(void)
 {
-    char *root = tmp_path("broken");
+    char *root = test_util_tmp_path("broken");
     write_shapes(root, 6, 7);
     char *good = ns_asprintf("%s/disc/disc_000.png", root);
     size_t len;
-    char *bytes = slurp(good, &len);
+    char *bytes = test_util_slurp(good, &len);
     CU_ASSERT_FATAL(len > 100);
     char *cut = ns_asprintf("%s/disc/zz_truncated.png", root);
     FILE *f = fopen(cut, "wb");
@@ -460,24 +348,24 @@ static void test_truncated_png(void)
     fclose(f);
     free(bytes);
 
-    char *spec_path = tmp_path("broken_fail.yaml");
+    char *spec_path = test_util_tmp_path("broken_fail.yaml");
     char *spec = shapes_spec(root, "fail", 1);
-    write_text(spec_path, spec);
+    test_util_write_text(spec_path, spec);
     free(spec);
-    char *args = ns_asprintf("train %s -o %s/broken_fail", spec_path, tmp_root);
-    struct run_result r = run(args);
+    char *args = ns_asprintf("train %s -o %s/broken_fail", spec_path, test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 3);
     CU_ASSERT(strstr(r.err, "zz_truncated.png") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
     free(spec_path);
 
-    spec_path = tmp_path("broken_skip.yaml");
+    spec_path = test_util_tmp_path("broken_skip.yaml");
     spec = shapes_spec(root, "skip", 1);
-    write_text(spec_path, spec);
+    test_util_write_text(spec_path, spec);
     free(spec);
-    args = ns_asprintf("train %s -o %s/broken_skip", spec_path, tmp_root);
-    r = run(args);
+    args = ns_asprintf("train %s -o %s/broken_skip", spec_path, test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     /* 24 readable images of the 25 files. */
     int train_n = -1, val_n = -1, test_n = -1;
@@ -486,7 +374,7 @@ static void test_truncated_png(void)
         sscanf(at, "parameters; %d training, %d validation, %d test", &train_n, &val_n, &test_n);
     CU_ASSERT_EQUAL(train_n + val_n + test_n, 24);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "skipped 1 unreadable image (data.on_error: skip)"));
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
     /* The count itself, from the loader train uses. */
@@ -520,7 +408,7 @@ static void test_fashion_png_equals_eval(void)
         printf("\n    Fashion-MNIST not installed: skipped ");
         return;
     }
-    char *spec_path = tmp_path("fm.yaml");
+    char *spec_path = test_util_tmp_path("fm.yaml");
     char *spec = ns_asprintf("version: 1\nname: fm\nseed: 5\n"
                              "data:\n  format: idx\n  train: {images: %s, labels: %s}\n  validation: 0.1\n"
                              "  normalize: {scale: 0.00392156862745098, mean: 0.286, std: 0.353}\n"
@@ -531,32 +419,32 @@ static void test_fashion_png_equals_eval(void)
                              "loss: cross_entropy\noptimizer: {type: adam, lr: 0.003}\n"
                              "train: {epochs: 1, batch_size: 100}\nruntime: {threads: 1}\n",
                              images, labels);
-    write_text(spec_path, spec);
+    test_util_write_text(spec_path, spec);
     free(spec);
-    char *args = ns_asprintf("train %s -o %s/fm", spec_path, tmp_root);
-    struct run_result r = run(args);
+    char *args = ns_asprintf("train %s -o %s/fm", spec_path, test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL_FATAL(r.exit_code, 0);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    args = ns_asprintf("eval %s/fm --split validation --json", tmp_root);
-    r = run(args);
+    args = ns_asprintf("eval %s/fm --split validation --json", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
-    double eval_acc = json_number(r.out, "accuracy");
-    run_free(&r);
+    double eval_acc = test_util_json_number(r.out, "accuracy");
+    test_util_run_free(&r);
     free(args);
 
     /* eval's path in this process: the run as cli_run_load gives it, the validation samples
      * as trainset_load splits them. */
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
-    char *run_dir = tmp_path("fm");
+    char *run_dir = test_util_tmp_path("fm");
     struct cli_run run_;
     CU_ASSERT_FATAL(cli_run_load(&ctx, run_dir, &run_));
     struct trainset ts;
     CU_ASSERT_FATAL(trainset_load(&ctx, run_.spec, run_.info.class_count, &ts));
     const struct dataset *val = &ts.validation;
     CU_ASSERT_EQUAL_FATAL(val->count, 1000);
-    char *png_root = tmp_path("fm_png");
+    char *png_root = test_util_tmp_path("fm_png");
     CU_ASSERT_FATAL(data_folder_write_pngs(&ctx.diag, val, png_root, NULL));
 
     int k = (int)run_.g->nodes[run_.g->output_node].out_size;
@@ -594,10 +482,10 @@ static void test_fashion_png_equals_eval(void)
     free(x);
     CU_ASSERT_DOUBLE_EQUAL((double)correct_here / 1000.0, eval_acc, 1e-12);
 
-    char *list_path = tmp_path("fm_list.txt");
-    write_text(list_path, list.data);
+    char *list_path = test_util_tmp_path("fm_list.txt");
+    test_util_write_text(list_path, list.data);
     args = ns_asprintf("predict %s - --json --top 1", run_dir);
-    r = run_in(list_path, args);
+    r = test_util_netspec_opts((struct test_util_opts){.input = list_path}, args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     struct prediction *pred = ns_xcalloc(1000, sizeof *pred);
     int n = parse_predictions(r.out, pred, 1000);
@@ -618,7 +506,7 @@ static void test_fashion_png_equals_eval(void)
     CU_ASSERT_DOUBLE_EQUAL((double)correct / 1000.0, eval_acc, 1e-12);
     predictions_free(pred, n);
     free(pred);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
     free(list_path);
@@ -635,24 +523,11 @@ static void test_fashion_png_equals_eval(void)
 
 int main(void)
 {
-    /* The commands run beside other test programs on two cores: OpenMP threads that spin at
-     * barriers then wait for peers the scheduler parked, and a 2-thread run takes 20 times
-     * longer. Sleeping waits change no result (the 1 vs 2 thread bytes are compared). */
-    setenv("OMP_WAIT_POLICY", "passive", 0);
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    CU_pSuite s = CU_add_suite("images", suite_init, suite_clean);
-    if (!s) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_add_test(s, "a CNN learns drawn shapes; 1 and 2 threads agree", test_train_shapes);
-    CU_add_test(s, "predict: JSON, text, stdin list, unreadable files", test_predict);
-    CU_add_test(s, "a truncated PNG: on_error fail and skip", test_truncated_png);
-    CU_add_test(s, "Fashion-MNIST PNGs: predict equals eval", test_fashion_png_equals_eval);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const struct test_util_case cases[] = {
+        {"a CNN learns drawn shapes; 1 and 2 threads agree", test_train_shapes},
+        {"predict: JSON, text, stdin list, unreadable files", test_predict},
+        {"a truncated PNG: on_error fail and skip", test_truncated_png},
+        {"Fashion-MNIST PNGs: predict equals eval", test_fashion_png_equals_eval},
+    };
+    return test_util_main("images", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }

@@ -30,6 +30,8 @@
 #include "runtime/kernels.h"
 #include "runtime/rng.h"
 
+#include "test_util.h"
+
 /* ---- helpers ---- */
 
 static void set_threads(int n)
@@ -1007,29 +1009,20 @@ static void test_rng(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    CU_pSuite suite = CU_add_suite("ops", NULL, NULL);
-    if (!suite) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_add_test(suite, "registry", test_registry);
-    CU_add_test(suite, "shapes, tensors and FLOPs", test_shapes);
-    CU_add_test(suite, "shape errors", test_shape_errors);
-    CU_add_test(suite, "gradient check of every op", test_gradients_every_op);
-    CU_add_test(suite, "sgemm equals the naive loop", test_sgemm_matches_naive);
-    CU_add_test(suite, "sgemm 1 vs 2 threads", test_sgemm_threads);
-    CU_add_test(suite, "ops 1 vs 2 threads", test_ops_threads);
-    CU_add_test(suite, "conv2d chunks", test_conv_chunks);
-    CU_add_test(suite, "maxpool ties", test_maxpool_ties);
-    CU_add_test(suite, "dropout mask", test_dropout_mask);
-    CU_add_test(suite, "batchnorm running statistics", test_batchnorm_running_stats);
-    CU_add_test(suite, "activation values", test_activation_values);
-    CU_add_test(suite, "rng", test_rng);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const struct test_util_case cases[] = {
+        {"registry", test_registry},
+        {"shapes, tensors and FLOPs", test_shapes},
+        {"shape errors", test_shape_errors},
+        {"gradient check of every op", test_gradients_every_op},
+        {"sgemm equals the naive loop", test_sgemm_matches_naive},
+        {"sgemm 1 vs 2 threads", test_sgemm_threads},
+        {"ops 1 vs 2 threads", test_ops_threads},
+        {"conv2d chunks", test_conv_chunks},
+        {"maxpool ties", test_maxpool_ties},
+        {"dropout mask", test_dropout_mask},
+        {"batchnorm running statistics", test_batchnorm_running_stats},
+        {"activation values", test_activation_values},
+        {"rng", test_rng},
+    };
+    return test_util_main("ops", NULL, NULL, cases, sizeof cases / sizeof *cases);
 }

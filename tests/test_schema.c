@@ -22,47 +22,14 @@
 #include "spec/spec_resolve.h"
 #include "spec/spec_schema.h"
 
-/* ---- helpers ---- */
+#include "test_util.h"
 
-static const char *srcdir(void)
-{
-    const char *dir = getenv("NETSPEC_SRCDIR");
-    return dir && *dir ? dir : ".";
-}
+/* ---- helpers ---- */
 
 static bool updating(void)
 {
     const char *u = getenv("NETSPEC_UPDATE");
     return u && *u && strcmp(u, "0") != 0;
-}
-
-static char *src_path(const char *rel)
-{
-    return ns_asprintf("%s/%s", srcdir(), rel);
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct ns_buf buf = {0};
-    ns_buf_puts(&buf, "");
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ns_buf_append(&buf, chunk, n);
-    fclose(f);
-    return buf.data;
-}
-
-static bool write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f)
-        return false;
-    bool ok = fwrite(text, 1, strlen(text), f) == strlen(text);
-    return fclose(f) == 0 && ok;
 }
 
 /* Calls fn(section, context) for every section the table reaches: the root, nested sections,
@@ -356,10 +323,10 @@ static void test_jsonschema_valid(void)
 static void test_jsonschema_checked_in(void)
 {
     char *json = spec_jsonschema();
-    char *path = src_path("grammar/netspec.schema.json");
+    char *path = test_util_src_path("grammar/netspec.schema.json");
     if (updating())
-        CU_ASSERT_TRUE(write_file(path, json));
-    char *file = read_file(path);
+        CU_ASSERT_TRUE(test_util_save_text(path, json));
+    char *file = ns_read_file(path, 0, NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL(file);
     if (file) {
         bool same = strcmp(file, json) == 0;
@@ -429,8 +396,8 @@ static void test_man_keys(void)
         free(title);
     }
 
-    char *path = src_path("man/netspec-spec.5");
-    char *page = read_file(path);
+    char *path = test_util_src_path("man/netspec-spec.5");
+    char *page = ns_read_file(path, 0, NULL, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(page);
     const char *b = NULL, *e = NULL;
     char *part = generated_part(page, &b, &e);
@@ -440,7 +407,7 @@ static void test_man_keys(void)
         ns_buf_append(&out, page, (size_t)(b - page));
         ns_buf_puts(&out, gen.data);
         ns_buf_puts(&out, e);
-        CU_ASSERT_TRUE(write_file(path, out.data));
+        CU_ASSERT_TRUE(test_util_save_text(path, out.data));
         free(page);
         page = out.data;
         free(part);
@@ -527,20 +494,6 @@ static char *resolve_file(const char *path, const char *const *sets, size_t set_
     return yaml;
 }
 
-static char *temp_file_with(const char *text)
-{
-    char tmpl[] = "/tmp/netspec_test_schema_XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0)
-        return NULL;
-    close(fd);
-    if (!write_file(tmpl, text)) {
-        unlink(tmpl);
-        return NULL;
-    }
-    return ns_xstrdup(tmpl);
-}
-
 /* resolve(resolve(x)) == resolve(x), and the output's promises hold. */
 static void check_round_trip(const char *path, const char *const *sets, size_t set_count, char **first_out)
 {
@@ -548,7 +501,7 @@ static void check_round_trip(const char *path, const char *const *sets, size_t s
     CU_ASSERT_PTR_NOT_NULL(first);
     if (!first)
         return;
-    char *tmp = temp_file_with(first);
+    char *tmp = test_util_temp_file(first, strlen(first));
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     char *second = resolve_file(tmp, NULL, 0);
     CU_ASSERT_PTR_NOT_NULL(second);
@@ -587,7 +540,7 @@ static void check_round_trip(const char *path, const char *const *sets, size_t s
 
 static void test_resolve_specs(void)
 {
-    char *dir = src_path("specs");
+    char *dir = test_util_src_path("specs");
     DIR *d = opendir(dir);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     size_t count = 0;
@@ -613,7 +566,7 @@ static void test_resolve_specs(void)
 
 static void test_resolve_sets(void)
 {
-    char *path = src_path("specs/fashion_mlp.yaml");
+    char *path = test_util_src_path("specs/fashion_mlp.yaml");
     const char *const sets[] = {"optimizer.lr=0.05", "train.epochs=3", "model.layers[1].units=64",
                                 "data.normalize.mean=[0.5]", "seed=7"};
     char *first = NULL;
@@ -650,7 +603,7 @@ static void test_resolve_quoting(void)
         "optimizer: {type: sgd, lr: 10}\n"
         "schedule: {type: step, step_size: 2}\n"
         "train: {early_stopping: {patience: 2, min_delta: 0.00001}}\n";
-    char *tmp = temp_file_with(spec_text);
+    char *tmp = test_util_temp_file(spec_text, strlen(spec_text));
     CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
     char *first = NULL;
     check_round_trip(tmp, NULL, 0, &first);
@@ -686,25 +639,16 @@ static void test_resolve_quoting(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    CU_pSuite s = CU_add_suite("schema", NULL, NULL);
-    if (!s) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_add_test(s, "json checker", test_json_checker);
-    CU_add_test(s, "jsonschema is valid and complete", test_jsonschema_valid);
-    CU_add_test(s, "jsonschema equals grammar/netspec.schema.json", test_jsonschema_checked_in);
-    CU_add_test(s, "man page keys", test_man_keys);
-    CU_add_test(s, "resolve plain or quoted", test_plain_ok);
-    CU_add_test(s, "resolve float text", test_format_double);
-    CU_add_test(s, "resolve specs round trip", test_resolve_specs);
-    CU_add_test(s, "resolve with --set", test_resolve_sets);
-    CU_add_test(s, "resolve quoting round trip", test_resolve_quoting);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const struct test_util_case cases[] = {
+        {"json checker", test_json_checker},
+        {"jsonschema is valid and complete", test_jsonschema_valid},
+        {"jsonschema equals grammar/netspec.schema.json", test_jsonschema_checked_in},
+        {"man page keys", test_man_keys},
+        {"resolve plain or quoted", test_plain_ok},
+        {"resolve float text", test_format_double},
+        {"resolve specs round trip", test_resolve_specs},
+        {"resolve with --set", test_resolve_sets},
+        {"resolve quoting round trip", test_resolve_quoting},
+    };
+    return test_util_main("schema", NULL, NULL, cases, sizeof cases / sizeof *cases);
 }

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/ns_ctx.h"
@@ -16,62 +15,12 @@
 #include "ops/op.h"
 #include "spec/spec.h"
 
-static const char *srcdir(void)
-{
-    const char *d = getenv("NETSPEC_SRCDIR");
-    return d ? d : ".";
-}
+#include "test_util.h"
 
-static const char *netspec_bin(void)
+/* From `cwd`, and bounded: malformed input must fail, never hang. */
+static struct test_util_run run_netspec(const char *cwd, const char *args)
 {
-    const char *b = getenv("NETSPEC_BIN");
-    return b ? b : "./netspec";
-}
-
-struct run_result {
-    int exit_code; /* -1 when killed by a signal */
-    char *out;     /* stdout */
-    char *err;     /* stderr */
-};
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ns_xstrdup("");
-    struct ns_buf buf = {0};
-    ns_buf_puts(&buf, "");
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ns_buf_append(&buf, chunk, n);
-    fclose(f);
-    return buf.data;
-}
-
-/* Runs netspec with `args` (shell words) from `cwd`, capturing both streams. */
-static struct run_result run_netspec(const char *cwd, const char *args)
-{
-    char out_path[] = "/tmp/netspec-test-out-XXXXXX", err_path[] = "/tmp/netspec-test-err-XXXXXX";
-    int fo = mkstemp(out_path), fe = mkstemp(err_path);
-    close(fo);
-    close(fe);
-    char *cmd = ns_asprintf("cd '%s' && timeout 20 '%s' %s >'%s' 2>'%s' </dev/null", cwd,
-                            netspec_bin(), args, out_path, err_path);
-    int status = system(cmd);
-    free(cmd);
-    struct run_result r = {.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    unlink(out_path);
-    unlink(err_path);
-    return r;
-}
-
-static void run_result_free(struct run_result *r)
-{
-    free(r->out);
-    free(r->err);
+    return test_util_netspec_opts((struct test_util_opts){.cwd = cwd, .timeout = 20}, args);
 }
 
 static char *first_line(const char *text)
@@ -125,8 +74,8 @@ static char *replace_all(char *text, const char *from, const char *to)
 static void test_bad_specs(void)
 {
     /* Messages name data files by absolute path; the expected lines say {srcdir}. */
-    char *real_srcdir = realpath(srcdir(), NULL);
-    char *dir = ns_asprintf("%s/tests/specs/bad", srcdir());
+    char *real_srcdir = realpath(test_util_srcdir(), NULL);
+    char *dir = test_util_src_path("tests/specs/bad");
     DIR *d = opendir(dir);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     char *names[256];
@@ -143,7 +92,7 @@ static void test_bad_specs(void)
     size_t failures = 0;
     for (size_t i = 0; i < count; i++) {
         char *path = ns_asprintf("%s/%s", dir, names[i]);
-        char *text = slurp(path);
+        char *text = test_util_slurp(path, NULL);
         char *expect = directive(text, "expect", 0);
         char *exit_text = directive(text, "exit", 0);
         struct ns_buf args = {0};
@@ -153,7 +102,7 @@ static void test_bad_specs(void)
             ns_buf_printf(&args, " --set '%s'", set);
             free(set);
         }
-        struct run_result r = run_netspec(dir, args.data);
+        struct test_util_run r = run_netspec(dir, args.data);
         char *got = replace_all(first_line(r.err), real_srcdir, "{srcdir}");
         /* The expected line names the file as {file}, relative to tests/specs/bad. */
         struct ns_buf want = {0};
@@ -179,7 +128,7 @@ static void test_bad_specs(void)
         ns_buf_free(&want);
         ns_buf_free(&args);
         free(got);
-        run_result_free(&r);
+        test_util_run_free(&r);
         free(expect);
         free(exit_text);
         free(text);
@@ -194,7 +143,7 @@ static void test_bad_specs(void)
 
 static void test_example_specs_check(void)
 {
-    char *dir = ns_asprintf("%s/specs", srcdir());
+    char *dir = test_util_src_path("specs");
     DIR *d = opendir(dir);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     struct dirent *e;
@@ -204,13 +153,13 @@ static void test_example_specs_check(void)
         if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml"))
             continue;
         char *args = ns_asprintf("check '%s'", e->d_name);
-        struct run_result r = run_netspec(dir, args);
+        struct test_util_run r = run_netspec(dir, args);
         if (r.exit_code != 0)
             fprintf(stderr, "\nspecs/%s fails check:\n%s", e->d_name, r.err);
         CU_ASSERT_EQUAL(r.exit_code, 0);
         CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "total"));
         checked++;
-        run_result_free(&r);
+        test_util_run_free(&r);
         free(args);
     }
     closedir(d);
@@ -220,14 +169,14 @@ static void test_example_specs_check(void)
 
 static void test_check_table_values(void)
 {
-    char *dir = ns_asprintf("%s/specs", srcdir());
-    struct run_result r = run_netspec(dir, "check fashion_mlp.yaml");
+    char *dir = test_util_src_path("specs");
+    struct test_util_run r = run_netspec(dir, "check fashion_mlp.yaml");
     CU_ASSERT_EQUAL(r.exit_code, 0);
     /* 784*256+256 + 256*128+128 + 128*10+10 */
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "235,146"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "[28, 28, 1]"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "60000 training examples"));
-    run_result_free(&r);
+    test_util_run_free(&r);
     r = run_netspec(dir, "check fashion_cnn.yaml");
     CU_ASSERT_EQUAL(r.exit_code, 0);
     /* conv 3*3*1*32+32 = 320; conv 3*3*32*64+64 = 18,496; dense 3136*128+128 = 401,536 */
@@ -236,35 +185,23 @@ static void test_check_table_values(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "401,536"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "[14, 14, 32]"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "[7, 7, 64]"));
-    run_result_free(&r);
+    test_util_run_free(&r);
     free(dir);
 }
 
 /* ---- malformed input never crashes or hangs ---- */
 
-static char *write_temp(const void *data, size_t size)
-{
-    char path[] = "/tmp/netspec-test-spec-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return NULL;
-    FILE *f = fdopen(fd, "wb");
-    fwrite(data, 1, size, f);
-    fclose(f);
-    return ns_xstrdup(path);
-}
-
 static void expect_clean_failure(const void *data, size_t size, const char *what)
 {
-    char *path = write_temp(data, size);
+    char *path = test_util_temp_file(data, size);
     CU_ASSERT_PTR_NOT_NULL_FATAL(path);
     char *args = ns_asprintf("check '%s'", path);
-    struct run_result r = run_netspec("/tmp", args);
+    struct test_util_run r = run_netspec("/tmp", args);
     if (r.exit_code != 2)
         fprintf(stderr, "\n%s: exit %d\n%s", what, r.exit_code, r.err);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "error:"));
-    run_result_free(&r);
+    test_util_run_free(&r);
     free(args);
     unlink(path);
     free(path);
@@ -313,7 +250,7 @@ static void test_malformed_input(void)
 static struct spec *load_text(struct ns_ctx *ctx, const char *text, const char *const *sets,
                               size_t set_count)
 {
-    char *path = write_temp(text, strlen(text));
+    char *path = test_util_temp_file(text, strlen(text));
     struct spec *spec = spec_load(ctx, path, sets, set_count);
     unlink(path);
     free(path);
@@ -550,8 +487,8 @@ static void collect_options(const char *text, char **options, size_t *count, siz
 
 static void test_man_documents_help(void)
 {
-    char *man_path = ns_asprintf("%s/man/netspec.1", srcdir());
-    char *man = slurp(man_path);
+    char *man_path = test_util_src_path("man/netspec.1");
+    char *man = test_util_slurp(man_path, NULL);
     /* roff writes "--set" as "\-\-set" */
     struct ns_buf plain = {0};
     for (const char *p = man; *p; p++)
@@ -559,7 +496,7 @@ static void test_man_documents_help(void)
             ns_buf_append(&plain, p, 1);
     char *options[128];
     size_t count = 0;
-    struct run_result r = run_netspec(".", "--help");
+    struct test_util_run r = run_netspec(".", "--help");
     CU_ASSERT_EQUAL(r.exit_code, 0);
     collect_options(r.out, options, &count, 128);
     /* Each command's own --help too: the command names are the words after "netspec ". */
@@ -568,14 +505,14 @@ static void test_man_documents_help(void)
         if (sscanf(p + 10, "%31[a-z]", name) == 1) {
             CU_ASSERT_PTR_NOT_NULL(strstr(plain.data, name));
             char *args = ns_asprintf("%s --help", name);
-            struct run_result sub = run_netspec(".", args);
+            struct test_util_run sub = run_netspec(".", args);
             CU_ASSERT_EQUAL(sub.exit_code, 0);
             collect_options(sub.out, options, &count, 128);
-            run_result_free(&sub);
+            test_util_run_free(&sub);
             free(args);
         }
     }
-    run_result_free(&r);
+    test_util_run_free(&r);
     CU_ASSERT(count >= 3);
     for (size_t i = 0; i < count; i++) {
         if (!strstr(plain.data, options[i]))
@@ -590,21 +527,16 @@ static void test_man_documents_help(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    CU_pSuite suite = CU_add_suite("spec", NULL, NULL);
-    CU_add_test(suite, "bad specs give their exact first error", test_bad_specs);
-    CU_add_test(suite, "example specs pass check", test_example_specs_check);
-    CU_add_test(suite, "check prints parameter counts and shapes", test_check_table_values);
-    CU_add_test(suite, "malformed input fails cleanly", test_malformed_input);
-    CU_add_test(suite, "defaults are filled", test_defaults);
-    CU_add_test(suite, "--set overrides", test_set_overrides);
-    CU_add_test(suite, "extends and anchors", test_extends_and_anchors);
-    CU_add_test(suite, "shape inference for every layer type", test_shapes);
-    CU_add_test(suite, "man page documents every option", test_man_documents_help);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const struct test_util_case cases[] = {
+        {"bad specs give their exact first error", test_bad_specs},
+        {"example specs pass check", test_example_specs_check},
+        {"check prints parameter counts and shapes", test_check_table_values},
+        {"malformed input fails cleanly", test_malformed_input},
+        {"defaults are filled", test_defaults},
+        {"--set overrides", test_set_overrides},
+        {"extends and anchors", test_extends_and_anchors},
+        {"shape inference for every layer type", test_shapes},
+        {"man page documents every option", test_man_documents_help},
+    };
+    return test_util_main("spec", NULL, NULL, cases, sizeof cases / sizeof *cases);
 }

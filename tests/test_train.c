@@ -5,16 +5,12 @@
  * divergence, eval JSON and the data check). No timing is asserted. */
 #include <CUnit/Basic.h>
 
-#include <ftw.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include "cli/cli.h"
 #include "core/ns_ctx.h"
@@ -29,161 +25,7 @@
 #include "train/sched.h"
 #include "train/train_state.h"
 
-static char tmp_root[64];
-
-/* ---- helpers ---- */
-
-static char *tmp_path(const char *name)
-{
-    return ns_asprintf("%s/%s", tmp_root, name);
-}
-
-static const char *netspec_bin(void)
-{
-    const char *b = getenv("NETSPEC_BIN");
-    return b ? b : "./netspec";
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_FATAL(fwrite(text, 1, strlen(text), f) == strlen(text));
-    fclose(f);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return ns_xstrdup("");
-    struct ns_buf b = {0};
-    ns_buf_puts(&b, "");
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ns_buf_append(&b, chunk, n);
-    fclose(f);
-    return b.data;
-}
-
-static bool same_file(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    bool same = fa && fb;
-    while (same) {
-        int ca = fgetc(fa), cb = fgetc(fb);
-        if (ca != cb)
-            same = false;
-        if (ca == EOF || cb == EOF)
-            break;
-    }
-    if (fa)
-        fclose(fa);
-    if (fb)
-        fclose(fb);
-    return same;
-}
-
-struct run_result {
-    int exit_code;
-    char *out, *err;
-};
-
-/* Runs `netspec ARGS` with an optional environment prefix (shell words). */
-static struct run_result run_env(const char *env, const char *args)
-{
-    char *out_path = tmp_path("stdout.txt"), *err_path = tmp_path("stderr.txt");
-    char *cmd = ns_asprintf("%s '%s' %s >'%s' 2>'%s' </dev/null", env ? env : "", netspec_bin(), args,
-                            out_path, err_path);
-    int status = system(cmd);
-    struct run_result r = {.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-    r.out = slurp(out_path);
-    r.err = slurp(err_path);
-    free(cmd);
-    free(out_path);
-    free(err_path);
-    return r;
-}
-
-static struct run_result run(const char *args)
-{
-    return run_env(NULL, args);
-}
-
-static void run_free(struct run_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-/* The number after "KEY": in JSON text, NaN when absent. */
-static double json_number(const char *json, const char *key)
-{
-    char *pat = ns_asprintf("\"%s\": ", key);
-    const char *at = strstr(json, pat);
-    double v = at ? strtod(at + strlen(pat), NULL) : NAN;
-    free(pat);
-    return v;
-}
-
-/* A small deterministic generator for the data the tests write. */
-static double next_uniform(uint64_t *state)
-{
-    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(*state >> 11) * 0x1p-53;
-}
-
-static double next_normal(uint64_t *state)
-{
-    double u1 = next_uniform(state), u2 = next_uniform(state);
-    return sqrt(-2.0 * log(u1 + 1e-300)) * cos(6.283185307179586 * u2);
-}
-
-static void put_be32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)(v >> 24);
-    p[1] = (unsigned char)(v >> 16);
-    p[2] = (unsigned char)(v >> 8);
-    p[3] = (unsigned char)v;
-}
-
-/* 8x8 images of 3 classes: class c lights rows 2c..2c+2, plus noise. Images plain, labels gz. */
-static void write_tiny_idx(const char *images, const char *labels, int count, uint64_t seed)
-{
-    uint64_t rng = seed;
-    size_t n = (size_t)count;
-    unsigned char *img = ns_xmalloc(16 + n * 64), *lab = ns_xmalloc(8 + n);
-    img[0] = img[1] = 0;
-    img[2] = 0x08;
-    img[3] = 3;
-    put_be32(img + 4, (uint32_t)count);
-    put_be32(img + 8, 8);
-    put_be32(img + 12, 8);
-    lab[0] = lab[1] = 0;
-    lab[2] = 0x08;
-    lab[3] = 1;
-    put_be32(lab + 4, (uint32_t)count);
-    for (size_t i = 0; i < n; i++) {
-        int c = (int)(i % 3);
-        lab[8 + i] = (unsigned char)c;
-        for (int y = 0; y < 8; y++)
-            for (int x = 0; x < 8; x++) {
-                double v = 40 * next_uniform(&rng) + (y >= 2 * c && y < 2 * c + 3 ? 120 + 60 * next_uniform(&rng) : 0);
-                img[16 + i * 64 + (size_t)(y * 8 + x)] = (unsigned char)v;
-            }
-    }
-    FILE *f = fopen(images, "wb");
-    CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_FATAL(fwrite(img, 1, 16 + n * 64, f) == 16 + n * 64);
-    fclose(f);
-    gzFile g = gzopen(labels, "wb");
-    CU_ASSERT_FATAL(g != NULL);
-    CU_ASSERT_FATAL(gzwrite(g, lab, (unsigned)(8 + n)) == (int)(8 + n));
-    gzclose(g);
-    free(img);
-    free(lab);
-}
+#include "test_util.h"
 
 static const char *const tiny_spec =
     "version: 1\n"
@@ -232,26 +74,9 @@ static const char *const tiny_cnn_spec =
 
 /* ---- suite setup ---- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int suite_init(void)
 {
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/netspec-train-XXXXXX");
-    if (!mkdtemp(tmp_root))
-        return 1;
-    return 0;
-}
-
-static int suite_clean(void)
-{
-    nftw(tmp_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    return 0;
+    return test_util_tmp_init("train");
 }
 
 /* ---- (f) losses ---- */
@@ -468,8 +293,8 @@ static const char *const branch_spec =
 
 static struct graph *build_branch(struct ns_ctx *ctx, struct spec **spec_out)
 {
-    char *path = tmp_path("branch.yaml");
-    write_text(path, branch_spec);
+    char *path = test_util_tmp_path("branch.yaml");
+    test_util_write_text(path, branch_spec);
     struct spec *spec = spec_load(ctx, path, NULL, 0);
     free(path);
     if (!spec) {
@@ -509,7 +334,7 @@ static void test_exec_gradients(void)
     float x[N * 6];
     uint64_t rng = 99;
     for (int i = 0; i < N * 6; i++)
-        x[i] = (float)(2 * next_uniform(&rng) - 1);
+        x[i] = (float)(2 * test_util_next_uniform(&rng) - 1);
     const int32_t labels[N] = {0, 2, 1, 2};
     struct loss_config lc = {.type = LOSS_CROSS_ENTROPY};
     struct exec *ex = exec_new(g, N);
@@ -563,7 +388,7 @@ static void test_checkpoint_roundtrip(void)
     train_state_push_epoch(&st, &e);
     st.es_best = 0.5;
     st.es_best_epoch = 0;
-    char *path = tmp_path("roundtrip.nsm");
+    char *path = test_util_tmp_path("roundtrip.nsm");
     CU_ASSERT_FATAL(checkpoint_write(&ctx.diag, path, g, &st));
     struct train_state back;
     train_state_blank(&back, spec, g);
@@ -579,9 +404,9 @@ static void test_checkpoint_roundtrip(void)
     CU_ASSERT(isnan(back.history[0].val_loss));
     CU_ASSERT_EQUAL(back.es_best_epoch, 0);
     /* Writing the read state again gives the same bytes. */
-    char *again = tmp_path("roundtrip2.nsm");
+    char *again = test_util_tmp_path("roundtrip2.nsm");
     CU_ASSERT_FATAL(checkpoint_write(&ctx.diag, again, g, &back));
-    CU_ASSERT(same_file(path, again));
+    CU_ASSERT(test_util_same_file(path, again));
     /* One flipped byte: the checksum catches it. */
     FILE *f = fopen(again, "r+b");
     CU_ASSERT_FATAL(f != NULL);
@@ -606,12 +431,12 @@ static void test_checkpoint_roundtrip(void)
 
 static void write_tiny_files(void)
 {
-    char *ti = tmp_path("tiny-train-images.idx"), *tl = tmp_path("tiny-train-labels.idx.gz");
-    char *vi = tmp_path("tiny-test-images.idx"), *vl = tmp_path("tiny-test-labels.idx.gz");
-    char *spec = tmp_path("tiny.yaml");
-    write_tiny_idx(ti, tl, 300, 7);
-    write_tiny_idx(vi, vl, 90, 8);
-    write_text(spec, tiny_spec);
+    char *ti = test_util_tmp_path("tiny-train-images.idx"), *tl = test_util_tmp_path("tiny-train-labels.idx.gz");
+    char *vi = test_util_tmp_path("tiny-test-images.idx"), *vl = test_util_tmp_path("tiny-test-labels.idx.gz");
+    char *spec = test_util_tmp_path("tiny.yaml");
+    CU_ASSERT_FATAL(test_util_save_stripes(ti, tl, 300, 3, 7, NULL));
+    CU_ASSERT_FATAL(test_util_save_stripes(vi, vl, 90, 3, 8, NULL));
+    test_util_write_text(spec, tiny_spec);
     free(ti);
     free(tl);
     free(vi);
@@ -626,8 +451,9 @@ static void test_reproducible(void)
     const char *runs[3] = {"a1", "a2", "a3"};
     const char *threads[3] = {"2", "2", "1"};
     for (int i = 0; i < 3; i++) {
-        char *args = ns_asprintf("train %s/tiny.yaml -o %s/%s --threads %s", tmp_root, tmp_root, runs[i], threads[i]);
-        struct run_result r = run(args);
+        char *args = ns_asprintf("train %s/tiny.yaml -o %s/%s --threads %s", test_util_tmp(), test_util_tmp(), runs[i],
+                                 threads[i]);
+        struct test_util_run r = test_util_netspec(args);
         CU_ASSERT_EQUAL(r.exit_code, 0);
         if (r.exit_code)
             fprintf(stderr, "%s\n%s", r.out, r.err);
@@ -635,47 +461,48 @@ static void test_reproducible(void)
             CU_ASSERT(strstr(r.out, "epoch 3/3") != NULL);
             CU_ASSERT(strstr(r.out, "test: loss") != NULL);
         }
-        run_free(&r);
+        test_util_run_free(&r);
         free(args);
     }
-    char *m1 = tmp_path("a1/model.nsm"), *m2 = tmp_path("a2/model.nsm"), *m3 = tmp_path("a3/model.nsm");
-    CU_ASSERT(same_file(m1, m2));
-    CU_ASSERT(same_file(m1, m3));
-    char *args = ns_asprintf("train %s/tiny.yaml -o %s/a4 --set seed=43", tmp_root, tmp_root);
-    struct run_result r = run(args);
+    char *m1 = test_util_tmp_path("a1/model.nsm"), *m2 = test_util_tmp_path("a2/model.nsm");
+    char *m3 = test_util_tmp_path("a3/model.nsm");
+    CU_ASSERT(test_util_same_file(m1, m2));
+    CU_ASSERT(test_util_same_file(m1, m3));
+    char *args = ns_asprintf("train %s/tiny.yaml -o %s/a4 --set seed=43", test_util_tmp(), test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
-    char *m4 = tmp_path("a4/model.nsm");
-    CU_ASSERT(!same_file(m1, m4));
-    run_free(&r);
+    char *m4 = test_util_tmp_path("a4/model.nsm");
+    CU_ASSERT(!test_util_same_file(m1, m4));
+    test_util_run_free(&r);
     free(args);
     /* The run directory holds what the issue lists. */
     const char *names[] = {"spec.resolved.yaml", "manifest.json", "metrics.csv", "curves.svg", "summary.json"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        char *p = ns_asprintf("%s/a1/%s", tmp_root, names[i]);
+        char *p = ns_asprintf("%s/a1/%s", test_util_tmp(), names[i]);
         struct stat sb;
         CU_ASSERT(stat(p, &sb) == 0 && sb.st_size > 0);
         free(p);
     }
-    char *csv_path = tmp_path("a1/metrics.csv");
-    char *csv = slurp(csv_path);
+    char *csv_path = test_util_tmp_path("a1/metrics.csv");
+    char *csv = test_util_slurp(csv_path, NULL);
     const char *header = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds,images_per_s\n";
     CU_ASSERT(strncmp(csv, header, strlen(header)) == 0);
     int lines = 0;
     for (const char *p = csv; *p; p++)
         lines += *p == '\n';
     CU_ASSERT_EQUAL(lines, 4);
-    char *man_path = tmp_path("a1/manifest.json");
-    char *man = slurp(man_path);
+    char *man_path = test_util_tmp_path("a1/manifest.json");
+    char *man = test_util_slurp(man_path, NULL);
     CU_ASSERT(strstr(man, "\"sha256\": \"") != NULL);
     CU_ASSERT(strstr(man, "tiny-train-labels.idx.gz\", \"bytes\": ") != NULL);
     CU_ASSERT(strstr(man, "\"status\": \"complete\"") != NULL);
     CU_ASSERT(strstr(man, "\"threads\": 2") != NULL);
     /* A second train into the same directory is refused. */
-    args = ns_asprintf("train %s/tiny.yaml -o %s/a1", tmp_root, tmp_root);
-    r = run(args);
+    args = ns_asprintf("train %s/tiny.yaml -o %s/a1", test_util_tmp(), test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "already holds a run") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
     free(csv);
     free(csv_path);
@@ -689,32 +516,35 @@ static void test_reproducible(void)
 
 static void test_reproducible_cnn(void)
 {
-    char *spec = tmp_path("tiny_cnn.yaml");
-    write_text(spec, tiny_cnn_spec);
+    char *spec = test_util_tmp_path("tiny_cnn.yaml");
+    test_util_write_text(spec, tiny_cnn_spec);
     free(spec);
     const char *threads[2] = {"1", "2"};
     for (int i = 0; i < 2; i++) {
-        char *args = ns_asprintf("train %s/tiny_cnn.yaml -o %s/c%d --threads %s", tmp_root, tmp_root, i, threads[i]);
-        struct run_result r = run(args);
+        char *args = ns_asprintf("train %s/tiny_cnn.yaml -o %s/c%d --threads %s", test_util_tmp(), test_util_tmp(), i,
+                                 threads[i]);
+        struct test_util_run r = test_util_netspec(args);
         CU_ASSERT_EQUAL(r.exit_code, 0);
         if (r.exit_code)
             fprintf(stderr, "%s\n%s", r.out, r.err);
-        run_free(&r);
+        test_util_run_free(&r);
         free(args);
     }
-    char *args = ns_asprintf("train %s/tiny_cnn.yaml -o %s/c2", tmp_root, tmp_root);
-    struct run_result r = run_env("NETSPEC_STOP_AFTER_BATCHES=5", args);
+    char *args = ns_asprintf("train %s/tiny_cnn.yaml -o %s/c2", test_util_tmp(), test_util_tmp());
+    struct test_util_run r =
+        test_util_netspec_opts((struct test_util_opts){.env = "NETSPEC_STOP_AFTER_BATCHES=5"}, args);
     CU_ASSERT_EQUAL(r.exit_code, 130);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    args = ns_asprintf("train %s/tiny_cnn.yaml --resume %s/c2", tmp_root, tmp_root);
-    r = run(args);
+    args = ns_asprintf("train %s/tiny_cnn.yaml --resume %s/c2", test_util_tmp(), test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    char *m0 = tmp_path("c0/model.nsm"), *m1 = tmp_path("c1/model.nsm"), *m2 = tmp_path("c2/model.nsm");
-    CU_ASSERT(same_file(m0, m1));
-    CU_ASSERT(same_file(m0, m2));
+    char *m0 = test_util_tmp_path("c0/model.nsm"), *m1 = test_util_tmp_path("c1/model.nsm");
+    char *m2 = test_util_tmp_path("c2/model.nsm");
+    CU_ASSERT(test_util_same_file(m0, m1));
+    CU_ASSERT(test_util_same_file(m0, m2));
     free(m0);
     free(m1);
     free(m2);
@@ -728,32 +558,32 @@ static void test_resume(void)
     const char *stops[2] = {"11", "16"};
     for (int i = 0; i < 2; i++) {
         char *env = ns_asprintf("NETSPEC_STOP_AFTER_BATCHES=%s", stops[i]);
-        char *args = ns_asprintf("train %s/tiny.yaml -o %s/b%d", tmp_root, tmp_root, i);
-        struct run_result r = run_env(env, args);
+        char *args = ns_asprintf("train %s/tiny.yaml -o %s/b%d", test_util_tmp(), test_util_tmp(), i);
+        struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.env = env}, args);
         CU_ASSERT_EQUAL(r.exit_code, 130);
         CU_ASSERT(strstr(r.err, "resume with: netspec train") != NULL);
-        char *man_path = ns_asprintf("%s/b%d/manifest.json", tmp_root, i);
-        char *man = slurp(man_path);
+        char *man_path = ns_asprintf("%s/b%d/manifest.json", test_util_tmp(), i);
+        char *man = test_util_slurp(man_path, NULL);
         CU_ASSERT(strstr(man, "\"status\": \"interrupted\"") != NULL);
         free(man);
         free(man_path);
-        run_free(&r);
+        test_util_run_free(&r);
         free(args);
         free(env);
-        args = ns_asprintf("train %s/tiny.yaml --resume %s/b%d --threads 1", tmp_root, tmp_root, i);
-        r = run(args);
+        args = ns_asprintf("train %s/tiny.yaml --resume %s/b%d --threads 1", test_util_tmp(), test_util_tmp(), i);
+        r = test_util_netspec(args);
         CU_ASSERT_EQUAL(r.exit_code, 0);
         CU_ASSERT(strstr(r.out, "resuming") != NULL);
-        run_free(&r);
+        test_util_run_free(&r);
         free(args);
-        char *a = tmp_path("a1/model.nsm");
-        char *b = ns_asprintf("%s/b%d/model.nsm", tmp_root, i);
-        CU_ASSERT(same_file(a, b));
+        char *a = test_util_tmp_path("a1/model.nsm");
+        char *b = ns_asprintf("%s/b%d/model.nsm", test_util_tmp(), i);
+        CU_ASSERT(test_util_same_file(a, b));
         free(a);
         free(b);
         /* metrics.csv holds each epoch once. */
-        char *csv_path = ns_asprintf("%s/b%d/metrics.csv", tmp_root, i);
-        char *csv = slurp(csv_path);
+        char *csv_path = ns_asprintf("%s/b%d/metrics.csv", test_util_tmp(), i);
+        char *csv = test_util_slurp(csv_path, NULL);
         int lines = 0;
         for (const char *p = csv; *p; p++)
             lines += *p == '\n';
@@ -762,11 +592,12 @@ static void test_resume(void)
         free(csv_path);
     }
     /* Resuming with another spec is refused. */
-    char *args = ns_asprintf("train %s/tiny.yaml --set train.epochs=4 --resume %s/b0", tmp_root, tmp_root);
-    struct run_result r = run(args);
+    char *args =
+        ns_asprintf("train %s/tiny.yaml --set train.epochs=4 --resume %s/b0", test_util_tmp(), test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 2);
     CU_ASSERT(strstr(r.err, "is not the spec of the run") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 }
 
@@ -781,39 +612,40 @@ static void test_regression(void)
     struct ns_buf csv = {0};
     ns_buf_puts(&csv, "x1,x2,x3,y\n");
     for (int i = 0; i < 800; i++) {
-        double x1 = 2 * next_uniform(&rng) - 1, x2 = 2 * next_uniform(&rng) - 1, x3 = 2 * next_uniform(&rng) - 1;
-        double y = sin(3 * x1) + x2 * x3 + 0.1 * next_normal(&rng);
+        double x1 = 2 * test_util_next_uniform(&rng) - 1, x2 = 2 * test_util_next_uniform(&rng) - 1;
+        double x3 = 2 * test_util_next_uniform(&rng) - 1;
+        double y = sin(3 * x1) + x2 * x3 + 0.1 * test_util_next_normal(&rng);
         ns_buf_printf(&csv, "%.6f,%.6f,%.6f,%.6f\n", x1, x2, x3, y);
     }
-    char *csv_path = tmp_path("regression.csv");
-    write_text(csv_path, csv.data);
+    char *csv_path = test_util_tmp_path("regression.csv");
+    test_util_write_text(csv_path, csv.data);
     ns_buf_free(&csv);
-    char *spec_path = tmp_path("regression.yaml");
-    write_text(spec_path, "version: 1\nname: reg\nseed: 11\n"
-                          "data: {format: csv, train: regression.csv, label_column: y, validation: 0.25}\n"
-                          "model:\n  layers:\n"
-                          "    - dense: {units: 32, activation: tanh}\n"
-                          "    - dense: {units: 32, activation: tanh}\n"
-                          "    - dense: {units: 1}\n"
-                          "loss: mse\noptimizer: {type: adam, lr: 0.01}\n"
-                          "schedule: {type: cosine, min_lr: 0.0005}\n"
-                          "train: {epochs: 60, batch_size: 16}\n");
-    char *args = ns_asprintf("train %s -o %s/reg", spec_path, tmp_root);
-    struct run_result r = run(args);
+    char *spec_path = test_util_tmp_path("regression.yaml");
+    test_util_write_text(spec_path, "version: 1\nname: reg\nseed: 11\n"
+                                    "data: {format: csv, train: regression.csv, label_column: y, validation: 0.25}\n"
+                                    "model:\n  layers:\n"
+                                    "    - dense: {units: 32, activation: tanh}\n"
+                                    "    - dense: {units: 32, activation: tanh}\n"
+                                    "    - dense: {units: 1}\n"
+                                    "loss: mse\noptimizer: {type: adam, lr: 0.01}\n"
+                                    "schedule: {type: cosine, min_lr: 0.0005}\n"
+                                    "train: {epochs: 60, batch_size: 16}\n");
+    char *args = ns_asprintf("train %s -o %s/reg", spec_path, test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     CU_ASSERT(strstr(r.out, "val mse") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    args = ns_asprintf("eval %s/reg --split validation --json", tmp_root);
-    r = run(args);
+    args = ns_asprintf("eval %s/reg --split validation --json", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
-    double rmse = json_number(r.out, "rmse");
-    double mse = json_number(r.out, "mse");
+    double rmse = test_util_json_number(r.out, "rmse");
+    double mse = test_util_json_number(r.out, "mse");
     CU_ASSERT(rmse < 0.15);
     CU_ASSERT(rmse > 0.05); /* below the noise would mean the held-out rows leaked into training */
     CU_ASSERT_DOUBLE_EQUAL(rmse * rmse, mse, 1e-9);
     printf("\n    regression: validation RMSE %.4f (must be < 0.15; noise floor 0.1) ", rmse);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
     free(csv_path);
     free(spec_path);
@@ -831,87 +663,88 @@ static void write_blobs(const char *path, int count, uint64_t seed)
     for (int i = 0; i < count; i++) {
         int c = i % 3;
         for (int j = 0; j < 4; j++)
-            ns_buf_printf(&csv, "%.5f,", centre[c][j] + 0.5 * next_normal(&rng));
+            ns_buf_printf(&csv, "%.5f,", centre[c][j] + 0.5 * test_util_next_normal(&rng));
         ns_buf_printf(&csv, "%d\n", c);
     }
-    write_text(path, csv.data);
+    test_util_write_text(path, csv.data);
     ns_buf_free(&csv);
 }
 
 static void test_classification_and_eval(void)
 {
-    char *train = tmp_path("blobs-train.csv"), *test = tmp_path("blobs-test.csv");
+    char *train = test_util_tmp_path("blobs-train.csv"), *test = test_util_tmp_path("blobs-test.csv");
     write_blobs(train, 300, 1);
     write_blobs(test, 150, 2);
-    char *spec_path = tmp_path("blobs.yaml");
-    write_text(spec_path, "version: 1\nname: blobs\nseed: 3\n"
-                          "data:\n  format: csv\n  train: blobs-train.csv\n  test: blobs-test.csv\n"
-                          "  label_column: kind\n  classes: [red, green, blue]\n  validation: 0.2\n"
-                          "model:\n  layers:\n    - dense: {units: 8, activation: relu}\n    - dense: {units: auto}\n"
-                          "loss: {type: cross_entropy, label_smoothing: 0.05}\n"
-                          "optimizer: {type: sgd, lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.0001}\n"
-                          "schedule: {type: step, step_size: 5, gamma: 0.5}\n"
-                          "train: {epochs: 10, batch_size: 16, early_stopping: {patience: 3, metric: val_accuracy}}\n");
-    char *args = ns_asprintf("train %s -o %s/blobs", spec_path, tmp_root);
-    struct run_result r = run(args);
+    char *spec_path = test_util_tmp_path("blobs.yaml");
+    test_util_write_text(spec_path,
+                         "version: 1\nname: blobs\nseed: 3\n"
+                         "data:\n  format: csv\n  train: blobs-train.csv\n  test: blobs-test.csv\n"
+                         "  label_column: kind\n  classes: [red, green, blue]\n  validation: 0.2\n"
+                         "model:\n  layers:\n    - dense: {units: 8, activation: relu}\n    - dense: {units: auto}\n"
+                         "loss: {type: cross_entropy, label_smoothing: 0.05}\n"
+                         "optimizer: {type: sgd, lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.0001}\n"
+                         "schedule: {type: step, step_size: 5, gamma: 0.5}\n"
+                         "train: {epochs: 10, batch_size: 16, early_stopping: {patience: 3, metric: val_accuracy}}\n");
+    char *args = ns_asprintf("train %s -o %s/blobs", spec_path, test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
-    args = ns_asprintf("eval %s/blobs --json", tmp_root);
-    r = run(args);
+    args = ns_asprintf("eval %s/blobs --json", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     const char *keys[] = {"\"loss\": ", "\"accuracy\": ", "\"per_class\": {", "\"confusion\": [", "\"red\": "};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         CU_ASSERT(strstr(r.out, keys[i]) != NULL);
-    double acc = json_number(r.out, "accuracy");
+    double acc = test_util_json_number(r.out, "accuracy");
     CU_ASSERT(acc > 0.9);
     printf("\n    blobs: test accuracy %.4f (must be > 0.9) ", acc);
-    CU_ASSERT(json_number(r.out, "count") == 150);
-    run_free(&r);
+    CU_ASSERT(test_util_json_number(r.out, "count") == 150);
+    test_util_run_free(&r);
     free(args);
-    char *saved_path = tmp_path("blobs/eval_test.json");
-    char *saved = slurp(saved_path);
+    char *saved_path = test_util_tmp_path("blobs/eval_test.json");
+    char *saved = test_util_slurp(saved_path, NULL);
     CU_ASSERT(strstr(saved, "\"confusion\": [") != NULL);
     free(saved);
     free(saved_path);
 
-    args = ns_asprintf("eval %s/blobs", tmp_root);
-    r = run(args);
+    args = ns_asprintf("eval %s/blobs", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     CU_ASSERT(strstr(r.out, "confusion matrix") != NULL);
     CU_ASSERT(strstr(r.out, "green") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
     /* Changed data: refused with exit 3, accepted with --allow-data-change. */
     write_blobs(test, 150, 99);
-    args = ns_asprintf("eval %s/blobs", tmp_root);
-    r = run(args);
+    args = ns_asprintf("eval %s/blobs", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 3);
     CU_ASSERT(strstr(r.err, "changed since training") != NULL);
     CU_ASSERT(strstr(r.err, "--allow-data-change") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
-    args = ns_asprintf("eval %s/blobs --allow-data-change --json", tmp_root);
-    r = run(args);
+    args = ns_asprintf("eval %s/blobs --allow-data-change --json", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     CU_ASSERT(strstr(r.err, "warning") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
 
     /* A damaged model file is a data error. */
-    char *model = tmp_path("blobs/model.nsm");
+    char *model = test_util_tmp_path("blobs/model.nsm");
     FILE *f = fopen(model, "r+b");
     CU_ASSERT_FATAL(f != NULL);
     fseek(f, 40, SEEK_SET);
     fputc(0x5a, f);
     fclose(f);
-    args = ns_asprintf("eval %s/blobs --allow-data-change", tmp_root);
-    r = run(args);
+    args = ns_asprintf("eval %s/blobs --allow-data-change", test_util_tmp());
+    r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 3);
     CU_ASSERT(strstr(r.err, "checksum") != NULL);
-    run_free(&r);
+    test_util_run_free(&r);
     free(args);
     free(model);
     free(train);
@@ -926,23 +759,24 @@ static void test_divergence(void)
     ns_buf_puts(&csv, "a,b,y\n");
     uint64_t rng = 5;
     for (int i = 0; i < 64; i++)
-        ns_buf_printf(&csv, "%.3f,%.3f,%.1f\n", next_uniform(&rng), next_uniform(&rng), 1e6 * next_uniform(&rng));
-    char *csv_path = tmp_path("diverge.csv");
-    write_text(csv_path, csv.data);
+        ns_buf_printf(&csv, "%.3f,%.3f,%.1f\n", test_util_next_uniform(&rng), test_util_next_uniform(&rng),
+                      1e6 * test_util_next_uniform(&rng));
+    char *csv_path = test_util_tmp_path("diverge.csv");
+    test_util_write_text(csv_path, csv.data);
     ns_buf_free(&csv);
-    char *spec_path = tmp_path("diverge.yaml");
-    write_text(spec_path, "version: 1\nname: diverge\n"
-                          "data: {format: csv, train: diverge.csv, label_column: y, validation: 0}\n"
-                          "model:\n  layers:\n    - dense: {units: 4}\n    - dense: {units: 1}\n"
-                          "loss: mse\noptimizer: {type: sgd, lr: 2}\ntrain: {epochs: 5, batch_size: 8}\n");
-    char *args = ns_asprintf("train %s -o %s/diverge", spec_path, tmp_root);
-    struct run_result r = run(args);
+    char *spec_path = test_util_tmp_path("diverge.yaml");
+    test_util_write_text(spec_path, "version: 1\nname: diverge\n"
+                                    "data: {format: csv, train: diverge.csv, label_column: y, validation: 0}\n"
+                                    "model:\n  layers:\n    - dense: {units: 4}\n    - dense: {units: 1}\n"
+                                    "loss: mse\noptimizer: {type: sgd, lr: 2}\ntrain: {epochs: 5, batch_size: 8}\n");
+    char *args = ns_asprintf("train %s -o %s/diverge", spec_path, test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 4);
     CU_ASSERT(strstr(r.err, "training diverged") != NULL);
     CU_ASSERT(strstr(r.err, "in epoch 1, batch ") != NULL);
-    run_free(&r);
-    char *man_path = tmp_path("diverge/manifest.json");
-    char *man = slurp(man_path);
+    test_util_run_free(&r);
+    char *man_path = test_util_tmp_path("diverge/manifest.json");
+    char *man = test_util_slurp(man_path, NULL);
     CU_ASSERT(strstr(man, "\"status\": \"diverged\"") != NULL);
     free(man);
     free(man_path);
@@ -953,29 +787,20 @@ static void test_divergence(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    CU_pSuite s = CU_add_suite("train", suite_init, suite_clean);
-    if (!s) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_add_test(s, "loss values", test_loss_values);
-    CU_add_test(s, "loss gradients by finite differences", test_loss_gradients);
-    CU_add_test(s, "adam and adamw steps", test_adam_step);
-    CU_add_test(s, "sgd steps", test_sgd_step);
-    CU_add_test(s, "schedules", test_schedules);
-    CU_add_test(s, "executor gradients through a branch", test_exec_gradients);
-    CU_add_test(s, "checkpoint round trip and checksum", test_checkpoint_roundtrip);
-    CU_add_test(s, "reproducible bytes on 1 and 2 threads", test_reproducible);
-    CU_add_test(s, "interrupt and resume", test_resume);
-    CU_add_test(s, "reproducible and resumable with conv, batchnorm, add, augment", test_reproducible_cnn);
-    CU_add_test(s, "regression reaches its RMSE", test_regression);
-    CU_add_test(s, "classification, eval JSON and the data check", test_classification_and_eval);
-    CU_add_test(s, "a diverging run stops with exit 4", test_divergence);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    static const struct test_util_case cases[] = {
+        {"loss values", test_loss_values},
+        {"loss gradients by finite differences", test_loss_gradients},
+        {"adam and adamw steps", test_adam_step},
+        {"sgd steps", test_sgd_step},
+        {"schedules", test_schedules},
+        {"executor gradients through a branch", test_exec_gradients},
+        {"checkpoint round trip and checksum", test_checkpoint_roundtrip},
+        {"reproducible bytes on 1 and 2 threads", test_reproducible},
+        {"interrupt and resume", test_resume},
+        {"reproducible and resumable with conv, batchnorm, add, augment", test_reproducible_cnn},
+        {"regression reaches its RMSE", test_regression},
+        {"classification, eval JSON and the data check", test_classification_and_eval},
+        {"a diverging run stops with exit 4", test_divergence},
+    };
+    return test_util_main("train", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }
