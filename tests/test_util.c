@@ -301,7 +301,8 @@ int test_util_main(const char *suite, CU_InitializeFunc init, CU_CleanupFunc cle
         CU_add_test(s, cases[i].name, cases[i].fn);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
-    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    /* Failure records also count suites whose init failed (their tests never ran). */
+    unsigned failed = CU_get_number_of_failure_records() + CU_get_number_of_tests_failed();
     CU_cleanup_registry();
     return failed ? 1 : 0;
 }
