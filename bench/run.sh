@@ -17,7 +17,7 @@ gemm)
     OPENBLAS_NUM_THREADS=$threads "$build/bench_gemm" "$threads"
     ;;
 train)
-    python3 "$top/bench/bench_train.py" "$build/netspec" "$threads"
+    /usr/bin/python3 "$top/bench/bench_train.py" "$build/netspec" "$threads"
     ;;
 *)
     echo "usage: bench/run.sh gemm|train [THREADS]" >&2
