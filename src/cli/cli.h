@@ -49,6 +49,9 @@ struct cli_spec_args {
 bool cli_parse_spec_args(struct ns_ctx *ctx, int argc, char **argv, struct cli_spec_args *out,
                          const char *usage);
 void cli_spec_args_free(struct cli_spec_args *args);
+/* Takes `arg` as the command's one positional argument (SPEC or RUN_DIR) into *slot; a usage
+ * error when it looks like an option or *slot is already taken ("-" alone is a value). */
+bool cli_take_argument(struct ns_ctx *ctx, const char *usage, const char *arg, const char **slot);
 /* The value of argv[*i] when it is `LONG VALUE`, `LONG=VALUE` or `SHORT VALUE` (advancing *i);
  * NULL when it is another option, with *missing set when the value is absent. */
 const char *cli_option_value(int argc, char **argv, int *i, const char *shortname,

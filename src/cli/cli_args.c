@@ -32,13 +32,7 @@ bool cli_parse_spec_args(struct ns_ctx *ctx, int argc, char **argv, struct cli_s
             out->sets[out->set_count++] = argv[++i];
         } else if (!strncmp(arg, "--set=", 6)) {
             out->sets[out->set_count++] = arg + 6;
-        } else if (arg[0] == '-' && arg[1]) {
-            cli_usage_error(ctx, usage, "unknown option \"%s\"", arg);
-            return false;
-        } else if (!out->spec_path) {
-            out->spec_path = arg;
-        } else {
-            cli_usage_error(ctx, usage, "unexpected argument \"%s\"", arg);
+        } else if (!cli_take_argument(ctx, usage, arg, &out->spec_path)) {
             return false;
         }
     }
@@ -53,6 +47,20 @@ void cli_spec_args_free(struct cli_spec_args *args)
 {
     free(args->sets);
     args->sets = NULL;
+}
+
+bool cli_take_argument(struct ns_ctx *ctx, const char *usage, const char *arg, const char **slot)
+{
+    if (arg[0] == '-' && arg[1]) {
+        cli_usage_error(ctx, usage, "unknown option \"%s\"", arg);
+        return false;
+    }
+    if (*slot) {
+        cli_usage_error(ctx, usage, "unexpected argument \"%s\"", arg);
+        return false;
+    }
+    *slot = arg;
+    return true;
 }
 
 const char *cli_option_value(int argc, char **argv, int *i, const char *shortname,

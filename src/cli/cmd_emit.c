@@ -55,13 +55,7 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct emit_ar
             return false;
         } else if (!strcmp(arg, "--main")) {
             a->with_main = true;
-        } else if (arg[0] == '-' && arg[1]) {
-            cli_usage_error(ctx, usage, "unknown option \"%s\"", arg);
-            return false;
-        } else if (!a->run_dir) {
-            a->run_dir = arg;
-        } else {
-            cli_usage_error(ctx, usage, "unexpected argument \"%s\"", arg);
+        } else if (!cli_take_argument(ctx, usage, arg, &a->run_dir)) {
             return false;
         }
     }

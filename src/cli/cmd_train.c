@@ -85,13 +85,7 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct train_a
         } else if (missing) {
             cli_usage_error(ctx, usage, "%s needs a value", argv[i]);
             return false;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_usage_error(ctx, usage, "unknown option \"%s\"", argv[i]);
-            return false;
-        } else if (!a->spec_path) {
-            a->spec_path = argv[i];
-        } else {
-            cli_usage_error(ctx, usage, "unexpected argument \"%s\"", argv[i]);
+        } else if (!cli_take_argument(ctx, usage, argv[i], &a->spec_path)) {
             return false;
         }
     }
