@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "runtime/kernels.h"
+#include "kernels/kernels.h"
 
 struct shape {
     const char *what;

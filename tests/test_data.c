@@ -13,6 +13,7 @@
 #include <stb_image_write.h>
 
 #include "core/ns_ctx.h"
+#include "ops/op.h"
 #include "core/ns_error.h"
 #include "core/ns_sha256.h"
 #include "core/ns_util.h"
@@ -995,7 +996,7 @@ static struct spec *load_spec(struct ns_ctx *ctx, const char *name, const char *
     char *path = test_util_tmp_path(name);
     char *text = ns_asprintf("version: 1\nseed: 5\n%s%s", data_section, spec_tail);
     test_util_write_text(path, text);
-    struct spec *spec = spec_load(ctx, path, NULL, 0);
+    struct spec *spec = spec_load(ctx, op_catalog(), path, NULL, 0);
     print_diag(&ctx->diag);
     free(text);
     free(path);
@@ -1117,7 +1118,7 @@ static void test_spec_folder_and_csv(void)
                          "version: 1\nseed: 2\ndata: {format: csv, train: reg.csv, label_column: y, validation: 0.3}\n"
                          "model: {layers: [{dense: {units: 1}}]}\nloss: mse\noptimizer: {type: sgd, lr: 0.1}\n"
                          "schedule: {type: constant}\n");
-    spec = spec_load(&ctx, path, NULL, 0);
+    spec = spec_load(&ctx, op_catalog(), path, NULL, 0);
     print_diag(&ctx.diag);
     CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
     CU_ASSERT_TRUE_FATAL(data_load_spec(&ctx.diag, spec, 0, &dl));

@@ -22,9 +22,9 @@
 #include "core/ns_util.h"
 #include "data/data_prep.h"
 #include "emit/emit.h"
-#include "emit/emit_c.h"
+#include "ops/op_emit.h"
 #include "graph/graph.h"
-#include "runtime/activation.h"
+#include "kernels/activation.h"
 #include "runtime/exec.h"
 #include "train/loss.h"
 
@@ -489,16 +489,16 @@ static void test_float_literals(void)
     const float values[] = {0.0f, -0.0f, 0.1f, -1.5f, 1.0f / 3.0f, FLT_MIN, FLT_MAX, -FLT_MAX,
                             FLT_TRUE_MIN, 3.0f * FLT_TRUE_MIN, 0.00392156862745098f, 123456.789f};
     for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
-        char lit[EMIT_C_FLOAT_MAX];
-        emit_c_float(values[i], lit);
+        char lit[OP_EMIT_FLOAT_MAX];
+        op_emit_float(values[i], lit);
         size_t n = strlen(lit);
         CU_ASSERT(n > 1 && lit[n - 1] == 'f' && strstr(lit, "0x") != NULL);
         float back = strtof(lit, NULL);
         CU_ASSERT(memcmp(&back, &values[i], sizeof back) == 0);
     }
-    char lit[EMIT_C_FLOAT_MAX];
+    char lit[OP_EMIT_FLOAT_MAX];
     double eps = 1e-5;
-    double back = strtod(emit_c_double(eps, lit), NULL);
+    double back = strtod(op_emit_double(eps, lit), NULL);
     CU_ASSERT(memcmp(&back, &eps, sizeof back) == 0);
 }
 

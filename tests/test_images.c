@@ -380,7 +380,7 @@ static void test_truncated_png(void)
     /* The count itself, from the loader train uses. */
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
-    struct spec *s = spec_load(&ctx, spec_path, NULL, 0);
+    struct spec *s = spec_load(&ctx, op_catalog(), spec_path, NULL, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     struct data_load dl;
     CU_ASSERT(data_load_spec(&ctx.diag, s, 1, &dl));

@@ -26,9 +26,9 @@
 #include "core/ns_util.h"
 #include "graph/graph.h"
 #include "ops/op.h"
-#include "runtime/activation.h"
-#include "runtime/kernels.h"
-#include "runtime/rng.h"
+#include "kernels/activation.h"
+#include "kernels/kernels.h"
+#include "kernels/rng.h"
 
 #include "test_util.h"
 
@@ -130,8 +130,8 @@ static void field_set_text(const struct schema_field *f, void *params, const cha
  * required key must be among the settings. */
 static void *params_new(const struct op_def *op, const char *const *sets)
 {
-    void *params = ns_xcalloc(1, op->param_size ? op->param_size : 1);
-    const struct schema_section *schema = op->param_schema;
+    void *params = ns_xcalloc(1, op->layer.param_size ? op->layer.param_size : 1);
+    const struct schema_section *schema = op->layer.param_schema;
     for (size_t i = 0; schema && i < schema->field_count; i++)
         if (schema->fields[i].def)
             field_set_text(&schema->fields[i], params, schema->fields[i].def);
@@ -163,7 +163,7 @@ struct fixture {
     const struct op_def *op;
     void *params;
     struct spec_layer layer;
-    struct graph_node node;
+    struct op_node node;
     int batch;
     float *inputs[OP_MAX_INPUTS];   /* (batch, in size) */
     float *output;                  /* (batch, out size) */
@@ -185,14 +185,14 @@ static bool fixture_shape(struct fixture *fx, const char *op_name, const char *c
     fx->op = op_find(op_name);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fx->op);
     fx->params = params_new(fx->op, sets);
-    fx->layer = (struct spec_layer){.op = fx->op, .index = layer_index, .name = op_name, .params = fx->params};
+    fx->layer = (struct spec_layer){.type = &fx->op->layer, .index = layer_index, .name = op_name, .params = fx->params};
     struct op_shape_args args = {.params = fx->params, .layer = &fx->layer, .input_count = input_count,
                                  .class_count = class_count};
     for (int i = 0; i < input_count; i++)
         args.inputs[i] = inputs[i];
     if (!fx->op->shape(&args, diag))
         return false;
-    struct graph_node *n = &fx->node;
+    struct op_node *n = &fx->node;
     n->index = layer_index;
     n->name = op_name;
     n->layer = &fx->layer;
@@ -200,7 +200,7 @@ static bool fixture_shape(struct fixture *fx, const char *op_name, const char *c
     n->params = fx->params;
     n->input_count = input_count;
     for (int i = 0; i < input_count; i++) {
-        n->inputs[i] = GRAPH_INPUT;
+        n->inputs[i] = OP_MODEL_INPUT;
         n->in_shapes[i] = inputs[i];
         n->in_sizes[i] = op_shape_size(&inputs[i]);
     }
@@ -219,7 +219,7 @@ static bool fixture_shape(struct fixture *fx, const char *op_name, const char *c
 static void fixture_alloc(struct fixture *fx, int batch, uint64_t seed)
 {
     struct trng r = {.key = seed};
-    struct graph_node *n = &fx->node;
+    struct op_node *n = &fx->node;
     fx->batch = batch;
     for (int i = 0; i < n->input_count; i++) {
         size_t count = (size_t)batch * n->in_sizes[i];
@@ -464,14 +464,14 @@ static void test_gradients_every_op(void)
         const struct op_def *op = op_at(i);
         int cases = 0;
         for (size_t c = 0; c < sizeof grad_cases / sizeof *grad_cases; c++) {
-            if (strcmp(grad_cases[c].op, op->name) != 0)
+            if (strcmp(grad_cases[c].op, op->layer.name) != 0)
                 continue;
             cases++;
             run_grad_case(&grad_cases[c], 1000 + c);
         }
         /* A new op without a gradient case fails here. */
         if (cases == 0)
-            fprintf(stderr, "\n  op %s has no gradient case\n", op->name);
+            fprintf(stderr, "\n  op %s has no gradient case\n", op->layer.name);
         CU_ASSERT(cases > 0);
     }
 }
@@ -486,29 +486,29 @@ static void test_registry(void)
     for (; names[n]; n++) {
         const struct op_def *op = op_at(n);
         CU_ASSERT_PTR_NOT_NULL_FATAL(op);
-        CU_ASSERT_STRING_EQUAL(names[n], op->name);
-        CU_ASSERT_PTR_EQUAL(op_find(op->name), op);
-        CU_ASSERT(op->shape && op->forward && op->backward && op->check && op->scratch_floats);
-        CU_ASSERT(op->min_inputs >= 1 && op->max_inputs >= op->min_inputs && op->max_inputs <= OP_MAX_INPUTS);
-        CU_ASSERT_PTR_NOT_NULL(op->doc);
-        const struct schema_section *s = op->param_schema;
-        CU_ASSERT((s == NULL) == (op->param_size == 0));
+        CU_ASSERT_STRING_EQUAL(names[n], op->layer.name);
+        CU_ASSERT_PTR_EQUAL(op_find(op->layer.name), op);
+        CU_ASSERT(op->shape && op->forward && op->backward && op->layer.check && op->scratch_floats);
+        CU_ASSERT(op->layer.min_inputs >= 1 && op->layer.max_inputs >= op->layer.min_inputs && op->layer.max_inputs <= OP_MAX_INPUTS);
+        CU_ASSERT_PTR_NOT_NULL(op->layer.doc);
+        const struct schema_section *s = op->layer.param_schema;
+        CU_ASSERT((s == NULL) == (op->layer.param_size == 0));
         for (size_t f = 0; s && f < s->field_count; f++) {
             CU_ASSERT_PTR_NOT_NULL(s->fields[f].doc);
-            CU_ASSERT(s->fields[f].offset < op->param_size);
+            CU_ASSERT(s->fields[f].offset < op->layer.param_size);
             CU_ASSERT_FALSE(s->has_node);
         }
-        if (op->shorthand_key) {
-            CU_ASSERT_PTR_NOT_NULL(schema_find(s, op->shorthand_key));
+        if (op->layer.shorthand_key) {
+            CU_ASSERT_PTR_NOT_NULL(schema_find(s, op->layer.shorthand_key));
         }
     }
     CU_ASSERT_EQUAL(n, op_count());
     CU_ASSERT_PTR_NULL(op_at(n));
     CU_ASSERT_PTR_NULL(op_find("conv3d"));
-    CU_ASSERT_STRING_EQUAL(op_find("dropout")->shorthand_key, "rate");
-    CU_ASSERT_STRING_EQUAL(op_find("activation")->shorthand_key, "type");
-    CU_ASSERT_EQUAL(op_find("add")->min_inputs, 2);
-    CU_ASSERT_EQUAL(op_find("concat")->max_inputs, OP_MAX_INPUTS);
+    CU_ASSERT_STRING_EQUAL(op_find("dropout")->layer.shorthand_key, "rate");
+    CU_ASSERT_STRING_EQUAL(op_find("activation")->layer.shorthand_key, "type");
+    CU_ASSERT_EQUAL(op_find("add")->layer.min_inputs, 2);
+    CU_ASSERT_EQUAL(op_find("concat")->layer.max_inputs, OP_MAX_INPUTS);
 
     char text[48];
     struct spec_shape img = S3(28, 28, 1), vec = S1(128), none = {0};
@@ -667,13 +667,13 @@ static void test_shape_errors(void)
     /* dropout's rate range is [0, 1): check() refuses 1 */
     const struct op_def *dropout = op_find("dropout");
     void *p = params_new(dropout, (const char *const[]){"rate=1", NULL});
-    struct spec_layer layer = {.op = dropout, .index = 6, .name = "dropout6"};
-    CU_ASSERT_FALSE(dropout->check(p, &layer, &diag));
+    struct spec_layer layer = {.type = &dropout->layer, .index = 6, .name = "dropout6"};
+    CU_ASSERT_FALSE(dropout->layer.check(p, &layer, &diag));
     CU_ASSERT_STRING_EQUAL(first_message(&diag), "layer 6 (dropout): rate must be below 1 (a rate of 1 drops every input)");
     free(p);
     ns_diag_clear(&diag);
     p = params_new(dropout, (const char *const[]){"rate=0.5", NULL});
-    CU_ASSERT_TRUE(dropout->check(p, &layer, &diag));
+    CU_ASSERT_TRUE(dropout->layer.check(p, &layer, &diag));
     CU_ASSERT_EQUAL(diag.count, 0);
     free(p);
     ns_diag_free(&diag);

@@ -53,8 +53,8 @@ static void walk_all(section_fn fn, void *context)
 {
     walk_section(&spec_schema_root, fn, context);
     for (size_t i = 0; i < op_count(); i++)
-        if (op_at(i)->param_schema)
-            walk_section(op_at(i)->param_schema, fn, context);
+        if (op_at(i)->layer.param_schema)
+            walk_section(op_at(i)->layer.param_schema, fn, context);
 }
 
 /* ---- a small strict JSON checker ---- */
@@ -271,7 +271,7 @@ static void check_section_in_json(const struct schema_section *s, void *context)
 
 static void test_jsonschema_valid(void)
 {
-    char *json = spec_jsonschema();
+    char *json = spec_jsonschema(op_catalog());
     CU_ASSERT_FATAL(json != NULL);
     size_t n = strlen(json);
     CU_ASSERT_TRUE(n > 1000);
@@ -285,10 +285,10 @@ static void test_jsonschema_valid(void)
     CU_ASSERT_TRUE(j.max_depth >= 6);
     walk_all(check_section_in_json, &j);
     for (size_t i = 0; i < op_count(); i++) {
-        char *def = ns_asprintf("layer_%s", op_at(i)->name);
-        char *ref = ns_asprintf("\"$ref\": \"#/$defs/layer_%s\"", op_at(i)->name);
+        char *def = ns_asprintf("layer_%s", op_at(i)->layer.name);
+        char *ref = ns_asprintf("\"$ref\": \"#/$defs/layer_%s\"", op_at(i)->layer.name);
         CU_ASSERT_TRUE(json_has_key(&j, def));
-        CU_ASSERT_TRUE(json_has_key(&j, op_at(i)->name));
+        CU_ASSERT_TRUE(json_has_key(&j, op_at(i)->layer.name));
         CU_ASSERT_PTR_NOT_NULL(strstr(json, ref));
         free(def);
         free(ref);
@@ -314,7 +314,7 @@ static void test_jsonschema_valid(void)
     CU_ASSERT_PTR_NULL(strstr(json, "\"required\": []"));
 
     /* Deterministic. */
-    char *again = spec_jsonschema();
+    char *again = spec_jsonschema(op_catalog());
     CU_ASSERT_STRING_EQUAL(json, again);
     free(again);
     free(json);
@@ -322,7 +322,7 @@ static void test_jsonschema_valid(void)
 
 static void test_jsonschema_checked_in(void)
 {
-    char *json = spec_jsonschema();
+    char *json = spec_jsonschema(op_catalog());
     char *path = test_util_src_path("grammar/netspec.schema.json");
     if (updating())
         CU_ASSERT_TRUE(test_util_save_text(path, json));
@@ -373,7 +373,7 @@ static void check_section_in_man(const struct schema_section *s, void *context)
 static void test_man_keys(void)
 {
     struct ns_buf gen = {0};
-    spec_doc_man_keys(&gen);
+    spec_doc_man_keys(&gen, op_catalog());
     CU_ASSERT_FATAL(gen.data != NULL);
     CU_ASSERT_TRUE(gen.len > 0 && gen.data[gen.len - 1] == '\n');
     /* No stray control lines: every line starting with '.' is a known request. */
@@ -391,7 +391,7 @@ static void test_man_keys(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(gen.data, ".SS \"optimizer (type: adamw)\"\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(gen.data, ".SS \"data.train, data.test\"\n"));
     for (size_t i = 0; i < op_count(); i++) {
-        char *title = ns_asprintf(".SS \"Layer: %s\"\n", op_at(i)->name);
+        char *title = ns_asprintf(".SS \"Layer: %s\"\n", op_at(i)->layer.name);
         CU_ASSERT_PTR_NOT_NULL(strstr(gen.data, title));
         free(title);
     }
@@ -482,7 +482,7 @@ static char *resolve_file(const char *path, const char *const *sets, size_t set_
 {
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
-    struct spec *spec = spec_load(&ctx, path, sets, set_count);
+    struct spec *spec = spec_load(&ctx, op_catalog(), path, sets, set_count);
     char *yaml = spec ? spec_resolve_yaml(spec) : NULL;
     if (!spec) {
         fprintf(stderr, "\n  %s does not load:", path);

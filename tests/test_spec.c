@@ -251,7 +251,7 @@ static struct spec *load_text(struct ns_ctx *ctx, const char *text, const char *
                               size_t set_count)
 {
     char *path = test_util_temp_file(text, strlen(text));
-    struct spec *spec = spec_load(ctx, path, sets, set_count);
+    struct spec *spec = spec_load(ctx, op_catalog(), path, sets, set_count);
     unlink(path);
     free(path);
     return spec;
@@ -287,7 +287,7 @@ static void test_defaults(void)
     CU_ASSERT_DOUBLE_EQUAL(spec->data.validation, 0.1, 1e-12);
     CU_ASSERT_EQUAL(spec->data.task, TASK_CLASSIFICATION);
     CU_ASSERT_EQUAL(spec->model.layer_count, 3);
-    CU_ASSERT_STRING_EQUAL(spec->model.layers[1].op->name, "dropout");
+    CU_ASSERT_STRING_EQUAL(spec->model.layers[1].type->name, "dropout");
     CU_ASSERT_STRING_EQUAL(spec->model.layers[1].name, "dropout1");
     CU_ASSERT_PTR_NOT_NULL(strstr(spec->data.train_csv, "/x.csv"));
     CU_ASSERT_EQUAL(spec->data.train_csv[0], '/');
@@ -297,13 +297,13 @@ static void test_defaults(void)
 
 static double layer_double(const struct spec_layer *layer, const char *key)
 {
-    const struct schema_field *f = schema_find(layer->op->param_schema, key);
+    const struct schema_field *f = schema_find(layer->type->param_schema, key);
     return *(const double *)((const char *)layer->params + f->offset);
 }
 
 static int layer_int(const struct spec_layer *layer, const char *key)
 {
-    const struct schema_field *f = schema_find(layer->op->param_schema, key);
+    const struct schema_field *f = schema_find(layer->type->param_schema, key);
     return *(const int *)((const char *)layer->params + f->offset);
 }
 
@@ -362,7 +362,7 @@ static void test_extends_and_anchors(void)
     fclose(f);
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
-    struct spec *spec = spec_load(&ctx, child, NULL, 0);
+    struct spec *spec = spec_load(&ctx, op_catalog(), child, NULL, 0);
     /* "common" is not a spec key: the anchor trick needs a key the schema knows. */
     CU_ASSERT_PTR_NULL(spec);
     CU_ASSERT_EQUAL(ctx.diag.count, 1);
@@ -376,7 +376,7 @@ static void test_extends_and_anchors(void)
           "    - dense: {<<: *hidden, units: 4}\n    - dense: {units: auto}\n", f);
     fclose(f);
     ns_ctx_init(&ctx);
-    spec = spec_load(&ctx, child, NULL, 0);
+    spec = spec_load(&ctx, op_catalog(), child, NULL, 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
     /* maps merge: type and momentum from the base, lr from the child */
     CU_ASSERT_EQUAL(spec->optimizer.type, OPT_SGD);

@@ -295,7 +295,7 @@ static struct graph *build_branch(struct ns_ctx *ctx, struct spec **spec_out)
 {
     char *path = test_util_tmp_path("branch.yaml");
     test_util_write_text(path, branch_spec);
-    struct spec *spec = spec_load(ctx, path, NULL, 0);
+    struct spec *spec = spec_load(ctx, op_catalog(), path, NULL, 0);
     free(path);
     if (!spec) {
         ns_diag_print(&ctx->diag, stderr, false);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "core/ns_ctx.h"
+#include "ops/op.h"
 #include "spec/spec.h"
 #include "train/train_state.h"
 

@@ -148,7 +148,7 @@ bool cli_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct cli_data
 bool cli_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
                       const struct cli_data_info *info)
 {
-    const struct graph_node *last = &g->nodes[g->output_node];
+    const struct op_node *last = &g->nodes[g->output_node];
     const struct spec_layer *layer = last->layer;
     struct ns_loc loc = spec_field_loc(spec, layer->params_node, "units");
     if (!layer->params_node || spec_tree_find(layer->params_node, "units") < 0)

@@ -88,7 +88,7 @@ bool cli_run_load(struct ns_ctx *ctx, const char *run_dir, struct cli_run *out)
                     "%s is not a run directory: it has no spec.resolved.yaml", run_dir);
         goto out;
     }
-    out->spec = spec_load(ctx, spec_path, NULL, 0);
+    out->spec = spec_load(ctx, op_catalog(), spec_path, NULL, 0);
     if (!out->spec)
         goto out;
     cli_choose_threads(ctx, 0, out->spec);

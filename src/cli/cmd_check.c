@@ -39,20 +39,20 @@ struct table_row {
     char index[16], name[96], op[64], shape[48], params[32], flops[32];
 };
 
-static void layer_row(const struct graph_node *n, struct table_row *row)
+static void layer_row(const struct op_node *n, struct table_row *row)
 {
     int act = ACT_LINEAR;
     /* The fused activation is part of what the layer does. */
-    const struct schema_field *f = n->op->param_schema ? schema_find(n->op->param_schema, "activation") : NULL;
-    if (!f && n->op->param_schema)
-        f = schema_find(n->op->param_schema, "type"); /* the activation layer itself */
+    const struct schema_field *f = n->op->layer.param_schema ? schema_find(n->op->layer.param_schema, "activation") : NULL;
+    if (!f && n->op->layer.param_schema)
+        f = schema_find(n->op->layer.param_schema, "type"); /* the activation layer itself */
     if (f && f->type == SCHEMA_ENUM && f->names == spec_activation_names)
         act = *(const int *)((const char *)n->params + f->offset);
     snprintf(row->index, sizeof row->index, "%d", n->index);
     if (act != ACT_LINEAR)
-        snprintf(row->op, sizeof row->op, "%s+%s", n->op->name, spec_activation_name(act));
+        snprintf(row->op, sizeof row->op, "%s+%s", n->op->layer.name, spec_activation_name(act));
     else
-        snprintf(row->op, sizeof row->op, "%s", n->op->name);
+        snprintf(row->op, sizeof row->op, "%s", n->op->layer.name);
     struct ns_buf name = {0};
     ns_buf_puts(&name, n->name);
     for (size_t k = 0; k < n->layer->from.count; k++)
@@ -97,7 +97,7 @@ int cmd_check(struct ns_ctx *ctx, int argc, char **argv)
         cli_spec_args_free(&args);
         return 2;
     }
-    struct spec *spec = spec_load(ctx, args.spec_path, args.sets, args.set_count);
+    struct spec *spec = spec_load(ctx, op_catalog(), args.spec_path, args.sets, args.set_count);
     cli_spec_args_free(&args);
     if (!spec)
         return 2;

@@ -24,7 +24,7 @@ int cmd_resolve(struct ns_ctx *ctx, int argc, char **argv)
         cli_spec_args_free(&args);
         return 2;
     }
-    struct spec *spec = spec_load(ctx, args.spec_path, args.sets, args.set_count);
+    struct spec *spec = spec_load(ctx, op_catalog(), args.spec_path, args.sets, args.set_count);
     cli_spec_args_free(&args);
     if (!spec)
         return 2;

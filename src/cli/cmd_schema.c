@@ -24,7 +24,7 @@ int cmd_schema(struct ns_ctx *ctx, int argc, char **argv)
         cli_usage_error(ctx, usage, "unexpected argument \"%s\"", argv[1]);
         return 2;
     }
-    char *json = spec_jsonschema();
+    char *json = spec_jsonschema(op_catalog());
     int rc = fputs(json, stdout) < 0 || fflush(stdout) != 0 ? 1 : 0;
     free(json);
     if (rc)

@@ -563,7 +563,7 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
     int rc = 2;
     if (!parse_args(ctx, argc, argv, &r.args))
         goto out;
-    r.spec = spec_load(ctx, r.args.spec_path, r.args.sets, r.args.set_count);
+    r.spec = spec_load(ctx, op_catalog(), r.args.spec_path, r.args.sets, r.args.set_count);
     if (!r.spec)
         goto out;
     cli_choose_threads(ctx, r.args.threads, r.spec);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
-#include "emit/emit_c.h"
+#include "ops/op_emit.h"
 #include "spec/spec.h"
 
 void emit_prefix_from_name(const char *name, char out[EMIT_PREFIX_MAX])
@@ -124,7 +124,7 @@ static bool check_model(struct ns_diag *diag, const struct emit_model *m, const 
         if (!g->nodes[i].op->emit_c) {
             ns_diag_add(diag, NS_ERR_SPEC, here, "this op cannot be emitted yet",
                         "layer %d (%s) has no C form", g->nodes[i].layer ? g->nodes[i].layer->index : (int)i,
-                        g->nodes[i].op->name);
+                        g->nodes[i].op->layer.name);
             return false;
         }
     size_t bad;
@@ -168,7 +168,7 @@ static void plan_bodies(struct emit_plan *p)
     p->bodies = ns_xcalloc(g->node_count ? g->node_count : 1, sizeof *p->bodies);
     p->uses_scratch = ns_xcalloc(g->node_count ? g->node_count : 1, sizeof *p->uses_scratch);
     for (size_t i = 0; i < g->node_count; i++) {
-        struct emit_c_state st = {0};
+        struct op_emit_state st = {0};
         ns_buf_puts(&p->bodies[i], "");
         struct op_emit_args a = {.node = &g->nodes[i], .prefix = p->prefix, .out = &p->bodies[i], .state = &st};
         g->nodes[i].op->emit_c(&a);
@@ -238,7 +238,7 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
     const struct emit_model *m = p->m;
     const struct graph *g = m->g;
     const char *x = p->prefix, *X = p->upper;
-    char shape[48], lit[EMIT_C_FLOAT_MAX];
+    char shape[48], lit[OP_EMIT_FLOAT_MAX];
     op_shape_format(&g->input_shape, shape);
     const struct data_prep_norm *n = m->norm;
     size_t workspace = p->act_floats + p->scratch_floats + p->input_size + p->output_size;
@@ -272,7 +272,7 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
     if (n->channels) {
         ns_buf_printf(h, " *     x = (v * scale - mean[i %% %zu]) / std[i %% %zu]\n", n->channels, n->channels);
         t.len = 0;
-        ns_buf_printf(&t, "with scale = %.9g (%s), mean = [", (double)n->scale, emit_c_float(n->scale, lit));
+        ns_buf_printf(&t, "with scale = %.9g (%s), mean = [", (double)n->scale, op_emit_float(n->scale, lit));
         for (size_t c = 0; c < n->channels; c++)
             ns_buf_printf(&t, "%s%.9g", c ? ", " : "", (double)n->mean[c]);
         ns_buf_puts(&t, "], std = [");
@@ -283,7 +283,7 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
         ns_buf_puts(h, " *     x = (v * scale - 0.0f) / 1.0f\n");
         t.len = 0;
         ns_buf_printf(&t, "with scale = %.9g (%s): the formula of the netspec runtime.", (double)n->scale,
-                      emit_c_float(n->scale, lit));
+                      op_emit_float(n->scale, lit));
     }
     put_wrapped(h, " *", t.data);
     t.len = 0;
@@ -337,7 +337,7 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
 
 struct tensor_mark {
     size_t offset;
-    const struct graph_node *node;
+    const struct op_node *node;
     int tensor;
 };
 
@@ -347,11 +347,11 @@ static int mark_cmp(const void *a, const void *b)
     return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static void put_layer_label(struct ns_buf *b, const struct graph_node *node)
+static void put_layer_label(struct ns_buf *b, const struct op_node *node)
 {
     ns_buf_printf(b, "layer %d \"", node->layer ? node->layer->index : node->index);
     put_comment_text(b, node->name ? node->name : "");
-    ns_buf_printf(b, "\" (%s)", node->op->name);
+    ns_buf_printf(b, "\" (%s)", node->op->layer.name);
 }
 
 /* The parameters, one float per value, with a comment where each tensor starts. */
@@ -375,7 +375,7 @@ static void put_params(struct ns_buf *c, const struct emit_plan *p)
                   "static const float %s_params[%zu] = {\n",
                   p->prefix, g->param_floats);
     size_t next = 0, on_line = 0;
-    char lit[EMIT_C_FLOAT_MAX];
+    char lit[OP_EMIT_FLOAT_MAX];
     for (size_t i = 0; i < g->param_floats; i++) {
         if (next < n && marks[next].offset == i) {
             if (on_line)
@@ -389,7 +389,7 @@ static void put_params(struct ns_buf *c, const struct emit_plan *p)
                               mk->node->tensors[mk->tensor].size);
             }
         }
-        ns_buf_printf(c, "%s%s,", on_line ? " " : "    ", emit_c_float(p->m->params[i], lit));
+        ns_buf_printf(c, "%s%s,", on_line ? " " : "    ", op_emit_float(p->m->params[i], lit));
         if (++on_line == 6) {
             ns_buf_puts(c, "\n");
             on_line = 0;
@@ -402,21 +402,21 @@ static void put_params(struct ns_buf *c, const struct emit_plan *p)
 static void put_preprocess(struct ns_buf *c, const struct emit_plan *p)
 {
     const struct data_prep_norm *n = p->m->norm;
-    char lit[EMIT_C_FLOAT_MAX];
+    char lit[OP_EMIT_FLOAT_MAX];
     ns_buf_printf(c, "void %s_preprocess(const float *raw, float *x)\n{\n", p->prefix);
     if (n->channels) {
         ns_buf_printf(c, "    static const float mean[%zu] = {", n->channels);
         for (size_t i = 0; i < n->channels; i++)
-            ns_buf_printf(c, "%s%s", i ? ", " : "", emit_c_float(n->mean[i], lit));
+            ns_buf_printf(c, "%s%s", i ? ", " : "", op_emit_float(n->mean[i], lit));
         ns_buf_printf(c, "};\n    static const float std[%zu] = {", n->channels);
         for (size_t i = 0; i < n->channels; i++)
-            ns_buf_printf(c, "%s%s", i ? ", " : "", emit_c_float(n->std[i], lit));
+            ns_buf_printf(c, "%s%s", i ? ", " : "", op_emit_float(n->std[i], lit));
         ns_buf_printf(c, "};\n    for (size_t i = 0; i < %zu; i++)\n", p->input_size);
         ns_buf_printf(c, "        x[i] = (raw[i] * %s - mean[i %% %zu]) / std[i %% %zu];\n}\n\n",
-                      emit_c_float(n->scale, lit), n->channels, n->channels);
+                      op_emit_float(n->scale, lit), n->channels, n->channels);
     } else {
         ns_buf_printf(c, "    for (size_t i = 0; i < %zu; i++)\n", p->input_size);
-        ns_buf_printf(c, "        x[i] = (raw[i] * %s - 0.0f) / 1.0f;\n}\n\n", emit_c_float(n->scale, lit));
+        ns_buf_printf(c, "        x[i] = (raw[i] * %s - 0.0f) / 1.0f;\n}\n\n", op_emit_float(n->scale, lit));
     }
 }
 
@@ -424,7 +424,7 @@ static void put_nodes(struct ns_buf *c, const struct emit_plan *p)
 {
     const struct graph *g = p->m->g;
     for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         char out_text[48];
         ns_buf_puts(c, "/* ");
         put_layer_label(c, node);
@@ -455,11 +455,11 @@ static void put_logits(struct ns_buf *c, const struct emit_plan *p)
                   "    float *scratch = act + %zu;      /* (%zu) */\n",
                   p->prefix, p->act_floats, p->act_floats, p->scratch_floats);
     for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         ns_buf_printf(c, "    {\n        const float *in[%d];\n", node->input_count);
         for (int k = 0; k < node->input_count; k++) {
             int from = node->inputs[k];
-            if (from == GRAPH_INPUT)
+            if (from == OP_MODEL_INPUT)
                 ns_buf_printf(c, "        in[%d] = x;\n", k);
             else
                 ns_buf_printf(c, "        in[%d] = act + %zu;\n", k, g->nodes[from].act_offset);
@@ -487,7 +487,7 @@ static void put_classify(struct ns_buf *c, struct emit_plan *p)
                   x, p->act_floats + p->scratch_floats, x, p->input_size, x, x);
     if (p->output_size == 1) {
         /* One output: loss_predict's threshold, and the two classes' probabilities. */
-        p->helpers |= EMIT_C_HELPER_SIGMOID;
+        p->helpers |= OP_EMIT_HELPER_SIGMOID;
         ns_buf_printf(c,
                       "    best = z[0] > 0.0f ? 1 : 0;\n"
                       "    if (probabilities) {\n"
@@ -504,13 +504,13 @@ static void put_classify(struct ns_buf *c, struct emit_plan *p)
                       "    if (probabilities) {\n",
                       p->output_size);
         if (p->m->loss == LOSS_BINARY_CROSS_ENTROPY) {
-            p->helpers |= EMIT_C_HELPER_SIGMOID;
+            p->helpers |= OP_EMIT_HELPER_SIGMOID;
             ns_buf_printf(c,
                           "        for (size_t j = 0; j < %zu; j++)\n"
                           "            probabilities[j] = %s_sigmoid(z[j]);\n",
                           p->output_size, x);
         } else {
-            p->helpers |= EMIT_C_HELPER_SOFTMAX;
+            p->helpers |= OP_EMIT_HELPER_SOFTMAX;
             ns_buf_printf(c,
                           "        for (size_t j = 0; j < %zu; j++)\n"
                           "            probabilities[j] = z[j];\n"
@@ -543,7 +543,7 @@ static void put_source(struct ns_buf *c, struct emit_plan *p)
                   "#ifdef __clang__\n#pragma STDC FP_CONTRACT OFF\n#endif\n\n",
                   p->prefix);
     put_params(c, p);
-    emit_c_helpers(c, p->prefix, p->helpers);
+    op_emit_helpers(c, p->prefix, p->helpers);
     put_nodes(c, p);
     put_preprocess(c, p);
     put_logits(c, p);

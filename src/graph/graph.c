@@ -30,23 +30,23 @@ struct graph *graph_build(struct ns_ctx *ctx, const struct spec *spec, struct sp
     g->input_size = op_shape_size(&input);
     g->class_count = class_count;
     g->node_count = model->layer_count;
-    g->nodes = ns_arena_array(&ctx->arena, struct graph_node, g->node_count);
+    g->nodes = ns_arena_array(&ctx->arena, struct op_node, g->node_count);
     g->output_node = (int)g->node_count - 1;
     size_t act = 0, saved = 0, params = 0;
     for (size_t i = 0; i < g->node_count; i++) {
         const struct spec_layer *layer = &model->layers[i];
-        struct graph_node *node = &g->nodes[i];
+        struct op_node *node = &g->nodes[i];
         node->index = (int)i;
         node->name = layer->name;
         node->layer = layer;
-        node->op = layer->op;
+        node->op = op_find(layer->type->name);
         node->params = layer->params;
         node->input_count = layer->input_count;
         struct op_shape_args args = {.params = layer->params, .layer = layer,
                                      .input_count = layer->input_count, .class_count = class_count};
         for (int k = 0; k < layer->input_count; k++) {
             int from = layer->input_layers[k];
-            node->inputs[k] = from < 0 ? GRAPH_INPUT : from;
+            node->inputs[k] = from < 0 ? OP_MODEL_INPUT : from;
             node->in_shapes[k] = from < 0 ? input : g->nodes[from].out_shape;
             node->in_sizes[k] = op_shape_size(&node->in_shapes[k]);
             args.inputs[k] = node->in_shapes[k];

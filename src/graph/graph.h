@@ -20,34 +20,9 @@
 #include "ops/op.h"
 #include "spec/spec.h"
 
-enum { GRAPH_INPUT = -1 }; /* an input index naming the model input */
-
-struct graph_node {
-    int index;
-    const char *name;
-    const struct spec_layer *layer;
-    const struct op_def *op;
-    const void *params;
-    int input_count;
-    int inputs[OP_MAX_INPUTS];               /* node indices, or GRAPH_INPUT */
-    struct spec_shape in_shapes[OP_MAX_INPUTS];
-    size_t in_sizes[OP_MAX_INPUTS];          /* floats per sample */
-    struct spec_shape out_shape;
-    size_t out_size;                         /* floats per sample */
-    int tensor_count;
-    struct op_tensor_desc tensors[OP_MAX_TENSORS];
-    size_t tensor_offset[OP_MAX_TENSORS];    /* into the flat parameter buffer */
-    size_t param_count;                      /* trainable floats */
-    size_t state_count;                      /* non-trainable floats (running statistics) */
-    double flops;                            /* forward, per sample */
-    size_t saved_floats;                     /* per sample, kept from forward for backward */
-    size_t act_offset;                       /* per-sample offset into the activation buffer */
-    size_t saved_offset;                     /* per-sample offset into the saved buffer */
-};
-
 struct graph {
     size_t node_count;
-    struct graph_node *nodes;
+    struct op_node *nodes;
     struct spec_shape input_shape;
     size_t input_size;      /* floats per sample */
     int class_count;

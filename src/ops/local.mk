@@ -12,6 +12,7 @@ libnetspec_a_SOURCES += \
 	src/ops/op_dropout.c \
 	src/ops/op_batchnorm.c \
 	src/ops/op_activation.c \
+	src/ops/op_emit.c src/ops/op_emit.h \
 	src/ops/op_softmax.c \
 	src/ops/op_add.c \
 	src/ops/op_concat.c

@@ -23,7 +23,6 @@
 enum { OP_MAX_INPUTS = 8, OP_MAX_TENSORS = 4 };
 
 struct ns_buf;
-struct graph_node;
 
 /* A parameter tensor an op owns (weights, bias, batchnorm gamma/beta). */
 struct op_tensor_desc {
@@ -34,6 +33,33 @@ struct op_tensor_desc {
     double init_value;  /* for constant initialisation (INIT_ZEROS uses 0; batchnorm gamma 1) */
     bool constant;      /* filled with init_value instead of random numbers */
     bool trainable;     /* false: running statistics, updated in forward, not by the optimizer */
+};
+
+enum { OP_MODEL_INPUT = -1 }; /* an input index naming the model input */
+
+/* One op in a model, as graph/ lowers it from a layer: its wiring, shapes, parameter tensors
+ * and its share of the plan. The ops read it; graph/ fills it. */
+struct op_node {
+    int index;
+    const char *name;
+    const struct spec_layer *layer;
+    const struct op_def *op;
+    const void *params;
+    int input_count;
+    int inputs[OP_MAX_INPUTS];               /* node indices, or OP_MODEL_INPUT */
+    struct spec_shape in_shapes[OP_MAX_INPUTS];
+    size_t in_sizes[OP_MAX_INPUTS];          /* floats per sample */
+    struct spec_shape out_shape;
+    size_t out_size;                         /* floats per sample */
+    int tensor_count;
+    struct op_tensor_desc tensors[OP_MAX_TENSORS];
+    size_t tensor_offset[OP_MAX_TENSORS];    /* into the flat parameter buffer */
+    size_t param_count;                      /* trainable floats */
+    size_t state_count;                      /* non-trainable floats (running statistics) */
+    double flops;                            /* forward, per sample */
+    size_t saved_floats;                     /* per sample, kept from forward for backward */
+    size_t act_offset;                       /* per-sample offset into the activation buffer */
+    size_t saved_offset;                     /* per-sample offset into the saved buffer */
 };
 
 struct op_shape_args {
@@ -51,7 +77,7 @@ struct op_shape_args {
 };
 
 struct op_run_args {
-    const struct graph_node *node;
+    const struct op_node *node;
     int batch;                            /* samples in this batch */
     const float *inputs[OP_MAX_INPUTS];   /* (batch, input size) */
     float *output;                        /* (batch, output size) */
@@ -67,29 +93,23 @@ struct op_run_args {
     float *scratch;                       /* workspace of scratch_floats(batch) */
 };
 
-struct emit_c_state;
+struct op_emit_state;
 
-/* emit_c writes the body of the node's function in the emitted C (emit/emit_c.h describes
+/* emit_c writes the body of the node's function in the emitted C (ops/op_emit.h describes
  * the names the body sees and the helpers that write it, kernel by kernel). */
 struct op_emit_args {
-    const struct graph_node *node;
+    const struct op_node *node;
     const char *prefix;   /* symbol prefix of the emitted classifier */
     struct ns_buf *out;
-    struct emit_c_state *state; /* scratch and helper functions the body needs (emit_c.h) */
+    struct op_emit_state *state; /* scratch and helper functions the body needs (emit_c.h) */
 };
 
 struct op_def {
-    const char *name;
-    const char *doc;
-    const struct schema_section *param_schema; /* NULL: the op takes no keys */
-    size_t param_size;                          /* sizeof the op's parameter struct */
-    const char *shorthand_key;  /* `- dropout: 0.3` fills this key; NULL = none */
-    int min_inputs, max_inputs; /* max > 1: the op joins branches and needs `from:` */
-    /* Validates the parameters against each other (beyond the schema's ranges). */
-    bool (*check)(const void *params, const struct spec_layer *layer, struct ns_diag *diag);
+    /* What the spec language knows of the op: name, keys, arity (spec/spec_schema.h). */
+    struct spec_layer_type layer;
     /* Output shape, parameter tensors and FLOPs from input shapes; false + diag on a mismatch. */
     bool (*shape)(struct op_shape_args *args, struct ns_diag *diag);
-    size_t (*scratch_floats)(const struct graph_node *node, int batch);
+    size_t (*scratch_floats)(const struct op_node *node, int batch);
     void (*forward)(const struct op_run_args *args);
     void (*backward)(const struct op_run_args *args);
     /* Writes the op's forward as C99 (see emit/). */
@@ -97,6 +117,8 @@ struct op_def {
 };
 
 const struct op_def *op_find(const char *name);
+/* Every op's spec_layer_type, for spec_load, spec_jsonschema and spec_doc. */
+const struct spec_layer_catalog *op_catalog(void);
 size_t op_count(void);
 const struct op_def *op_at(size_t index);
 /* Names of every op, NULL-terminated (for suggestions and docs). */

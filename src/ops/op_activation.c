@@ -3,13 +3,12 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/activation.h"
+#include "kernels/activation.h"
 
 struct activation_params {
-    int type; /* enum spec_activation */
+    int type; /* enum activation_kind */
     double alpha;
 };
 
@@ -64,19 +63,21 @@ static void activation_emit(const struct op_emit_args *args)
     const struct activation_params *p = args->node->params;
     size_t rows, cols;
     op_shape_rows_cols(&args->node->out_shape, &rows, &cols);
-    emit_c_copy(args, "in[0]", "out", rows * cols);
-    emit_c_activation(args, p->type, (float)p->alpha, "out", rows, cols);
+    op_emit_copy(args, "in[0]", "out", rows * cols);
+    op_emit_activation(args, p->type, (float)p->alpha, "out", rows, cols);
 }
 
 const struct op_def op_activation = {
-    .name = "activation",
-    .doc = "an activation function on its own (softmax: over the last axis)",
-    .param_schema = &activation_schema,
-    .param_size = sizeof(struct activation_params),
-    .shorthand_key = "type",
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "activation",
+        .doc = "an activation function on its own (softmax: over the last axis)",
+        .param_schema = &activation_schema,
+        .param_size = sizeof(struct activation_params),
+        .shorthand_key = "type",
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = activation_shape,
     .scratch_floats = op_scratch_none,
     .forward = activation_run_forward,

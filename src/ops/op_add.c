@@ -4,8 +4,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
 
 static bool add_shape(struct op_shape_args *args, struct ns_diag *diag)
@@ -39,7 +38,7 @@ static bool add_shape(struct op_shape_args *args, struct ns_diag *diag)
 
 static void add_forward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     size_t n = (size_t)args->batch * node->out_size;
     float *y = args->output;
     if (n && y != args->inputs[0])
@@ -53,7 +52,7 @@ static void add_forward(const struct op_run_args *args)
 
 static void add_backward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     size_t n = (size_t)args->batch * node->out_size;
     for (int i = 0; i < node->input_count; i++) {
         float *dx = args->d_inputs[i];
@@ -65,21 +64,23 @@ static void add_backward(const struct op_run_args *args)
 /* out = in[0], then each further input added in turn, as add_forward sums. */
 static void add_emit(const struct op_emit_args *args)
 {
-    const struct graph_node *node = args->node;
-    emit_c_copy(args, "in[0]", "out", node->out_size);
+    const struct op_node *node = args->node;
+    op_emit_copy(args, "in[0]", "out", node->out_size);
     for (int i = 1; i < node->input_count; i++)
         ns_buf_printf(args->out, "    for (size_t e = 0; e < %zu; e++)\n        out[e] += in[%d][e];\n",
                       node->out_size, i);
 }
 
 const struct op_def op_add = {
-    .name = "add",
-    .doc = "elementwise sum of the layers named in from: (same shape), for residual connections",
-    .param_schema = NULL,
-    .param_size = 0,
-    .min_inputs = 2,
-    .max_inputs = OP_MAX_INPUTS,
-    .check = op_check_none,
+    .layer = {
+        .name = "add",
+        .doc = "elementwise sum of the layers named in from: (same shape), for residual connections",
+        .param_schema = NULL,
+        .param_size = 0,
+        .min_inputs = 2,
+        .max_inputs = OP_MAX_INPUTS,
+        .check = op_check_none,
+    },
     .shape = add_shape,
     .scratch_floats = op_scratch_none,
     .forward = add_forward,

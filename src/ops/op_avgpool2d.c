@@ -1,8 +1,7 @@
 /* avgpool2d: the mean of each window, per channel; padded positions are not counted. */
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/kernels.h"
+#include "kernels/kernels.h"
 
 static bool avgpool2d_shape(struct op_shape_args *args, struct ns_diag *diag)
 {
@@ -29,17 +28,19 @@ static void avgpool2d_emit(const struct op_emit_args *args)
 {
     struct kernels_window g;
     op_pool_window(args->node, &g);
-    emit_c_avgpool(args, &g, "in[0]", "out");
+    op_emit_avgpool(args, &g, "in[0]", "out");
 }
 
 const struct op_def op_avgpool2d = {
-    .name = "avgpool2d",
-    .doc = "mean over each window, per channel (padding is not counted)",
-    .param_schema = &op_pool_schema_avg,
-    .param_size = sizeof(struct op_pool_params),
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "avgpool2d",
+        .doc = "mean over each window, per channel (padding is not counted)",
+        .param_schema = &op_pool_schema_avg,
+        .param_size = sizeof(struct op_pool_params),
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = avgpool2d_shape,
     .scratch_floats = op_scratch_none,
     .forward = avgpool2d_forward,

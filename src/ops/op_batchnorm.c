@@ -9,10 +9,9 @@
 #include <stdlib.h>
 
 #include "core/ns_util.h"
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/kernels.h"
+#include "kernels/kernels.h"
 
 struct batchnorm_params {
     double momentum;
@@ -69,7 +68,7 @@ static void batchnorm_stats(const struct op_run_args *args, bool batch_stats, si
 
 static void batchnorm_forward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     const struct batchnorm_params *p = node->params;
     size_t rows, cols;
     op_shape_rows_cols(&node->in_shapes[0], &rows, &cols);
@@ -97,7 +96,7 @@ static void batchnorm_forward(const struct op_run_args *args)
 
 static void batchnorm_backward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     size_t rows, cols;
     op_shape_rows_cols(&node->in_shapes[0], &rows, &cols);
     rows *= (size_t)args->batch;
@@ -121,15 +120,15 @@ static void batchnorm_backward(const struct op_run_args *args)
  * expressions: inv_std in double, then scale and shift in float, then scale * x + shift. */
 static void batchnorm_emit(const struct op_emit_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     const struct batchnorm_params *p = node->params;
     size_t rows, cols;
     op_shape_rows_cols(&node->in_shapes[0], &rows, &cols);
-    char eps[EMIT_C_FLOAT_MAX];
-    emit_c_tensor(args, "gamma", BN_GAMMA, "channels");
-    emit_c_tensor(args, "beta", BN_BETA, "channels");
-    emit_c_tensor(args, "mean", BN_MEAN, "channels");
-    emit_c_tensor(args, "var", BN_VAR, "channels");
+    char eps[OP_EMIT_FLOAT_MAX];
+    op_emit_tensor(args, "gamma", BN_GAMMA, "channels");
+    op_emit_tensor(args, "beta", BN_BETA, "channels");
+    op_emit_tensor(args, "mean", BN_MEAN, "channels");
+    op_emit_tensor(args, "var", BN_VAR, "channels");
     ns_buf_printf(args->out,
                   "    for (size_t c = 0; c < %zu; c++) {\n"
                   "        float inv_std = (float)(1.0 / sqrt((double)var[c] + %s));\n"
@@ -138,17 +137,19 @@ static void batchnorm_emit(const struct op_emit_args *args)
                   "        for (size_t r = 0; r < %zu; r++)\n"
                   "            out[r * %zu + c] = scale * in[0][r * %zu + c] + shift;\n"
                   "    }\n",
-                  cols, emit_c_double(p->eps, eps), rows, cols, cols);
+                  cols, op_emit_double(p->eps, eps), rows, cols, cols);
 }
 
 const struct op_def op_batchnorm = {
-    .name = "batchnorm",
-    .doc = "batch normalisation per channel (images) or per feature (vectors), with learned scale and shift",
-    .param_schema = &batchnorm_schema,
-    .param_size = sizeof(struct batchnorm_params),
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "batchnorm",
+        .doc = "batch normalisation per channel (images) or per feature (vectors), with learned scale and shift",
+        .param_schema = &batchnorm_schema,
+        .param_size = sizeof(struct batchnorm_params),
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = batchnorm_shape,
     .scratch_floats = op_scratch_none,
     .forward = batchnorm_forward,

@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
 
 static bool concat_shape(struct op_shape_args *args, struct ns_diag *diag)
@@ -43,7 +42,7 @@ static bool concat_shape(struct op_shape_args *args, struct ns_diag *diag)
 
 static void concat_forward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     size_t pixels, cols;
     op_shape_rows_cols(&node->out_shape, &pixels, &cols);
     size_t rows = pixels * (size_t)args->batch;
@@ -58,7 +57,7 @@ static void concat_forward(const struct op_run_args *args)
 
 static void concat_backward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     size_t pixels, cols;
     op_shape_rows_cols(&node->out_shape, &pixels, &cols);
     size_t rows = pixels * (size_t)args->batch;
@@ -75,7 +74,7 @@ static void concat_backward(const struct op_run_args *args)
 
 static void concat_emit(const struct op_emit_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     size_t pixels, cols;
     op_shape_rows_cols(&node->out_shape, &pixels, &cols);
     size_t offset = 0;
@@ -91,13 +90,15 @@ static void concat_emit(const struct op_emit_args *args)
 }
 
 const struct op_def op_concat = {
-    .name = "concat",
-    .doc = "joins the layers named in from: along channels (images of equal height and width) or features",
-    .param_schema = NULL,
-    .param_size = 0,
-    .min_inputs = 2,
-    .max_inputs = OP_MAX_INPUTS,
-    .check = op_check_none,
+    .layer = {
+        .name = "concat",
+        .doc = "joins the layers named in from: along channels (images of equal height and width) or features",
+        .param_schema = NULL,
+        .param_size = 0,
+        .min_inputs = 2,
+        .max_inputs = OP_MAX_INPUTS,
+        .check = op_check_none,
+    },
     .shape = concat_shape,
     .scratch_floats = op_scratch_none,
     .forward = concat_forward,

@@ -7,11 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/activation.h"
-#include "runtime/kernels.h"
+#include "kernels/activation.h"
+#include "kernels/kernels.h"
 
 struct conv2d_params {
     int filters;
@@ -19,7 +18,7 @@ struct conv2d_params {
     struct spec_pair stride;
     struct spec_padding padding;
     struct spec_pair dilation;
-    int activation; /* enum spec_activation */
+    int activation; /* enum activation_kind */
     bool use_bias;
     int init;       /* enum spec_init */
 };
@@ -115,7 +114,7 @@ struct conv2d_plan {
     size_t in_size, out_size;
 };
 
-static void conv2d_plan(const struct graph_node *node, int batch, struct conv2d_plan *plan)
+static void conv2d_plan(const struct op_node *node, int batch, struct conv2d_plan *plan)
 {
     const struct conv2d_params *p = node->params;
     conv2d_window(p, &node->in_shapes[0], &plan->g);
@@ -139,7 +138,7 @@ static size_t conv2d_col_floats(const struct conv2d_plan *plan)
     return plan->direct ? 0 : (size_t)plan->chunk * (size_t)plan->positions * (size_t)plan->k;
 }
 
-static size_t conv2d_scratch_floats(const struct graph_node *node, int batch)
+static size_t conv2d_scratch_floats(const struct op_node *node, int batch)
 {
     const struct conv2d_params *p = node->params;
     struct conv2d_plan plan;
@@ -150,7 +149,7 @@ static size_t conv2d_scratch_floats(const struct graph_node *node, int batch)
 
 static void conv2d_forward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     const struct conv2d_params *p = node->params;
     int batch = args->batch;
     struct conv2d_plan plan;
@@ -184,7 +183,7 @@ static void conv2d_forward(const struct op_run_args *args)
 
 static void conv2d_backward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     const struct conv2d_params *p = node->params;
     int batch = args->batch;
     struct conv2d_plan plan;
@@ -237,31 +236,33 @@ static void conv2d_backward(const struct op_run_args *args)
 /* The forward for one sample: im2col (unless direct), the product, bias, activation. */
 static void conv2d_emit(const struct op_emit_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     const struct conv2d_params *p = node->params;
     struct conv2d_plan plan;
     conv2d_plan(node, 1, &plan);
     const char *a = "in[0]";
     if (!plan.direct) {
-        emit_c_im2col(args, &plan.g, "in[0]", "scratch");
-        emit_c_scratch(args, conv2d_col_floats(&plan));
+        op_emit_im2col(args, &plan.g, "in[0]", "scratch");
+        op_emit_scratch(args, conv2d_col_floats(&plan));
         a = "scratch";
     }
-    emit_c_matmul(args, a, 0, "out", (size_t)plan.positions, (size_t)plan.k, (size_t)plan.filters);
+    op_emit_matmul(args, a, 0, "out", (size_t)plan.positions, (size_t)plan.k, (size_t)plan.filters);
     if (p->use_bias)
-        emit_c_bias_add(args, "out", 1, (size_t)plan.positions, (size_t)plan.filters);
-    emit_c_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", (size_t)plan.positions,
+        op_emit_bias_add(args, "out", 1, (size_t)plan.positions, (size_t)plan.filters);
+    op_emit_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", (size_t)plan.positions,
                       (size_t)plan.filters);
 }
 
 const struct op_def op_conv2d = {
-    .name = "conv2d",
-    .doc = "2-D convolution over [height, width, channels] images with filters output channels",
-    .param_schema = &conv2d_schema,
-    .param_size = sizeof(struct conv2d_params),
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "conv2d",
+        .doc = "2-D convolution over [height, width, channels] images with filters output channels",
+        .param_schema = &conv2d_schema,
+        .param_size = sizeof(struct conv2d_params),
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = conv2d_shape,
     .scratch_floats = conv2d_scratch_floats,
     .forward = conv2d_forward,

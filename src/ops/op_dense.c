@@ -5,15 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/activation.h"
-#include "runtime/kernels.h"
+#include "kernels/activation.h"
+#include "kernels/kernels.h"
 
 struct dense_params {
     int units;      /* SPEC_AUTO = the number of classes */
-    int activation; /* enum spec_activation */
+    int activation; /* enum activation_kind */
     bool use_bias;
     int init;       /* enum spec_init */
 };
@@ -76,7 +75,7 @@ static bool dense_shape(struct op_shape_args *args, struct ns_diag *diag)
     return true;
 }
 
-static size_t dense_scratch_floats(const struct graph_node *node, int batch)
+static size_t dense_scratch_floats(const struct op_node *node, int batch)
 {
     const struct dense_params *p = node->params;
     return activation_needs_input(p->activation) ? (size_t)batch * node->out_size : 0;
@@ -84,7 +83,7 @@ static size_t dense_scratch_floats(const struct graph_node *node, int batch)
 
 static void dense_forward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     const struct dense_params *p = node->params;
     int n_in = (int)node->in_sizes[0], units = (int)node->out_size, batch = args->batch;
     float *y = args->output; /* (batch, units) */
@@ -101,7 +100,7 @@ static void dense_forward(const struct op_run_args *args)
 
 static void dense_backward(const struct op_run_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     const struct dense_params *p = node->params;
     int n_in = (int)node->in_sizes[0], units = (int)node->out_size, batch = args->batch;
     float *owned = NULL;
@@ -126,22 +125,24 @@ static void dense_backward(const struct op_run_args *args)
 /* One sample: x (1, in) W (in, units), then bias and activation, as dense_forward. */
 static void dense_emit(const struct op_emit_args *args)
 {
-    const struct graph_node *node = args->node;
+    const struct op_node *node = args->node;
     const struct dense_params *p = node->params;
-    emit_c_matmul(args, "in[0]", 0, "out", 1, node->in_sizes[0], node->out_size);
+    op_emit_matmul(args, "in[0]", 0, "out", 1, node->in_sizes[0], node->out_size);
     if (p->use_bias)
-        emit_c_bias_add(args, "out", 1, 1, node->out_size);
-    emit_c_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", 1, node->out_size);
+        op_emit_bias_add(args, "out", 1, 1, node->out_size);
+    op_emit_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", 1, node->out_size);
 }
 
 const struct op_def op_dense = {
-    .name = "dense",
-    .doc = "fully connected layer: units outputs, each a weighted sum of every input plus a bias",
-    .param_schema = &dense_schema,
-    .param_size = sizeof(struct dense_params),
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "dense",
+        .doc = "fully connected layer: units outputs, each a weighted sum of every input plus a bias",
+        .param_schema = &dense_schema,
+        .param_size = sizeof(struct dense_params),
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = dense_shape,
     .scratch_floats = dense_scratch_floats,
     .forward = dense_forward,

@@ -7,10 +7,9 @@
 #include <string.h>
 
 #include "core/ns_util.h"
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/rng.h"
+#include "kernels/rng.h"
 
 struct dropout_params {
     double rate;
@@ -115,18 +114,20 @@ static void dropout_backward(const struct op_run_args *args)
 /* Inference: the identity. */
 static void dropout_emit(const struct op_emit_args *args)
 {
-    emit_c_copy(args, "in[0]", "out", args->node->out_size);
+    op_emit_copy(args, "in[0]", "out", args->node->out_size);
 }
 
 const struct op_def op_dropout = {
-    .name = "dropout",
-    .doc = "in training, zero each input with probability rate and scale the rest by 1/(1-rate); identity otherwise",
-    .param_schema = &dropout_schema,
-    .param_size = sizeof(struct dropout_params),
-    .shorthand_key = "rate",
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = dropout_check,
+    .layer = {
+        .name = "dropout",
+        .doc = "in training, zero each input with probability rate and scale the rest by 1/(1-rate); identity otherwise",
+        .param_schema = &dropout_schema,
+        .param_size = sizeof(struct dropout_params),
+        .shorthand_key = "rate",
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = dropout_check,
+    },
     .shape = dropout_shape,
     .scratch_floats = op_scratch_none,
     .forward = dropout_forward,

@@ -2,8 +2,7 @@
  * backward an add; a vector input passes through unchanged. */
 #include <string.h>
 
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
 
 static bool flatten_shape(struct op_shape_args *args, struct ns_diag *diag)
@@ -36,17 +35,19 @@ static void flatten_backward(const struct op_run_args *args)
 
 static void flatten_emit(const struct op_emit_args *args)
 {
-    emit_c_copy(args, "in[0]", "out", args->node->out_size);
+    op_emit_copy(args, "in[0]", "out", args->node->out_size);
 }
 
 const struct op_def op_flatten = {
-    .name = "flatten",
-    .doc = "[height, width, channels] -> [height*width*channels], to go from images to dense layers",
-    .param_schema = NULL,
-    .param_size = 0,
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "flatten",
+        .doc = "[height, width, channels] -> [height*width*channels], to go from images to dense layers",
+        .param_schema = NULL,
+        .param_size = 0,
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = flatten_shape,
     .scratch_floats = op_scratch_none,
     .forward = flatten_forward,

@@ -1,9 +1,8 @@
 /* global_avgpool2d: [h, w, c] -> [c], the mean of each channel over the whole image. It is
  * average pooling with one window the size of the image. */
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/kernels.h"
+#include "kernels/kernels.h"
 
 static bool global_avgpool2d_shape(struct op_shape_args *args, struct ns_diag *diag)
 {
@@ -23,7 +22,7 @@ static bool global_avgpool2d_shape(struct op_shape_args *args, struct ns_diag *d
     return true;
 }
 
-static void global_window(const struct graph_node *node, struct kernels_window *g)
+static void global_window(const struct op_node *node, struct kernels_window *g)
 {
     const struct spec_shape *in = &node->in_shapes[0];
     kernels_window_init(g, in->dims[0], in->dims[1], in->dims[2], in->dims[0], in->dims[1], 1, 1, 1, 1,
@@ -50,17 +49,19 @@ static void global_avgpool2d_emit(const struct op_emit_args *args)
 {
     struct kernels_window g;
     global_window(args->node, &g);
-    emit_c_avgpool(args, &g, "in[0]", "out");
+    op_emit_avgpool(args, &g, "in[0]", "out");
 }
 
 const struct op_def op_global_avgpool2d = {
-    .name = "global_avgpool2d",
-    .doc = "mean of each channel over the whole image: [height, width, channels] -> [channels]",
-    .param_schema = NULL,
-    .param_size = 0,
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "global_avgpool2d",
+        .doc = "mean of each channel over the whole image: [height, width, channels] -> [channels]",
+        .param_schema = NULL,
+        .param_size = 0,
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = global_avgpool2d_shape,
     .scratch_floats = op_scratch_none,
     .forward = global_avgpool2d_forward,

@@ -1,9 +1,8 @@
 /* maxpool2d: the maximum of each window, per channel. Forward keeps the argmax of every output
  * (an int32 in each saved float's bytes) so backward routes the gradient to the first maximum. */
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/kernels.h"
+#include "kernels/kernels.h"
 
 static bool maxpool2d_shape(struct op_shape_args *args, struct ns_diag *diag)
 {
@@ -30,17 +29,19 @@ static void maxpool2d_emit(const struct op_emit_args *args)
 {
     struct kernels_window g;
     op_pool_window(args->node, &g);
-    emit_c_maxpool(args, &g, "in[0]", "out");
+    op_emit_maxpool(args, &g, "in[0]", "out");
 }
 
 const struct op_def op_maxpool2d = {
-    .name = "maxpool2d",
-    .doc = "maximum over each window, per channel (ties: the first in scan order)",
-    .param_schema = &op_pool_schema_max,
-    .param_size = sizeof(struct op_pool_params),
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "maxpool2d",
+        .doc = "maximum over each window, per channel (ties: the first in scan order)",
+        .param_schema = &op_pool_schema_max,
+        .param_size = sizeof(struct op_pool_params),
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = maxpool2d_shape,
     .scratch_floats = op_scratch_none,
     .forward = maxpool2d_forward,

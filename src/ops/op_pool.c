@@ -2,7 +2,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "graph/graph.h"
 #include "ops/ops.h"
 
 #define P struct op_pool_params
@@ -33,7 +32,7 @@ static bool pool_window(const struct op_pool_params *p, const struct spec_shape 
                                1, 1, p->padding.mode, p->padding.h, p->padding.w);
 }
 
-void op_pool_window(const struct graph_node *node, struct kernels_window *g)
+void op_pool_window(const struct op_node *node, struct kernels_window *g)
 {
     pool_window(node->params, &node->in_shapes[0], g);
 }

@@ -22,6 +22,18 @@ static const char *const op_name_table[] = {
     NULL,
 };
 
+static const struct spec_layer_type *const op_layer_table[] = {
+#define OP(name) &op_##name.layer,
+#include "ops/ops.def"
+#undef OP
+};
+
+static const struct spec_layer_catalog op_layer_catalog = {
+    .types = op_layer_table,
+    .count = OP_ID_COUNT,
+    .names = op_name_table,
+};
+
 _Static_assert(sizeof op_table / sizeof *op_table == OP_ID_COUNT,
                "op_table must hold one entry per line of ops.def");
 _Static_assert(sizeof op_name_table / sizeof *op_name_table == OP_ID_COUNT + 1,
@@ -32,9 +44,14 @@ const struct op_def *op_find(const char *name)
     if (!name)
         return NULL;
     for (size_t i = 0; i < OP_ID_COUNT; i++)
-        if (strcmp(op_table[i]->name, name) == 0)
+        if (strcmp(op_table[i]->layer.name, name) == 0)
             return op_table[i];
     return NULL;
+}
+
+const struct spec_layer_catalog *op_catalog(void)
+{
+    return &op_layer_catalog;
 }
 
 size_t op_count(void)
@@ -176,7 +193,7 @@ float *op_scratch(const struct op_run_args *args, size_t floats, float **owned)
     return *owned;
 }
 
-size_t op_scratch_none(const struct graph_node *node, int batch)
+size_t op_scratch_none(const struct op_node *node, int batch)
 {
     (void)node;
     (void)batch;

@@ -3,10 +3,9 @@
  * is for models that need probabilities inside the graph. */
 #include <string.h>
 
-#include "emit/emit_c.h"
-#include "graph/graph.h"
+#include "ops/op_emit.h"
 #include "ops/ops.h"
-#include "runtime/activation.h"
+#include "kernels/activation.h"
 
 static bool softmax_shape(struct op_shape_args *args, struct ns_diag *diag)
 {
@@ -42,18 +41,20 @@ static void softmax_emit(const struct op_emit_args *args)
 {
     size_t rows, cols;
     op_shape_rows_cols(&args->node->out_shape, &rows, &cols);
-    emit_c_copy(args, "in[0]", "out", rows * cols);
-    emit_c_activation(args, ACT_SOFTMAX, 0.0f, "out", rows, cols);
+    op_emit_copy(args, "in[0]", "out", rows * cols);
+    op_emit_activation(args, ACT_SOFTMAX, 0.0f, "out", rows, cols);
 }
 
 const struct op_def op_softmax = {
-    .name = "softmax",
-    .doc = "softmax over the last axis (channels or features)",
-    .param_schema = NULL,
-    .param_size = 0,
-    .min_inputs = 1,
-    .max_inputs = 1,
-    .check = op_check_none,
+    .layer = {
+        .name = "softmax",
+        .doc = "softmax over the last axis (channels or features)",
+        .param_schema = NULL,
+        .param_size = 0,
+        .min_inputs = 1,
+        .max_inputs = 1,
+        .check = op_check_none,
+    },
     .shape = softmax_shape,
     .scratch_floats = op_scratch_none,
     .forward = softmax_forward,

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 
 #include "ops/op.h"
-#include "runtime/kernels.h"
+#include "kernels/kernels.h"
 
 #define OP(name) extern const struct op_def op_##name;
 #include "ops/ops.def"
@@ -42,7 +42,7 @@ int op_resolve_init(int init, int activation);
 /* A check() for ops whose schema ranges say everything. */
 bool op_check_none(const void *params, const struct spec_layer *layer, struct ns_diag *diag);
 /* A scratch_floats() for ops that need no workspace. */
-size_t op_scratch_none(const struct graph_node *node, int batch);
+size_t op_scratch_none(const struct op_node *node, int batch);
 /* Per-sample rows and columns of the last axis: [h, w, c] -> (h*w, c), [n] -> (1, n). */
 void op_shape_rows_cols(const struct spec_shape *shape, size_t *rows, size_t *cols);
 /* args->scratch when the executor passed one (it holds scratch_floats(batch) floats), else a
@@ -63,6 +63,6 @@ extern const struct schema_section op_pool_schema_avg;
 /* Output shape and FLOPs of a pooling op; saved_floats = the output size when keep_argmax. */
 bool op_pool_shape(struct op_shape_args *args, struct ns_diag *diag, const char *op_name,
                    bool keep_argmax);
-void op_pool_window(const struct graph_node *node, struct kernels_window *g);
+void op_pool_window(const struct op_node *node, struct kernels_window *g);
 
 #endif

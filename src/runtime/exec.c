@@ -35,7 +35,7 @@ struct exec *exec_new(const struct graph *g, int max_batch)
     ex->saved = alloc_floats(cap * g->saved_floats);
     ex->needs_grad = ns_xcalloc(g->node_count ? g->node_count : 1, sizeof *ex->needs_grad);
     for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         if (node->op->scratch_floats) {
             size_t s = node->op->scratch_floats(node, ex->max_batch);
             if (s > ex->scratch_floats)
@@ -46,7 +46,7 @@ struct exec *exec_new(const struct graph *g, int max_batch)
         for (int t = 0; t < node->tensor_count; t++)
             need = need || node->tensors[t].trainable;
         for (int k = 0; k < node->input_count; k++)
-            need = need || (node->inputs[k] != GRAPH_INPUT && ex->needs_grad[node->inputs[k]]);
+            need = need || (node->inputs[k] != OP_MODEL_INPUT && ex->needs_grad[node->inputs[k]]);
         ex->needs_grad[i] = need;
     }
     ex->scratch = alloc_floats(ex->scratch_floats);
@@ -70,15 +70,15 @@ int exec_max_batch(const struct exec *ex)
     return ex->max_batch;
 }
 
-static const float *node_input(const struct exec *ex, const struct graph_node *node, int k)
+static const float *node_input(const struct exec *ex, const struct op_node *node, int k)
 {
     int from = node->inputs[k];
-    if (from == GRAPH_INPUT)
+    if (from == OP_MODEL_INPUT)
         return ex->x;
     return ex->act + (size_t)ex->batch * ex->g->nodes[from].act_offset;
 }
 
-static void fill_common(const struct exec *ex, const struct graph_node *node, float *params,
+static void fill_common(const struct exec *ex, const struct op_node *node, float *params,
                         struct op_run_args *args)
 {
     size_t n = (size_t)ex->batch;
@@ -104,7 +104,7 @@ const float *exec_forward(struct exec *ex, float *params, const float *x, int n,
     ex->run = *run;
     ex->x = x;
     for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         struct op_run_args args = {0};
         fill_common(ex, node, params, &args);
         node->op->forward(&args);
@@ -120,7 +120,7 @@ void exec_backward(struct exec *ex, float *params, const float *d_output, float 
     if (g->activation_floats)
         memset(ex->d_act, 0, n * g->activation_floats * sizeof *ex->d_act);
     for (size_t i = g->node_count; i-- > 0;) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         if (!ex->needs_grad[i])
             continue;
         struct op_run_args args = {0};
@@ -128,7 +128,7 @@ void exec_backward(struct exec *ex, float *params, const float *d_output, float 
         args.d_output = (int)i == g->output_node ? d_output : ex->d_act + n * node->act_offset;
         for (int k = 0; k < node->input_count; k++) {
             int from = node->inputs[k];
-            bool want = from != GRAPH_INPUT && ex->needs_grad[from];
+            bool want = from != OP_MODEL_INPUT && ex->needs_grad[from];
             args.d_inputs[k] = want ? ex->d_act + n * g->nodes[from].act_offset : NULL;
         }
         for (int t = 0; t < node->tensor_count; t++)

@@ -1,7 +1,7 @@
 /* The validated, typed spec: what every later phase reads instead of YAML.
  *
  *   struct spec *spec = spec_load(ctx, "specs/fashion_mlp.yaml", sets, n_sets);  // NULL on error
- *   spec->optimizer.lr, spec->model.layers[i].op->name, ...
+ *   spec->optimizer.lr, spec->model.layers[i].type->name, ...
  *
  * Everything lives in ctx->arena. Every section keeps `node`, the YAML map it came from (NULL
  * for a section the spec left out and that took its defaults), so later phases can put errors
@@ -15,6 +15,9 @@
 #include <stddef.h>
 
 #include "core/ns_ctx.h"
+#include "kernels/activation.h"
+#include "kernels/kernels.h"
+#include "spec/spec_schema.h"
 #include "spec/spec_tree.h"
 
 enum { SPEC_VERSION = 1, SPEC_AUTO = -1 };
@@ -31,7 +34,11 @@ struct spec_pair {
     int h, w;
 };
 
-enum spec_padding_mode { SPEC_PAD_VALID, SPEC_PAD_SAME, SPEC_PAD_EXPLICIT };
+enum spec_padding_mode {
+    SPEC_PAD_VALID = KERNELS_PAD_VALID,
+    SPEC_PAD_SAME = KERNELS_PAD_SAME,
+    SPEC_PAD_EXPLICIT = KERNELS_PAD_EXPLICIT,
+};
 struct spec_padding {
     int mode; /* enum spec_padding_mode */
     int h, w; /* for SPEC_PAD_EXPLICIT */
@@ -49,7 +56,6 @@ struct spec_floats {
 };
 
 /* Enumerations: the order matches the name tables in spec_schema.c. */
-enum spec_activation { ACT_LINEAR, ACT_RELU, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH, ACT_GELU, ACT_SOFTMAX, ACT_COUNT };
 enum spec_init { INIT_AUTO, INIT_HE_NORMAL, INIT_HE_UNIFORM, INIT_GLOROT_NORMAL, INIT_GLOROT_UNIFORM, INIT_LECUN_NORMAL, INIT_ZEROS };
 enum spec_data_format { DATA_IDX, DATA_IMAGE_FOLDER, DATA_CSV };
 enum spec_loss_type { LOSS_CROSS_ENTROPY, LOSS_BINARY_CROSS_ENTROPY, LOSS_MSE };
@@ -114,7 +120,7 @@ struct spec_data {
 
 struct spec_layer {
     const struct spec_node *node; /* the list item */
-    const struct op_def *op;
+    const struct spec_layer_type *type;
     int index;        /* 0-based position in model.layers */
     const char *name; /* given, or "<op><index>" */
     bool named;       /* the user wrote name: */
@@ -195,9 +201,11 @@ struct spec {
 };
 
 /* Loads PATH, follows `extends`, applies `--set` overrides, validates. NULL and diag on error. */
-struct spec *spec_load(struct ns_ctx *ctx, const char *path, const char *const *sets, size_t set_count);
+struct spec *spec_load(struct ns_ctx *ctx, const struct spec_layer_catalog *catalog, const char *path,
+                       const char *const *sets, size_t set_count);
 /* Validates an already merged tree (the part of spec_load after extends and --set). */
-struct spec *spec_from_tree(struct ns_ctx *ctx, const char *path, const struct spec_node *root);
+struct spec *spec_from_tree(struct ns_ctx *ctx, const struct spec_layer_catalog *catalog, const char *path,
+                            const struct spec_node *root);
 
 /* Where `key` of a section was written: the value's place, else the section's, else the file. */
 struct ns_loc spec_field_loc(const struct spec *spec, const struct spec_node *section, const char *key);

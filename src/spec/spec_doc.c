@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "core/ns_util.h"
-#include "ops/op.h"
 #include "spec/spec.h"
 #include "spec/spec_resolve.h"
 
@@ -342,7 +341,7 @@ static void put_section_keys(struct ns_buf *out, const struct doc_list *list, co
 
 /* ---- layers ---- */
 
-static void put_op(struct ns_buf *out, const struct doc_list *list, const struct op_def *op)
+static void put_op(struct ns_buf *out, const struct doc_list *list, const struct spec_layer_type *op)
 {
     ns_buf_printf(out, ".SS \"Layer: %s\"\n", op->name);
     if (op->doc)
@@ -394,14 +393,14 @@ static void put_layer_common(struct ns_buf *out)
                      "The outputs of these layers feed this one, so the model can branch and join.\n");
 }
 
-void spec_doc_man_keys(struct ns_buf *out)
+void spec_doc_man_keys(struct ns_buf *out, const struct spec_layer_catalog *catalog)
 {
     struct doc_list list = {0};
     add_item(&list, &spec_schema_root, "");
     collect(&list, &spec_schema_root, "");
     size_t spec_items = list.count;
-    for (size_t i = 0; i < op_count(); i++) {
-        const struct op_def *op = op_at(i);
+    for (size_t i = 0; i < catalog->count; i++) {
+        const struct spec_layer_type *op = catalog->types[i];
         if (op->param_schema)
             collect(&list, op->param_schema, op->name);
     }
@@ -413,8 +412,8 @@ void spec_doc_man_keys(struct ns_buf *out)
         put_section_keys(out, &list, &list.items[i]);
     }
     put_layer_common(out);
-    for (size_t i = 0; i < op_count(); i++)
-        put_op(out, &list, op_at(i));
+    for (size_t i = 0; i < catalog->count; i++)
+        put_op(out, &list, catalog->types[i]);
     /* Sections nested inside op parameters, if an op ever has one. */
     for (size_t i = spec_items; i < list.count; i++) {
         put_title(out, &list.items[i]);

@@ -1,7 +1,7 @@
 /* The key reference of netspec-spec(5), generated from the schema and op tables.
  *
  *   struct ns_buf out = {0};
- *   spec_doc_man_keys(&out);   // roff (man(7) macros): one .SS per section, case and op
+ *   spec_doc_man_keys(&out, op_catalog());   // roff (man(7) macros): one .SS per section, case and op
  *   ... out.data ...
  *   ns_buf_free(&out);
  *
@@ -19,7 +19,7 @@ struct ns_buf;
 #define SPEC_DOC_END ".\\\" END GENERATED KEYS"
 
 /* Appends the subsections; every key is written as `.B key` on its own line after `.TP`. */
-void spec_doc_man_keys(struct ns_buf *out);
+void spec_doc_man_keys(struct ns_buf *out, const struct spec_layer_catalog *catalog);
 
 /* Appends `text` as roff body text: backslashes escaped, `code` spans in bold. */
 void spec_doc_roff_text(struct ns_buf *out, const char *text);

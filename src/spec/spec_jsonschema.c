@@ -7,7 +7,6 @@
 
 #include "core/ns_arena.h"
 #include "core/ns_util.h"
-#include "ops/op.h"
 #include "spec/spec.h"
 #include "spec/spec_resolve.h"
 #include "spec/spec_schema.h"
@@ -466,7 +465,7 @@ static struct jv *variant_schema(struct jctx *j, const struct schema_variant *va
 
 /* An op joining several branches must name them: the default input is only the layer
  * before. */
-static bool op_needs_from(const struct op_def *op)
+static bool op_needs_from(const struct spec_layer_type *op)
 {
     return op->min_inputs > 1;
 }
@@ -474,7 +473,7 @@ static bool op_needs_from(const struct op_def *op)
 /* Whether a layer of this op may be written without its keys (`- flatten`, `- flatten:`),
  * or with only the value of `except` (the shorthand). */
 
-static bool op_bare_ok(const struct op_def *op, const char *except)
+static bool op_bare_ok(const struct spec_layer_type *op, const char *except)
 {
     if (op_needs_from(op))
         return false;
@@ -490,7 +489,7 @@ static const char name_doc[] = "the layer's name, for `from:` of later layers (d
 static const char from_doc[] =
     "the layer or layers (by name) whose outputs feed this one; default: the previous layer";
 
-static struct jv *op_schema(struct jctx *j, const struct op_def *op)
+static struct jv *op_schema(struct jctx *j, const struct spec_layer_type *op)
 {
     struct jv *v = jv_new(j, JV_OBJECT);
     jv_set_string(j, v, "title", op->name);
@@ -573,7 +572,8 @@ static struct jv *op_schema(struct jctx *j, const struct op_def *op)
 }
 
 /* Fills `v` ($defs/layer) and adds one $defs entry per op after it. */
-static void layer_schema(struct jctx *j, struct jv *v, struct jv *defs)
+static void layer_schema(struct jctx *j, const struct spec_layer_catalog *catalog, struct jv *v,
+                         struct jv *defs)
 {
     jv_set_string(j, v, "description",
                   "one layer: `- op: {key: value, ...}`, `- op: VALUE` for the op's main key, or a bare `- op`");
@@ -582,15 +582,15 @@ static void layer_schema(struct jctx *j, struct jv *v, struct jv *defs)
     jv_set_string(j, bare, "description", "an op that needs no keys, with its defaults");
     jv_set_string(j, bare, "type", "string");
     struct jv *bare_names = jv_set(j, bare, "enum", jv_new(j, JV_ARRAY));
-    for (size_t i = 0; i < op_count(); i++) {
-        const struct op_def *op = op_at(i);
+    for (size_t i = 0; i < catalog->count; i++) {
+        const struct spec_layer_type *op = catalog->types[i];
         if (op_bare_ok(op, NULL))
             jv_push(j, bare_names, jv_string(j, op->name));
     }
     if (bare_names->count)
         jv_push(j, forms, bare);
-    for (size_t i = 0; i < op_count(); i++) {
-        const struct op_def *op = op_at(i);
+    for (size_t i = 0; i < catalog->count; i++) {
+        const struct spec_layer_type *op = catalog->types[i];
         const char *def_name = ns_arena_printf(&j->arena, "layer_%s", op->name);
         jv_set(j, defs, def_name, op_schema(j, op));
         struct jv *ref = jv_push(j, forms, jv_new(j, JV_OBJECT));
@@ -598,7 +598,7 @@ static void layer_schema(struct jctx *j, struct jv *v, struct jv *defs)
     }
 }
 
-char *spec_jsonschema(void)
+char *spec_jsonschema(const struct spec_layer_catalog *catalog)
 {
     struct jctx j = {0};
     struct jv *root = jv_new(&j, JV_OBJECT);
@@ -622,7 +622,7 @@ char *spec_jsonschema(void)
     struct jv *strict = jv_set(&j, defs, "spec", jv_new(&j, JV_OBJECT));
     jv_set_string(&j, strict, "description", "a complete spec (one without `extends:`)");
     add_all(&j, strict, section_schema(&j, &spec_schema_root, false));
-    layer_schema(&j, jv_set(&j, defs, "layer", jv_new(&j, JV_OBJECT)), defs);
+    layer_schema(&j, catalog, jv_set(&j, defs, "layer", jv_new(&j, JV_OBJECT)), defs);
 
     struct ns_buf out = {0};
     jv_print(&out, root, 0);

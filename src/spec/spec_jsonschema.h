@@ -1,6 +1,6 @@
 /* `netspec schema`: the spec language as a JSON Schema (draft 2020-12) for editors.
  *
- *   char *json = spec_jsonschema();   // malloc'd; the caller frees it
+ *   char *json = spec_jsonschema(op_catalog());   // malloc'd; the caller frees it
  *   fputs(json, stdout);
  *   free(json);
  *
@@ -16,6 +16,8 @@
 #ifndef SPEC_JSONSCHEMA_H
 #define SPEC_JSONSCHEMA_H
 
-char *spec_jsonschema(void);
+#include "spec/spec_schema.h"
+
+char *spec_jsonschema(const struct spec_layer_catalog *catalog);
 
 #endif

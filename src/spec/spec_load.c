@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "core/ns_util.h"
-#include "ops/op.h"
 #include "spec/spec.h"
 
 enum { EXTENDS_MAX_DEPTH = 16 };
@@ -129,7 +128,8 @@ static void mark_set_nodes(struct spec_node *node, const char *label)
 
 /* The map that holds a layer's keys, created when the layer was written bare or with a
  * shorthand value, so `model.layers[3].rate=0.5` works for `- dropout: 0.3`. */
-static struct spec_node *layer_keys(struct ns_ctx *ctx, struct spec_node *layers, size_t index)
+static struct spec_node *layer_keys(struct ns_ctx *ctx, const struct spec_layer_catalog *catalog,
+                                    struct spec_node *layers, size_t index)
 {
     struct spec_node *item = layers->items[index];
     if (item->kind == SPEC_SCALAR) {
@@ -145,8 +145,8 @@ static struct spec_node *layer_keys(struct ns_ctx *ctx, struct spec_node *layers
         return value;
     struct spec_node *map = spec_tree_new_map(ctx, value->file, value->line, value->col);
     if (!spec_tree_is_null(value)) {
-        const struct op_def *op = op_find(item->keys[0]->text);
-        const char *key = op && op->shorthand_key ? op->shorthand_key : "?";
+        const struct spec_layer_type *type = spec_layer_type_find(catalog, item->keys[0]->text);
+        const char *key = type && type->shorthand_key ? type->shorthand_key : "?";
         spec_tree_map_set(ctx, map, spec_tree_new_scalar(ctx, value->file, value->line, value->col, key, true),
                           value);
     }
@@ -154,7 +154,8 @@ static struct spec_node *layer_keys(struct ns_ctx *ctx, struct spec_node *layers
     return map;
 }
 
-static bool apply_set(struct ns_ctx *ctx, struct spec_node *root, const char *arg)
+static bool apply_set(struct ns_ctx *ctx, const struct spec_layer_catalog *catalog, struct spec_node *root,
+                      const char *arg)
 {
     const char *label = ns_arena_printf(&ctx->arena, "--set %s", arg);
     struct ns_loc loc = {label, 0, 0, 0};
@@ -242,7 +243,7 @@ static bool apply_set(struct ns_ctx *ctx, struct spec_node *root, const char *ar
             }
             /* model.layers[2].units reaches into the layer's keys. */
             cur = cur->kind == SPEC_SEQ && cur == spec_tree_get(spec_tree_get(root, "model"), "layers")
-                      ? layer_keys(ctx, cur, (size_t)index)
+                      ? layer_keys(ctx, catalog, cur, (size_t)index)
                       : cur->items[index];
         }
         if (ok && *p == '.')
@@ -256,8 +257,8 @@ static bool apply_set(struct ns_ctx *ctx, struct spec_node *root, const char *ar
     return ok;
 }
 
-struct spec *spec_load(struct ns_ctx *ctx, const char *path, const char *const *sets,
-                       size_t set_count)
+struct spec *spec_load(struct ns_ctx *ctx, const struct spec_layer_catalog *catalog, const char *path,
+                       const char *const *sets, size_t set_count)
 {
     char *chain[EXTENDS_MAX_DEPTH + 2] = {0};
     struct spec_node *root = load_chain(ctx, path, chain, 0);
@@ -269,14 +270,14 @@ struct spec *spec_load(struct ns_ctx *ctx, const char *path, const char *const *
         root = spec_tree_clone(ctx, root);
         bool ok = root->kind == SPEC_MAP;
         for (size_t i = 0; root->kind == SPEC_MAP && i < set_count; i++)
-            ok &= apply_set(ctx, root, sets[i]);
+            ok &= apply_set(ctx, catalog, root, sets[i]);
         if (!ok) {
             /* Validate anyway so every mistake of the command line shows at once. */
-            spec_from_tree(ctx, path, root);
+            spec_from_tree(ctx, catalog, path, root);
             return NULL;
         }
     }
-    struct spec *spec = spec_from_tree(ctx, path, root);
+    struct spec *spec = spec_from_tree(ctx, catalog, path, root);
     if (!spec)
         return NULL;
     spec->node = root;

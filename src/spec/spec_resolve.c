@@ -8,7 +8,6 @@
 
 #include "config.h"
 #include "core/ns_util.h"
-#include "ops/op.h"
 #include "spec/spec_schema.h"
 
 /* Words some YAML reader (1.1 or 1.2) takes for a bool or null; compared case-insensitively
@@ -378,7 +377,7 @@ static void put_flow_section(struct ns_buf *out, const struct schema_section *se
 
 static void put_layer(struct ns_buf *out, const struct spec_layer *layer)
 {
-    const struct op_def *op = layer->op;
+    const struct spec_layer_type *op = layer->type;
     /* A bare `- op` would drop the layer's name, and names must round-trip because `from:`
      * may refer to the generated ones. */
     ns_buf_printf(out, "%s: ", op ? op->name : "?");

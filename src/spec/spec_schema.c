@@ -370,3 +370,12 @@ const char *schema_type_name(const struct schema_field *field)
     }
     return "?";
 }
+
+const struct spec_layer_type *spec_layer_type_find(const struct spec_layer_catalog *catalog,
+                                                   const char *name)
+{
+    for (size_t i = 0; name && i < catalog->count; i++)
+        if (strcmp(catalog->types[i]->name, name) == 0)
+            return catalog->types[i];
+    return NULL;
+}

@@ -70,6 +70,33 @@ struct schema_variant {
 #define SCHEMA_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 #define SCHEMA_NO_RANGE .min = 1, .max = 0
 
+struct ns_diag;
+struct spec_layer;
+
+/* A layer type as the spec language sees it: its name, keys and arity. Each op in ops/ starts
+ * its op_def with one, and ops/ hands spec/ the list as a catalog (op_catalog()), so spec/
+ * validates layers without including ops/. */
+struct spec_layer_type {
+    const char *name;
+    const char *doc;
+    const struct schema_section *param_schema; /* NULL: the layer takes no keys */
+    size_t param_size;                          /* sizeof the op's parameter struct */
+    const char *shorthand_key;  /* `- dropout: 0.3` fills this key; NULL = none */
+    int min_inputs, max_inputs; /* max > 1: the op joins branches and needs `from:` */
+    /* Validates the parameters against each other (beyond the schema's ranges). */
+    bool (*check)(const void *params, const struct spec_layer *layer, struct ns_diag *diag);
+};
+
+struct spec_layer_catalog {
+    const struct spec_layer_type *const *types; /* in documentation order */
+    size_t count;
+    const char *const *names; /* the types' names, NULL-terminated (for suggestions) */
+};
+
+/* The type called `name`; NULL when the catalog has none. */
+const struct spec_layer_type *spec_layer_type_find(const struct spec_layer_catalog *catalog,
+                                                   const char *name);
+
 /* The top-level section (the whole spec). */
 extern const struct schema_section spec_schema_root;
 extern const char *const spec_activation_names[];

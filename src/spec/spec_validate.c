@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "core/ns_util.h"
-#include "ops/op.h"
 #include "spec/spec.h"
 #include "spec/spec_resolve.h"
 #include "spec/spec_schema.h"
@@ -17,6 +16,7 @@
 struct validator {
     struct ns_ctx *ctx;
     struct ns_diag *diag;
+    const struct spec_layer_catalog *catalog;
 };
 
 struct ns_loc spec_node_loc(const struct spec_node *node)
@@ -700,9 +700,9 @@ static bool validate_layer(struct validator *v, const struct spec_node *item, in
                  "layer %d must be a layer type, got %s", index, spec_tree_kind_name(item));
         return false;
     }
-    const struct op_def *op = op_find(op_key->text);
+    const struct spec_layer_type *op = spec_layer_type_find(v->catalog, op_key->text);
     if (!op) {
-        const char *const *names = op_names();
+        const char *const *names = v->catalog->names;
         size_t n = 0;
         while (names[n])
             n++;
@@ -727,7 +727,7 @@ static bool validate_layer(struct validator *v, const struct spec_node *item, in
         free(list);
         return false;
     }
-    layer->op = op;
+    layer->type = op;
     layer->params = ns_arena_alloc(&v->ctx->arena, op->param_size ? op->param_size : 1);
     char *where = ns_asprintf("layer %d (%s)", index, op->name);
     bool ok = true;
@@ -800,7 +800,7 @@ static bool link_layers(struct validator *v, struct spec_model *model)
     }
     for (size_t i = 0; i < model->layer_count; i++) {
         struct spec_layer *layer = &model->layers[i];
-        if (!layer->op)
+        if (!layer->type)
             continue;
         size_t n = layer->from.count ? layer->from.count : 1;
         layer->input_layers = ns_arena_array(&v->ctx->arena, int, n);
@@ -837,7 +837,7 @@ static bool link_layers(struct validator *v, struct spec_model *model)
             }
             layer->input_layers[k] = found;
         }
-        const struct op_def *op = layer->op;
+        const struct spec_layer_type *op = layer->type;
         if ((int)n < op->min_inputs) {
             error_at(v, layer->params_node ? layer->params_node : layer->node,
                      "list the branches to join: `from: [a, b]`",
@@ -964,9 +964,10 @@ static bool check_version(struct validator *v, const struct spec_node *root)
     return true;
 }
 
-struct spec *spec_from_tree(struct ns_ctx *ctx, const char *path, const struct spec_node *root)
+struct spec *spec_from_tree(struct ns_ctx *ctx, const struct spec_layer_catalog *catalog, const char *path,
+                            const struct spec_node *root)
 {
-    struct validator v = {ctx, &ctx->diag};
+    struct validator v = {ctx, &ctx->diag, catalog};
     if (root->kind != SPEC_MAP) {
         error_at(&v, root, "a spec is a mapping that starts with `version: 1`",
                  "a spec must be a mapping of sections, got %s", spec_tree_kind_name(root));

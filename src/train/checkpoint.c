@@ -96,14 +96,14 @@ static void write_sections(struct ns_buf *b, const struct graph *g, const struct
     put_u64(b, st->param_floats);
     put_u32(b, (uint32_t)tensor_total(g));
     for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         for (int t = 0; t < node->tensor_count; t++) {
             put_u32(b, (uint32_t)i);
             put_u32(b, (uint32_t)t);
             put_u64(b, node->tensors[t].size);
             put_u8(b, node->tensors[t].trainable);
             put_str(b, node->name);
-            put_str(b, node->op->name);
+            put_str(b, node->op->layer.name);
             put_str(b, node->tensors[t].name);
         }
     }
@@ -312,14 +312,14 @@ static enum meta_result meta_matches(struct ns_diag *diag, const char *path, str
         return META_MISMATCH;
     }
     for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         for (int t = 0; t < node->tensor_count; t++) {
             uint32_t ni = (uint32_t)get_le(r, 4), ti = (uint32_t)get_le(r, 4);
             uint64_t size = get_le(r, 8);
             unsigned trainable = (unsigned)get_le(r, 1);
             char name[128], op[64], tensor[64];
             bool same = get_str_eq(r, node->name, name, sizeof name);
-            same = get_str_eq(r, node->op->name, op, sizeof op) && same;
+            same = get_str_eq(r, node->op->layer.name, op, sizeof op) && same;
             same = get_str_eq(r, node->tensors[t].name, tensor, sizeof tensor) && same;
             if (r->bad)
                 return META_SHORT;
@@ -329,7 +329,7 @@ static enum meta_result meta_matches(struct ns_diag *diag, const char *path, str
                             "%s does not match the model: it has %s.%s (%s, %llu values) where the "
                             "model has %s.%s (%s, %zu values)",
                             path, name, tensor, op, (unsigned long long)size, node->name,
-                            node->tensors[t].name, node->op->name, node->tensors[t].size);
+                            node->tensors[t].name, node->op->layer.name, node->tensors[t].size);
                 return META_MISMATCH;
             }
         }

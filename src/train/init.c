@@ -3,7 +3,7 @@
 #include <math.h>
 
 #include "data/data_split.h"
-#include "runtime/rng.h"
+#include "kernels/rng.h"
 
 uint64_t init_stream_key(uint64_t seed, const char *stream, uint64_t counter)
 {
@@ -53,7 +53,7 @@ void init_params(const struct graph *g, uint64_t seed, float *params)
 {
     uint64_t key = init_stream_key(seed, "init", 0);
     for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         for (int t = 0; t < node->tensor_count; t++)
             init_tensor(&node->tensors[t], rng_mix(key, (uint64_t)i * OP_MAX_TENSORS + (uint64_t)t),
                         params + node->tensor_offset[t]);

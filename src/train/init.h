@@ -3,7 +3,7 @@
  *   init_params(g, spec->seed, params);   // params: (g->param_floats)
  *
  * Every value is a pure function of (seed, stream "init", node, tensor, element) through the
- * counter-based generator in runtime/rng.h, so it does not depend on the order of the work,
+ * counter-based generator in kernels/rng.h, so it does not depend on the order of the work,
  * on threads, or on other tensors' sizes. Constant tensors (biases, batchnorm) take their
  * init_value. Scales: he_normal sqrt(2 / fan_in), he_uniform limit sqrt(6 / fan_in),
  * glorot_normal sqrt(2 / (fan_in + fan_out)), glorot_uniform limit sqrt(6 / (fan_in + fan_out)),

@@ -19,7 +19,7 @@ struct optim_tensor *optim_tensors_from_graph(const struct graph *g, size_t *cou
     struct optim_tensor *out = ns_xcalloc(n ? n : 1, sizeof *out);
     size_t k = 0;
     for (size_t i = 0; i < g->node_count; i++) {
-        const struct graph_node *node = &g->nodes[i];
+        const struct op_node *node = &g->nodes[i];
         for (int t = 0; t < node->tensor_count; t++) {
             if (!node->tensors[t].trainable)
                 continue;

@@ -15,6 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Every activation; spec/spec_schema.c names them in this order. */
+enum activation_kind { ACT_LINEAR, ACT_RELU, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_TANH, ACT_GELU, ACT_SOFTMAX, ACT_COUNT };
+
 /* The leaky_relu slope when the activation is fused into dense or conv2d. */
 #define ACTIVATION_LEAKY_ALPHA 0.01f
 

@@ -3,7 +3,7 @@
  *
  *   kernels_sgemm(false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);   // C = A B
  *   struct kernels_window g;
- *   kernels_window_init(&g, h, w, c, kh, kw, sh, sw, dh, dw, SPEC_PAD_SAME, 0, 0);
+ *   kernels_window_init(&g, h, w, c, kh, kw, sh, sw, dh, dw, KERNELS_PAD_SAME, 0, 0);
  *   kernels_im2col(&g, batch, x, col);
  *
  * Determinism: every kernel gives bit-identical results for any OpenMP thread count. Work is
@@ -42,7 +42,9 @@ struct kernels_window {
     int out_h, out_w;
 };
 
-/* Fills g; pad_mode is enum spec_padding_mode (same: out = ceil(in / stride), the extra
+enum kernels_pad_mode { KERNELS_PAD_VALID, KERNELS_PAD_SAME, KERNELS_PAD_EXPLICIT };
+
+/* Fills g; pad_mode is enum kernels_pad_mode (same: out = ceil(in / stride), the extra
  * padding goes to the bottom/right as in TensorFlow; explicit: pad_h/pad_w on both sides).
  * Returns false when the (dilated) window does not fit the padded input. */
 bool kernels_window_init(struct kernels_window *g, int in_h, int in_w, int channels,

@@ -1,4 +1,4 @@
-#include "runtime/kernels.h"
+#include "kernels/kernels.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,6 @@
 #endif
 
 #include "core/ns_util.h"
-#include "spec/spec.h"
 
 /* Below roughly this many multiply-adds (or elements) a parallel region costs more than it
  * saves. The choice never changes results, only speed. */
@@ -230,7 +229,7 @@ bool kernels_window_init(struct kernels_window *g, int in_h, int in_w, int chann
     g->dil_h = dil_h;
     g->dil_w = dil_w;
     int span_h = (k_h - 1) * dil_h + 1, span_w = (k_w - 1) * dil_w + 1;
-    if (pad_mode == SPEC_PAD_SAME) {
+    if (pad_mode == KERNELS_PAD_SAME) {
         g->out_h = (in_h + stride_h - 1) / stride_h;
         g->out_w = (in_w + stride_w - 1) / stride_w;
         int total_h = (g->out_h - 1) * stride_h + span_h - in_h;
@@ -243,7 +242,7 @@ bool kernels_window_init(struct kernels_window *g, int in_h, int in_w, int chann
         g->pad_right = total_w - g->pad_left;
         return true;
     }
-    if (pad_mode == SPEC_PAD_EXPLICIT) {
+    if (pad_mode == KERNELS_PAD_EXPLICIT) {
         g->pad_top = g->pad_bottom = pad_h;
         g->pad_left = g->pad_right = pad_w;
     }

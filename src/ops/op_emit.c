@@ -1,41 +1,40 @@
-#include "emit/emit_c.h"
+#include "ops/op_emit.h"
 
 #include <stdio.h>
 
 #include "core/ns_util.h"
-#include "graph/graph.h"
-#include "runtime/activation.h"
+#include "kernels/activation.h"
 #include "spec/spec.h"
 
 /* activation.c's gelu constants, written the same way so they round to the same floats. */
 static const float emit_gelu_c = 0.7978845608028654f;
 static const float emit_gelu_k = 0.044715f;
 
-const char *emit_c_float(float v, char out[EMIT_C_FLOAT_MAX])
+const char *op_emit_float(float v, char out[OP_EMIT_FLOAT_MAX])
 {
-    snprintf(out, EMIT_C_FLOAT_MAX, "%af", (double)v);
+    snprintf(out, OP_EMIT_FLOAT_MAX, "%af", (double)v);
     return out;
 }
 
-const char *emit_c_double(double v, char out[EMIT_C_FLOAT_MAX])
+const char *op_emit_double(double v, char out[OP_EMIT_FLOAT_MAX])
 {
-    snprintf(out, EMIT_C_FLOAT_MAX, "%a", v);
+    snprintf(out, OP_EMIT_FLOAT_MAX, "%a", v);
     return out;
 }
 
-void emit_c_scratch(const struct op_emit_args *a, size_t floats)
+void op_emit_scratch(const struct op_emit_args *a, size_t floats)
 {
     if (floats > a->state->scratch_floats)
         a->state->scratch_floats = floats;
 }
 
-void emit_c_tensor(const struct op_emit_args *a, const char *var, int tensor, const char *shape)
+void op_emit_tensor(const struct op_emit_args *a, const char *var, int tensor, const char *shape)
 {
     ns_buf_printf(a->out, "    const float *%s = %s_params + %zu; /* %s */\n", var, a->prefix,
                   a->node->tensor_offset[tensor], shape);
 }
 
-void emit_c_copy(const struct op_emit_args *a, const char *src, const char *dst, size_t n)
+void op_emit_copy(const struct op_emit_args *a, const char *src, const char *dst, size_t n)
 {
     ns_buf_printf(a->out,
                   "    for (size_t i = 0; i < %zu; i++)\n"
@@ -43,7 +42,7 @@ void emit_c_copy(const struct op_emit_args *a, const char *src, const char *dst,
                   n, dst, src);
 }
 
-void emit_c_matmul(const struct op_emit_args *a, const char *src, int tensor, const char *dst,
+void op_emit_matmul(const struct op_emit_args *a, const char *src, int tensor, const char *dst,
                    size_t rows, size_t k, size_t n)
 {
     /* Row by row, and within a row k-outer over every output: each output still sums its own
@@ -69,7 +68,7 @@ void emit_c_matmul(const struct op_emit_args *a, const char *src, int tensor, co
                   rows, src, k, dst, n, n, k, n, n);
 }
 
-void emit_c_bias_add(const struct op_emit_args *a, const char *dst, int tensor, size_t rows, size_t cols)
+void op_emit_bias_add(const struct op_emit_args *a, const char *dst, int tensor, size_t rows, size_t cols)
 {
     ns_buf_printf(a->out,
                   "    {\n"
@@ -81,17 +80,17 @@ void emit_c_bias_add(const struct op_emit_args *a, const char *dst, int tensor, 
                   a->prefix, a->node->tensor_offset[tensor], cols, rows, cols, dst, cols);
 }
 
-void emit_c_activation(const struct op_emit_args *a, int act, float alpha, const char *x, size_t rows,
+void op_emit_activation(const struct op_emit_args *a, int act, float alpha, const char *x, size_t rows,
                        size_t cols)
 {
     struct ns_buf *o = a->out;
     size_t n = rows * cols;
-    char lit[EMIT_C_FLOAT_MAX];
+    char lit[OP_EMIT_FLOAT_MAX];
     switch (act) {
     case ACT_LINEAR:
         return;
     case ACT_SOFTMAX:
-        a->state->helpers |= EMIT_C_HELPER_SOFTMAX;
+        a->state->helpers |= OP_EMIT_HELPER_SOFTMAX;
         ns_buf_printf(o,
                       "    for (size_t r = 0; r < %zu; r++)\n"
                       "        %s_softmax_row(%s + r * %zu, %zu);\n",
@@ -104,10 +103,10 @@ void emit_c_activation(const struct op_emit_args *a, int act, float alpha, const
     case ACT_LEAKY_RELU:
         ns_buf_printf(o,
                       "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = %s[i] > 0.0f ? %s[i] : %s * %s[i];\n",
-                      n, x, x, x, emit_c_float(alpha, lit), x);
+                      n, x, x, x, op_emit_float(alpha, lit), x);
         return;
     case ACT_SIGMOID:
-        a->state->helpers |= EMIT_C_HELPER_SIGMOID;
+        a->state->helpers |= OP_EMIT_HELPER_SIGMOID;
         ns_buf_printf(o, "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = %s_sigmoid(%s[i]);\n", n, x,
                       a->prefix, x);
         return;
@@ -115,7 +114,7 @@ void emit_c_activation(const struct op_emit_args *a, int act, float alpha, const
         ns_buf_printf(o, "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = tanhf(%s[i]);\n", n, x, x);
         return;
     case ACT_GELU:
-        a->state->helpers |= EMIT_C_HELPER_GELU;
+        a->state->helpers |= OP_EMIT_HELPER_GELU;
         ns_buf_printf(o, "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = %s_gelu(%s[i]);\n", n, x,
                       a->prefix, x);
         return;
@@ -135,7 +134,7 @@ static void window_loops_open(struct ns_buf *o, const struct kernels_window *g)
                   g->out_h, g->out_w);
 }
 
-void emit_c_im2col(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
+void op_emit_im2col(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
                    const char *col)
 {
     struct ns_buf *o = a->out;
@@ -184,7 +183,7 @@ static void window_taps_open(struct ns_buf *o, const struct kernels_window *g, c
                   g->pad_left, g->in_w, src, g->in_w, g->channels);
 }
 
-void emit_c_maxpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
+void op_emit_maxpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
                     const char *dst)
 {
     struct ns_buf *o = a->out;
@@ -210,7 +209,7 @@ void emit_c_maxpool(const struct op_emit_args *a, const struct kernels_window *g
                   ch, ch);
 }
 
-void emit_c_avgpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
+void op_emit_avgpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
                     const char *dst)
 {
     struct ns_buf *o = a->out;
@@ -237,10 +236,10 @@ void emit_c_avgpool(const struct op_emit_args *a, const struct kernels_window *g
                   ch, ch);
 }
 
-void emit_c_helpers(struct ns_buf *out, const char *prefix, unsigned helpers)
+void op_emit_helpers(struct ns_buf *out, const char *prefix, unsigned helpers)
 {
-    char c_lit[EMIT_C_FLOAT_MAX], k_lit[EMIT_C_FLOAT_MAX];
-    if (helpers & EMIT_C_HELPER_SIGMOID)
+    char c_lit[OP_EMIT_FLOAT_MAX], k_lit[OP_EMIT_FLOAT_MAX];
+    if (helpers & OP_EMIT_HELPER_SIGMOID)
         ns_buf_printf(out,
                       "/* Both branches stay finite: exp never sees a large positive argument. */\n"
                       "static float %s_sigmoid(float x)\n"
@@ -252,7 +251,7 @@ void emit_c_helpers(struct ns_buf *out, const char *prefix, unsigned helpers)
                       "    return e / (1.0f + e);\n"
                       "}\n\n",
                       prefix);
-    if (helpers & EMIT_C_HELPER_GELU)
+    if (helpers & OP_EMIT_HELPER_GELU)
         ns_buf_printf(out,
                       "/* The tanh approximation 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))). */\n"
                       "static float %s_gelu(float x)\n"
@@ -260,8 +259,8 @@ void emit_c_helpers(struct ns_buf *out, const char *prefix, unsigned helpers)
                       "    float inner = %s * (x + %s * x * x * x);\n"
                       "    return 0.5f * x * (1.0f + tanhf(inner));\n"
                       "}\n\n",
-                      prefix, emit_c_float(emit_gelu_c, c_lit), emit_c_float(emit_gelu_k, k_lit));
-    if (helpers & EMIT_C_HELPER_SOFTMAX)
+                      prefix, op_emit_float(emit_gelu_c, c_lit), op_emit_float(emit_gelu_k, k_lit));
+    if (helpers & OP_EMIT_HELPER_SOFTMAX)
         ns_buf_printf(out,
                       "/* Subtracting the row maximum keeps exp from overflowing; sums run left to right. */\n"
                       "static void %s_softmax_row(float *x, size_t cols)\n"

@@ -1,9 +1,8 @@
-#include "runtime/activation.h"
+#include "kernels/activation.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "spec/spec.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 enum { ACT_PARALLEL_MIN = 1 << 15 };
