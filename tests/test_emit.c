@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "model/model.h"
 #include "core/ns_ctx.h"
 #include "core/ns_util.h"
 #include "data/data_prep.h"
@@ -242,8 +242,8 @@ static bool reference_compute(const char *run_dir, const float *raw, size_t n, s
     memset(ref, 0, sizeof *ref);
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
-    struct cli_run run;
-    bool ok = cli_run_load(&ctx, run_dir, &run);
+    struct model run;
+    bool ok = model_load(&ctx, run_dir, &run);
     CU_ASSERT(ok);
     if (!ok) {
         ns_diag_print(&ctx.diag, stderr, false);
@@ -301,7 +301,7 @@ static bool reference_compute(const char *run_dir, const float *raw, size_t n, s
     for (size_t c = 0; c < ref->classes; c++)
         ref->names[c] = ns_xstrdup(run.class_names[c]);
     data_prep_norm_free(&norm);
-    cli_run_free(&run);
+    model_free(&run);
     ns_ctx_free(&ctx);
     return true;
 }
@@ -798,8 +798,8 @@ static void test_refusals(void)
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
     char *run_dir = test_util_tmp_path("mlp");
-    struct cli_run run;
-    bool loaded = cli_run_load(&ctx, run_dir, &run);
+    struct model run;
+    bool loaded = model_load(&ctx, run_dir, &run);
     CU_ASSERT_FATAL(loaded);
     struct data_prep_norm norm = {.scale = 1.0f};
     struct emit_model m = {.g = run.g, .params = run.st.params, .class_count = 0, .norm = &norm,
@@ -820,7 +820,7 @@ static void test_refusals(void)
     CU_ASSERT(emit_classifier(&ctx.diag, &m, "x", true, &files));
     CU_ASSERT(files.main_source != NULL && files.workspace_bytes > 0);
     emit_files_free(&files);
-    cli_run_free(&run);
+    model_free(&run);
     free(run_dir);
     ns_ctx_free(&ctx);
 }

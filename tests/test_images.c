@@ -18,7 +18,7 @@
 
 #include <stb_image_write.h>
 
-#include "cli/cli.h"
+#include "model/model.h"
 #include "core/ns_ctx.h"
 #include "core/ns_util.h"
 #include "data/data_folder.h"
@@ -433,13 +433,13 @@ static void test_fashion_png_equals_eval(void)
     test_util_run_free(&r);
     free(args);
 
-    /* eval's path in this process: the run as cli_run_load gives it, the validation samples
+    /* eval's path in this process: the run as model_load gives it, the validation samples
      * as trainset_load splits them. */
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
     char *run_dir = test_util_tmp_path("fm");
-    struct cli_run run_;
-    CU_ASSERT_FATAL(cli_run_load(&ctx, run_dir, &run_));
+    struct model run_;
+    CU_ASSERT_FATAL(model_load(&ctx, run_dir, &run_));
     struct trainset ts;
     CU_ASSERT_FATAL(trainset_load(&ctx, run_.spec, run_.info.class_count, &ts));
     const struct dataset *val = &ts.validation;
@@ -515,7 +515,7 @@ static void test_fashion_png_equals_eval(void)
     free(want_p);
     free(png_root);
     trainset_free(&ts);
-    cli_run_free(&run_);
+    model_free(&run_);
     free(run_dir);
     ns_ctx_free(&ctx);
     free(spec_path);

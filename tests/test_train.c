@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/cli.h"
+#include "model/model.h"
 #include "core/ns_ctx.h"
 #include "core/ns_util.h"
 #include "graph/graph.h"

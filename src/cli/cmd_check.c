@@ -101,13 +101,13 @@ int cmd_check(struct ns_ctx *ctx, int argc, char **argv)
     cli_spec_args_free(&args);
     if (!spec)
         return 2;
-    struct cli_data_info info;
-    if (!cli_probe_data(ctx, spec, &info))
+    struct model_info info;
+    if (!model_probe_data(ctx, spec, &info))
         return (int)ns_diag_code(&ctx->diag);
     struct graph *g = graph_build(ctx, spec, info.input, info.class_count);
     if (!g)
         return 2;
-    if (!cli_check_output(ctx, spec, g, &info))
+    if (!model_check_output(ctx, spec, g, &info))
         return 2;
     printf("%s: %s is valid\n", spec->name, spec->path);
     printf("data: %s\n", info.summary);

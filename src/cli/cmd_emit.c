@@ -90,7 +90,7 @@ static bool write_file(struct ns_ctx *ctx, const char *dir, const char *prefix, 
     return ok;
 }
 
-static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct cli_run *run)
+static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct model *run)
 {
     struct data_prep_norm norm;
     struct data_prep_augment unused_augment;
@@ -137,10 +137,10 @@ int cmd_emit(struct ns_ctx *ctx, int argc, char **argv)
     struct emit_args a;
     if (!parse_args(ctx, argc, argv, &a))
         return 2;
-    struct cli_run run;
-    if (!cli_run_load(ctx, a.run_dir, &run))
+    struct model run;
+    if (!model_load(ctx, a.run_dir, &run))
         return (int)ns_diag_code(&ctx->diag);
     int rc = emit_run(ctx, &a, &run);
-    cli_run_free(&run);
+    model_free(&run);
     return rc;
 }

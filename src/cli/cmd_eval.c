@@ -204,8 +204,8 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
     int rc;
     struct trainset ts;
     memset(&ts, 0, sizeof ts);
-    struct cli_run run;
-    if (!cli_run_load(ctx, a.run_dir, &run)) {
+    struct model run;
+    if (!model_load(ctx, a.run_dir, &run)) {
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
@@ -248,7 +248,7 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
     ns_buf_free(&json);
     loop_eval_free(&ev);
 out:
-    cli_run_free(&run);
+    model_free(&run);
     trainset_free(&ts);
     return rc;
 }

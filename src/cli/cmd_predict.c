@@ -185,7 +185,7 @@ static void rank_classes(const double *p, int classes, int top, int *order)
 }
 
 struct predictor {
-    const struct cli_run *run;
+    const struct model *run;
     enum output_kind kind;
     int k;          /* model outputs per sample */
     int classes;    /* classes named in the output */
@@ -247,7 +247,7 @@ static size_t decode_batch(struct ns_ctx *ctx, char *const *files, size_t n, str
     return good;
 }
 
-static int predict_files(struct ns_ctx *ctx, const struct predict_args *a, const struct cli_run *run)
+static int predict_files(struct ns_ctx *ctx, const struct predict_args *a, const struct model *run)
 {
     const struct spec *spec = run->spec;
     const struct graph *g = run->g;
@@ -325,11 +325,11 @@ int cmd_predict(struct ns_ctx *ctx, int argc, char **argv)
         args_free(&a);
         return 2;
     }
-    struct cli_run run;
+    struct model run;
     int rc;
-    if (cli_run_load(ctx, a.run_dir, &run)) {
+    if (model_load(ctx, a.run_dir, &run)) {
         rc = predict_files(ctx, &a, &run);
-        cli_run_free(&run);
+        model_free(&run);
     } else {
         rc = (int)ns_diag_code(&ctx->diag);
     }

@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "cli/cli.h"
 #include "config.h"
@@ -99,33 +96,6 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct train_a
         return false;
     }
     return true;
-}
-
-int cli_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *spec)
-{
-    int n = requested;
-    if (n <= 0 && spec && spec->runtime.threads != SPEC_AUTO && spec->runtime.threads > 0)
-        n = spec->runtime.threads;
-#ifdef _OPENMP
-    if (n <= 0)
-        n = omp_get_num_procs();
-    omp_set_num_threads(n);
-#else
-    n = 1;
-#endif
-    ctx->threads = n;
-    return n;
-}
-
-bool cli_prepare_model(struct ns_ctx *ctx, const struct spec *spec, struct cli_data_info *info,
-                       struct graph **g)
-{
-    if (!cli_probe_data(ctx, spec, info))
-        return false;
-    *g = graph_build(ctx, spec, info->input, info->class_count);
-    if (!*g)
-        return false;
-    return cli_check_output(ctx, spec, *g, info);
 }
 
 /* ---- the signal flag: the one piece of mutable static state, because a signal handler can
@@ -314,7 +284,7 @@ struct train_run {
     struct train_args args;
     struct spec *spec;
     struct graph *g;
-    struct cli_data_info info;
+    struct model_info info;
     char *run_dir;
     char *model_path;
     char *resolved;
@@ -566,9 +536,9 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
     r.spec = spec_load(ctx, op_catalog(), r.args.spec_path, r.args.sets, r.args.set_count);
     if (!r.spec)
         goto out;
-    cli_choose_threads(ctx, r.args.threads, r.spec);
+    model_choose_threads(ctx, r.args.threads, r.spec);
     trainset_absolute_paths(ctx, r.spec);
-    if (!cli_prepare_model(ctx, r.spec, &r.info, &r.g)) {
+    if (!model_prepare(ctx, r.spec, &r.info, &r.g)) {
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }

@@ -36,7 +36,7 @@ struct trainset {
     size_t skipped; /* unreadable images left out (image folders, on_error: skip) */
 };
 
-/* class_count: what the graph was built for (cli_probe_data); the data must agree. */
+/* class_count: what the graph was built for (model_probe_data); the data must agree. */
 bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count, struct trainset *out);
 void trainset_free(struct trainset *ts);
 /* The split a name means: "train", "validation", "test"; NULL when unknown. */

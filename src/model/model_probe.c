@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "model/model.h"
 #include "core/ns_util.h"
 #include "data/data_csv.h"
 #include "data/data_folder.h"
@@ -22,7 +22,7 @@ static bool same_shape(const struct spec_shape *a, const struct spec_shape *b)
     return true;
 }
 
-static bool probe_idx(struct ns_ctx *ctx, const struct spec *spec, struct cli_data_info *info)
+static bool probe_idx(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info)
 {
     const struct spec_data *d = &spec->data;
     int listed = (int)d->classes.count;
@@ -58,7 +58,7 @@ static bool probe_idx(struct ns_ctx *ctx, const struct spec *spec, struct cli_da
     return true;
 }
 
-static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct cli_data_info *info)
+static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info)
 {
     const struct spec_data *d = &spec->data;
     bool regression = d->task == TASK_REGRESSION;
@@ -98,7 +98,7 @@ static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct cli_da
     return true;
 }
 
-static bool probe_folder(struct ns_ctx *ctx, const struct spec *spec, struct cli_data_info *info)
+static bool probe_folder(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info)
 {
     const struct spec_data *d = &spec->data;
     struct data_header header;
@@ -115,7 +115,7 @@ static bool probe_folder(struct ns_ctx *ctx, const struct spec *spec, struct cli
     return true;
 }
 
-bool cli_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct cli_data_info *info)
+bool model_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info)
 {
     memset(info, 0, sizeof *info);
     bool ok = false;
@@ -145,8 +145,8 @@ bool cli_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct cli_data
     return true;
 }
 
-bool cli_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
-                      const struct cli_data_info *info)
+bool model_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
+                      const struct model_info *info)
 {
     const struct op_node *last = &g->nodes[g->output_node];
     const struct spec_layer *layer = last->layer;

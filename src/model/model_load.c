@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "model/model.h"
 #include "core/ns_util.h"
 #include "data/data_folder.h"
 #include "graph/graph.h"
@@ -13,7 +13,7 @@
 
 /* Listed classes in list order, else a folder's sorted sub-folders, else the label numbers:
  * the names trainset_load gives the same run. */
-static bool class_names(struct ns_ctx *ctx, struct cli_run *run)
+static bool class_names(struct ns_ctx *ctx, struct model *run)
 {
     const struct spec_data *d = &run->spec->data;
     int k = run->info.class_count;
@@ -42,7 +42,7 @@ static bool class_names(struct ns_ctx *ctx, struct cli_run *run)
 
 /* Reads model.yaml (written by train). False without a diag when the run predates it; with
  * a diag when it is damaged. */
-static bool read_model_info(struct ns_ctx *ctx, const char *run_dir, struct cli_run *run, bool *present)
+static bool read_model_info(struct ns_ctx *ctx, const char *run_dir, struct model *run, bool *present)
 {
     char *path = rundir_path(run_dir, "model.yaml");
     *present = access(path, F_OK) == 0;
@@ -73,7 +73,7 @@ static bool read_model_info(struct ns_ctx *ctx, const char *run_dir, struct cli_
     return ok;
 }
 
-bool cli_run_load(struct ns_ctx *ctx, const char *run_dir, struct cli_run *out)
+bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out)
 {
     memset(out, 0, sizeof *out);
     char *spec_path = rundir_path(run_dir, "spec.resolved.yaml");
@@ -91,14 +91,14 @@ bool cli_run_load(struct ns_ctx *ctx, const char *run_dir, struct cli_run *out)
     out->spec = spec_load(ctx, op_catalog(), spec_path, NULL, 0);
     if (!out->spec)
         goto out;
-    cli_choose_threads(ctx, 0, out->spec);
+    model_choose_threads(ctx, 0, out->spec);
     bool has_info;
     if (read_model_info(ctx, run_dir, out, &has_info)) {
         /* The model's own record: no data file needs to be there. */
         out->g = graph_build(ctx, out->spec, out->info.input, out->info.class_count);
-        if (!out->g || !cli_check_output(ctx, out->spec, out->g, &out->info))
+        if (!out->g || !model_check_output(ctx, out->spec, out->g, &out->info))
             goto out;
-    } else if (has_info || !cli_prepare_model(ctx, out->spec, &out->info, &out->g)) {
+    } else if (has_info || !model_prepare(ctx, out->spec, &out->info, &out->g)) {
         goto out;
     }
     train_state_blank(&out->st, out->spec, out->g);
@@ -107,13 +107,13 @@ bool cli_run_load(struct ns_ctx *ctx, const char *run_dir, struct cli_run *out)
     ok = out->class_names || class_names(ctx, out);
 out:
     if (!ok)
-        cli_run_free(out);
+        model_free(out);
     free(spec_path);
     free(model_path);
     return ok;
 }
 
-void cli_run_free(struct cli_run *run)
+void model_free(struct model *run)
 {
     if (!run)
         return;

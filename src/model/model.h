@@ -1,0 +1,65 @@
+/* The model: a spec made concrete against its data (input shape, classes, graph), built for
+ * training or loaded back, with its weights, from a run directory.
+ *
+ *   struct model_info info; struct graph *g;
+ *   if (!model_prepare(ctx, spec, &info, &g)) ...        // check, train: data headers + graph
+ *   struct model m;
+ *   if (!model_load(ctx, "runs/x", &m)) ...               // eval, predict, emit
+ *   ... m.g, m.st.params, m.class_names ...
+ *   model_free(&m);
+ *
+ * spec and graph live in ctx's arena; the rest belongs to the model.
+ */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdbool.h>
+
+#include "core/ns_ctx.h"
+#include "graph/graph.h"
+#include "spec/spec.h"
+#include "train/train_state.h"
+
+/* What `check` and `train` learn from the data files' headers without loading them. */
+struct model_info {
+    struct spec_shape input; /* per-sample shape the model sees */
+    int class_count;         /* 0 for regression */
+    char summary[512];       /* one line for people: counts, classes, shape */
+};
+/* Reads the headers of the spec's data files (fast: no full decode) and checks them against
+ * the spec (model.input, classes). False + diag (exit 3, or 2 for a spec mismatch). */
+bool model_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info);
+
+/* Checks the model's output against the data and the loss: class count, regression width. */
+bool model_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
+                      const struct model_info *info);
+
+/* Threads for the runtime: `requested` (--threads) when > 0, else runtime.threads, else all
+ * cores; sets OpenMP's count and ctx->threads, and returns it. */
+int model_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *spec);
+/* model_probe_data, graph_build and model_check_output in one step (train, eval). */
+bool model_prepare(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info,
+                       struct graph **g);
+
+/* A trained run loaded back from RUN_DIR (eval, predict):
+ *
+ *   struct model run;
+ *   if (!model_load(ctx, "runs/x", &run)) return ns_diag_code(&ctx->diag);
+ *   ... exec_forward(ex, run.st.params, x, n, &(struct exec_run){.training = false}) ...
+ *   model_free(&run);
+ *
+ * Reads spec.resolved.yaml, chooses the threads from it, probes the data headers and builds
+ * the graph as training did (model_prepare), then reads model.nsm. A directory without
+ * spec.resolved.yaml is an NS_ERR_SPEC error; a damaged model.nsm an NS_ERR_DATA one. spec and
+ * g live in ctx's arena; the rest is the run's. */
+struct model {
+    struct spec *spec;
+    struct graph *g;
+    struct model_info info;
+    struct train_state st; /* st.params: the trained weights */
+    char **class_names;    /* (info.class_count) owned: listed, folder names, or "0", "1", ... */
+};
+bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out);
+void model_free(struct model *run);
+
+#endif
