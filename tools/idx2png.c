@@ -16,7 +16,7 @@
 #include "data/data_folder.h"
 #include "data/data_idx.h"
 #include "data/dataset.h"
-#include "train/rundir.h"
+#include "run/run_dir.h"
 
 static int fail(struct ns_diag *diag)
 {
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     for (int c = 0; c < ds.class_count; c++)
         names[c] = ns_asprintf("%0*d", width, c);
     /* mkdir -p: the folder's parents need not exist. */
-    bool ok = rundir_make(&diag, argv[3]) && data_folder_write_pngs(&diag, &ds, argv[3], (const char *const *)names);
+    bool ok = run_dir_make(&diag, argv[3]) && data_folder_write_pngs(&diag, &ds, argv[3], (const char *const *)names);
     for (int c = 0; c < ds.class_count; c++)
         free(names[c]);
     free(names);

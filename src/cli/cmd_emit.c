@@ -5,11 +5,12 @@
 
 #include "cli/cli.h"
 #include "config.h"
+#include "core/ns_file.h"
 #include "core/ns_util.h"
 #include "data/data_prep.h"
 #include "emit/emit.h"
 #include "graph/graph.h"
-#include "train/rundir.h"
+#include "run/run_dir.h"
 
 static const char usage[] = "netspec emit RUN_DIR -o DIR [--prefix NAME] [--main]";
 
@@ -81,8 +82,8 @@ static bool write_file(struct ns_ctx *ctx, const char *dir, const char *prefix, 
                        const char *text)
 {
     char *name = ns_asprintf("%s%s", prefix, suffix);
-    char *path = rundir_path(dir, name);
-    bool ok = rundir_write_text(&ctx->diag, path, text);
+    char *path = ns_path_join(dir, name);
+    bool ok = ns_file_write_text(&ctx->diag, path, text);
     if (ok)
         printf("wrote %s\n", path);
     free(name);
@@ -116,7 +117,7 @@ static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct 
     int rc = 0;
     if (!emit_classifier(&ctx->diag, &m, prefix, a->with_main, &files)) {
         rc = (int)ns_diag_code(&ctx->diag);
-    } else if (!rundir_make(&ctx->diag, a->out_dir) || !write_file(ctx, a->out_dir, prefix, ".h", files.header)
+    } else if (!run_dir_make(&ctx->diag, a->out_dir) || !write_file(ctx, a->out_dir, prefix, ".h", files.header)
                || !write_file(ctx, a->out_dir, prefix, ".c", files.source)
                || (files.main_source && !write_file(ctx, a->out_dir, prefix, "_main.c", files.main_source))) {
         rc = (int)ns_diag_code(&ctx->diag);

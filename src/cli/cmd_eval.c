@@ -5,10 +5,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/ns_file.h"
 #include "core/ns_util.h"
 #include "graph/graph.h"
 #include "train/loop.h"
-#include "train/rundir.h"
+#include "run/run_dir.h"
 
 static const char usage[] = "netspec eval RUN_DIR [--split test|validation] [--json] [--allow-data-change]";
 
@@ -72,19 +73,19 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct eval_ar
 /* The data must be what the run was trained on, or the figures describe something else. */
 static bool check_data(struct ns_ctx *ctx, const struct spec *spec, const struct eval_args *a)
 {
-    struct rundir_file *old = NULL, *now = NULL;
+    struct run_dir_file *old = NULL, *now = NULL;
     size_t old_count = 0, now_count = 0;
     struct trainset_files list;
-    if (!rundir_read_manifest_files(&ctx->diag, a->run_dir, &old, &old_count))
+    if (!run_dir_read_manifest_files(ctx, a->run_dir, &old, &old_count))
         return false;
     bool ok = trainset_list_files(ctx, spec, &list);
     if (ok) {
-        ok = rundir_hash_files(&ctx->diag, &list, &now, &now_count);
+        ok = run_dir_hash_files(&ctx->diag, &list, &now, &now_count);
         trainset_files_free(&list);
     }
     if (ok) {
         struct ns_buf why = {0};
-        if (!rundir_compare_files(old, old_count, now, now_count, &why)) {
+        if (!run_dir_compare_files(old, old_count, now, now_count, &why)) {
             if (a->allow_data_change) {
                 fprintf(stderr, "netspec: warning: the data differs from the run's manifest "
                                 "(--allow-data-change):\n%s", why.data);
@@ -100,8 +101,8 @@ static bool check_data(struct ns_ctx *ctx, const struct spec *spec, const struct
         }
         ns_buf_free(&why);
     }
-    rundir_files_free(old, old_count);
-    rundir_files_free(now, now_count);
+    run_dir_files_free(old, old_count);
+    run_dir_files_free(now, now_count);
     return ok;
 }
 
@@ -109,26 +110,26 @@ static void put_report_json(struct ns_buf *b, const char *name, const char *spli
                             const struct loop_eval *ev)
 {
     ns_buf_puts(b, "{\n  \"name\": ");
-    rundir_json_put_string(b, name);
+    run_dir_json_put_string(b, name);
     ns_buf_puts(b, ",\n  \"split\": ");
-    rundir_json_put_string(b, split);
+    run_dir_json_put_string(b, split);
     ns_buf_printf(b, ",\n  \"count\": %zu,\n  \"loss\": ", ev->count);
-    rundir_json_put_number(b, ev->loss);
+    run_dir_json_put_number(b, ev->loss);
     if (ts->regression) {
         ns_buf_puts(b, ",\n  \"mse\": ");
-        rundir_json_put_number(b, ev->mse);
+        run_dir_json_put_number(b, ev->mse);
         ns_buf_puts(b, ",\n  \"rmse\": ");
-        rundir_json_put_number(b, ev->rmse);
+        run_dir_json_put_number(b, ev->rmse);
         ns_buf_puts(b, "\n}\n");
         return;
     }
     int k = ev->class_count;
     ns_buf_puts(b, ",\n  \"accuracy\": ");
-    rundir_json_put_number(b, ev->accuracy);
+    run_dir_json_put_number(b, ev->accuracy);
     ns_buf_puts(b, ",\n  \"classes\": [");
     for (int c = 0; c < k; c++) {
         ns_buf_puts(b, c ? ", " : "");
-        rundir_json_put_string(b, ts->class_names[c]);
+        run_dir_json_put_string(b, ts->class_names[c]);
     }
     ns_buf_puts(b, "],\n  \"per_class\": {");
     for (int c = 0; c < k; c++) {
@@ -136,9 +137,9 @@ static void put_report_json(struct ns_buf *b, const char *name, const char *spli
         for (int p = 0; p < k; p++)
             total += ev->confusion[(size_t)c * (size_t)k + (size_t)p];
         ns_buf_puts(b, c ? ",\n    " : "\n    ");
-        rundir_json_put_string(b, ts->class_names[c]);
+        run_dir_json_put_string(b, ts->class_names[c]);
         ns_buf_puts(b, ": ");
-        rundir_json_put_number(b, total ? (double)ev->confusion[(size_t)c * (size_t)k + (size_t)c] / (double)total
+        run_dir_json_put_number(b, total ? (double)ev->confusion[(size_t)c * (size_t)k + (size_t)c] / (double)total
                                         : NAN);
     }
     ns_buf_puts(b, k ? "\n  },\n  \"confusion\": [" : "},\n  \"confusion\": [");
@@ -241,8 +242,8 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
         print_table(spec->name, a.split, &ts, &ev);
     fflush(stdout);
     char *name = ns_asprintf("eval_%s.json", a.split);
-    char *out_path = rundir_path(a.run_dir, name);
-    rc = rundir_write_text(&ctx->diag, out_path, json.data) ? 0 : (int)ns_diag_code(&ctx->diag);
+    char *out_path = ns_path_join(a.run_dir, name);
+    rc = ns_file_write_text(&ctx->diag, out_path, json.data) ? 0 : (int)ns_diag_code(&ctx->diag);
     free(name);
     free(out_path);
     ns_buf_free(&json);

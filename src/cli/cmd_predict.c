@@ -12,7 +12,7 @@
 #include "graph/graph.h"
 #include "runtime/exec.h"
 #include "train/loss.h"
-#include "train/rundir.h"
+#include "run/run_dir.h"
 
 static const char usage[] = "netspec predict RUN_DIR FILE... [--top K] [--json]";
 
@@ -216,14 +216,14 @@ static void print_one(struct predictor *pr, const char *file, const float *z /* 
     }
     struct ns_buf b = {0};
     ns_buf_puts(&b, pr->printed ? ",\n  {\"file\": " : "\n  {\"file\": ");
-    rundir_json_put_string(&b, file);
+    run_dir_json_put_string(&b, file);
     ns_buf_puts(&b, ", \"top\": [");
     for (int r = 0; r < pr->top; r++) {
         int c = pr->order[r];
         ns_buf_puts(&b, r ? ", {\"class\": " : "{\"class\": ");
-        rundir_json_put_string(&b, names[c]);
+        run_dir_json_put_string(&b, names[c]);
         ns_buf_puts(&b, pr->kind == OUT_SCORE ? ", \"score\": " : ", \"probability\": ");
-        rundir_json_put_number(&b, pr->p[c]);
+        run_dir_json_put_number(&b, pr->p[c]);
         ns_buf_puts(&b, "}");
     }
     ns_buf_puts(&b, "]}");

@@ -60,6 +60,9 @@ struct model {
     char **class_names;    /* (info.class_count) owned: listed, folder names, or "0", "1", ... */
 };
 bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out);
+/* model.nsm's recorded SHA-256 of spec.resolved.yaml and model.yaml against the files in
+ * run_dir: an NS_ERR_DATA error naming the file that differs. model_load calls it first. */
+bool model_verify_binding(struct ns_ctx *ctx, const char *run_dir);
 void model_free(struct model *run);
 
 #endif

@@ -9,7 +9,8 @@
 #include "data/data_folder.h"
 #include "graph/graph.h"
 #include "train/checkpoint.h"
-#include "train/rundir.h"
+#include "core/ns_file.h"
+#include "core/ns_sha256.h"
 
 /* Listed classes in list order, else a folder's sorted sub-folders, else the label numbers:
  * the names trainset_load gives the same run. */
@@ -44,7 +45,7 @@ static bool class_names(struct ns_ctx *ctx, struct model *run)
  * a diag when it is damaged. */
 static bool read_model_info(struct ns_ctx *ctx, const char *run_dir, struct model *run, bool *present)
 {
-    char *path = rundir_path(run_dir, "model.yaml");
+    char *path = ns_path_join(run_dir, "model.yaml");
     *present = access(path, F_OK) == 0;
     bool ok = false;
     const struct spec_node *root = *present ? spec_tree_load_file(ctx, path) : NULL;
@@ -73,13 +74,51 @@ static bool read_model_info(struct ns_ctx *ctx, const char *run_dir, struct mode
     return ok;
 }
 
+static void sha256_of_file(const char *path, char hex[65], bool *present)
+{
+    uint8_t digest[32];
+    int err = 0;
+    *present = ns_sha256_file(path, digest, &err);
+    if (*present)
+        ns_sha256_hex(digest, hex);
+    else
+        hex[0] = '\0';
+}
+
+bool model_verify_binding(struct ns_ctx *ctx, const char *run_dir)
+{
+    static const char *const files[2] = {"spec.resolved.yaml", "model.yaml"};
+    char recorded[2][65], actual[65];
+    char *model_path = ns_path_join(run_dir, "model.nsm");
+    bool ok = checkpoint_read_binding(&ctx->diag, model_path, recorded[0], recorded[1]);
+    for (int i = 0; ok && i < 2; i++) {
+        char *path = ns_path_join(run_dir, files[i]);
+        bool present;
+        sha256_of_file(path, actual, &present);
+        const char *hint = "the files of a run directory belong together: restore the original, or train again";
+        if (!present) {
+            ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, hint,
+                        "%s is missing: %s records the %s it was trained with", path, model_path, files[i]);
+            ok = false;
+        } else if (strcmp(actual, recorded[i]) != 0) {
+            ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, hint,
+                        "%s is not the %s that %s was trained with (SHA-256 %.12s..., recorded %.12s...)", path,
+                        files[i], model_path, actual, recorded[i]);
+            ok = false;
+        }
+        free(path);
+    }
+    free(model_path);
+    return ok;
+}
+
 bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out)
 {
     memset(out, 0, sizeof *out);
-    char *spec_path = rundir_path(run_dir, "spec.resolved.yaml");
-    char *model_path = rundir_path(run_dir, "model.nsm");
+    char *spec_path = ns_path_join(run_dir, "spec.resolved.yaml");
+    char *model_path = ns_path_join(run_dir, "model.nsm");
     bool ok = false;
-    char *spec_text = rundir_read_text(spec_path, NULL);
+    char *spec_text = ns_read_file(spec_path, 0, NULL, NULL);
     bool is_run = spec_text != NULL;
     free(spec_text);
     if (!is_run) {
@@ -88,6 +127,8 @@ bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out)
                     "%s is not a run directory: it has no spec.resolved.yaml", run_dir);
         goto out;
     }
+    if (!model_verify_binding(ctx, run_dir))
+        goto out;
     out->spec = spec_load(ctx, op_catalog(), spec_path, NULL, 0);
     if (!out->spec)
         goto out;

@@ -881,9 +881,27 @@ static const struct spec_node *field_node(const struct spec_node *section, const
     return n ? n : section;
 }
 
-static bool check_cross_rules(struct validator *v, struct spec *spec)
+/* The run name becomes the directory runs/NAME: it must be one plain path component, so a
+ * run never lands outside runs/ or in the working directory itself. */
+static bool name_is_plain(const char *name)
+{
+    if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
+        return false;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static bool check_cross_rules(struct validator *v, struct spec *spec, const struct spec_node *root)
 {
     bool ok = true;
+    const struct spec_node *name = field_node(root, "name");
+    if (name && !name_is_plain(spec->name)) {
+        error_at(v, name, "a name is one plain path component, e.g. fashion-mlp",
+                 "name \"%s\" is not a plain file name: the run goes to runs/NAME", spec->name);
+        ok = false;
+    }
     struct spec_data *d = &spec->data;
     if (d->format == DATA_IMAGE_FOLDER) {
         double sum = d->split.train + d->split.validation + d->split.test;
@@ -984,6 +1002,6 @@ struct spec *spec_from_tree(struct ns_ctx *ctx, const struct spec_layer_catalog 
         spec->name = ns_arena_strndup(&ctx->arena, base, dot && dot != base ? (size_t)(dot - base) : strlen(base));
     }
     if (ok)
-        ok = check_cross_rules(&v, spec);
+        ok = check_cross_rules(&v, spec, root);
     return ok ? spec : NULL;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/ns_file.h"
 #include "core/ns_util.h"
 
 static const unsigned char checkpoint_magic[8] = {0x89, 'N', 'S', 'M', '\r', '\n', 0x1a, '\n'};
@@ -145,59 +146,16 @@ static void write_sections(struct ns_buf *b, const struct graph *g, const struct
     }
     end_section(b, at);
 
+    at = begin_section(b, "BIND");
+    ns_buf_append(b, st->spec_sha256, 64);
+    ns_buf_append(b, st->model_sha256, 64);
+    end_section(b, at);
+
     at = begin_section(b, "ESTP");
     put_f64(b, st->es_best);
     put_u32(b, (uint32_t)st->es_best_epoch);
     put_u32(b, (uint32_t)st->es_bad_epochs);
     end_section(b, at);
-}
-
-static void fsync_parent(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? ns_xstrndup(path, (size_t)(slash - path)) : ns_xstrdup(".");
-    if (!*dir) {
-        free(dir);
-        dir = ns_xstrdup("/");
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) {
-        (void)fsync(fd); /* best effort: the rename is already done */
-        close(fd);
-    }
-    free(dir);
-}
-
-bool checkpoint_write_atomic(struct ns_diag *diag, const char *path, const void *data, size_t len)
-{
-    char *tmp = ns_asprintf("%s.tmp", path);
-    struct ns_loc loc = {path, 0, 0, 0};
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "cannot write %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return false;
-    }
-    bool ok = fwrite(data, 1, len, f) == len;
-    ok = fflush(f) == 0 && ok;
-    ok = fsync(fileno(f)) == 0 && ok;
-    int err = errno;
-    ok = fclose(f) == 0 && ok;
-    if (!ok) {
-        ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "cannot write %s: %s", tmp, strerror(err ? err : errno));
-        unlink(tmp);
-        free(tmp);
-        return false;
-    }
-    if (rename(tmp, path) != 0) {
-        ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return false;
-    }
-    free(tmp);
-    fsync_parent(path);
-    return true;
 }
 
 bool checkpoint_write(struct ns_diag *diag, const char *path, const struct graph *g,
@@ -206,7 +164,7 @@ bool checkpoint_write(struct ns_diag *diag, const char *path, const struct graph
     struct ns_buf b = {0};
     ns_buf_append(&b, (const char *)checkpoint_magic, sizeof checkpoint_magic);
     put_u32(&b, CHECKPOINT_VERSION);
-    put_u32(&b, 6);
+    put_u32(&b, 7);
     write_sections(&b, g, st);
     uLong crc = crc32(0L, Z_NULL, 0);
     /* zlib takes uInt lengths: feed the buffer in pieces below 1 GiB. */
@@ -216,7 +174,7 @@ bool checkpoint_write(struct ns_diag *diag, const char *path, const struct graph
         off += n;
     }
     put_u32(&b, (uint32_t)crc);
-    bool ok = checkpoint_write_atomic(diag, path, b.data, b.len);
+    bool ok = ns_file_write_atomic(diag, path, b.data, b.len);
     ns_buf_free(&b);
     return ok;
 }
@@ -420,22 +378,32 @@ static const char *read_sections(struct ns_diag *diag, const char *path, struct 
             st->es_best_epoch = (int)(int32_t)(uint32_t)get_le(&sec, 4);
             st->es_bad_epochs = (int)(int32_t)(uint32_t)get_le(&sec, 4);
             seen |= 32;
+        } else if (!strcmp(tag, "BIND")) {
+            if (!need(&sec, 128))
+                return "its binding section is cut short";
+            memcpy(st->spec_sha256, sec.p, 64);
+            memcpy(st->model_sha256, sec.p + 64, 64);
+            st->spec_sha256[64] = st->model_sha256[64] = '\0';
+            sec.p += 128;
+            seen |= 64;
         }
         if (sec.bad)
             return "a section is shorter than it says";
     }
-    if (seen != 63)
+    if (seen != 127)
         return "a required section is missing";
     return NULL;
 }
 
-bool checkpoint_read(struct ns_diag *diag, const char *path, const struct graph *g, struct train_state *st)
+/* Reads path and checks magic, checksum and version; the sections follow at r. Returns the
+ * file (to free) or NULL with a diag. */
+static unsigned char *open_checked(struct ns_diag *diag, const char *path, struct reader *r)
 {
     struct ns_loc loc = {path, 0, 0, 0};
     unsigned char *data;
     size_t len;
     if (!read_file(diag, path, &data, &len))
-        return false;
+        return NULL;
     const char *what = NULL;
     if (len < sizeof checkpoint_magic + 12 || memcmp(data, checkpoint_magic, sizeof checkpoint_magic) != 0) {
         what = "it is not a netspec model file";
@@ -446,24 +414,69 @@ bool checkpoint_read(struct ns_diag *diag, const char *path, const struct graph 
             crc = crc32(crc, data + off, (uInt)n);
             off += n;
         }
-        struct reader r = {data + len - 4, data + len, false};
-        if ((uint32_t)get_le(&r, 4) != (uint32_t)crc) {
+        *r = (struct reader){data + len - 4, data + len, false};
+        if ((uint32_t)get_le(r, 4) != (uint32_t)crc) {
             what = "its checksum does not match: the file is damaged or truncated";
         } else {
-            r = (struct reader){data + sizeof checkpoint_magic, data + len - 4, false};
-            uint32_t version = (uint32_t)get_le(&r, 4);
+            *r = (struct reader){data + sizeof checkpoint_magic, data + len - 4, false};
+            uint32_t version = (uint32_t)get_le(r, 4);
             if (version != CHECKPOINT_VERSION) {
                 ns_diag_add(diag, NS_ERR_DATA, loc, "train the run again with this netspec",
                             "%s is model format version %u; this netspec reads version %d", path,
                             version, CHECKPOINT_VERSION);
-                what = "";
-            } else {
-                what = read_sections(diag, path, &r, g, st);
+                free(data);
+                return NULL;
             }
         }
     }
+    if (what) {
+        ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "cannot read the model %s: %s", path, what);
+        free(data);
+        return NULL;
+    }
+    return data;
+}
+
+bool checkpoint_read(struct ns_diag *diag, const char *path, const struct graph *g, struct train_state *st)
+{
+    struct reader r;
+    unsigned char *data = open_checked(diag, path, &r);
+    if (!data)
+        return false;
+    const char *what = read_sections(diag, path, &r, g, st);
     free(data);
     if (what && *what)
-        ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "cannot read the model %s: %s", path, what);
+        ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot read the model %s: %s",
+                    path, what);
     return what == NULL;
+}
+
+bool checkpoint_read_binding(struct ns_diag *diag, const char *path, char spec_sha256[65],
+                             char model_sha256[65])
+{
+    struct reader r;
+    unsigned char *data = open_checked(diag, path, &r);
+    if (!data)
+        return false;
+    bool found = false;
+    uint32_t sections = (uint32_t)get_le(&r, 4);
+    for (uint32_t s = 0; s < sections && !found && need(&r, 16); s++) {
+        bool bind = memcmp(r.p, "BIND", 4) == 0;
+        r.p += 8;
+        uint64_t size = get_le(&r, 8);
+        if (!need(&r, (size_t)size))
+            break;
+        if (bind && size >= 128) {
+            memcpy(spec_sha256, r.p, 64);
+            memcpy(model_sha256, r.p + 64, 64);
+            spec_sha256[64] = model_sha256[64] = '\0';
+            found = true;
+        }
+        r.p += size;
+    }
+    free(data);
+    if (!found)
+        ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, NULL,
+                    "cannot read the model %s: it records no run binding", path);
+    return found;
 }

@@ -16,6 +16,8 @@
  *         u8 stopped early
  *   HIST  u32 epochs, then per epoch f64 train loss, train metric, val loss, val metric, lr
  *   ESTP  f64 best, i32 best epoch, i32 epochs without improvement
+ *   BIND  64 hex digits: SHA-256 of the run's spec.resolved.yaml, then 64 of its model.yaml
+ *         (version 2; train_state.spec_sha256 and model_sha256)
  * Readers skip sections they do not know. Nothing depends on time, paths or threads, so the
  * same run gives the same bytes.
  */
@@ -28,7 +30,7 @@
 #include "graph/graph.h"
 #include "train/train_state.h"
 
-enum { CHECKPOINT_VERSION = 1 };
+enum { CHECKPOINT_VERSION = 2 };
 
 bool checkpoint_write(struct ns_diag *diag, const char *path, const struct graph *g,
                       const struct train_state *st);
@@ -36,7 +38,10 @@ bool checkpoint_write(struct ns_diag *diag, const char *path, const struct graph
  * another graph, a bad checksum or a truncated file is an NS_ERR_DATA error naming the path. */
 bool checkpoint_read(struct ns_diag *diag, const char *path, const struct graph *g,
                      struct train_state *st);
-/* Writes len bytes to path through path.tmp, fsync and rename (and fsyncs the folder). */
-bool checkpoint_write_atomic(struct ns_diag *diag, const char *path, const void *data, size_t len);
+
+/* Only the run binding (section BIND), after the same magic, checksum and version checks:
+ * what a loader compares with the run's files before it trusts any of them. */
+bool checkpoint_read_binding(struct ns_diag *diag, const char *path, char spec_sha256[65],
+                             char model_sha256[65]);
 
 #endif

@@ -1,4 +1,4 @@
-# train: files are added here
+# train: losses, optimizers, schedules, initialisers, the loop and checkpoints.
 libnetspec_a_SOURCES += \
 	src/train/loss.c src/train/loss.h \
 	src/train/optim.c src/train/optim.h \
@@ -7,5 +7,4 @@ libnetspec_a_SOURCES += \
 	src/train/train_state.c src/train/train_state.h \
 	src/train/checkpoint.c src/train/checkpoint.h \
 	src/train/trainset.c src/train/trainset.h \
-	src/train/loop.c src/train/loop.h \
-	src/train/rundir.c src/train/rundir.h
+	src/train/loop.c src/train/loop.h

@@ -44,6 +44,10 @@ struct train_state {
     int es_bad_epochs;         /* epochs since the best */
     bool finished;
     bool stopped_early;
+    /* The run files this state belongs to: SHA-256 (hex) of the run's spec.resolved.yaml and
+     * model.yaml. model.nsm records them; loading a run and --resume verify them. */
+    char spec_sha256[65];
+    char model_sha256[65];
 };
 
 /* A fresh run: parameters from the seed (init.h), zero optimizer state, position 0. */
