@@ -530,10 +530,9 @@ static void test_reproducible_cnn(void)
         test_util_run_free(&r);
         free(args);
     }
-    char *args = ns_asprintf("train %s/tiny_cnn.yaml -o %s/c2", test_util_tmp(), test_util_tmp());
-    struct test_util_run r =
-        test_util_netspec_opts((struct test_util_opts){.env = "NETSPEC_STOP_AFTER_BATCHES=5"}, args);
-    CU_ASSERT_EQUAL(r.exit_code, 130);
+    char *args = ns_asprintf("train %s/tiny_cnn.yaml -o %s/c2 --stop-after 5", test_util_tmp(), test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
     test_util_run_free(&r);
     free(args);
     args = ns_asprintf("train %s/tiny_cnn.yaml --resume %s/c2", test_util_tmp(), test_util_tmp());
@@ -550,26 +549,26 @@ static void test_reproducible_cnn(void)
     free(m2);
 }
 
-/* (b) interrupted mid-epoch (through the test hook that acts as a SIGINT after N batches)
- * and at an epoch boundary, then resumed: the same bytes as the uninterrupted run a1. */
+/* (b) paused mid-epoch (--stop-after N stops as Ctrl-C does, after N batches) and at an
+ * epoch boundary, then resumed: the same bytes as the uninterrupted run a1. */
 static void test_resume(void)
 {
     /* 240 training samples in batches of 32: 8 batches per epoch. */
     const char *stops[2] = {"11", "16"};
     for (int i = 0; i < 2; i++) {
-        char *env = ns_asprintf("NETSPEC_STOP_AFTER_BATCHES=%s", stops[i]);
-        char *args = ns_asprintf("train %s/tiny.yaml -o %s/b%d", test_util_tmp(), test_util_tmp(), i);
-        struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.env = env}, args);
-        CU_ASSERT_EQUAL(r.exit_code, 130);
+        char *args = ns_asprintf("train %s/tiny.yaml -o %s/b%d --stop-after %s", test_util_tmp(), test_util_tmp(), i,
+                                 stops[i]);
+        struct test_util_run r = test_util_netspec(args);
+        CU_ASSERT_EQUAL(r.exit_code, 0);
+        CU_ASSERT(strstr(r.err, "paused: saved") != NULL);
         CU_ASSERT(strstr(r.err, "resume with: netspec train") != NULL);
         char *man_path = ns_asprintf("%s/b%d/manifest.json", test_util_tmp(), i);
         char *man = test_util_slurp(man_path, NULL);
-        CU_ASSERT(strstr(man, "\"status\": \"interrupted\"") != NULL);
+        CU_ASSERT(strstr(man, "\"status\": \"paused\"") != NULL);
         free(man);
         free(man_path);
         test_util_run_free(&r);
         free(args);
-        free(env);
         args = ns_asprintf("train %s/tiny.yaml --resume %s/b%d --threads 1", test_util_tmp(), test_util_tmp(), i);
         r = test_util_netspec(args);
         CU_ASSERT_EQUAL(r.exit_code, 0);
