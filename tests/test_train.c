@@ -514,6 +514,73 @@ static void test_reproducible(void)
     free(m4);
 }
 
+/* A run directory's files belong together: an edited spec.resolved.yaml or model.yaml, or the
+ * model.nsm of another run (another seed), is refused by every command that loads the run. */
+static void test_run_binding(void)
+{
+    const char *tmp = test_util_tmp();
+    const char *dirs[3] = {"bind_spec", "bind_model", "bind_swap"};
+    char *edits[3] = {
+        ns_asprintf("echo '# edited' >> %s/bind_spec/spec.resolved.yaml", tmp),
+        ns_asprintf("sed -i 's/^input: /input:  /' %s/bind_model/model.yaml", tmp),
+        ns_asprintf("cp %s/a4/model.nsm %s/bind_swap/model.nsm", tmp, tmp),
+    };
+    const char *blame[3] = {"spec.resolved.yaml is not the", "model.yaml is not the", "spec.resolved.yaml is not the"};
+    for (int c = 0; c < 3; c++) {
+        char *copy = ns_asprintf("rm -rf %s/%s && cp -r %s/a1 %s/%s && %s", tmp, dirs[c], tmp, tmp, dirs[c], edits[c]);
+        struct test_util_run sh = test_util_shell(copy);
+        CU_ASSERT_EQUAL_FATAL(sh.exit_code, 0);
+        test_util_run_free(&sh);
+        char *commands[4] = {
+            ns_asprintf("eval %s/%s", tmp, dirs[c]),
+            ns_asprintf("predict %s/%s some.png", tmp, dirs[c]),
+            ns_asprintf("emit %s/%s -o %s/emit_bound", tmp, dirs[c], tmp),
+            ns_asprintf("train %s/tiny.yaml --resume %s/%s", tmp, tmp, dirs[c]),
+        };
+        for (int k = 0; k < 4; k++) {
+            struct test_util_run r = test_util_netspec(commands[k]);
+            CU_ASSERT_EQUAL(r.exit_code, 3);
+            CU_ASSERT(strstr(r.err, blame[c]) != NULL);
+            CU_ASSERT(strstr(r.err, "was trained with") != NULL);
+            if (r.exit_code != 3 || !strstr(r.err, blame[c]))
+                fprintf(stderr, "netspec %s\n%s", commands[k], r.err);
+            test_util_run_free(&r);
+            free(commands[k]);
+        }
+        free(copy);
+        free(edits[c]);
+    }
+    char *emitted = test_util_tmp_path("emit_bound");
+    struct stat sb;
+    CU_ASSERT(stat(emitted, &sb) != 0); /* nothing was emitted from a run that does not hold together */
+    free(emitted);
+}
+
+/* -o on a directory that is not empty and not a run: refused, and nothing in it changes. */
+static void test_run_dir_refusals(void)
+{
+    char *dir = test_util_tmp_path("not_a_run");
+    char *notes = test_util_tmp_path("not_a_run/notes.txt");
+    mkdir(dir, 0777);
+    test_util_write_text(notes, "mine\n");
+    char *args = ns_asprintf("train %s/tiny.yaml -o %s", test_util_tmp(), dir);
+    struct test_util_run r = test_util_netspec(args);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "is not empty and is not a netspec run directory (it holds notes.txt)") != NULL);
+    test_util_run_free(&r);
+    free(args);
+    char *text = test_util_slurp(notes, NULL);
+    CU_ASSERT_STRING_EQUAL(text, "mine\n");
+    free(text);
+    char *list = ns_asprintf("ls -A %s", dir);
+    struct test_util_run ls = test_util_shell(list);
+    CU_ASSERT_STRING_EQUAL(ls.out, "notes.txt\n");
+    test_util_run_free(&ls);
+    free(list);
+    free(notes);
+    free(dir);
+}
+
 static void test_reproducible_cnn(void)
 {
     char *spec = test_util_tmp_path("tiny_cnn.yaml");
@@ -796,6 +863,8 @@ int main(void)
         {"checkpoint round trip and checksum", test_checkpoint_roundtrip},
         {"reproducible bytes on 1 and 2 threads", test_reproducible},
         {"interrupt and resume", test_resume},
+        {"a run's files are bound together", test_run_binding},
+        {"-o refuses a directory that is not a run", test_run_dir_refusals},
         {"reproducible and resumable with conv, batchnorm, add, augment", test_reproducible_cnn},
         {"regression reaches its RMSE", test_regression},
         {"classification, eval JSON and the data check", test_classification_and_eval},

@@ -155,7 +155,8 @@ static struct test_util_run capture(const char *cmdline, const char *input)
         close(fe);
     struct test_util_run r = {.exit_code = -1};
     if (fo >= 0 && fe >= 0) {
-        char *cmd = ns_asprintf("%s >'%s' 2>'%s' <'%s'", cmdline, out_path, err_path, input ? input : "/dev/null");
+        /* Braces: the redirections apply to the whole line, not to its last command. */
+        char *cmd = ns_asprintf("{ %s\n} >'%s' 2>'%s' <'%s'", cmdline, out_path, err_path, input ? input : "/dev/null");
         int status = system(cmd);
         free(cmd);
         r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
