@@ -20,3 +20,6 @@ tests_test_images_SOURCES = tests/test_images.c tests/test_util.c tests/test_uti
 check_PROGRAMS += tests/test_emit
 TESTS += tests/test_emit
 tests_test_emit_SOURCES = tests/test_emit.c tests/test_util.c tests/test_util.h
+check_PROGRAMS += tests/test_layout
+TESTS += tests/test_layout
+tests_test_layout_SOURCES = tests/test_layout.c tests/test_util.c tests/test_util.h
