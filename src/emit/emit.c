@@ -491,7 +491,7 @@ static void put_classify(struct ns_buf *c, struct emit_plan *p)
         ns_buf_printf(c,
                       "    best = z[0] > 0.0f ? 1 : 0;\n"
                       "    if (probabilities) {\n"
-                      "        float s = %s_sigmoid(z[0]);\n"
+                      "        float s = %s_sigmoid(z[0], 0.0f);\n"
                       "        probabilities[0] = 1.0f - s;\n"
                       "        probabilities[1] = s;\n"
                       "    }\n",
@@ -507,7 +507,7 @@ static void put_classify(struct ns_buf *c, struct emit_plan *p)
             p->helpers |= OP_EMIT_HELPER_SIGMOID;
             ns_buf_printf(c,
                           "        for (size_t j = 0; j < %zu; j++)\n"
-                          "            probabilities[j] = %s_sigmoid(z[j]);\n",
+                          "            probabilities[j] = %s_sigmoid(z[j], 0.0f);\n",
                           p->output_size, x);
         } else {
             p->helpers |= OP_EMIT_HELPER_SOFTMAX;
