@@ -762,6 +762,99 @@ static void test_main_program(void)
     free(dir);
 }
 
+/* The probability of class `name` in FILE's entry of predict's JSON; false when it is not there. */
+static bool predict_probability(const char *json, const char *file, const char *name, double *prob)
+{
+    char *key = ns_asprintf("{\"file\": \"%s\", \"top\": [", file);
+    const char *at = strstr(json, key);
+    const char *end = at ? strstr(at, "]}") : NULL;
+    char *cls = ns_asprintf("{\"class\": \"%s\", \"probability\": ", name);
+    const char *c = at ? strstr(at, cls) : NULL;
+    bool ok = c && c < end;
+    if (ok)
+        *prob = strtod(c + strlen(cls), NULL);
+    free(key);
+    free(cls);
+    return ok;
+}
+
+/* `netspec predict --json` and the emitted `--main --all` print the same float probabilities,
+ * bit for bit, for every class of every file: both run the one softmax (or sigmoid) of
+ * kernels/activations.def on the same logits. */
+static void check_predict_exact(const char *run, const char *prefix, const unsigned char *pixels)
+{
+    char *args = ns_asprintf("emit %s/%s -o %s/%s-exact --main --prefix %s", test_util_tmp(), run, test_util_tmp(),
+                             run, prefix);
+    struct test_util_run r = test_util_netspec(args);
+    expect_ok(&r);
+    test_util_run_free(&r);
+    free(args);
+    char *dir = ns_asprintf("%s/%s-exact", test_util_tmp(), run);
+    char *main_c = ns_asprintf("%s_main.c", prefix);
+    CU_ASSERT_FATAL(compile(dir, prefix, main_c, "-std=c99 -O2 -ffp-contract=off", prefix));
+    enum { FILES = 12 };
+    struct ns_buf list = {0};
+    for (int i = 0; i < FILES; i++) {
+        char *p = ns_asprintf("%s/img%02d.pgm", dir, i);
+        write_pnm(p, 1, pixels + (size_t)i * PIXELS);
+        ns_buf_printf(&list, " '%s'", p);
+        free(p);
+    }
+    char *cmd = ns_asprintf("'%s/%s' --all%s", dir, prefix, list.data);
+    struct test_util_run mine = test_util_shell(cmd);
+    CU_ASSERT_EQUAL(mine.exit_code, 0);
+    args = ns_asprintf("predict %s/%s --top 99 --json%s", test_util_tmp(), run, list.data);
+    struct test_util_run theirs = test_util_netspec(args);
+    expect_ok(&theirs);
+    size_t compared = 0, equal = 0;
+    for (int i = 0; i < FILES; i++) {
+        char *p = ns_asprintf("%s/img%02d.pgm", dir, i);
+        char *head = ns_asprintf("%s: ", p);
+        const char *at = strstr(mine.out, head);
+        CU_ASSERT_FATAL(at != NULL);
+        at = strchr(at, '\n');
+        /* The lines after the file's own: "  %.9g NAME", one per class. */
+        while (at && at[1] == ' ' && at[2] == ' ') {
+            char *rest;
+            float emitted = strtof(at + 3, &rest);
+            const char *eol = strchr(rest, '\n');
+            size_t n = eol ? (size_t)(eol - rest) - 1 : strlen(rest) - 1;
+            char *name = ns_asprintf("%.*s", (int)n, rest + 1);
+            double json = -1;
+            CU_ASSERT(predict_probability(theirs.out, p, name, &json));
+            float predicted = (float)json;
+            compared++;
+            if (memcmp(&emitted, &predicted, sizeof emitted) == 0)
+                equal++;
+            else
+                fprintf(stderr, "\n%s %s: emitted %a, predict %a\n", p, name, (double)emitted, (double)predicted);
+            free(name);
+            at = eol;
+        }
+        free(head);
+        free(p);
+    }
+    CU_ASSERT(compared >= (size_t)FILES * 2);
+    CU_ASSERT_EQUAL(equal, compared);
+    test_util_run_free(&mine);
+    test_util_run_free(&theirs);
+    free(args);
+    free(cmd);
+    free(main_c);
+    free(dir);
+    ns_buf_free(&list);
+}
+
+static void test_predict_exact(void)
+{
+    if (!have_cc) {
+        CU_PASS("no cc: the emitted C was not compiled");
+        return;
+    }
+    check_predict_exact("mlp", "fashion", test_pixels);
+    check_predict_exact("binary", "bin", binary_pixels);
+}
+
 static void test_usage_errors(void)
 {
     struct test_util_run r = test_util_netspec("emit");
@@ -835,6 +928,7 @@ int main(void)
         {"one sigmoid output: emitted C equals the runtime", test_binary_bit_exact},
         {"emitted files are strict C99 with no malloc and no mutable globals", test_strict_c99},
         {"--main classifies PGM/PPM files as netspec predict does", test_main_program},
+        {"predict --json and the emitted --main --all give the same probabilities bit for bit", test_predict_exact},
         {"usage errors", test_usage_errors},
         {"models that cannot be emitted are refused", test_refusals},
     };

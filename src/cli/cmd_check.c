@@ -49,7 +49,7 @@ static void layer_row(const struct op_node *n, struct table_row *row)
     if (f && f->type == SCHEMA_ENUM && f->names == spec_activation_names)
         act = *(const int *)((const char *)n->params + f->offset);
     snprintf(row->index, sizeof row->index, "%d", n->index);
-    if (act != ACT_LINEAR)
+    if (activation_needs_input(act)) /* linear adds nothing to show */
         snprintf(row->op, sizeof row->op, "%s+%s", n->op->layer.name, spec_activation_name(act));
     else
         snprintf(row->op, sizeof row->op, "%s", n->op->layer.name);

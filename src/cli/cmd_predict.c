@@ -1,6 +1,5 @@
 /* netspec predict: classify image files with a trained run, preprocessed as in training. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "data/data_folder.h"
 #include "data/data_prep.h"
 #include "graph/graph.h"
+#include "kernels/activation.h"
 #include "runtime/exec.h"
 #include "train/loss.h"
 #include "run/run_dir.h"
@@ -35,7 +35,8 @@ void cmd_predict_help(void)
            "options:\n"
            "      --top K     the K most likely classes per file (default %d, at most all)\n"
            "      --json      print a JSON list: [{\"file\": ..., \"top\": [{\"class\": ...,\n"
-           "                  \"probability\": ...}, ...]}, ...] (\"score\" for mse runs)\n",
+           "                  \"probability\": ...}, ...]}, ...] (\"score\" for mse runs); each number\n"
+           "                  reads back (as a double, then a float) to the exact float computed\n",
            usage, DEFAULT_TOP);
 }
 
@@ -139,38 +140,31 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct predict
 /* What the outputs mean to a person: probabilities, or plain scores for an mse run. */
 enum output_kind { OUT_SOFTMAX, OUT_SIGMOID, OUT_SCORE };
 
-/* Per-class values of one output row, in double so the printed figures do not depend on how
- * the exponentials were summed: softmax through the maximum (no overflow), sigmoid per output
- * (one output: class 1 is sigmoid(z), class 0 the rest), or the outputs themselves. */
+/* Per-class values of one output row, in float, by the runtime's own functions: the one
+ * softmax of kernels/activations.def (the emitted classifier runs its text), the sigmoid per
+ * output (one output: class 1 is sigmoid(z), class 0 is 1 - that, as the emitted code has it),
+ * or the outputs themselves. So these are the emitted classifier's probabilities bit for bit. */
 static void class_values(enum output_kind kind, int k, int classes, const float *z /* (k) */,
-                         double *p /* (classes) */)
+                         float *p /* (classes) */)
 {
     if (kind == OUT_SIGMOID && k == 1) {
-        double s = 1.0 / (1.0 + exp(-(double)z[0]));
-        p[0] = 1.0 - s;
+        float s = z[0];
+        activation_forward(ACT_SIGMOID, 0.0f, &s, 1, 1);
+        p[0] = 1.0f - s;
         p[1] = s;
         return;
     }
-    if (kind == OUT_SOFTMAX) {
-        double m = z[0];
-        for (int j = 1; j < k; j++)
-            m = z[j] > m ? z[j] : m;
-        double sum = 0;
-        for (int j = 0; j < k; j++) {
-            p[j] = exp((double)z[j] - m);
-            sum += p[j];
-        }
-        for (int j = 0; j < k; j++)
-            p[j] /= sum;
-        return;
-    }
     for (int j = 0; j < classes; j++)
-        p[j] = kind == OUT_SIGMOID ? 1.0 / (1.0 + exp(-(double)z[j])) : (double)z[j];
+        p[j] = z[j];
+    if (kind == OUT_SOFTMAX)
+        activation_softmax_row(p, (size_t)k);
+    else if (kind == OUT_SIGMOID)
+        activation_forward(ACT_SIGMOID, 0.0f, p, 1, (size_t)classes);
 }
 
 /* The `top` best classes, highest value first, the lower class index first on a tie (as
  * loss_predict's argmax). order: (top). */
-static void rank_classes(const double *p, int classes, int top, int *order)
+static void rank_classes(const float *p, int classes, int top, int *order)
 {
     bool *used = ns_xcalloc((size_t)classes, sizeof *used);
     for (int r = 0; r < top; r++) {
@@ -193,7 +187,7 @@ struct predictor {
     bool json;
     int name_width; /* the longest class name, for aligned text */
     size_t printed; /* files printed so far (JSON commas) */
-    double *p;      /* (classes) scratch */
+    float *p;       /* (classes) scratch */
     int *order;     /* (top) scratch */
 };
 
@@ -207,9 +201,9 @@ static void print_one(struct predictor *pr, const char *file, const float *z /* 
         for (int r = 0; r < pr->top; r++) {
             int c = pr->order[r];
             if (pr->kind == OUT_SCORE)
-                printf("  %-*s  %10.4f\n", pr->name_width, names[c], pr->p[c]);
+                printf("  %-*s  %10.4f\n", pr->name_width, names[c], (double)pr->p[c]);
             else
-                printf("  %-*s  %6.2f%%\n", pr->name_width, names[c], 100 * pr->p[c]);
+                printf("  %-*s  %6.2f%%\n", pr->name_width, names[c], 100 * (double)pr->p[c]);
         }
         pr->printed++;
         return;
@@ -223,7 +217,7 @@ static void print_one(struct predictor *pr, const char *file, const float *z /* 
         ns_buf_puts(&b, r ? ", {\"class\": " : "{\"class\": ");
         run_dir_json_put_string(&b, names[c]);
         ns_buf_puts(&b, pr->kind == OUT_SCORE ? ", \"score\": " : ", \"probability\": ");
-        run_dir_json_put_number(&b, pr->p[c]);
+        run_dir_json_put_number(&b, (double)pr->p[c]); /* reads back as the exact float */
         ns_buf_puts(&b, "}");
     }
     ns_buf_puts(&b, "]}");

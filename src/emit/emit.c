@@ -491,7 +491,7 @@ static void put_classify(struct ns_buf *c, struct emit_plan *p)
         ns_buf_printf(c,
                       "    best = z[0] > 0.0f ? 1 : 0;\n"
                       "    if (probabilities) {\n"
-                      "        float s = %s_sigmoid(z[0]);\n"
+                      "        float s = %s_sigmoid(z[0], 0.0f);\n"
                       "        probabilities[0] = 1.0f - s;\n"
                       "        probabilities[1] = s;\n"
                       "    }\n",
@@ -507,7 +507,7 @@ static void put_classify(struct ns_buf *c, struct emit_plan *p)
             p->helpers |= OP_EMIT_HELPER_SIGMOID;
             ns_buf_printf(c,
                           "        for (size_t j = 0; j < %zu; j++)\n"
-                          "            probabilities[j] = %s_sigmoid(z[j]);\n",
+                          "            probabilities[j] = %s_sigmoid(z[j], 0.0f);\n",
                           p->output_size, x);
         } else {
             p->helpers |= OP_EMIT_HELPER_SOFTMAX;
@@ -562,14 +562,16 @@ static void put_main(struct ns_buf *c, const struct emit_plan *p)
                   " *\n"
                   " *   cc -std=c99 -O2 %s.c %s_main.c -lm -o %s\n"
                   " *   ./%s shoe.pgm bag.pgm        ->   shoe.pgm: CLASS (0.9731)\n"
+                  " *   ./%s --all shoe.pgm           ->   the same line, then every class's probability\n"
+                  " *                                       as `  %%.9g NAME` (the exact float)\n"
                   " *\n"
                   " * Images must be %dx%d (width x height) with 8-bit samples (maxval 255); they are not\n"
                   " * resized. Gray and colour convert to the model's %d channel(s) as stb_image (and so\n"
                   " * `netspec predict`) does: luma = (77 r + 150 g + 29 b) >> 8, alpha 255.\n"
                   " * Exit status: 0, or 1 when a file could not be classified, 2 without files.\n"
                   " */\n"
-                  "#include <stdio.h>\n#include <stdlib.h>\n\n#include \"%s.h\"\n\n",
-                  x, x, x, x, x, x, s->dims[1], s->dims[0], s->dims[2], x);
+                  "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n#include \"%s.h\"\n\n",
+                  x, x, x, x, x, x, x, s->dims[1], s->dims[0], s->dims[2], x);
     ns_buf_printf(c,
                   "/* The next number of a PNM header, past whitespace and # comments, and the one\n"
                   " * whitespace character after it; -1 when there is none. */\n"
@@ -659,9 +661,15 @@ static void put_main(struct ns_buf *c, const struct emit_plan *p)
                   "{\n"
                   "    float *workspace, *raw, *p;\n"
                   "    unsigned char *bytes;\n"
-                  "    int status = 0, i;\n"
-                  "    if (argc < 2) {\n"
-                  "        fprintf(stderr, \"usage: %%s IMAGE.pgm|IMAGE.ppm...\\n\"\n"
+                  "    int status = 0, i, all = 0, files = 0;\n"
+                  "    for (i = 1; i < argc; i++) {\n"
+                  "        if (strcmp(argv[i], \"--all\") == 0)\n"
+                  "            all = 1;\n"
+                  "        else\n"
+                  "            files++;\n"
+                  "    }\n"
+                  "    if (files == 0) {\n"
+                  "        fprintf(stderr, \"usage: %%s [--all] IMAGE.pgm|IMAGE.ppm...\\n\"\n"
                   "                        \"classifies %%dx%%d images with %s\\n\", argv[0], %s_INPUT_WIDTH,\n"
                   "                %s_INPUT_HEIGHT);\n"
                   "        return 2;\n"
@@ -676,8 +684,11 @@ static void put_main(struct ns_buf *c, const struct emit_plan *p)
                   "    }\n"
                   "    for (i = 1; i < argc; i++) {\n"
                   "        char why[160];\n"
-                  "        const char *err = read_image(argv[i], raw, bytes, why, sizeof why);\n"
-                  "        int c;\n"
+                  "        const char *err;\n"
+                  "        int c, k;\n"
+                  "        if (strcmp(argv[i], \"--all\") == 0)\n"
+                  "            continue;\n"
+                  "        err = read_image(argv[i], raw, bytes, why, sizeof why);\n"
                   "        if (err) {\n"
                   "            fprintf(stderr, \"%%s: %%s: %%s\\n\", argv[0], argv[i], err);\n"
                   "            status = 1;\n"
@@ -685,6 +696,8 @@ static void put_main(struct ns_buf *c, const struct emit_plan *p)
                   "        }\n"
                   "        c = %s_classify(raw, p, workspace);\n"
                   "        printf(\"%%s: %%s (%%.4f)\\n\", argv[i], %s_class_names[c], (double)p[c]);\n"
+                  "        for (k = 0; all && k < %s_CLASS_COUNT; k++)\n"
+                  "            printf(\"  %%.9g %%s\\n\", (double)p[k], %s_class_names[k]);\n"
                   "    }\n"
                   "    free(workspace);\n"
                   "    free(raw);\n"
@@ -692,7 +705,7 @@ static void put_main(struct ns_buf *c, const struct emit_plan *p)
                   "    free(bytes);\n"
                   "    return status;\n"
                   "}\n",
-                  x, X, X, X, X, X, X, X, x, x);
+                  x, X, X, X, X, X, X, X, x, x, X, x);
 }
 
 bool emit_classifier(struct ns_diag *diag, const struct emit_model *m, const char *prefix, bool with_main,

@@ -2,5 +2,5 @@
 # activations, the counter-based RNG.
 libnetspec_a_SOURCES += \
 	src/kernels/kernels.c src/kernels/kernels.h \
-	src/kernels/activation.c src/kernels/activation.h \
+	src/kernels/activation.c src/kernels/activation.h src/kernels/activations.def \
 	src/kernels/rng.c src/kernels/rng.h

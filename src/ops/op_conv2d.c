@@ -173,7 +173,7 @@ static void conv2d_forward(const struct op_run_args *args)
     size_t rows = (size_t)batch * (size_t)plan.positions;
     if (p->use_bias)
         kernels_bias_add(rows, (size_t)plan.filters, y, args->tensors[1]);
-    if (p->activation != ACT_LINEAR) {
+    if (activation_needs_input(p->activation)) {
         if (args->saved)
             memcpy(args->saved, y, (size_t)batch * plan.out_size * sizeof *y);
         activation_forward(p->activation, ACTIVATION_LEAKY_ALPHA, y, rows, (size_t)plan.filters);

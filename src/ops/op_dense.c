@@ -91,7 +91,7 @@ static void dense_forward(const struct op_run_args *args)
                   units, 0.0f, y, units);
     if (p->use_bias)
         kernels_bias_add((size_t)batch, (size_t)units, y, args->tensors[1]);
-    if (p->activation == ACT_LINEAR)
+    if (!activation_needs_input(p->activation))
         return;
     if (args->saved)
         memcpy(args->saved, y, (size_t)batch * (size_t)units * sizeof *y);
@@ -105,7 +105,7 @@ static void dense_backward(const struct op_run_args *args)
     int n_in = (int)node->in_sizes[0], units = (int)node->out_size, batch = args->batch;
     float *owned = NULL;
     const float *dz = args->d_output; /* (batch, units) */
-    if (p->activation != ACT_LINEAR) {
+    if (activation_needs_input(p->activation)) {
         float *buf = op_scratch(args, dense_scratch_floats(node, batch), &owned);
         activation_backward(p->activation, ACTIVATION_LEAKY_ALPHA, args->saved, args->d_output, buf,
                             (size_t)batch, (size_t)units, false);

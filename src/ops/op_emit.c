@@ -1,14 +1,11 @@
 #include "ops/op_emit.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "core/ns_util.h"
 #include "kernels/activation.h"
 #include "spec/spec.h"
-
-/* activation.c's gelu constants, written the same way so they round to the same floats. */
-static const float emit_gelu_c = 0.7978845608028654f;
-static const float emit_gelu_k = 0.044715f;
 
 const char *op_emit_float(float v, char out[OP_EMIT_FLOAT_MAX])
 {
@@ -83,46 +80,24 @@ void op_emit_bias_add(const struct op_emit_args *a, const char *dst, int tensor,
 void op_emit_activation(const struct op_emit_args *a, int act, float alpha, const char *x, size_t rows,
                        size_t cols)
 {
-    struct ns_buf *o = a->out;
-    size_t n = rows * cols;
+    const struct activation_info *info = activation_info(act);
     char lit[OP_EMIT_FLOAT_MAX];
-    switch (act) {
-    case ACT_LINEAR:
-        return;
-    case ACT_SOFTMAX:
-        a->state->helpers |= OP_EMIT_HELPER_SOFTMAX;
-        ns_buf_printf(o,
-                      "    for (size_t r = 0; r < %zu; r++)\n"
-                      "        %s_softmax_row(%s + r * %zu, %zu);\n",
-                      rows, a->prefix, x, cols, cols);
-        return;
-    case ACT_RELU:
-        ns_buf_printf(o, "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = %s[i] > 0.0f ? %s[i] : 0.0f;\n",
-                      n, x, x, x);
-        return;
-    case ACT_LEAKY_RELU:
-        ns_buf_printf(o,
-                      "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = %s[i] > 0.0f ? %s[i] : %s * %s[i];\n",
-                      n, x, x, x, op_emit_float(alpha, lit), x);
-        return;
-    case ACT_SIGMOID:
-        a->state->helpers |= OP_EMIT_HELPER_SIGMOID;
-        ns_buf_printf(o, "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = %s_sigmoid(%s[i]);\n", n, x,
-                      a->prefix, x);
-        return;
-    case ACT_TANH:
-        ns_buf_printf(o, "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = tanhf(%s[i]);\n", n, x, x);
-        return;
-    case ACT_GELU:
-        a->state->helpers |= OP_EMIT_HELPER_GELU;
-        ns_buf_printf(o, "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = %s_gelu(%s[i]);\n", n, x,
-                      a->prefix, x);
-        return;
-    default:
-        /* A new activation without an emitted form: the emitted file will not compile. */
-        ns_buf_printf(o, "#error \"activation %d has no emitted form\"\n", act);
+    if (!info) {
+        /* Not an activation at all: the emitted file will not compile, and says why. */
+        ns_buf_printf(a->out, "#error \"activation %d is unknown\"\n", act);
         return;
     }
+    if (info->identity)
+        return;
+    a->state->helpers |= OP_EMIT_HELPER(act);
+    if (info->per_row)
+        ns_buf_printf(a->out,
+                      "    for (size_t r = 0; r < %zu; r++)\n"
+                      "        %s_%s_row(%s + r * %zu, %zu);\n",
+                      rows, a->prefix, info->name, x, cols, cols);
+    else
+        ns_buf_printf(a->out, "    for (size_t i = 0; i < %zu; i++)\n        %s[i] = %s_%s(%s[i], %s);\n",
+                      rows * cols, x, a->prefix, info->name, x, op_emit_float(alpha, lit));
 }
 
 /* Opens a loop over every output position, with oy, ox and the output row at `row`. */
@@ -236,46 +211,52 @@ void op_emit_avgpool(const struct op_emit_args *a, const struct kernels_window *
                   ch, ch);
 }
 
+/* Writes a body of activations.def, which the preprocessor made one line, one statement a
+ * line: a break after `{` and after `;` outside parentheses (so a for header stays whole), and
+ * before `}`. Only whitespace changes, so the emitted function is the runtime's text. */
+static void put_body(struct ns_buf *out, const char *body)
+{
+    int depth = 0, indent = 0;
+    bool line_start = true;
+    for (const char *c = body; *c; c++) {
+        if (line_start && *c == ' ')
+            continue;
+        if (*c == '}') {
+            if (!line_start)
+                ns_buf_puts(out, "\n");
+            indent--;
+            line_start = true;
+        }
+        if (line_start)
+            for (int i = 0; i < indent; i++)
+                ns_buf_puts(out, "    ");
+        ns_buf_printf(out, "%c", *c);
+        line_start = false;
+        depth += *c == '(' ? 1 : *c == ')' ? -1 : 0;
+        if (*c == '{')
+            indent++;
+        if (*c == '{' || *c == '}' || (*c == ';' && depth == 0)) {
+            ns_buf_puts(out, "\n");
+            line_start = true;
+        }
+    }
+    if (!line_start)
+        ns_buf_puts(out, "\n");
+}
+
 void op_emit_helpers(struct ns_buf *out, const char *prefix, unsigned helpers)
 {
-    char c_lit[OP_EMIT_FLOAT_MAX], k_lit[OP_EMIT_FLOAT_MAX];
-    if (helpers & OP_EMIT_HELPER_SIGMOID)
-        ns_buf_printf(out,
-                      "/* Both branches stay finite: exp never sees a large positive argument. */\n"
-                      "static float %s_sigmoid(float x)\n"
-                      "{\n"
-                      "    float e;\n"
-                      "    if (x >= 0.0f)\n"
-                      "        return 1.0f / (1.0f + expf(-x));\n"
-                      "    e = expf(x);\n"
-                      "    return e / (1.0f + e);\n"
-                      "}\n\n",
-                      prefix);
-    if (helpers & OP_EMIT_HELPER_GELU)
-        ns_buf_printf(out,
-                      "/* The tanh approximation 0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3))). */\n"
-                      "static float %s_gelu(float x)\n"
-                      "{\n"
-                      "    float inner = %s * (x + %s * x * x * x);\n"
-                      "    return 0.5f * x * (1.0f + tanhf(inner));\n"
-                      "}\n\n",
-                      prefix, op_emit_float(emit_gelu_c, c_lit), op_emit_float(emit_gelu_k, k_lit));
-    if (helpers & OP_EMIT_HELPER_SOFTMAX)
-        ns_buf_printf(out,
-                      "/* Subtracting the row maximum keeps exp from overflowing; sums run left to right. */\n"
-                      "static void %s_softmax_row(float *x, size_t cols)\n"
-                      "{\n"
-                      "    float m = x[0], sum = 0.0f, inv;\n"
-                      "    size_t j;\n"
-                      "    for (j = 1; j < cols; j++)\n"
-                      "        m = x[j] > m ? x[j] : m;\n"
-                      "    for (j = 0; j < cols; j++) {\n"
-                      "        x[j] = expf(x[j] - m);\n"
-                      "        sum += x[j];\n"
-                      "    }\n"
-                      "    inv = 1.0f / sum;\n"
-                      "    for (j = 0; j < cols; j++)\n"
-                      "        x[j] *= inv;\n"
-                      "}\n\n",
-                      prefix);
+    for (int act = 0; act < ACT_COUNT; act++) {
+        const struct activation_info *info = activation_info(act);
+        if (!(helpers & OP_EMIT_HELPER(act)))
+            continue;
+        ns_buf_printf(out, "/* %s, as netspec's kernels/activations.def writes it for the runtime. */\n",
+                      info->name);
+        if (info->per_row)
+            ns_buf_printf(out, "static void %s_%s_row(float *x, size_t cols)\n", prefix, info->name);
+        else
+            ns_buf_printf(out, "static float %s_%s(float x, float alpha)\n", prefix, info->name);
+        put_body(out, info->forward_c);
+        ns_buf_puts(out, "\n");
+    }
 }

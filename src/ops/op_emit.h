@@ -23,14 +23,18 @@
 #include <stddef.h>
 
 #include "ops/op.h"
+#include "kernels/activation.h"
 #include "kernels/kernels.h"
 
-/* Static helper functions the emitted file must define, because some body calls them. */
+/* The bit of `helpers` saying the emitted file must define activation act's function, because
+ * some body calls it: PREFIX_NAME(x, alpha) for an elementwise one, PREFIX_NAME_row(x, cols)
+ * for softmax. */
+#define OP_EMIT_HELPER(act) (1u << (act))
 enum {
-    OP_EMIT_HELPER_SIGMOID = 1u << 0,
-    OP_EMIT_HELPER_GELU = 1u << 1,
-    OP_EMIT_HELPER_SOFTMAX = 1u << 2,
+    OP_EMIT_HELPER_SIGMOID = OP_EMIT_HELPER(ACT_SIGMOID),
+    OP_EMIT_HELPER_SOFTMAX = OP_EMIT_HELPER(ACT_SOFTMAX),
 };
+_Static_assert(ACT_COUNT <= 32, "one helper bit per activation");
 
 /* What the bodies written so far need from the file around them (owned by emit.c). */
 struct op_emit_state {
@@ -71,8 +75,9 @@ void op_emit_maxpool(const struct op_emit_args *a, const struct kernels_window *
 void op_emit_avgpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
                     const char *dst);
 
-/* The definitions of the helpers in `helpers` (OP_EMIT_HELPER_* bits), as static functions
- * named PREFIX_sigmoid, PREFIX_gelu and PREFIX_softmax_row: the formulas of activation.c. */
+/* The definitions of the functions in `helpers` (OP_EMIT_HELPER bits), as static functions
+ * PREFIX_sigmoid(x, alpha), PREFIX_softmax_row(x, cols), ...: the text of each activation's
+ * forward in kernels/activations.def, the very formula the runtime compiles. */
 void op_emit_helpers(struct ns_buf *out, const char *prefix, unsigned helpers);
 
 #endif

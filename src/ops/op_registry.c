@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
+#include "kernels/activation.h"
 #include "spec/spec_tree.h"
 
 static const struct op_def *const op_table[] = {
@@ -149,14 +150,8 @@ int op_resolve_init(int init, int activation)
 {
     if (init != INIT_AUTO)
         return init;
-    switch (activation) {
-    case ACT_RELU:
-    case ACT_LEAKY_RELU:
-    case ACT_GELU:
-        return INIT_HE_NORMAL;
-    default:
-        return INIT_GLOROT_UNIFORM;
-    }
+    const struct activation_info *a = activation_info(activation);
+    return a && a->init == ACTIVATION_INIT_HE ? INIT_HE_NORMAL : INIT_GLOROT_UNIFORM;
 }
 
 bool op_check_none(const void *params, const struct spec_layer *layer, struct ns_diag *diag)

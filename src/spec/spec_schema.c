@@ -6,8 +6,17 @@
 #include "core/ns_util.h"
 #include "spec/spec.h"
 
-const char *const spec_activation_names[] = {"linear", "relu", "leaky_relu", "sigmoid", "tanh",
-                                             "gelu", "softmax", NULL};
+/* From the one list of activations (kernels/activations.def), so a new row is a new name. */
+const char *const spec_activation_names[] = {
+#define ACTIVATION(name, ...) #name,
+#define ACTIVATION_ROW(name, ...) #name,
+#include "kernels/activations.def"
+#undef ACTIVATION
+#undef ACTIVATION_ROW
+    NULL,
+};
+_Static_assert(sizeof spec_activation_names / sizeof *spec_activation_names == ACT_COUNT + 1,
+               "spec_activation_names must hold one name per row of activations.def");
 const char *const spec_init_names[] = {"auto", "he_normal", "he_uniform", "glorot_normal",
                                        "glorot_uniform", "lecun_normal", "zeros", NULL};
 static const char *const data_format_names[] = {"idx", "image_folder", "csv", NULL};

@@ -12,6 +12,11 @@
  * targets for classification or the value target for regression.
  * The batch loss is the sum of the per-sample losses in sample order, in double, so it does
  * not depend on threads. Math runs in double; gradients are stored as float.
+ * The cross-entropy's softmax is the one place netspec does not call the runtime's float
+ * softmax (activation_softmax_row): the loss needs log softmax, and its gradient softmax - t is
+ * formed in double; moving it to float would change the bytes of every trained model.
+ * Probabilities anyone sees (the softmax op, predict, the emitted classify) all come from
+ * activation_softmax_row.
  */
 #ifndef LOSS_H
 #define LOSS_H
