@@ -102,13 +102,9 @@ int cmd_check(struct ns_ctx *ctx, int argc, char **argv)
     if (!spec)
         return 2;
     struct model_info info;
-    if (!model_probe_data(ctx, spec, &info))
+    struct graph *g;
+    if (!model_prepare(ctx, spec, &info, &g))
         return (int)ns_diag_code(&ctx->diag);
-    struct graph *g = graph_build(ctx, spec, info.input, info.class_count);
-    if (!g)
-        return 2;
-    if (!model_check_output(ctx, spec, g, &info))
-        return 2;
     printf("%s: %s is valid\n", spec->name, spec->path);
     printf("data: %s\n", info.summary);
     print_table(g);

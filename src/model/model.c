@@ -29,6 +29,6 @@ bool model_prepare(struct ns_ctx *ctx, const struct spec *spec, struct model_inf
     *g = graph_build(ctx, spec, info->input, info->class_count);
     if (!*g)
         return false;
-    return model_check_output(ctx, spec, *g, info);
+    return graph_check_output(ctx, spec, *g, info->class_count);
 }
 

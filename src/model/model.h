@@ -30,14 +30,10 @@ struct model_info {
  * the spec (model.input, classes). False + diag (exit 3, or 2 for a spec mismatch). */
 bool model_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info);
 
-/* Checks the model's output against the data and the loss: class count, regression width. */
-bool model_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
-                      const struct model_info *info);
-
 /* Threads for the runtime: `requested` (--threads) when > 0, else runtime.threads, else all
  * cores; sets OpenMP's count and ctx->threads, and returns it. */
 int model_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *spec);
-/* model_probe_data, graph_build and model_check_output in one step (train, eval). */
+/* model_probe_data, graph_build and graph_check_output in one step (check, train). */
 bool model_prepare(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info,
                        struct graph **g);
 
