@@ -36,6 +36,8 @@ static bool probe_idx(struct ns_ctx *ctx, const struct spec *spec, struct model_
     char shape[48];
     op_shape_format(&train.shape, shape);
     size_t held = (size_t)((double)train.count * d->validation + 0.5);
+    info->held_samples = train.count;
+    info->copied_samples = held;
     int n = snprintf(info->summary, sizeof info->summary,
                      "idx, %zu training examples (%zu held out for validation)", train.count, held);
     if (d->test.node) {
@@ -51,6 +53,7 @@ static bool probe_idx(struct ns_ctx *ctx, const struct spec *spec, struct model_
                         "test images are %s but training images are %s", other, shape);
             return false;
         }
+        info->held_samples += test.count;
         n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu test", test.count);
     }
     snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %d classes, images %s",
@@ -71,6 +74,8 @@ static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct model_
         return false;
     info->input = train.shape;
     info->class_count = regression ? 0 : train.class_count;
+    info->held_samples = train.count;
+    info->copied_samples = (size_t)((double)train.count * d->validation + 0.5);
     int n = snprintf(info->summary, sizeof info->summary, "csv, %zu training rows, %zu features",
                      train.count, train.sample_size);
     dataset_free(&train);
@@ -86,6 +91,7 @@ static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct model_
             dataset_free(&test);
             return false;
         }
+        info->held_samples += test.count;
         n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu test rows", test.count);
         dataset_free(&test);
     }
@@ -106,6 +112,8 @@ static bool probe_folder(struct ns_ctx *ctx, const struct spec *spec, struct mod
         return false;
     info->input = header.shape;
     info->class_count = header.class_count;
+    info->held_samples = header.count;
+    info->copied_samples = (size_t)((double)header.count * (d->split.validation + d->split.test) + 0.5);
     char shape[48];
     op_shape_format(&header.shape, shape);
     snprintf(info->summary, sizeof info->summary,

@@ -179,6 +179,7 @@ struct spec_train {
 struct spec_runtime {
     const struct spec_node *node;
     int threads; /* SPEC_AUTO = all cores */
+    long long max_memory; /* bytes; SPEC_AUTO = model_memory_limit's share of physical memory */
 };
 
 struct spec {

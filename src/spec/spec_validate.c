@@ -12,6 +12,7 @@
 #include "spec/spec.h"
 #include "spec/spec_resolve.h"
 #include "spec/spec_schema.h"
+#include "spec/spec_size.h"
 
 struct validator {
     struct ns_ctx *ctx;
@@ -412,6 +413,20 @@ static bool parse_value(struct validator *v, const struct schema_field *f, const
     switch (f->type) {
     case SCHEMA_INT:
         return parse_int_field(v, f, node, dst);
+    case SCHEMA_SIZE: {
+        long long value;
+        if (f->auto_ok && node->kind == SPEC_SCALAR && !strcmp(node->text, "auto")) {
+            *(long long *)dst = SPEC_AUTO;
+            return true;
+        }
+        if (node->kind != SPEC_SCALAR || !spec_size_parse(node->text, &value)) {
+            type_error(v, node, f->key, schema_type_name(f),
+                       "units: B, kB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB (powers of 1024)");
+            return false;
+        }
+        *(long long *)dst = value;
+        return true;
+    }
     case SCHEMA_SEED: {
         long long value;
         if (!scalar_int(node, &value) || value < 0) {
