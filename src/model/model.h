@@ -28,7 +28,7 @@ struct model_memory {
     double parameters;  /* parameters, gradients, optimizer state, the checkpoint being written */
     double activations; /* the executor's planned buffers at batch_size, batch and eval buffers */
     double baseline;    /* the process before it allocates: code, libraries, OpenMP threads */
-    double total;       /* baseline + parameters + max(data_peak, data_held + activations) */
+    double total;       /* baseline + max(data_peak, data_held + parameters + activations) */
     double limit;       /* runtime.max_memory, or its automatic share of physical memory */
     int batch_size;
 };
