@@ -553,6 +553,46 @@ static void test_memory_limit(void)
     free(spec);
 }
 
+/* Without runtime.max_memory written, the error points at what dominates, and says so. */
+static void test_memory_blame(void)
+{
+    write_tiny_files();
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *path = test_util_tmp_path("tiny.yaml");
+    struct spec *spec = spec_load(&ctx, op_catalog(), path, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    static const struct {
+        double data, parameters, activations;
+        const char *at, *hint;
+    } cases[] = {
+        {50, 1, 10, ":5:3: ", "the data set dominates: it is held as floats (50 bytes); train on fewer or smaller "
+                              "samples, or raise runtime.max_memory"},
+        {1, 2, 90, ":20:32: ", "activations at batch 32 dominate (90 bytes); lower train.batch_size, or raise "
+                               "runtime.max_memory"},
+        {1, 95, 2, ":12:3: ", "parameters, gradients and optimizer state dominate (95 bytes); use fewer or smaller "
+                              "layers, or raise runtime.max_memory"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct model_memory mem = {.data_peak = cases[i].data, .data_held = cases[i].data,
+                                   .parameters = cases[i].parameters, .activations = cases[i].activations,
+                                   .total = 3 << 20, .limit = 2 << 20, .batch_size = 32};
+        CU_ASSERT_FALSE(model_memory_check(&ctx, spec, &mem));
+        CU_ASSERT_EQUAL_FATAL(ctx.diag.count, i + 1);
+        char *line = ns_error_first_line(&ctx.diag.items[i]);
+        char *want = ns_asprintf("%s%serror: training needs about 3.00 MiB, more than runtime.max_memory (2.00 MiB, 80%% "
+                                 "of physical memory)", path, cases[i].at);
+        CU_ASSERT_STRING_EQUAL(line, want);
+        if (strcmp(line, want))
+            fprintf(stderr, "\n  got  %s\n  want %s\n", line, want);
+        CU_ASSERT_STRING_EQUAL(ctx.diag.items[i].hint, cases[i].hint);
+        free(want);
+        free(line);
+    }
+    free(path);
+    ns_ctx_free(&ctx);
+}
+
 /* (a) the same bytes run after run and on 1 or 2 threads; another seed differs. */
 static void test_reproducible(void)
 {
@@ -906,6 +946,7 @@ int main(void)
         {"checkpoint round trip and checksum", test_checkpoint_roundtrip},
         {"memory plan: reuse in inference, gradients in flight in training", test_memory_plan},
         {"runtime.max_memory stops check and train before any allocation", test_memory_limit},
+        {"the memory error points at what dominates", test_memory_blame},
         {"reproducible bytes on 1 and 2 threads", test_reproducible},
         {"interrupt and resume", test_resume},
         {"reproducible and resumable with conv, batchnorm, add, augment", test_reproducible_cnn},
