@@ -14,6 +14,7 @@
 #include "graph/graph.h"
 #include "ops/op.h"
 #include "spec/spec.h"
+#include "spec/spec_resolve.h"
 
 #include "test_util.h"
 
@@ -525,6 +526,68 @@ static void test_man_documents_help(void)
     free(man_path);
 }
 
+/* runtime.max_memory: sizes with units parse exactly; anything else is an error at the value. */
+static void test_max_memory(void)
+{
+    static const struct {
+        const char *set;
+        long long bytes;
+    } good[] = {
+        {"runtime.max_memory=1048576", 1048576},       {"runtime.max_memory=512MiB", 512LL << 20},
+        {"runtime.max_memory=4GiB", 4LL << 30},        {"runtime.max_memory=2GB", 2000000000LL},
+        {"runtime.max_memory=1.5 KiB", 1536},          {"runtime.max_memory=auto", SPEC_AUTO},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        struct ns_ctx ctx;
+        ns_ctx_init(&ctx);
+        struct spec *spec = load_text(&ctx, base_spec, &good[i].set, 1);
+        CU_ASSERT_PTR_NOT_NULL(spec);
+        if (spec) {
+            CU_ASSERT_EQUAL(spec->runtime.max_memory, good[i].bytes);
+        } else {
+            ns_diag_print(&ctx.diag, stderr, false);
+        }
+        ns_ctx_free(&ctx);
+    }
+    static const char *const bad[] = {"12XB", "0", "-5", "1.5", "4 gigs", "[1]", "0.1B", "1e9"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct ns_ctx ctx;
+        ns_ctx_init(&ctx);
+        char *set = ns_asprintf("runtime.max_memory=%s", bad[i]);
+        const char *sets[] = {set};
+        CU_ASSERT_PTR_NULL(load_text(&ctx, base_spec, sets, 1));
+        CU_ASSERT_EQUAL_FATAL(ctx.diag.count, 1);
+        char *line = ns_error_first_line(&ctx.diag.items[0]);
+        char *want = ns_asprintf("--set %s: error: \"max_memory\" must be a size (bytes, or a number and a unit "
+                                 "like 512MiB, 4GiB, 2GB) or auto, got %s%s%s",
+                                 set, bad[i][0] == '[' ? "" : "\"", bad[i][0] == '[' ? "a list" : bad[i],
+                                 bad[i][0] == '[' ? "" : "\"");
+        CU_ASSERT_STRING_EQUAL(line, want);
+        free(want);
+        free(line);
+        free(set);
+        ns_ctx_free(&ctx);
+    }
+    /* resolve writes the exact size back in the largest unit that divides it. */
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    const char *sets[] = {"runtime.max_memory=2GB"};
+    struct spec *spec = load_text(&ctx, base_spec, sets, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    char *text = spec_resolve_yaml(spec);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "max_memory: 2000000000\n"));
+    free(text);
+    ns_ctx_free(&ctx);
+    ns_ctx_init(&ctx);
+    sets[0] = "runtime.max_memory=1536MiB";
+    spec = load_text(&ctx, base_spec, sets, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    text = spec_resolve_yaml(spec);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "max_memory: 1536MiB\n"));
+    free(text);
+    ns_ctx_free(&ctx);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -534,6 +597,7 @@ int main(void)
         {"malformed input fails cleanly", test_malformed_input},
         {"defaults are filled", test_defaults},
         {"--set overrides", test_set_overrides},
+        {"runtime.max_memory sizes", test_max_memory},
         {"extends and anchors", test_extends_and_anchors},
         {"shape inference for every layer type", test_shapes},
         {"man page documents every option", test_man_documents_help},

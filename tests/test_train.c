@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "model/model.h"
 #include "core/ns_ctx.h"
@@ -427,6 +428,63 @@ static void test_checkpoint_roundtrip(void)
     ns_ctx_free(&ctx);
 }
 
+/* A chain's inference plan needs two outputs at a time, not all of them; training keeps
+ * every output for backward but only the gradients in flight. */
+static void test_memory_plan(void)
+{
+    static const char *const chain_spec =
+        "version: 1\n"
+        "data: {format: csv, train: unused.csv, label_column: y}\n"
+        "model:\n"
+        "  input: [6]\n"
+        "  layers:\n"
+        "    - dense: {units: 40, activation: relu}\n"
+        "    - dense: {units: 30, activation: relu}\n"
+        "    - dense: {units: 20, activation: relu}\n"
+        "    - dense: {units: 10, activation: relu}\n"
+        "    - dense: {units: 3}\n"
+        "loss: cross_entropy\n";
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *path = test_util_tmp_path("chain.yaml");
+    test_util_write_text(path, chain_spec);
+    struct spec *spec = spec_load(&ctx, op_catalog(), path, NULL, 0);
+    free(path);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    struct graph *g = graph_build(&ctx, spec, (struct spec_shape){.rank = 1, .dims = {6, 0, 0}}, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    CU_ASSERT_EQUAL(g->activation_floats, 40 + 30 + 20 + 10 + 3);
+    const struct graph_plan *inf = &g->plan[GRAPH_INFERENCE], *tr = &g->plan[GRAPH_TRAINING];
+    /* The largest neighbours, 40 and 30, bound it. */
+    CU_ASSERT_EQUAL(inf->act_floats, 70);
+    CU_ASSERT(inf->act_floats < g->activation_floats);
+    CU_ASSERT_EQUAL(tr->act_floats, g->activation_floats);
+    CU_ASSERT(tr->grad_floats > 0 && tr->grad_floats < g->activation_floats);
+    for (size_t s = 0; s < g->node_count; s++)
+        CU_ASSERT_EQUAL(g->order[s], (int)s);
+    /* A node and the one it reads never share memory. */
+    for (size_t i = 1; i < g->node_count; i++) {
+        size_t a = inf->act_offset[i - 1], b = inf->act_offset[i];
+        CU_ASSERT(a + g->nodes[i - 1].out_size <= b || b + g->nodes[i].out_size <= a);
+    }
+    CU_ASSERT_EQUAL(tr->grad_offset[g->output_node], GRAPH_NO_BUFFER);
+    /* The executor's forward on the inference plan equals the training plan's, bit for bit. */
+    struct train_state st;
+    train_state_init(&st, spec, g);
+    float x[2 * 6];
+    for (int i = 0; i < 12; i++)
+        x[i] = (float)(i % 5) * 0.25f - 0.5f;
+    struct exec *a = exec_new_mode(g, 2, GRAPH_INFERENCE), *b = exec_new(g, 2);
+    struct exec_run run = {.training = false};
+    const float *ya = exec_forward(a, st.params, x, 2, &run);
+    const float *yb = exec_forward(b, st.params, x, 2, &run);
+    CU_ASSERT_EQUAL(memcmp(ya, yb, 2 * 3 * sizeof *ya), 0);
+    exec_free(a);
+    exec_free(b);
+    train_state_free(&st);
+    ns_ctx_free(&ctx);
+}
+
 /* ---- end to end through the binary ---- */
 
 static void write_tiny_files(void)
@@ -442,6 +500,97 @@ static void write_tiny_files(void)
     free(vi);
     free(vl);
     free(spec);
+}
+
+/* A spec needing more than runtime.max_memory stops `check` and `train` with a located error
+ * before anything is allocated: no run directory is left behind. */
+static void test_memory_limit(void)
+{
+    write_tiny_files();
+    const char *want = "--set runtime.max_memory=1MiB: error: training needs about ";
+    const char *tail = ", more than runtime.max_memory (1.00 MiB)\n";
+    for (int i = 0; i < 2; i++) {
+        char *args = i ? ns_asprintf("train %s/tiny.yaml -o %s/nomem --set runtime.max_memory=1MiB", test_util_tmp(),
+                                     test_util_tmp())
+                       : ns_asprintf("check %s/tiny.yaml --set runtime.max_memory=1MiB", test_util_tmp());
+        struct test_util_run r = test_util_netspec(args);
+        CU_ASSERT_EQUAL(r.exit_code, 2);
+        CU_ASSERT_EQUAL(strncmp(r.err, want, strlen(want)), 0);
+        const char *nl = strchr(r.err, '\n');
+        CU_ASSERT(nl && (size_t)(nl + 1 - r.err) > strlen(tail) &&
+                  !strncmp(nl + 1 - strlen(tail), tail, strlen(tail)));
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "raise runtime.max_memory"));
+        if (r.exit_code != 2)
+            fprintf(stderr, "%s\n%s", r.out, r.err);
+        test_util_run_free(&r);
+        free(args);
+    }
+    char *dir = test_util_tmp_path("nomem");
+    CU_ASSERT_NOT_EQUAL(access(dir, F_OK), 0);
+    free(dir);
+    /* Written in the file, the error points at the value. */
+    char *spec = test_util_tmp_path("tight.yaml");
+    test_util_write_text(spec, "version: 1\nextends: tiny.yaml\nruntime: {max_memory: 2MiB}\n");
+    char *args = ns_asprintf("train %s -o %s/nomem2", spec, test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    char *at = ns_asprintf("%s:3:23: error: training needs about ", spec);
+    CU_ASSERT_EQUAL(strncmp(r.err, at, strlen(at)), 0);
+    test_util_run_free(&r);
+    free(at);
+    free(args);
+    dir = test_util_tmp_path("nomem2");
+    CU_ASSERT_NOT_EQUAL(access(dir, F_OK), 0);
+    free(dir);
+    /* check prints the estimate and the limit. */
+    args = ns_asprintf("check %s/tiny.yaml --set runtime.max_memory=4GiB", test_util_tmp());
+    r = test_util_netspec(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "\nmemory: ~"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, " to train at batch 32 (limit 4.00 GiB, runtime.max_memory)\n"));
+    test_util_run_free(&r);
+    free(args);
+    free(spec);
+}
+
+/* Without runtime.max_memory written, the error points at what dominates, and says so. */
+static void test_memory_blame(void)
+{
+    write_tiny_files();
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *path = test_util_tmp_path("tiny.yaml");
+    struct spec *spec = spec_load(&ctx, op_catalog(), path, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+    static const struct {
+        double data, parameters, activations;
+        const char *at, *hint;
+    } cases[] = {
+        {50, 1, 10, ":5:3: ", "the data set dominates: it is held as floats (50 bytes); train on fewer or smaller "
+                              "samples, or raise runtime.max_memory"},
+        {1, 2, 90, ":20:32: ", "activations at batch 32 dominate (90 bytes); lower train.batch_size, or raise "
+                               "runtime.max_memory"},
+        {1, 95, 2, ":12:3: ", "parameters, gradients and optimizer state dominate (95 bytes); use fewer or smaller "
+                              "layers, or raise runtime.max_memory"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct model_memory mem = {.data_peak = cases[i].data, .data_held = cases[i].data,
+                                   .parameters = cases[i].parameters, .activations = cases[i].activations,
+                                   .total = 3 << 20, .limit = 2 << 20, .batch_size = 32};
+        CU_ASSERT_FALSE(model_memory_check(&ctx, spec, &mem));
+        CU_ASSERT_EQUAL_FATAL(ctx.diag.count, i + 1);
+        char *line = ns_error_first_line(&ctx.diag.items[i]);
+        char *want = ns_asprintf("%s%serror: training needs about 3.00 MiB, more than runtime.max_memory (2.00 MiB, 80%% "
+                                 "of physical memory)", path, cases[i].at);
+        CU_ASSERT_STRING_EQUAL(line, want);
+        if (strcmp(line, want))
+            fprintf(stderr, "\n  got  %s\n  want %s\n", line, want);
+        CU_ASSERT_STRING_EQUAL(ctx.diag.items[i].hint, cases[i].hint);
+        free(want);
+        free(line);
+    }
+    free(path);
+    ns_ctx_free(&ctx);
 }
 
 /* (a) the same bytes run after run and on 1 or 2 threads; another seed differs. */
@@ -861,6 +1010,9 @@ int main(void)
         {"schedules", test_schedules},
         {"executor gradients through a branch", test_exec_gradients},
         {"checkpoint round trip and checksum", test_checkpoint_roundtrip},
+        {"memory plan: reuse in inference, gradients in flight in training", test_memory_plan},
+        {"runtime.max_memory stops check and train before any allocation", test_memory_limit},
+        {"the memory error points at what dominates", test_memory_blame},
         {"reproducible bytes on 1 and 2 threads", test_reproducible},
         {"interrupt and resume", test_resume},
         {"a run's files are bound together", test_run_binding},

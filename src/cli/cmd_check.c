@@ -6,6 +6,7 @@
 #include "core/ns_util.h"
 #include "graph/graph.h"
 #include "ops/op.h"
+#include "spec/spec_size.h"
 
 static const char usage[] = "netspec check SPEC [--set path=value]...";
 
@@ -14,7 +15,9 @@ void cmd_check_help(void)
     printf("usage: %s\n\n"
            "Validates SPEC (after `extends` and every --set), reads the headers of its data\n"
            "files, infers every layer's shape and prints the layer table: index, name, op,\n"
-           "output shape, parameters and forward FLOPs per sample, with totals.\n"
+           "output shape, parameters and forward FLOPs per sample, with totals, then the\n"
+           "memory training needs (estimated from the memory plan and the data) and the\n"
+           "limit, runtime.max_memory; above the limit is a spec error.\n"
            "Exit status: 0 ok, 2 spec or usage error, 3 data error.\n\n"
            "options:\n"
            "  -s, --set PATH=VALUE   override a value, e.g. --set optimizer.lr=0.01 (repeatable)\n",
@@ -102,15 +105,16 @@ int cmd_check(struct ns_ctx *ctx, int argc, char **argv)
     if (!spec)
         return 2;
     struct model_info info;
-    if (!model_probe_data(ctx, spec, &info))
+    struct graph *g;
+    if (!model_prepare(ctx, spec, &info, &g))
         return (int)ns_diag_code(&ctx->diag);
-    struct graph *g = graph_build(ctx, spec, info.input, info.class_count);
-    if (!g)
-        return 2;
-    if (!model_check_output(ctx, spec, g, &info))
-        return 2;
     printf("%s: %s is valid\n", spec->name, spec->path);
     printf("data: %s\n", info.summary);
     print_table(g);
+    char need[SPEC_SIZE_TEXT_MAX], limit[SPEC_SIZE_TEXT_MAX];
+    spec_size_format(info.memory.total, need);
+    spec_size_format(info.memory.limit, limit);
+    printf("memory: ~%s to train at batch %d (limit %s, runtime.max_memory)\n", need,
+           info.memory.batch_size, limit);
     return 0;
 }

@@ -230,7 +230,7 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
         goto out;
     }
     struct loss_config lc = loss_config_from_spec(spec, ts.regression);
-    struct exec *ex = exec_new(run.g, spec->train.batch_size);
+    struct exec *ex = exec_new_mode(run.g, spec->train.batch_size, GRAPH_INFERENCE);
     struct loop_eval ev;
     loop_evaluate(run.g, ex, run.st.params, &ts, ds, &lc, &ev);
     exec_free(ex);

@@ -178,7 +178,8 @@ static void plan_bodies(struct emit_plan *p)
     }
     p->input_size = g->input_size;
     p->output_size = g->nodes[g->output_node].out_size;
-    p->act_floats = g->activation_floats;
+    /* The inference plan: outputs share memory once their consumers have run. */
+    p->act_floats = g->plan[GRAPH_INFERENCE].act_floats;
 }
 
 /* ---- the header ---- */
@@ -309,7 +310,8 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
                   "#define %s_INPUT_SIZE %zu\n"
                   "#define %s_OUTPUT_SIZE %zu\n"
                   "#define %s_CLASS_COUNT %d\n"
-                  "/* Every layer's output (%zu floats), convolution scratch (%zu), and for %s_classify\n"
+                  "/* The layers' outputs, sharing memory where their lifetimes allow (%zu floats),\n"
+                  " * convolution scratch (%zu), and for %s_classify\n"
                   " * the preprocessed input and the logits. */\n"
                   "#define %s_WORKSPACE_BYTES (%zu * sizeof(float))\n\n",
                   X, p->input_size, X, p->output_size, X, m->class_count, p->act_floats, p->scratch_floats, x, X,
@@ -451,10 +453,12 @@ static void put_logits(struct ns_buf *c, const struct emit_plan *p)
     ns_buf_printf(c,
                   "void %s_logits(const float *x, float *logits, void *workspace)\n"
                   "{\n"
-                  "    float *act = (float *)workspace; /* (%zu) every layer's output */\n"
+                  "    float *act = (float *)workspace; /* (%zu) the layers' outputs, as planned */\n"
                   "    float *scratch = act + %zu;      /* (%zu) */\n",
                   p->prefix, p->act_floats, p->act_floats, p->scratch_floats);
-    for (size_t i = 0; i < g->node_count; i++) {
+    const struct graph_plan *plan = &g->plan[GRAPH_INFERENCE];
+    for (size_t s = 0; s < g->node_count; s++) {
+        size_t i = (size_t)g->order[s];
         const struct op_node *node = &g->nodes[i];
         ns_buf_printf(c, "    {\n        const float *in[%d];\n", node->input_count);
         for (int k = 0; k < node->input_count; k++) {
@@ -462,15 +466,15 @@ static void put_logits(struct ns_buf *c, const struct emit_plan *p)
             if (from == OP_MODEL_INPUT)
                 ns_buf_printf(c, "        in[%d] = x;\n", k);
             else
-                ns_buf_printf(c, "        in[%d] = act + %zu;\n", k, g->nodes[from].act_offset);
+                ns_buf_printf(c, "        in[%d] = act + %zu;\n", k, plan->act_offset[from]);
         }
-        ns_buf_printf(c, "        %s_node%zu(in, act + %zu, scratch);\n    }\n", p->prefix, i, node->act_offset);
+        ns_buf_printf(c, "        %s_node%zu(in, act + %zu, scratch);\n    }\n", p->prefix, i, plan->act_offset[i]);
     }
     ns_buf_printf(c,
                   "    for (size_t i = 0; i < %zu; i++)\n"
                   "        logits[i] = act[%zu + i];\n"
                   "}\n\n",
-                  p->output_size, g->nodes[g->output_node].act_offset);
+                  p->output_size, plan->act_offset[g->output_node]);
 }
 
 static void put_classify(struct ns_buf *c, struct emit_plan *p)

@@ -29,6 +29,9 @@ bool model_prepare(struct ns_ctx *ctx, const struct spec *spec, struct model_inf
     *g = graph_build(ctx, spec, info->input, info->class_count);
     if (!*g)
         return false;
-    return model_check_output(ctx, spec, *g, info);
+    if (!graph_check_output(ctx, spec, *g, info->class_count))
+        return false;
+    model_memory_estimate(spec, info, *g, &info->memory);
+    return model_memory_check(ctx, spec, &info->memory);
 }
 

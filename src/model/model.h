@@ -20,24 +20,44 @@
 #include "spec/spec.h"
 #include "train/train_state.h"
 
+/* What training needs in memory, in bytes, from the graph's training plan, the spec and the
+ * data headers (model_memory.c documents each term and how it was measured). */
+struct model_memory {
+    double data_peak;   /* loading: every sample as floats, plus the copies splitting makes */
+    double data_held;   /* training: every split as floats, labels */
+    double parameters;  /* parameters, gradients, optimizer state, the checkpoint being written */
+    double activations; /* the executor's planned buffers at batch_size, batch and eval buffers */
+    double baseline;    /* the process before it allocates: code, libraries, OpenMP threads */
+    double total;       /* baseline + max(data_peak, data_held + parameters + activations) */
+    double limit;       /* runtime.max_memory, or its automatic share of physical memory */
+    int batch_size;
+};
 /* What `check` and `train` learn from the data files' headers without loading them. */
 struct model_info {
     struct spec_shape input; /* per-sample shape the model sees */
     int class_count;         /* 0 for regression */
     char summary[512];       /* one line for people: counts, classes, shape */
+    size_t held_samples;     /* samples in memory while training: every split of every file */
+    size_t copied_samples;   /* samples the loader copies out while the whole file is still held */
+    struct model_memory memory; /* filled by model_prepare */
 };
 /* Reads the headers of the spec's data files (fast: no full decode) and checks them against
  * the spec (model.input, classes). False + diag (exit 3, or 2 for a spec mismatch). */
 bool model_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info);
 
-/* Checks the model's output against the data and the loss: class count, regression width. */
-bool model_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
-                      const struct model_info *info);
+void model_memory_estimate(const struct spec *spec, const struct model_info *info, const struct graph *g,
+                           struct model_memory *out);
+/* runtime.max_memory in bytes; auto = MODEL_MEMORY_AUTO_SHARE of physical memory. */
+double model_memory_limit(const struct spec *spec);
+/* A located spec error when the estimate is above the limit (raised by model_prepare). */
+bool model_memory_check(struct ns_ctx *ctx, const struct spec *spec, const struct model_memory *mem);
 
 /* Threads for the runtime: `requested` (--threads) when > 0, else runtime.threads, else all
  * cores; sets OpenMP's count and ctx->threads, and returns it. */
 int model_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *spec);
-/* model_probe_data, graph_build and model_check_output in one step (train, eval). */
+/* model_probe_data, graph_build, graph_check_output, model_memory_estimate and
+ * model_memory_check in one step (check, train): nothing is allocated for training and no run
+ * directory exists yet when it fails. The estimate is left in info->memory. */
 bool model_prepare(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info,
                        struct graph **g);
 

@@ -137,7 +137,7 @@ bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out)
     if (read_model_info(ctx, run_dir, out, &has_info)) {
         /* The model's own record: no data file needs to be there. */
         out->g = graph_build(ctx, out->spec, out->info.input, out->info.class_count);
-        if (!out->g || !model_check_output(ctx, out->spec, out->g, &out->info))
+        if (!out->g || !graph_check_output(ctx, out->spec, out->g, out->info.class_count))
             goto out;
     } else if (has_info || !model_prepare(ctx, out->spec, &out->info, &out->g)) {
         goto out;

@@ -36,6 +36,8 @@ static bool probe_idx(struct ns_ctx *ctx, const struct spec *spec, struct model_
     char shape[48];
     op_shape_format(&train.shape, shape);
     size_t held = (size_t)((double)train.count * d->validation + 0.5);
+    info->held_samples = train.count;
+    info->copied_samples = held;
     int n = snprintf(info->summary, sizeof info->summary,
                      "idx, %zu training examples (%zu held out for validation)", train.count, held);
     if (d->test.node) {
@@ -51,6 +53,7 @@ static bool probe_idx(struct ns_ctx *ctx, const struct spec *spec, struct model_
                         "test images are %s but training images are %s", other, shape);
             return false;
         }
+        info->held_samples += test.count;
         n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu test", test.count);
     }
     snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %d classes, images %s",
@@ -71,6 +74,8 @@ static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct model_
         return false;
     info->input = train.shape;
     info->class_count = regression ? 0 : train.class_count;
+    info->held_samples = train.count;
+    info->copied_samples = (size_t)((double)train.count * d->validation + 0.5);
     int n = snprintf(info->summary, sizeof info->summary, "csv, %zu training rows, %zu features",
                      train.count, train.sample_size);
     dataset_free(&train);
@@ -86,6 +91,7 @@ static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct model_
             dataset_free(&test);
             return false;
         }
+        info->held_samples += test.count;
         n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu test rows", test.count);
         dataset_free(&test);
     }
@@ -106,6 +112,8 @@ static bool probe_folder(struct ns_ctx *ctx, const struct spec *spec, struct mod
         return false;
     info->input = header.shape;
     info->class_count = header.class_count;
+    info->held_samples = header.count;
+    info->copied_samples = (size_t)((double)header.count * (d->split.validation + d->split.test) + 0.5);
     char shape[48];
     op_shape_format(&header.shape, shape);
     snprintf(info->summary, sizeof info->summary,
@@ -140,42 +148,6 @@ bool model_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct model_
         ns_diag_add(&ctx->diag, NS_ERR_SPEC, spec_field_loc(spec, spec->model.node, "input"),
                     "write `input: auto` to take the shape from the data",
                     "model.input is %s but the data's examples are %s", a, b);
-        return false;
-    }
-    return true;
-}
-
-bool model_check_output(struct ns_ctx *ctx, const struct spec *spec, const struct graph *g,
-                      const struct model_info *info)
-{
-    const struct op_node *last = &g->nodes[g->output_node];
-    const struct spec_layer *layer = last->layer;
-    struct ns_loc loc = spec_field_loc(spec, layer->params_node, "units");
-    if (!layer->params_node || spec_tree_find(layer->params_node, "units") < 0)
-        loc = spec_node_loc(layer->node);
-    char shape[48];
-    op_shape_format(&last->out_shape, shape);
-    if (last->out_shape.rank != 1) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, spec_node_loc(layer->node),
-                    "end the model with flatten (or global_avgpool2d) and a dense layer",
-                    "the model's output is %s; it must be a vector [n]", shape);
-        return false;
-    }
-    int outputs = last->out_shape.dims[0];
-    int want = info->class_count;
-    const char *what = "classes";
-    if (spec->data.format == DATA_CSV && spec->data.task == TASK_REGRESSION) {
-        want = 1;
-        what = "regression target";
-    } else if (spec->loss.type == LOSS_BINARY_CROSS_ENTROPY && want == 2 && outputs == 1) {
-        want = 1; /* one sigmoid output for two classes */
-    }
-    if (outputs != want) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc,
-                    want > 1 ? "set `units: auto` on the last layer: it means the number of classes"
-                             : NULL,
-                    "the model outputs %d value%s but the data has %d %s", outputs,
-                    outputs == 1 ? "" : "s", want, what);
         return false;
     }
     return true;

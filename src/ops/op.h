@@ -38,7 +38,8 @@ struct op_tensor_desc {
 enum { OP_MODEL_INPUT = -1 }; /* an input index naming the model input */
 
 /* One op in a model, as graph/ lowers it from a layer: its wiring, shapes, parameter tensors
- * and its share of the plan. The ops read it; graph/ fills it. */
+ * and its saved-buffer offset. The ops read it; graph/ fills it (activation offsets are in
+ * the graph's plan, graph.h). */
 struct op_node {
     int index;
     const char *name;
@@ -58,7 +59,6 @@ struct op_node {
     size_t state_count;                      /* non-trainable floats (running statistics) */
     double flops;                            /* forward, per sample */
     size_t saved_floats;                     /* per sample, kept from forward for backward */
-    size_t act_offset;                       /* per-sample offset into the activation buffer */
     size_t saved_offset;                     /* per-sample offset into the saved buffer */
 };
 

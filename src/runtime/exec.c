@@ -11,12 +11,11 @@ struct exec {
     int batch;              /* of the last forward */
     struct exec_run run;    /* of the last forward, repeated in backward */
     const float *x;         /* the last forward's input (borrowed) */
-    float *act;             /* (max_batch * activation_floats) */
-    float *d_act;           /* same layout: gradients of the node outputs */
+    const struct graph_plan *plan; /* the graph's plan for the mode the executor was made for */
+    float *act;             /* (max_batch * plan->act_floats) */
+    float *d_act;           /* (max_batch * plan->grad_floats): gradients of the node outputs */
     float *saved;           /* (max_batch * saved_floats) */
     float *scratch;         /* the largest scratch any op asks for at max_batch */
-    size_t scratch_floats;
-    bool *needs_grad;       /* (node_count) a trainable tensor is at or upstream of the node */
 };
 
 static float *alloc_floats(size_t n)
@@ -24,33 +23,23 @@ static float *alloc_floats(size_t n)
     return n ? ns_xcalloc(n, sizeof(float)) : NULL;
 }
 
-struct exec *exec_new(const struct graph *g, int max_batch)
+struct exec *exec_new_mode(const struct graph *g, int max_batch, enum graph_mode mode)
 {
     struct exec *ex = ns_xcalloc(1, sizeof *ex);
     ex->g = g;
+    ex->plan = &g->plan[mode];
     ex->max_batch = max_batch < 1 ? 1 : max_batch;
     size_t cap = (size_t)ex->max_batch;
-    ex->act = alloc_floats(cap * g->activation_floats);
-    ex->d_act = alloc_floats(cap * g->activation_floats);
+    ex->act = alloc_floats(cap * ex->plan->act_floats);
+    ex->d_act = alloc_floats(cap * ex->plan->grad_floats);
     ex->saved = alloc_floats(cap * g->saved_floats);
-    ex->needs_grad = ns_xcalloc(g->node_count ? g->node_count : 1, sizeof *ex->needs_grad);
-    for (size_t i = 0; i < g->node_count; i++) {
-        const struct op_node *node = &g->nodes[i];
-        if (node->op->scratch_floats) {
-            size_t s = node->op->scratch_floats(node, ex->max_batch);
-            if (s > ex->scratch_floats)
-                ex->scratch_floats = s;
-        }
-        /* Nodes are in topological order, so inputs are settled before their consumers. */
-        bool need = false;
-        for (int t = 0; t < node->tensor_count; t++)
-            need = need || node->tensors[t].trainable;
-        for (int k = 0; k < node->input_count; k++)
-            need = need || (node->inputs[k] != OP_MODEL_INPUT && ex->needs_grad[node->inputs[k]]);
-        ex->needs_grad[i] = need;
-    }
-    ex->scratch = alloc_floats(ex->scratch_floats);
+    ex->scratch = alloc_floats(graph_scratch_floats(g, ex->max_batch));
     return ex;
+}
+
+struct exec *exec_new(const struct graph *g, int max_batch)
+{
+    return exec_new_mode(g, max_batch, GRAPH_TRAINING);
 }
 
 void exec_free(struct exec *ex)
@@ -61,7 +50,6 @@ void exec_free(struct exec *ex)
     free(ex->d_act);
     free(ex->saved);
     free(ex->scratch);
-    free(ex->needs_grad);
     free(ex);
 }
 
@@ -75,7 +63,7 @@ static const float *node_input(const struct exec *ex, const struct op_node *node
     int from = node->inputs[k];
     if (from == OP_MODEL_INPUT)
         return ex->x;
-    return ex->act + (size_t)ex->batch * ex->g->nodes[from].act_offset;
+    return ex->act + (size_t)ex->batch * ex->plan->act_offset[from];
 }
 
 static void fill_common(const struct exec *ex, const struct op_node *node, float *params,
@@ -86,7 +74,7 @@ static void fill_common(const struct exec *ex, const struct op_node *node, float
     args->batch = ex->batch;
     for (int k = 0; k < node->input_count; k++)
         args->inputs[k] = node_input(ex, node, k);
-    args->output = ex->act + n * node->act_offset;
+    args->output = ex->act + n * ex->plan->act_offset[node->index];
     for (int t = 0; t < node->tensor_count; t++)
         args->tensors[t] = params + node->tensor_offset[t];
     args->saved = node->saved_floats ? ex->saved + n * node->saved_offset : NULL;
@@ -103,33 +91,37 @@ const float *exec_forward(struct exec *ex, float *params, const float *x, int n,
     ex->batch = n;
     ex->run = *run;
     ex->x = x;
-    for (size_t i = 0; i < g->node_count; i++) {
-        const struct op_node *node = &g->nodes[i];
+    for (size_t s = 0; s < g->node_count; s++) {
+        const struct op_node *node = &g->nodes[g->order[s]];
         struct op_run_args args = {0};
         fill_common(ex, node, params, &args);
         node->op->forward(&args);
     }
-    return ex->act + (size_t)n * g->nodes[g->output_node].act_offset;
+    return ex->act + (size_t)n * ex->plan->act_offset[g->output_node];
 }
 
 void exec_backward(struct exec *ex, float *params, const float *d_output, float *grads)
 {
     const struct graph *g = ex->g;
+    const struct graph_plan *p = ex->plan;
     size_t n = (size_t)ex->batch;
-    /* Ops accumulate into their inputs' gradients (a node may feed several consumers). */
-    if (g->activation_floats)
-        memset(ex->d_act, 0, n * g->activation_floats * sizeof *ex->d_act);
-    for (size_t i = g->node_count; i-- > 0;) {
+    for (size_t s = g->node_count; s-- > 0;) {
+        int i = g->order[s];
         const struct op_node *node = &g->nodes[i];
-        if (!ex->needs_grad[i])
+        if (!g->needs_grad[i])
             continue;
+        /* Ops accumulate into their inputs' gradients (a node may feed several consumers), and
+         * a gradient's buffer may have held another's: zero it where its lifetime starts. */
+        for (size_t j = 0; j < g->node_count; j++)
+            if (p->grad_start[j] == i)
+                memset(ex->d_act + n * p->grad_offset[j], 0, n * g->nodes[j].out_size * sizeof *ex->d_act);
         struct op_run_args args = {0};
         fill_common(ex, node, params, &args);
-        args.d_output = (int)i == g->output_node ? d_output : ex->d_act + n * node->act_offset;
+        args.d_output = i == g->output_node ? d_output : ex->d_act + n * p->grad_offset[i];
         for (int k = 0; k < node->input_count; k++) {
             int from = node->inputs[k];
-            bool want = from != OP_MODEL_INPUT && ex->needs_grad[from];
-            args.d_inputs[k] = want ? ex->d_act + n * g->nodes[from].act_offset : NULL;
+            bool want = from != OP_MODEL_INPUT && g->needs_grad[from];
+            args.d_inputs[k] = want ? ex->d_act + n * p->grad_offset[from] : NULL;
         }
         for (int t = 0; t < node->tensor_count; t++)
             args.d_tensors[t] = node->tensors[t].trainable ? grads + node->tensor_offset[t] : NULL;

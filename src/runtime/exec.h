@@ -6,9 +6,10 @@
  *   exec_backward(ex, params, d_out, grads);                   // grads (param_floats): batch sums
  *   exec_free(ex);
  *
- * The executor owns the activation, saved, activation-gradient and scratch buffers, each sized
- * once from the graph's plan for max_batch samples; the caller owns parameters and gradients
- * (the flat layout of graph.h). It runs the nodes one after another: parallelism lives inside
+ * The executor owns the activation, saved, activation-gradient and scratch buffers, each
+ * allocated once from the graph's plan (graph.h) for max_batch samples; the caller owns
+ * parameters and gradients (the flat layout of graph.h). exec_new follows the training plan
+ * (forward and backward); exec_new_mode(g, n, GRAPH_INFERENCE) the smaller forward-only plan. It runs the nodes one after another: parallelism lives inside
  * the ops and kernels, which are deterministic, so results never depend on the thread count.
  */
 #ifndef EXEC_H
@@ -29,6 +30,8 @@ struct exec_run {
 struct exec;
 
 struct exec *exec_new(const struct graph *g, int max_batch);
+/* GRAPH_INFERENCE: forward only (exec_backward must not be called). */
+struct exec *exec_new_mode(const struct graph *g, int max_batch, enum graph_mode mode);
 void exec_free(struct exec *ex);
 int exec_max_batch(const struct exec *ex);
 /* Runs every node on x (n, g->input_size), n <= max_batch. params is not const: a training

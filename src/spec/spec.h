@@ -124,9 +124,7 @@ struct spec_layer {
     int index;        /* 0-based position in model.layers */
     const char *name; /* given, or "<op><index>" */
     bool named;       /* the user wrote name: */
-    struct spec_names from; /* empty = the previous layer */
-    int input_count;
-    int *input_layers; /* layer indices of the inputs, -1 = the model input */
+    struct spec_names from; /* empty = the previous layer; graph/ resolves the names */
     void *params;     /* the op's own parameter struct (op->param_schema) */
     const struct spec_node *params_node; /* the map of the op's keys, or NULL */
 };
@@ -181,6 +179,7 @@ struct spec_train {
 struct spec_runtime {
     const struct spec_node *node;
     int threads; /* SPEC_AUTO = all cores */
+    long long max_memory; /* bytes; SPEC_AUTO = model_memory_limit's share of physical memory */
 };
 
 struct spec {

@@ -235,6 +235,12 @@ static void put_type(struct ns_buf *out, const struct doc_list *list, const stru
     case SCHEMA_SEED:
         ns_buf_puts(out, "Integer");
         break;
+    case SCHEMA_SIZE:
+        ns_buf_puts(out, "Size: bytes, or a number and a unit (\\fBB\\fR, \\fBkB\\fR, \\fBMB\\fR, \\fBGB\\fR, "
+                         "\\fBTB\\fR in powers of 1000; \\fBKiB\\fR, \\fBMiB\\fR, \\fBGiB\\fR, \\fBTiB\\fR in "
+                         "powers of 1024)");
+        ns_buf_puts(out, f->auto_ok ? " or \\fBauto\\fR" : "");
+        break;
     case SCHEMA_FLOAT:
         ns_buf_puts(out, "Number");
         break;

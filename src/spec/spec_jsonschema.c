@@ -338,6 +338,17 @@ static struct jv *field_schema(struct jctx *j, const struct schema_section *owne
     case SCHEMA_SEED:
         add_all(j, v, number_schema(j, f, true));
         break;
+    case SCHEMA_SIZE: {
+        struct jv *bytes = jv_push(j, any, jv_new(j, JV_OBJECT));
+        jv_set_string(j, bytes, "type", "integer");
+        jv_set(j, bytes, "minimum", jv_int(j, 1));
+        struct jv *text = jv_push(j, any, jv_new(j, JV_OBJECT));
+        jv_set_string(j, text, "type", "string");
+        jv_set_string(j, text, "pattern", "^[0-9]+(\\.[0-9]+)? ?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$");
+        if (f->auto_ok)
+            jv_push(j, any, const_schema(j, "auto"));
+        break;
+    }
     case SCHEMA_FLOAT:
         add_all(j, v, number_schema(j, f, false));
         break;

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "core/ns_util.h"
 #include "spec/spec_schema.h"
+#include "spec/spec_size.h"
 
 /* Words some YAML reader (1.1 or 1.2) takes for a bool or null; compared case-insensitively
  * because 1.1 readers accept "True", "OFF" and friends. */
@@ -270,6 +271,13 @@ static void put_value(struct ns_buf *out, const struct schema_field *f, const vo
     case SCHEMA_SEED:
         ns_buf_printf(out, "%lld", *(const long long *)p);
         break;
+    case SCHEMA_SIZE: {
+        long long v = *(const long long *)p;
+        char text[SPEC_SIZE_TEXT_MAX];
+        spec_size_exact(v, text);
+        ns_buf_puts(out, f->auto_ok && v == SPEC_AUTO ? "auto" : text);
+        break;
+    }
     case SCHEMA_FLOAT:
         put_double(out, *(const double *)p);
         break;

@@ -282,6 +282,9 @@ static const struct schema_section train_section = SECTION(S, "train", train_fie
 static const struct schema_field runtime_fields[] = {
     {.key = "threads", .type = SCHEMA_INT, .offset = offsetof(S, threads), .def = "auto", .auto_ok = true, .min = 1, .max = 1024,
      .doc = "OpenMP threads; auto = all cores; `--threads` wins. Results do not depend on it"},
+    {.key = "max_memory", .type = SCHEMA_SIZE, .offset = offsetof(S, max_memory), .def = "auto", .auto_ok = true, SCHEMA_NO_RANGE,
+     .doc = "memory training may use, in bytes or with a unit (512MiB, 4GiB, 2GB); auto = 80% of physical memory. "
+            "`check` and `train` stop with an error when the estimate is larger"},
 };
 static const struct schema_section runtime_section = SECTION(S, "runtime", runtime_fields);
 #undef S
@@ -350,6 +353,9 @@ const char *schema_type_name(const struct schema_field *field)
         return field->auto_ok ? "an integer or auto" : "an integer";
     case SCHEMA_SEED:
         return "a non-negative integer";
+    case SCHEMA_SIZE:
+        return field->auto_ok ? "a size (bytes, or a number and a unit like 512MiB, 4GiB, 2GB) or auto"
+                              : "a size (bytes, or a number and a unit like 512MiB, 4GiB, 2GB)";
     case SCHEMA_FLOAT:
         return "a number";
     case SCHEMA_BOOL:

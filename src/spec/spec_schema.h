@@ -16,6 +16,7 @@
 enum schema_type {
     SCHEMA_INT,      /* int; "auto" allowed when auto_ok (stored as SPEC_AUTO) */
     SCHEMA_SEED,     /* long long, >= 0 */
+    SCHEMA_SIZE,     /* long long bytes: N or "512MiB" (spec_size.h); "auto" (SPEC_AUTO) when auto_ok */
     SCHEMA_FLOAT,    /* double */
     SCHEMA_BOOL,     /* bool */
     SCHEMA_STRING,   /* const char * */

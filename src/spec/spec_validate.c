@@ -12,6 +12,7 @@
 #include "spec/spec.h"
 #include "spec/spec_resolve.h"
 #include "spec/spec_schema.h"
+#include "spec/spec_size.h"
 
 struct validator {
     struct ns_ctx *ctx;
@@ -412,6 +413,20 @@ static bool parse_value(struct validator *v, const struct schema_field *f, const
     switch (f->type) {
     case SCHEMA_INT:
         return parse_int_field(v, f, node, dst);
+    case SCHEMA_SIZE: {
+        long long value;
+        if (f->auto_ok && node->kind == SPEC_SCALAR && !strcmp(node->text, "auto")) {
+            *(long long *)dst = SPEC_AUTO;
+            return true;
+        }
+        if (node->kind != SPEC_SCALAR || !spec_size_parse(node->text, &value)) {
+            type_error(v, node, f->key, schema_type_name(f),
+                       "units: B, kB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB (powers of 1024)");
+            return false;
+        }
+        *(long long *)dst = value;
+        return true;
+    }
     case SCHEMA_SEED: {
         long long value;
         if (!scalar_int(node, &value) || value < 0) {
@@ -784,59 +799,16 @@ static bool validate_layer(struct validator *v, const struct spec_node *item, in
     return ok;
 }
 
-/* `from:` names resolved to earlier layers; the default input is the layer before. */
-static bool link_layers(struct validator *v, struct spec_model *model)
+/* How many inputs `from:` gives each layer, against its op's arity. The names themselves are
+ * resolved where the graph is wired (graph/graph.c): spec/ only checks what is written. */
+static bool check_arity(struct validator *v, const struct spec_model *model)
 {
     bool ok = true;
     for (size_t i = 0; i < model->layer_count; i++) {
-        struct spec_layer *layer = &model->layers[i];
-        for (size_t j = 0; layer->name && j < i; j++)
-            if (model->layers[j].name && !strcmp(model->layers[j].name, layer->name)) {
-                const struct spec_node *at = spec_tree_get(layer->params_node, "name");
-                error_at(v, at ? at : layer->node, NULL,
-                         "layer name \"%s\" is already used by layer %zu", layer->name, j);
-                ok = false;
-            }
-    }
-    for (size_t i = 0; i < model->layer_count; i++) {
-        struct spec_layer *layer = &model->layers[i];
+        const struct spec_layer *layer = &model->layers[i];
         if (!layer->type)
             continue;
         size_t n = layer->from.count ? layer->from.count : 1;
-        layer->input_layers = ns_arena_array(&v->ctx->arena, int, n);
-        layer->input_count = (int)n;
-        if (!layer->from.count)
-            layer->input_layers[0] = (int)i - 1;
-        for (size_t k = 0; k < layer->from.count; k++) {
-            const char *want = layer->from.names[k];
-            int found = !strcmp(want, "input") ? -1 : -2;
-            for (size_t j = 0; found == -2 && j < model->layer_count; j++)
-                if (model->layers[j].name && !strcmp(model->layers[j].name, want))
-                    found = (int)j;
-            if (found == -2) {
-                const char **names = ns_xcalloc(i + 2, sizeof *names);
-                size_t n_names = 0;
-                for (size_t j = 0; j < i; j++)
-                    if (model->layers[j].name)
-                        names[n_names++] = model->layers[j].name;
-                names[n_names++] = "input";
-                const char *near = ns_closest(want, names, n_names);
-                char *hint = near ? ns_asprintf("did you mean \"%s\"?", near)
-                                  : ns_asprintf("name a layer before this one, or \"input\"");
-                error_at(v, layer->from.nodes[k], hint,
-                         "from: \"%.60s\" names no layer", want);
-                free(hint);
-                free(names);
-                ok = false;
-            } else if (found >= (int)i) {
-                error_at(v, layer->from.nodes[k],
-                         "layers run in order; move this layer after it",
-                         "from: \"%s\" names layer %d, which is not before layer %zu", want,
-                         found, i);
-                ok = false;
-            }
-            layer->input_layers[k] = found;
-        }
         const struct spec_layer_type *op = layer->type;
         if ((int)n < op->min_inputs) {
             error_at(v, layer->params_node ? layer->params_node : layer->node,
@@ -869,7 +841,7 @@ static bool validate_layers(struct validator *v, const struct schema_field *f,
     bool ok = true;
     for (size_t i = 0; i < node->count; i++)
         ok &= validate_layer(v, node->items[i], (int)i, &model->layers[i]);
-    ok &= link_layers(v, model);
+    ok &= check_arity(v, model);
     return ok;
 }
 
