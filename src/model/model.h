@@ -35,7 +35,8 @@ bool model_check_output(struct ns_ctx *ctx, const struct spec *spec, const struc
                       const struct model_info *info);
 
 /* Threads for the runtime: `requested` (--threads) when > 0, else runtime.threads, else all
- * cores; sets OpenMP's count and ctx->threads, and returns it. */
+ * cores; sets ctx->threads (the one place the count lives: executors, ops, kernels and data
+ * loaders are handed it; OpenMP's global count is never set) and returns it. */
 int model_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *spec);
 /* model_probe_data, graph_build and model_check_output in one step (train, eval). */
 bool model_prepare(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info,
