@@ -32,7 +32,7 @@ static int compare_doubles(const void *a, const void *b)
 }
 
 /* Median seconds of `reps` timed runs of one GEMM, after a warm-up. */
-static double time_gemm(int use_blas, const struct shape *s, const float *a, const float *b, float *c, int reps)
+static double time_gemm(int threads, int use_blas, const struct shape *s, const float *a, const float *b, float *c, int reps)
 {
     double times[15];
     for (int r = -1; r < reps; r++) {
@@ -41,7 +41,7 @@ static double time_gemm(int use_blas, const struct shape *s, const float *a, con
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, s->n, s->k, 1.0f, a, s->k, b,
                         s->n, 0.0f, c, s->n);
         else
-            kernels_sgemm(false, false, s->m, s->n, s->k, 1.0f, a, s->k, b, s->n, 0.0f, c, s->n);
+            kernels_sgemm(threads, false, false, s->m, s->n, s->k, 1.0f, a, s->k, b, s->n, 0.0f, c, s->n);
         if (r >= 0)
             times[r] = now() - t0;
     }
@@ -51,8 +51,7 @@ static double time_gemm(int use_blas, const struct shape *s, const float *a, con
 
 int main(int argc, char **argv)
 {
-    int threads = argc > 1 ? atoi(argv[1]) : omp_get_max_threads();
-    omp_set_num_threads(threads);
+    int threads = argc > 1 ? atoi(argv[1]) : omp_get_num_procs();
     openblas_set_num_threads(threads);
     static const struct shape shapes[] = {
         {"cnn conv2 fwd (64*14*14 x 64 x 288)", 64 * 14 * 14, 64, 288},
@@ -73,8 +72,8 @@ int main(int argc, char **argv)
         for (size_t j = 0; j < (size_t)s->k * (size_t)s->n; j++)
             b[j] = (float)((j * 104729) % 1000) / 1000.0f - 0.5f;
         double flops = 2.0 * s->m * s->n * s->k;
-        double ours = flops / time_gemm(0, s, a, b, c, 11) / 1e9;
-        double blas = flops / time_gemm(1, s, a, b, c, 11) / 1e9;
+        double ours = flops / time_gemm(threads, 0, s, a, b, c, 11) / 1e9;
+        double blas = flops / time_gemm(threads, 1, s, a, b, c, 11) / 1e9;
         printf("%-40s %9.1f GF %9.1f GF %7.2fx\n", s->what, ours, blas, ours / blas);
         free(a);
         free(b);

@@ -871,14 +871,14 @@ static void test_prep_norm(void)
     float want[12];
     for (int i = 0; i < 12; i++)
         want[i] = (x[i] * (float)(1.0 / 255) - (float)mean[i % 3]) / 0.5f;
-    data_prep_norm_apply(&n, x, 2, 6);
+    data_prep_norm_apply(1, &n, x, 2, 6);
     CU_ASSERT_EQUAL(memcmp(x, want, sizeof x), 0);
     data_prep_norm_free(&n);
 
     /* Scale only: exactly x * scale. */
     CU_ASSERT_TRUE_FATAL(data_prep_norm_init(&diag, (struct ns_loc){0}, shape, 0.5, NULL, 0, NULL, 0, &n));
     float y[6] = {1, 2, 3, 4, 5, 255};
-    data_prep_norm_apply(&n, y, 1, 6);
+    data_prep_norm_apply(2, &n, y, 1, 6);
     CU_ASSERT_EQUAL(y[5], 127.5f);
     data_prep_norm_free(&n);
     CU_ASSERT_EQUAL(diag.count, 0);
@@ -956,14 +956,14 @@ static void test_prep_augment(void)
     struct data_prep_augment both = {.hflip = true, .random_crop = 1};
     const size_t index[2] = {2, 0};
     float batch[12];
-    data_prep_gather(&ds, index, 2, &norm, &both, 11, batch);
+    data_prep_gather(2, &ds, index, 2, &norm, &both, 11, batch);
     for (int b = 0; b < 2; b++) {
         float want[6];
         data_prep_augment_sample(&both, img, 11, index[b], dataset_sample(&ds, index[b]), want);
         for (int k = 0; k < 6; k++)
             CU_ASSERT_EQUAL(batch[b * 6 + k], want[k] * 0.5f);
     }
-    data_prep_gather(&ds, index, 2, NULL, NULL, 0, batch);
+    data_prep_gather(1, &ds, index, 2, NULL, NULL, 0, batch);
     CU_ASSERT_EQUAL(memcmp(batch, dataset_sample(&ds, 2), 6 * sizeof(float)), 0);
 
     /* Subsets copy rows and labels. */
@@ -1053,7 +1053,7 @@ static void test_spec_idx(void)
     CU_ASSERT_EQUAL(norm.mean[0], 1.0f);
     CU_ASSERT_EQUAL(norm.std[0], 2.0f);
     CU_ASSERT_FALSE(data_prep_augment_active(&aug));
-    data_prep_norm_dataset(&norm, &dl.test);
+    data_prep_norm_dataset(2, &norm, &dl.test);
     CU_ASSERT_EQUAL(dl.test.x[1], (4.0f * 0.5f - 1.0f) / 2.0f);
     data_prep_norm_free(&norm);
     data_load_free(&dl);

@@ -260,7 +260,7 @@ static bool reference_compute(const char *run_dir, const float *raw, size_t n, s
     ref->classes = (size_t)run.info.class_count;
     ref->x = ns_xmalloc(n * ref->in_size * sizeof *ref->x);
     memcpy(ref->x, raw, n * ref->in_size * sizeof *ref->x);
-    data_prep_norm_apply(&norm, ref->x, n, ref->in_size);
+    data_prep_norm_apply(1, &norm, ref->x, n, ref->in_size);
     ref->logits = ns_xmalloc(n * ref->k * sizeof *ref->logits);
     float *again = ns_xmalloc(n * ref->k * sizeof *again);
     /* Two batch sizes: the blocked GEMM and im2col see different shapes, the bits may not move. */
@@ -289,12 +289,12 @@ static bool reference_compute(const char *run_dir, const float *raw, size_t n, s
         ref->cls[i] = loss_predict(&lc, (int)ref->k, z);
         if (ref->k == 1) {
             float s = z[0];
-            activation_forward(ACT_SIGMOID, 0.0f, &s, 1, 1);
+            activation_forward(1, ACT_SIGMOID, 0.0f, &s, 1, 1);
             p[0] = 1.0f - s;
             p[1] = s;
         } else {
             memcpy(p, z, ref->k * sizeof *p);
-            activation_forward(ACT_SOFTMAX, 0.0f, p, 1, ref->k);
+            activation_forward(1, ACT_SOFTMAX, 0.0f, p, 1, ref->k);
         }
     }
     ref->names = ns_xcalloc(ref->classes, sizeof *ref->names);

@@ -231,6 +231,7 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
     }
     struct loss_config lc = loss_config_from_spec(spec, ts.regression);
     struct exec *ex = exec_new_mode(run.g, spec->train.batch_size, GRAPH_INFERENCE);
+    exec_set_threads(ex, ctx->threads);
     struct loop_eval ev;
     loop_evaluate(run.g, ex, run.st.params, &ts, ds, &lc, &ev);
     exec_free(ex);

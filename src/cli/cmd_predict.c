@@ -149,7 +149,7 @@ static void class_values(enum output_kind kind, int k, int classes, const float 
 {
     if (kind == OUT_SIGMOID && k == 1) {
         float s = z[0];
-        activation_forward(ACT_SIGMOID, 0.0f, &s, 1, 1);
+        activation_forward(1, ACT_SIGMOID, 0.0f, &s, 1, 1);
         p[0] = 1.0f - s;
         p[1] = s;
         return;
@@ -159,7 +159,7 @@ static void class_values(enum output_kind kind, int k, int classes, const float 
     if (kind == OUT_SOFTMAX)
         activation_softmax_row(p, (size_t)k);
     else if (kind == OUT_SIGMOID)
-        activation_forward(ACT_SIGMOID, 0.0f, p, 1, (size_t)classes);
+        activation_forward(1, ACT_SIGMOID, 0.0f, p, 1, (size_t)classes);
 }
 
 /* The `top` best classes, highest value first, the lower class index first on a tie (as
@@ -275,7 +275,8 @@ static int predict_files(struct ns_ctx *ctx, const struct predict_args *a, const
 
     /* Batches as large as eval's, so a file costs what a sample costs there. */
     int cap = spec->train.batch_size > 0 ? spec->train.batch_size : 64;
-    struct exec *ex = exec_new(g, cap);
+    struct exec *ex = exec_new_mode(g, cap, GRAPH_INFERENCE);
+    exec_set_threads(ex, ctx->threads);
     struct dataset batch = {.shape = shape, .sample_size = dataset_shape_size(shape)};
     batch.x = ns_xmalloc((size_t)cap * batch.sample_size * sizeof *batch.x);
     float *x = ns_xmalloc((size_t)cap * batch.sample_size * sizeof *x); /* (cap, h, w, c) */
@@ -292,7 +293,7 @@ static int predict_files(struct ns_ctx *ctx, const struct predict_args *a, const
             continue;
         batch.count = good;
         /* The gather eval uses, without augmentation: the same normalisation, value for value. */
-        data_prep_gather(&batch, index, good, &norm, NULL, 0, x);
+        data_prep_gather(ctx->threads, &batch, index, good, &norm, NULL, 0, x);
         struct exec_run er = {.training = false};
         const float *y = exec_forward(ex, run->st.params, x, (int)good, &er); /* (good, k) */
         for (size_t i = 0; i < good; i++)

@@ -55,7 +55,7 @@ static int cmp_names(const void *a, const void *b)
 static int folder_threads(int requested)
 {
 #ifdef _OPENMP
-    return requested > 0 ? requested : omp_get_max_threads();
+    return requested > 0 ? requested : omp_get_num_procs();
 #else
     (void)requested;
     return 1;

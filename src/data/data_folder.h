@@ -32,7 +32,7 @@ struct data_folder_opts {
     const struct spec_node *const *class_nodes; /* or (class_count) the spec's nodes, or NULL */
     int height, width, channels;      /* every image is converted to this; channels 1..4 */
     bool skip_unreadable;             /* on_error: skip */
-    int threads;                      /* 0 = OpenMP's default */
+    int threads;                      /* the context's; 0 (not chosen) = every core */
 };
 
 struct data_folder_index {

@@ -29,7 +29,7 @@ struct data_load {
 };
 
 uint64_t data_load_split_key(const struct spec *spec);
-/* `threads` = image decoding threads (0 = OpenMP's default). `out` is zeroed on failure. */
+/* `threads` = image decoding threads, the context's (0 = every core). `out` is zeroed on failure. */
 bool data_load_spec(struct ns_diag *diag, const struct spec *spec, int threads, struct data_load *out);
 void data_load_free(struct data_load *dl);
 

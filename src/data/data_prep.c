@@ -79,17 +79,17 @@ static void norm_one(const struct data_prep_norm *norm, float *x, size_t size)
         x[i] = data_prep_value(x[i], norm->scale, norm->mean[i % ch], norm->std[i % ch]);
 }
 
-void data_prep_norm_apply(const struct data_prep_norm *norm, float *x, size_t n, size_t sample_size)
+void data_prep_norm_apply(int threads, const struct data_prep_norm *norm, float *x, size_t n, size_t sample_size)
 {
     long count = (long)n;
-#pragma omp parallel for schedule(static) if (n * sample_size > 65536)
+#pragma omp parallel for schedule(static) if (n * sample_size > 65536) num_threads(threads < 1 ? 1 : threads)
     for (long i = 0; i < count; i++)
         norm_one(norm, x + (size_t)i * sample_size, sample_size);
 }
 
-void data_prep_norm_dataset(const struct data_prep_norm *norm, struct dataset *ds)
+void data_prep_norm_dataset(int threads, const struct data_prep_norm *norm, struct dataset *ds)
 {
-    data_prep_norm_apply(norm, ds->x, ds->count, ds->sample_size);
+    data_prep_norm_apply(threads, norm, ds->x, ds->count, ds->sample_size);
 }
 
 bool data_prep_augment_applies(struct spec_shape shape)
@@ -129,13 +129,13 @@ void data_prep_augment_sample(const struct data_prep_augment *aug, struct spec_s
     }
 }
 
-void data_prep_gather(const struct dataset *ds, const size_t *index, size_t n, const struct data_prep_norm *norm,
+void data_prep_gather(int threads, const struct dataset *ds, const size_t *index, size_t n, const struct data_prep_norm *norm,
                       const struct data_prep_augment *aug, uint64_t aug_key, float *out)
 {
     bool augment = data_prep_augment_active(aug) && data_prep_augment_applies(ds->shape);
     size_t size = ds->sample_size;
     long count = (long)n;
-#pragma omp parallel for schedule(static) if (n * size > 65536)
+#pragma omp parallel for schedule(static) if (n * size > 65536) num_threads(threads < 1 ? 1 : threads)
     for (long i = 0; i < count; i++) {
         float *o = out + (size_t)i * size;
         const float *src = dataset_sample(ds, index[i]);

@@ -3,7 +3,7 @@
  *
  *   struct data_prep_norm norm;
  *   data_prep_norm_init(diag, loc, ds.shape, 1.0 / 255, mean, n_mean, std, n_std, &norm);
- *   data_prep_gather(&ds, batch_index, n, &norm, &aug, aug_key, batch_x);   // (n, sample)
+ *   data_prep_gather(threads, &ds, batch_index, n, &norm, &aug, aug_key, batch_x);   // (n, sample)
  *   data_prep_norm_free(&norm);
  *
  * Per-channel values run along the innermost dimension: c for [h, w, c], every feature for [n].
@@ -41,9 +41,9 @@ bool data_prep_norm_init(struct ns_diag *diag, struct ns_loc loc, struct spec_sh
                     struct data_prep_norm *out);
 void data_prep_norm_free(struct data_prep_norm *norm);
 /* In place on n samples of sample_size floats (a multiple of norm->channels). */
-void data_prep_norm_apply(const struct data_prep_norm *norm, float *x /* (n, sample_size) */, size_t n,
+void data_prep_norm_apply(int threads, const struct data_prep_norm *norm, float *x /* (n, sample_size) */, size_t n,
                      size_t sample_size);
-void data_prep_norm_dataset(const struct data_prep_norm *norm, struct dataset *ds);
+void data_prep_norm_dataset(int threads, const struct data_prep_norm *norm, struct dataset *ds);
 
 struct data_prep_augment {
     bool hflip;      /* mirror left-right with probability 1/2 */
@@ -67,7 +67,7 @@ bool data_prep_from_spec(struct ns_diag *diag, const struct spec *spec, struct s
 
 /* Copies samples index[0..n) of ds into out (n, sample_size), augments them when aug is
  * active (aug may be NULL), then normalises them (norm may be NULL). Parallel over samples. */
-void data_prep_gather(const struct dataset *ds, const size_t *index, size_t n, const struct data_prep_norm *norm,
+void data_prep_gather(int threads, const struct dataset *ds, const size_t *index, size_t n, const struct data_prep_norm *norm,
                       const struct data_prep_augment *aug, uint64_t aug_key, float *out);
 
 #endif

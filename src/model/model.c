@@ -11,9 +11,10 @@ int model_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *s
     if (n <= 0 && spec && spec->runtime.threads != SPEC_AUTO && spec->runtime.threads > 0)
         n = spec->runtime.threads;
 #ifdef _OPENMP
+    /* Only the context carries the count: OpenMP's global setting is left alone, and every
+     * parallel region names its threads (num_threads) from what it was handed. */
     if (n <= 0)
         n = omp_get_num_procs();
-    omp_set_num_threads(n);
 #else
     n = 1;
 #endif

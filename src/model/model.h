@@ -53,7 +53,8 @@ double model_memory_limit(const struct spec *spec);
 bool model_memory_check(struct ns_ctx *ctx, const struct spec *spec, const struct model_memory *mem);
 
 /* Threads for the runtime: `requested` (--threads) when > 0, else runtime.threads, else all
- * cores; sets OpenMP's count and ctx->threads, and returns it. */
+ * cores; sets ctx->threads (the one place the count lives: executors, ops, kernels and data
+ * loaders are handed it; OpenMP's global count is never set) and returns it. */
 int model_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *spec);
 /* model_probe_data, graph_build, graph_check_output, model_memory_estimate and
  * model_memory_check in one step (check, train): nothing is allocated for training and no run

@@ -79,6 +79,7 @@ struct op_shape_args {
 struct op_run_args {
     const struct op_node *node;
     int batch;                            /* samples in this batch */
+    int threads;                          /* OpenMP threads the kernels may use (ctx->threads) */
     const float *inputs[OP_MAX_INPUTS];   /* (batch, input size) */
     float *output;                        /* (batch, output size) */
     float *tensors[OP_MAX_TENSORS];       /* the node's parameter tensors */

@@ -8,6 +8,7 @@
 struct exec {
     const struct graph *g;
     int max_batch;
+    int threads;            /* for the kernels, from exec_set_threads (the context's) */
     int batch;              /* of the last forward */
     struct exec_run run;    /* of the last forward, repeated in backward */
     const float *x;         /* the last forward's input (borrowed) */
@@ -29,6 +30,7 @@ struct exec *exec_new_mode(const struct graph *g, int max_batch, enum graph_mode
     ex->g = g;
     ex->plan = &g->plan[mode];
     ex->max_batch = max_batch < 1 ? 1 : max_batch;
+    ex->threads = 1;
     size_t cap = (size_t)ex->max_batch;
     ex->act = alloc_floats(cap * ex->plan->act_floats);
     ex->d_act = alloc_floats(cap * ex->plan->grad_floats);
@@ -53,6 +55,11 @@ void exec_free(struct exec *ex)
     free(ex);
 }
 
+void exec_set_threads(struct exec *ex, int threads)
+{
+    ex->threads = threads < 1 ? 1 : threads;
+}
+
 int exec_max_batch(const struct exec *ex)
 {
     return ex->max_batch;
@@ -72,6 +79,7 @@ static void fill_common(const struct exec *ex, const struct op_node *node, float
     size_t n = (size_t)ex->batch;
     args->node = node;
     args->batch = ex->batch;
+    args->threads = ex->threads;
     for (int k = 0; k < node->input_count; k++)
         args->inputs[k] = node_input(ex, node, k);
     args->output = ex->act + n * ex->plan->act_offset[node->index];

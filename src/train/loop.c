@@ -33,6 +33,9 @@ void loop_evaluate(const struct graph *g, struct exec *ex, float *params, const 
                    const struct dataset *ds, const struct loss_config *lc, struct loop_eval *out)
 {
     memset(out, 0, sizeof *out);
+    /* The trainset holds the context's thread count; an executor its caller made without one
+     * (exec_new alone) still runs on it. */
+    exec_set_threads(ex, ts->threads);
     int k = (int)g->nodes[g->output_node].out_size;
     int cap = exec_max_batch(ex);
     out->count = ds->count;
@@ -158,6 +161,7 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
     int k = (int)g->nodes[g->output_node].out_size;
     struct loop_buffers b = {0};
     b.ex = exec_new(g, bs);
+    exec_set_threads(b.ex, ctx->threads);
     b.x = ns_xmalloc((size_t)bs * g->input_size * sizeof *b.x + 1);
     b.d_out = ns_xmalloc((size_t)bs * (size_t)k * sizeof *b.d_out + 1);
     b.grads = ns_xcalloc(g->param_floats + 1, sizeof *b.grads);

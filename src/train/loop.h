@@ -64,7 +64,8 @@ enum loop_status { LOOP_FINISHED, LOOP_INTERRUPTED, LOOP_FAILED };
 enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, struct train_state *st,
                           const struct loop_hooks *hooks);
 
-/* Metrics of a model on a data set (inference mode). */
+/* Metrics of a model on a data set (inference mode), on ts->threads threads (the context's,
+ * recorded by trainset_load): ex is set to that count. */
 struct loop_eval {
     size_t count;
     double loss;        /* mean per-sample loss */

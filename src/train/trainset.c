@@ -17,6 +17,7 @@ bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count,
     struct trainset ts;
     memset(&ts, 0, sizeof ts);
     ts.seed = (uint64_t)spec->seed;
+    ts.threads = ctx->threads;
     ts.regression = d->format == DATA_CSV && d->task == TASK_REGRESSION;
     ts.class_count = ts.regression ? 0 : class_count;
     struct data_load dl;
@@ -91,7 +92,7 @@ void trainset_gather(const struct trainset *ts, const struct dataset *ds, const 
                      bool augment, int epoch, float *x, int32_t *labels, float *targets, uint32_t *ids)
 {
     uint64_t key = init_stream_key(ts->seed, "augment", (uint64_t)epoch);
-    data_prep_gather(ds, index, n, &ts->norm, augment ? &ts->augment : NULL, key, x);
+    data_prep_gather(ts->threads, ds, index, n, &ts->norm, augment ? &ts->augment : NULL, key, x);
     for (size_t i = 0; i < n; i++) {
         if (labels)
             labels[i] = ds->labels ? ds->labels[index[i]] : 0;

@@ -34,6 +34,7 @@ struct trainset {
     struct data_prep_augment augment;
     uint64_t seed;
     size_t skipped; /* unreadable images left out (image folders, on_error: skip) */
+    int threads;    /* the context's, when loaded: for decoding and trainset_gather */
 };
 
 /* class_count: what the graph was built for (model_probe_data); the data must agree. */
