@@ -20,7 +20,9 @@
 struct ns_ctx {
     struct ns_arena arena;
     struct ns_diag diag;
-    int threads;       /* worker threads for the runtime; 0 = not chosen yet */
+    int threads;       /* worker threads (model_choose_threads): the one source; executors,
+                        * ops, kernels and data loaders are handed it, OpenMP's global count
+                        * is never set. 0 = not chosen yet */
     bool progress_tty; /* draw progress bars (stderr is a terminal) */
     volatile int *stop_requested; /* set by a signal handler in main.c; may be NULL */
 };
