@@ -289,12 +289,12 @@ static bool reference_compute(const char *run_dir, const float *raw, size_t n, s
         ref->cls[i] = loss_predict(&lc, (int)ref->k, z);
         if (ref->k == 1) {
             float s = z[0];
-            activation_forward(1, ACT_SIGMOID, 0.0f, &s, 1, 1);
+            activation_forward(KERNELS_CPU_SERIAL, ACT_SIGMOID, 0.0f, &s, 1, 1);
             p[0] = 1.0f - s;
             p[1] = s;
         } else {
             memcpy(p, z, ref->k * sizeof *p);
-            activation_forward(1, ACT_SOFTMAX, 0.0f, p, 1, ref->k);
+            activation_forward(KERNELS_CPU_SERIAL, ACT_SOFTMAX, 0.0f, p, 1, ref->k);
         }
     }
     ref->names = ns_xcalloc(ref->classes, sizeof *ref->names);

@@ -30,13 +30,13 @@
 
 /* ---- helpers ---- */
 
-/* The thread count the kernels and ops are handed (op_run_args.threads), as the executor
+/* The threads and ISA the kernels and ops are handed (op_run_args.cpu), as the executor
  * hands them the context's. */
-static int test_threads = 2;
+static struct kernels_cpu test_cpu = {.threads = 2};
 
 static void set_threads(int n)
 {
-    test_threads = n;
+    test_cpu.threads = n;
 }
 
 /* A deterministic test stream on top of the counter-based generator. */
@@ -264,7 +264,7 @@ static void fixture_free(struct fixture *fx)
 
 static struct op_run_args fixture_args(struct fixture *fx, bool training)
 {
-    struct op_run_args a = {.node = &fx->node, .batch = fx->batch, .threads = test_threads, .output = fx->output, .saved = fx->saved,
+    struct op_run_args a = {.node = &fx->node, .batch = fx->batch, .cpu = test_cpu, .output = fx->output, .saved = fx->saved,
                             .training = training, .rng_key = 0x5eedULL, .sample_ids = fx->ids,
                             .scratch = fx->scratch};
     for (int i = 0; i < fx->node.input_count; i++)
@@ -713,7 +713,7 @@ static void test_sgemm_matches_naive(void)
             for (size_t i = 0; i < c_n; i++)
                 c[i] = ref[i] = trand(&r, -1, 1);
             float alpha = scaled ? 0.5f : 1.0f, beta = scaled ? 0.25f : 0.0f;
-            kernels_sgemm(test_threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            kernels_sgemm(&test_cpu, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             sgemm_naive(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, ref, ldc);
             /* Bit for bit, padding columns untouched included. */
             CU_ASSERT_EQUAL(memcmp(c, ref, c_n * sizeof *c), 0);
@@ -725,7 +725,7 @@ static void test_sgemm_matches_naive(void)
     }
     /* beta == 0 never reads C: NaN there must not leak into the result. */
     float a[2] = {1, 2}, b[2] = {3, 4}, c[1] = {NAN};
-    kernels_sgemm(test_threads, false, false, 1, 1, 2, 1.0f, a, 2, b, 1, 0.0f, c, 1);
+    kernels_sgemm(&test_cpu, false, false, 1, 1, 2, 1.0f, a, 2, b, 1, 0.0f, c, 1);
     CU_ASSERT_EQUAL(c[0], 11.0f);
 }
 
@@ -741,9 +741,9 @@ static void test_sgemm_threads(void)
     for (int combo = 0; combo < 4; combo++) {
         bool ta = combo & 1, tb = combo & 2;
         set_threads(1);
-        kernels_sgemm(test_threads, ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c1, n);
+        kernels_sgemm(&test_cpu, ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c1, n);
         set_threads(2);
-        kernels_sgemm(test_threads, ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c2, n);
+        kernels_sgemm(&test_cpu, ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, 0.0f, c2, n);
         CU_ASSERT_EQUAL(memcmp(c1, c2, (size_t)m * n * sizeof *c1), 0);
     }
     free(a);
@@ -960,20 +960,20 @@ static void test_activation_values(void)
     float x[6] = {-2.0f, 0.0f, 1.0f, 1000.0f, 1001.0f, 999.0f};
     float y[6];
     memcpy(y, x, sizeof y);
-    activation_forward(test_threads, ACT_GELU, 0, y, 1, 3);
+    activation_forward(&test_cpu, ACT_GELU, 0, y, 1, 3);
     CU_ASSERT_DOUBLE_EQUAL(y[2], 0.841192, 1e-5); /* tanh approximation */
     CU_ASSERT_DOUBLE_EQUAL(y[0], -0.045402, 1e-5);
     memcpy(y, x, sizeof y);
-    activation_forward(test_threads, ACT_SIGMOID, 0, y, 1, 6);
+    activation_forward(&test_cpu, ACT_SIGMOID, 0, y, 1, 6);
     CU_ASSERT_EQUAL(y[1], 0.5f);
     CU_ASSERT_EQUAL(y[3], 1.0f);
     memcpy(y, x, sizeof y);
-    activation_forward(test_threads, ACT_LEAKY_RELU, 0.2f, y, 1, 3);
+    activation_forward(&test_cpu, ACT_LEAKY_RELU, 0.2f, y, 1, 3);
     CU_ASSERT_EQUAL(y[0], -0.4f);
     CU_ASSERT_EQUAL(y[2], 1.0f);
     /* softmax per row and stable for large logits */
     memcpy(y, x, sizeof y);
-    activation_forward(test_threads, ACT_SOFTMAX, 0, y, 2, 3);
+    activation_forward(&test_cpu, ACT_SOFTMAX, 0, y, 2, 3);
     CU_ASSERT_DOUBLE_EQUAL(y[0] + y[1] + y[2], 1.0, 1e-6);
     CU_ASSERT_DOUBLE_EQUAL(y[4], exp(1.0) / (1 + exp(1.0) + exp(-1.0)), 1e-6);
     CU_ASSERT(isfinite(y[3]) && isfinite(y[5]));

@@ -57,6 +57,14 @@ bool cli_take_argument(struct ns_ctx *ctx, const char *usage, const char *arg, c
  * NULL when it is another option, with *missing set when the value is absent. */
 const char *cli_option_value(int argc, char **argv, int *i, const char *shortname,
                              const char *longname, bool *missing);
+/* Sets ctx->isa from the value of --isa (auto, portable, avx2, avx512); a usage error when
+ * the name is unknown or this CPU cannot run it. */
+bool cli_isa_arg(struct ns_ctx *ctx, const char *usage, const char *value);
+/* The --isa line every command that runs the model puts in its --help. */
+#define CLI_ISA_HELP                                                                             \
+    "      --isa NAME        kernel instruction set: auto (default: the best this CPU has),\n" \
+    "                        avx512, avx2 or portable; results are identical on every one\n"
+
 /* Records a usage error in the diag (exit 2). */
 void cli_usage_error(struct ns_ctx *ctx, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

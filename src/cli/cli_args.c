@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "core/ns_util.h"
+#include "kernels/kernels_cpu.h"
 
 void cli_usage_error(struct ns_ctx *ctx, const char *usage, const char *fmt, ...)
 {
@@ -47,6 +48,22 @@ void cli_spec_args_free(struct cli_spec_args *args)
 {
     free(args->sets);
     args->sets = NULL;
+}
+
+bool cli_isa_arg(struct ns_ctx *ctx, const char *usage, const char *value)
+{
+    enum kernels_isa isa;
+    if (!kernels_isa_parse(value, &isa)) {
+        cli_usage_error(ctx, usage, "--isa is auto, portable, avx2 or avx512, not \"%s\"", value);
+        return false;
+    }
+    if (!kernels_isa_supported(isa)) {
+        cli_usage_error(ctx, usage, "--isa %s: this CPU (or this build) cannot run it; auto picks %s", value,
+                        kernels_isa_name(kernels_isa_resolve(KERNELS_ISA_AUTO)));
+        return false;
+    }
+    ctx->isa = (int)isa;
+    return true;
 }
 
 bool cli_take_argument(struct ns_ctx *ctx, const char *usage, const char *arg, const char **slot)

@@ -11,7 +11,7 @@
 #include "train/loop.h"
 #include "run/run_dir.h"
 
-static const char usage[] = "netspec eval RUN_DIR [--split test|validation] [--json] [--allow-data-change]";
+static const char usage[] = "netspec eval RUN_DIR [--split test|validation] [--json] [--allow-data-change] [--isa NAME]";
 
 void cmd_eval_help(void)
 {
@@ -25,7 +25,8 @@ void cmd_eval_help(void)
            "options:\n"
            "      --split NAME          test (default) or validation\n"
            "      --json                print JSON with the keys loss, accuracy, per_class, confusion\n"
-           "      --allow-data-change   evaluate even when the data differs from the manifest\n",
+           "      --allow-data-change   evaluate even when the data differs from the manifest\n"
+           CLI_ISA_HELP,
            usage);
 }
 
@@ -46,6 +47,14 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct eval_ar
             a->json = true;
         } else if (!strcmp(arg, "--allow-data-change")) {
             a->allow_data_change = true;
+        } else if (!strcmp(arg, "--isa") || !strncmp(arg, "--isa=", 6)) {
+            const char *v = arg[5] == '=' ? arg + 6 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v) {
+                cli_usage_error(ctx, usage, "--isa needs a value");
+                return false;
+            }
+            if (!cli_isa_arg(ctx, usage, v))
+                return false;
         } else if (!strcmp(arg, "--split") || !strncmp(arg, "--split=", 8)) {
             if (arg[7] == '=') {
                 a->split = arg + 8;
@@ -232,6 +241,7 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
     struct loss_config lc = loss_config_from_spec(spec, ts.regression);
     struct exec *ex = exec_new_mode(run.g, spec->train.batch_size, GRAPH_INFERENCE);
     exec_set_threads(ex, ctx->threads);
+    exec_set_isa(ex, ctx->isa);
     struct loop_eval ev;
     loop_evaluate(run.g, ex, run.st.params, &ts, ds, &lc, &ev);
     exec_free(ex);

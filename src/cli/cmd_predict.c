@@ -14,7 +14,7 @@
 #include "train/loss.h"
 #include "run/run_dir.h"
 
-static const char usage[] = "netspec predict RUN_DIR FILE... [--top K] [--json]";
+static const char usage[] = "netspec predict RUN_DIR FILE... [--top K] [--json] [--isa NAME]";
 
 enum { DEFAULT_TOP = 5 };
 
@@ -36,7 +36,8 @@ void cmd_predict_help(void)
            "      --top K     the K most likely classes per file (default %d, at most all)\n"
            "      --json      print a JSON list: [{\"file\": ..., \"top\": [{\"class\": ...,\n"
            "                  \"probability\": ...}, ...]}, ...] (\"score\" for mse runs); each number\n"
-           "                  reads back (as a double, then a float) to the exact float computed\n",
+           "                  reads back (as a double, then a float) to the exact float computed\n"
+           CLI_ISA_HELP,
            usage, DEFAULT_TOP);
 }
 
@@ -99,6 +100,14 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct predict
         const char *arg = argv[i];
         if (!strcmp(arg, "--json")) {
             a->json = true;
+        } else if (!strcmp(arg, "--isa") || !strncmp(arg, "--isa=", 6)) {
+            const char *v = arg[5] == '=' ? arg + 6 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v) {
+                cli_usage_error(ctx, usage, "--isa needs a value");
+                return false;
+            }
+            if (!cli_isa_arg(ctx, usage, v))
+                return false;
         } else if (!strcmp(arg, "--top") || !strncmp(arg, "--top=", 6)) {
             const char *v = arg[5] == '=' ? arg + 6 : i + 1 < argc ? argv[++i] : NULL;
             if (!v) {
@@ -149,7 +158,7 @@ static void class_values(enum output_kind kind, int k, int classes, const float 
 {
     if (kind == OUT_SIGMOID && k == 1) {
         float s = z[0];
-        activation_forward(1, ACT_SIGMOID, 0.0f, &s, 1, 1);
+        activation_forward(KERNELS_CPU_SERIAL, ACT_SIGMOID, 0.0f, &s, 1, 1);
         p[0] = 1.0f - s;
         p[1] = s;
         return;
@@ -159,7 +168,7 @@ static void class_values(enum output_kind kind, int k, int classes, const float 
     if (kind == OUT_SOFTMAX)
         activation_softmax_row(p, (size_t)k);
     else if (kind == OUT_SIGMOID)
-        activation_forward(1, ACT_SIGMOID, 0.0f, p, 1, (size_t)classes);
+        activation_forward(KERNELS_CPU_SERIAL, ACT_SIGMOID, 0.0f, p, 1, (size_t)classes);
 }
 
 /* The `top` best classes, highest value first, the lower class index first on a tie (as
@@ -277,6 +286,7 @@ static int predict_files(struct ns_ctx *ctx, const struct predict_args *a, const
     int cap = spec->train.batch_size > 0 ? spec->train.batch_size : 64;
     struct exec *ex = exec_new_mode(g, cap, GRAPH_INFERENCE);
     exec_set_threads(ex, ctx->threads);
+    exec_set_isa(ex, ctx->isa);
     struct dataset batch = {.shape = shape, .sample_size = dataset_shape_size(shape)};
     batch.x = ns_xmalloc((size_t)cap * batch.sample_size * sizeof *batch.x);
     float *x = ns_xmalloc((size_t)cap * batch.sample_size * sizeof *x); /* (cap, h, w, c) */

@@ -11,7 +11,7 @@
 
 static const char usage[] =
     "netspec train SPEC [-o RUN_DIR] [--set path=value]... [--threads N] [--resume RUN_DIR]\n"
-    "                     [--stop-after BATCHES]";
+    "                     [--stop-after BATCHES] [--isa NAME]";
 
 void cmd_train_help(void)
 {
@@ -33,6 +33,7 @@ void cmd_train_help(void)
            "  -o, --output DIR      the run directory (default runs/NAME)\n"
            "  -s, --set PATH=VALUE  override a spec value (repeatable)\n"
            "      --threads N       OpenMP threads (default: runtime.threads, else all cores)\n"
+           CLI_ISA_HELP
            "      --resume DIR      continue the interrupted run in DIR (same SPEC and --set)\n"
            "      --stop-after N    pause after N batches of this session: save a checkpoint,\n"
            "                        print the resume command and exit 0 (time-boxed training)\n",
@@ -78,6 +79,9 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct train_a
                 cli_usage_error(ctx, usage, "--threads needs a number from 1 to 1024, not \"%s\"", v);
                 return false;
             }
+        } else if ((v = cli_option_value(argc, argv, &i, NULL, "--isa", &missing))) {
+            if (!cli_isa_arg(ctx, usage, v))
+                return false;
         } else if ((v = cli_option_value(argc, argv, &i, NULL, "--stop-after", &missing))) {
             char *end;
             errno = 0;

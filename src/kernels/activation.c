@@ -106,7 +106,7 @@ void activation_softmax_row(float *x, size_t cols)
         activation_f_softmax(x, cols);
 }
 
-void activation_forward(int threads, int act, float alpha, float *x, size_t rows, size_t cols)
+void activation_forward(const struct kernels_cpu *cpu, int act, float alpha, float *x, size_t rows, size_t cols)
 {
     size_t n = rows * cols;
     const struct activation_info *a = activation_info(act);
@@ -115,13 +115,13 @@ void activation_forward(int threads, int act, float alpha, float *x, size_t rows
     const struct activation_impl *f = &activation_impls[act];
     if (a->per_row) {
         long long r_count = (long long)rows;
-#pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(threads < 1 ? 1 : threads)
+#pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(cpu->threads < 1 ? 1 : cpu->threads)
         for (long long r = 0; r < r_count; r++)
             f->forward_row(x + (size_t)r * cols, cols);
         return;
     }
     long long chunks = (long long)((n + ACT_CHUNK - 1) / ACT_CHUNK);
-#pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(threads < 1 ? 1 : threads)
+#pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(cpu->threads < 1 ? 1 : cpu->threads)
     for (long long ch = 0; ch < chunks; ch++) {
         size_t begin = (size_t)ch * ACT_CHUNK;
         size_t end = begin + ACT_CHUNK < n ? begin + ACT_CHUNK : n;
@@ -129,7 +129,7 @@ void activation_forward(int threads, int act, float alpha, float *x, size_t rows
     }
 }
 
-void activation_backward(int threads, int act, float alpha, const float *z, const float *dy, float *dz,
+void activation_backward(const struct kernels_cpu *cpu, int act, float alpha, const float *z, const float *dy, float *dz,
                          size_t rows, size_t cols, bool accumulate)
 {
     size_t n = rows * cols;
@@ -139,7 +139,7 @@ void activation_backward(int threads, int act, float alpha, const float *z, cons
     const struct activation_impl *f = &activation_impls[act];
     if (a->per_row) {
         long long r_count = (long long)rows;
-#pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(threads < 1 ? 1 : threads)
+#pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(cpu->threads < 1 ? 1 : cpu->threads)
         for (long long r = 0; r < r_count; r++) {
             size_t o = (size_t)r * cols;
             f->backward_row(z + o, dy + o, dz + o, cols, accumulate);
@@ -147,7 +147,7 @@ void activation_backward(int threads, int act, float alpha, const float *z, cons
         return;
     }
     long long chunks = (long long)((n + ACT_CHUNK - 1) / ACT_CHUNK);
-#pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(threads < 1 ? 1 : threads)
+#pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(cpu->threads < 1 ? 1 : cpu->threads)
     for (long long ch = 0; ch < chunks; ch++) {
         size_t begin = (size_t)ch * ACT_CHUNK;
         size_t end = begin + ACT_CHUNK < n ? begin + ACT_CHUNK : n;

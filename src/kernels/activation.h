@@ -1,8 +1,8 @@
 /* The activation functions, shared by dense and conv2d (fused into their output), by the
  * activation and softmax ops, by `netspec predict` and, as C text, by the emitted classifier.
  *
- *   activation_forward(threads, ACT_RELU, ACTIVATION_LEAKY_ALPHA, y, rows, cols);   // in place
- *   activation_backward(threads, ACT_RELU, alpha, z, dy, dz, rows, cols, false);   // dz = dy*f'(z)
+ *   activation_forward(cpu, ACT_RELU, ACTIVATION_LEAKY_ALPHA, y, rows, cols);   // in place
+ *   activation_backward(cpu, ACT_RELU, alpha, z, dy, dz, rows, cols, false);   // dz = dy*f'(z)
  *   const struct activation_info *a = activation_info(ACT_GELU);   // flops, init, C text
  *
  * kernels/activations.def is the one list: each row gives a function's forward, gradient,
@@ -10,7 +10,7 @@
  * from it; nothing else switches on an activation. Data is (rows, cols) row-major; every
  * function but softmax is elementwise, softmax is taken over each row (the last axis: channels
  * of an NHWC image, or the features of a vector). Backward takes the pre-activation z, the one
- * value every derivative can be computed from. `threads` is the caller's thread count (the
+ * value every derivative can be computed from. `cpu` carries the caller's thread count (the
  * context's; below 1 counts as 1); results do not depend on it. The table is static and read-only: nothing to free.
  */
 #ifndef ACTIVATION_H
@@ -18,6 +18,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "kernels/kernels_cpu.h"
 
 /* Every activation, in the order of activations.def (spec/spec_schema.c names them so). */
 enum activation_kind {
@@ -56,10 +58,10 @@ const struct activation_info *activation_info(int act);
 /* true when backward needs the pre-activation (everything but linear). */
 bool activation_needs_input(int act);
 /* x = f(x), in place; x is (rows, cols). */
-void activation_forward(int threads, int act, float alpha, float *x, size_t rows, size_t cols);
+void activation_forward(const struct kernels_cpu *cpu, int act, float alpha, float *x, size_t rows, size_t cols);
 /* dz = dy * f'(z) (or dz += ... when accumulate); z, dy, dz are (rows, cols); dz may alias dy
  * when not accumulating. */
-void activation_backward(int threads, int act, float alpha, const float *z, const float *dy, float *dz,
+void activation_backward(const struct kernels_cpu *cpu, int act, float alpha, const float *z, const float *dy, float *dz,
                          size_t rows, size_t cols, bool accumulate);
 /* Forward FLOPs per element, roughly, for the layer table. */
 double activation_flops(int act);

@@ -127,14 +127,14 @@ static int round_up(int x, int to)
     return (x + to - 1) / to * to;
 }
 
-void kernels_sgemm(int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+void kernels_sgemm(const struct kernels_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                    const float *a, int lda, const float *b, int ldb, float beta,
                    float *c, int ldc)
 {
     if (m <= 0 || n <= 0)
         return;
     /* Smaller tiles when there would be too few tasks to keep every thread busy. */
-    threads = kernels_threads(threads);
+    int threads = kernels_threads(cpu->threads);
     int mc_max = GEMM_MC, nc_max = GEMM_NC;
     for (;;) {
         long tasks = (long)((m + mc_max - 1) / mc_max) * ((n + nc_max - 1) / nc_max);
@@ -247,13 +247,13 @@ bool kernels_window_init(struct kernels_window *g, int in_h, int in_w, int chann
     return true;
 }
 
-void kernels_im2col(int threads, const struct kernels_window *g, int n, const float *in, float *col)
+void kernels_im2col(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in, float *col)
 {
     const size_t ch = (size_t)g->channels;
     const size_t kcols = (size_t)g->k_h * (size_t)g->k_w * ch;
     const long rows = (long)n * g->out_h;
     const double work = (double)rows * g->out_w * (double)kcols;
-#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long r = 0; r < rows; r++) {
         int s = (int)(r / g->out_h), oy = (int)(r % g->out_h);
         const float *img = in + (size_t)s * (size_t)g->in_h * (size_t)g->in_w * ch;
@@ -285,13 +285,13 @@ static int window_source(int i, int kpos, int stride, int dil, int pad, int out)
     return t < out ? t : -1;
 }
 
-void kernels_col2im_add(int threads, const struct kernels_window *g, int n, const float *col, float *d_in)
+void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *col, float *d_in)
 {
     const size_t ch = (size_t)g->channels;
     const size_t kcols = (size_t)g->k_h * (size_t)g->k_w * ch;
     const long rows = (long)n * g->in_h;
     const double work = (double)n * g->out_h * g->out_w * (double)kcols;
-#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long r = 0; r < rows; r++) {
         int s = (int)(r / g->in_h), iy = (int)(r % g->in_h);
         const float *scol = col + (size_t)s * (size_t)g->out_h * (size_t)g->out_w * kcols;
@@ -327,7 +327,7 @@ static int32_t get_index(const void *base, size_t at)
 
 enum { POOL_CBLOCK = 256 };
 
-void kernels_maxpool_forward(int threads, const struct kernels_window *g, int n, const float *in, float *out,
+void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in, float *out,
                              void *argmax)
 {
     const size_t ch = (size_t)g->channels;
@@ -335,7 +335,7 @@ void kernels_maxpool_forward(int threads, const struct kernels_window *g, int n,
     const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
     const long rows = (long)n * g->out_h;
     const double work = (double)n * (double)out_size * g->k_h * g->k_w;
-#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long r = 0; r < rows; r++) {
         int s = (int)(r / g->out_h), oy = (int)(r % g->out_h);
         const float *img = in + (size_t)s * in_size;
@@ -386,7 +386,7 @@ void kernels_maxpool_forward(int threads, const struct kernels_window *g, int n,
     }
 }
 
-void kernels_maxpool_backward(int threads, const struct kernels_window *g, int n, const float *d_out,
+void kernels_maxpool_backward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *d_out,
                               const void *argmax, float *d_in)
 {
     const size_t ch = (size_t)g->channels;
@@ -394,7 +394,7 @@ void kernels_maxpool_backward(int threads, const struct kernels_window *g, int n
     const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
     /* Windows of one sample may overlap, so one thread owns a whole sample and adds its
      * outputs in order. */
-#pragma omp parallel for schedule(static) if ((double)n * out_size >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if ((double)n * out_size >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (int s = 0; s < n; s++) {
         float *d = d_in + (size_t)s * in_size;
         for (size_t o = 0; o < out_size; o++) {
@@ -420,14 +420,14 @@ static int window_count(const struct kernels_window *g, int oy, int ox)
     return count;
 }
 
-void kernels_avgpool_forward(int threads, const struct kernels_window *g, int n, const float *in, float *out)
+void kernels_avgpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in, float *out)
 {
     const size_t ch = (size_t)g->channels;
     const size_t in_size = (size_t)g->in_h * (size_t)g->in_w * ch;
     const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
     const long rows = (long)n * g->out_h;
     const double work = (double)n * (double)out_size * g->k_h * g->k_w;
-#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long r = 0; r < rows; r++) {
         int s = (int)(r / g->out_h), oy = (int)(r % g->out_h);
         const float *img = in + (size_t)s * in_size;
@@ -456,13 +456,13 @@ void kernels_avgpool_forward(int threads, const struct kernels_window *g, int n,
     }
 }
 
-void kernels_avgpool_backward(int threads, const struct kernels_window *g, int n, const float *d_out,
+void kernels_avgpool_backward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *d_out,
                               float *d_in)
 {
     const size_t ch = (size_t)g->channels;
     const size_t in_size = (size_t)g->in_h * (size_t)g->in_w * ch;
     const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
-#pragma omp parallel for schedule(static) if ((double)n * out_size * g->k_h * g->k_w >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if ((double)n * out_size * g->k_h * g->k_w >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (int s = 0; s < n; s++) {
         float *d = d_in + (size_t)s * in_size;
         for (int oy = 0; oy < g->out_h; oy++) {
@@ -494,10 +494,10 @@ void kernels_avgpool_backward(int threads, const struct kernels_window *g, int n
  * rows in order, so results do not depend on the thread count. */
 enum { COL_BLOCK = 16 };
 
-void kernels_bias_add(int threads, size_t rows, size_t cols, float *x, const float *bias)
+void kernels_bias_add(const struct kernels_cpu *cpu, size_t rows, size_t cols, float *x, const float *bias)
 {
     long count = (long)rows;
-#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long r = 0; r < count; r++) {
         float *row = x + (size_t)r * cols;
 #pragma omp simd
@@ -506,10 +506,10 @@ void kernels_bias_add(int threads, size_t rows, size_t cols, float *x, const flo
     }
 }
 
-void kernels_col_sum(int threads, size_t rows, size_t cols, const float *x, float *out)
+void kernels_col_sum(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *out)
 {
     long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
-#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long bl = 0; bl < blocks; bl++) {
         size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
         float sum[COL_BLOCK] = {0};
@@ -524,10 +524,10 @@ void kernels_col_sum(int threads, size_t rows, size_t cols, const float *x, floa
     }
 }
 
-void kernels_col_moments(int threads, size_t rows, size_t cols, const float *x, float *mean, float *var)
+void kernels_col_moments(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *mean, float *var)
 {
     long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
-#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long bl = 0; bl < blocks; bl++) {
         size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
         double sum[COL_BLOCK] = {0}, sq[COL_BLOCK] = {0};
@@ -555,11 +555,11 @@ void kernels_col_moments(int threads, size_t rows, size_t cols, const float *x, 
     }
 }
 
-void kernels_col_affine(int threads, size_t rows, size_t cols, const float *x, const float *scale,
+void kernels_col_affine(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, const float *scale,
                         const float *shift, float *y)
 {
     long count = (long)rows;
-#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long r = 0; r < count; r++) {
         const float *xr = x + (size_t)r * cols;
         float *yr = y + (size_t)r * cols;
@@ -569,12 +569,12 @@ void kernels_col_affine(int threads, size_t rows, size_t cols, const float *x, c
     }
 }
 
-void kernels_batchnorm_backward(int threads, size_t rows, size_t cols, const float *x, const float *dy,
+void kernels_batchnorm_backward(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, const float *dy,
                                 const float *mean, const float *inv_std, const float *gamma,
                                 bool batch_stats, float *d_gamma, float *d_beta, float *dx)
 {
     long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
-#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(threads))
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long bl = 0; bl < blocks; bl++) {
         size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
         size_t cn = c1 - c0;

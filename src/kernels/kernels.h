@@ -1,13 +1,13 @@
 /* The CPU kernels every op runs on: SGEMM, im2col/col2im for NHWC convolution, pooling,
  * per-column sums and batch normalisation statistics.
  *
- *   kernels_sgemm(threads, false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);   // C = A B
+ *   kernels_sgemm(cpu, false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);   // C = A B
  *   struct kernels_window g;
  *   kernels_window_init(&g, h, w, c, kh, kw, sh, sw, dh, dw, KERNELS_PAD_SAME, 0, 0);
- *   kernels_im2col(threads, &g, batch, x, col);
+ *   kernels_im2col(cpu, &g, batch, x, col);
  *
- * threads: how many OpenMP threads a kernel may use, the caller's choice (the context's
- * ctx->threads, carried by the executor and op_run_args); below 1 counts as 1. Kernels never
+ * cpu: the threads a kernel may use and its instruction set (kernels/kernels_cpu.h), the
+ * caller's choice (the context's, carried by the executor and op_run_args). Kernels never
  * read or set OpenMP's global thread count.
  * Determinism: every kernel gives bit-identical results for any thread count. Work is
  * split only over independent outputs, and every sum runs in one fixed order: the k-sum of each
@@ -27,11 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/kernels_cpu.h"
+
 /* C (m, n) = alpha * op(A) op(B) + beta * C, all row-major; op(A) is (m, k), op(B) is (k, n).
  * A is (m, lda) or, when trans_a, (k, lda); B is (k, ldb) or, when trans_b, (n, ldb).
  * beta == 0 overwrites C without reading it. Each element is
  * alpha * (((0 + a0*b0) + a1*b1) + ... ) + beta * c, in exactly that order. */
-void kernels_sgemm(int threads, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
+void kernels_sgemm(const struct kernels_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                    const float *a, int lda, const float *b, int ldb, float beta,
                    float *c, int ldc);
 
@@ -56,41 +58,41 @@ bool kernels_window_init(struct kernels_window *g, int in_h, int in_w, int chann
 
 /* col (n * out_h * out_w, k_h * k_w * channels): each row is one output position, its
  * columns (ky, kx, c) with c fastest; zeros where the window hangs over the padding. */
-void kernels_im2col(int threads, const struct kernels_window *g, int n, const float *in /* (n, H, W, C) */,
+void kernels_im2col(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in /* (n, H, W, C) */,
                     float *col);
 /* d_in += col2im(col): the adjoint of kernels_im2col. Each input element gathers its terms in
  * (ky, kx) order, so the result does not depend on threads. */
-void kernels_col2im_add(int threads, const struct kernels_window *g, int n, const float *col,
+void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *col,
                         float *d_in /* (n, H, W, C) */);
 
 /* Max pooling per channel; padding never wins. argmax (n, out size) holds, for each output,
  * the index of its input element within the sample (int32, stored through memcpy so any
  * 4-byte-per-element buffer works; NULL when not training). Ties: the first maximum in (ky, kx) scan order. */
-void kernels_maxpool_forward(int threads, const struct kernels_window *g, int n, const float *in,
+void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in,
                              float *out /* (n, OH, OW, C) */, void *argmax);
-void kernels_maxpool_backward(int threads, const struct kernels_window *g, int n, const float *d_out,
+void kernels_maxpool_backward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *d_out,
                               const void *argmax, float *d_in);
 /* Average pooling; the divisor counts only the window's elements inside the input. Each
  * output is (sum over the window in (ky, kx) order) * (1.0f / count). */
-void kernels_avgpool_forward(int threads, const struct kernels_window *g, int n, const float *in, float *out);
-void kernels_avgpool_backward(int threads, const struct kernels_window *g, int n, const float *d_out,
+void kernels_avgpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in, float *out);
+void kernels_avgpool_backward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *d_out,
                               float *d_in);
 
 /* x[r][c] += bias[c]; x is (rows, cols). */
-void kernels_bias_add(int threads, size_t rows, size_t cols, float *x, const float *bias);
+void kernels_bias_add(const struct kernels_cpu *cpu, size_t rows, size_t cols, float *x, const float *bias);
 /* out[c] = sum over r (in order) of x[r][c]; x is (rows, cols). */
-void kernels_col_sum(int threads, size_t rows, size_t cols, const float *x, float *out);
+void kernels_col_sum(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *out);
 /* Per-column mean and biased variance of x (rows, cols), accumulated in double in row order
  * (two passes: mean, then squared deviations). */
-void kernels_col_moments(int threads, size_t rows, size_t cols, const float *x, float *mean, float *var);
+void kernels_col_moments(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *mean, float *var);
 /* y[r][c] = scale[c] * x[r][c] + shift[c]. */
-void kernels_col_affine(int threads, size_t rows, size_t cols, const float *x, const float *scale,
+void kernels_col_affine(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, const float *scale,
                         const float *shift, float *y);
 /* Batch-normalisation backward over x (rows, cols) normalised per column with mean and
  * inv_std: d_gamma[c] = sum dy*xhat, d_beta[c] = sum dy (overwritten, double sums in row
  * order); dx += gamma*inv_std*(dy - (d_beta + xhat*d_gamma)/rows) when batch_stats (the
  * statistics came from this batch), else dx += gamma*inv_std*dy. */
-void kernels_batchnorm_backward(int threads, size_t rows, size_t cols, const float *x, const float *dy,
+void kernels_batchnorm_backward(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, const float *dy,
                                 const float *mean, const float *inv_std, const float *gamma,
                                 bool batch_stats, float *d_gamma, float *d_beta, float *dx);
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/ns_error.h"
+#include "kernels/kernels_cpu.h"
 #include "spec/spec.h"
 #include "spec/spec_schema.h"
 
@@ -79,7 +80,7 @@ struct op_shape_args {
 struct op_run_args {
     const struct op_node *node;
     int batch;                            /* samples in this batch */
-    int threads;                          /* OpenMP threads the kernels may use (ctx->threads) */
+    struct kernels_cpu cpu;               /* threads and ISA the kernels may use (the context's) */
     const float *inputs[OP_MAX_INPUTS];   /* (batch, input size) */
     float *output;                        /* (batch, output size) */
     float *tensors[OP_MAX_TENSORS];       /* the node's parameter tensors */

@@ -43,7 +43,7 @@ static void activation_run_forward(const struct op_run_args *args)
     rows *= (size_t)args->batch;
     if (rows * cols > 0 && args->output != args->inputs[0])
         memcpy(args->output, args->inputs[0], rows * cols * sizeof *args->output);
-    activation_forward(args->threads, p->type, (float)p->alpha, args->output, rows, cols);
+    activation_forward(&args->cpu, p->type, (float)p->alpha, args->output, rows, cols);
 }
 
 static void activation_run_backward(const struct op_run_args *args)
@@ -54,7 +54,7 @@ static void activation_run_backward(const struct op_run_args *args)
     size_t rows, cols;
     op_shape_rows_cols(&args->node->out_shape, &rows, &cols);
     rows *= (size_t)args->batch;
-    activation_backward(args->threads, p->type, (float)p->alpha, args->inputs[0], args->d_output, args->d_inputs[0], rows,
+    activation_backward(&args->cpu, p->type, (float)p->alpha, args->inputs[0], args->d_output, args->d_inputs[0], rows,
                         cols, true);
 }
 

@@ -55,7 +55,7 @@ static void batchnorm_stats(const struct op_run_args *args, bool batch_stats, si
 {
     const struct batchnorm_params *p = args->node->params;
     if (batch_stats) {
-        kernels_col_moments(args->threads, rows, cols, args->inputs[0], mean, var);
+        kernels_col_moments(&args->cpu, rows, cols, args->inputs[0], mean, var);
     } else {
         for (size_t c = 0; c < cols; c++) {
             mean[c] = args->tensors[BN_MEAN][c];
@@ -82,7 +82,7 @@ static void batchnorm_forward(const struct op_run_args *args)
         scale[c] = args->tensors[BN_GAMMA][c] * inv_std[c];
         shift[c] = args->tensors[BN_BETA][c] - mean[c] * scale[c];
     }
-    kernels_col_affine(args->threads, rows, cols, args->inputs[0], scale, shift, args->output);
+    kernels_col_affine(&args->cpu, rows, cols, args->inputs[0], scale, shift, args->output);
     if (batch_stats) {
         double unbias = rows > 1 ? (double)rows / (double)(rows - 1) : 1.0;
         float *rm = args->tensors[BN_MEAN], *rv = args->tensors[BN_VAR];
@@ -108,7 +108,7 @@ static void batchnorm_backward(const struct op_run_args *args)
     float *d_gamma = args->d_tensors[BN_GAMMA] ? args->d_tensors[BN_GAMMA] : buf + 3 * cols;
     float *d_beta = args->d_tensors[BN_BETA] ? args->d_tensors[BN_BETA] : buf + 4 * cols;
     batchnorm_stats(args, batch_stats, rows, cols, mean, var, inv_std);
-    kernels_batchnorm_backward(args->threads, rows, cols, args->inputs[0], args->d_output, mean, inv_std,
+    kernels_batchnorm_backward(&args->cpu, rows, cols, args->inputs[0], args->d_output, mean, inv_std,
                                args->tensors[BN_GAMMA], batch_stats, d_gamma, d_beta, args->d_inputs[0]);
     for (int t = BN_MEAN; t <= BN_VAR; t++)
         for (size_t c = 0; args->d_tensors[t] && c < cols; c++)

@@ -164,19 +164,19 @@ static void conv2d_forward(const struct op_run_args *args)
         const float *x = args->inputs[0] + (size_t)s0 * plan.in_size; /* (ns, H, W, C) */
         const float *a = x;
         if (!plan.direct) {
-            kernels_im2col(args->threads, &plan.g, ns, x, col);
+            kernels_im2col(&args->cpu, &plan.g, ns, x, col);
             a = col;
         }
-        kernels_sgemm(args->threads, false, false, ns * plan.positions, plan.filters, plan.k, 1.0f, a, plan.k,
+        kernels_sgemm(&args->cpu, false, false, ns * plan.positions, plan.filters, plan.k, 1.0f, a, plan.k,
                       args->tensors[0], plan.filters, 0.0f, y + (size_t)s0 * plan.out_size, plan.filters);
     }
     size_t rows = (size_t)batch * (size_t)plan.positions;
     if (p->use_bias)
-        kernels_bias_add(args->threads, rows, (size_t)plan.filters, y, args->tensors[1]);
+        kernels_bias_add(&args->cpu, rows, (size_t)plan.filters, y, args->tensors[1]);
     if (activation_needs_input(p->activation)) {
         if (args->saved)
             memcpy(args->saved, y, (size_t)batch * plan.out_size * sizeof *y);
-        activation_forward(args->threads, p->activation, ACTIVATION_LEAKY_ALPHA, y, rows, (size_t)plan.filters);
+        activation_forward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA, y, rows, (size_t)plan.filters);
     }
     free(owned);
 }
@@ -193,7 +193,7 @@ static void conv2d_backward(const struct op_run_args *args)
     size_t rows = (size_t)batch * (size_t)plan.positions;
     const float *dz = args->d_output; /* (batch, out_h, out_w, filters) */
     if (activation_needs_input(p->activation)) {
-        activation_backward(args->threads, p->activation, ACTIVATION_LEAKY_ALPHA, args->saved, args->d_output,
+        activation_backward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA, args->saved, args->d_output,
                             scratch, rows, (size_t)plan.filters, false);
         dz = scratch;
         scratch += (size_t)batch * node->out_size;
@@ -210,26 +210,26 @@ static void conv2d_backward(const struct op_run_args *args)
         if (dw) {
             const float *a = x;
             if (!plan.direct) {
-                kernels_im2col(args->threads, &plan.g, ns, x, col);
+                kernels_im2col(&args->cpu, &plan.g, ns, x, col);
                 a = col;
             }
-            kernels_sgemm(args->threads, true, false, plan.k, plan.filters, m, 1.0f, a, plan.k, dzc, plan.filters,
+            kernels_sgemm(&args->cpu, true, false, plan.k, plan.filters, m, 1.0f, a, plan.k, dzc, plan.filters,
                           s0 == 0 ? 0.0f : 1.0f, dw, plan.filters);
         }
         if (dx) {
             float *dxc = dx + (size_t)s0 * plan.in_size;
             if (plan.direct) {
-                kernels_sgemm(args->threads, false, true, m, plan.k, plan.filters, 1.0f, dzc, plan.filters,
+                kernels_sgemm(&args->cpu, false, true, m, plan.k, plan.filters, 1.0f, dzc, plan.filters,
                               args->tensors[0], plan.filters, 1.0f, dxc, plan.k);
             } else {
-                kernels_sgemm(args->threads, false, true, m, plan.k, plan.filters, 1.0f, dzc, plan.filters,
+                kernels_sgemm(&args->cpu, false, true, m, plan.k, plan.filters, 1.0f, dzc, plan.filters,
                               args->tensors[0], plan.filters, 0.0f, dcol, plan.k);
-                kernels_col2im_add(args->threads, &plan.g, ns, dcol, dxc);
+                kernels_col2im_add(&args->cpu, &plan.g, ns, dcol, dxc);
             }
         }
     }
     if (p->use_bias && args->d_tensors[1])
-        kernels_col_sum(args->threads, rows, (size_t)plan.filters, dz, args->d_tensors[1]);
+        kernels_col_sum(&args->cpu, rows, (size_t)plan.filters, dz, args->d_tensors[1]);
     free(owned);
 }
 

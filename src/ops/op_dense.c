@@ -87,15 +87,15 @@ static void dense_forward(const struct op_run_args *args)
     const struct dense_params *p = node->params;
     int n_in = (int)node->in_sizes[0], units = (int)node->out_size, batch = args->batch;
     float *y = args->output; /* (batch, units) */
-    kernels_sgemm(args->threads, false, false, batch, units, n_in, 1.0f, args->inputs[0], n_in, args->tensors[0],
+    kernels_sgemm(&args->cpu, false, false, batch, units, n_in, 1.0f, args->inputs[0], n_in, args->tensors[0],
                   units, 0.0f, y, units);
     if (p->use_bias)
-        kernels_bias_add(args->threads, (size_t)batch, (size_t)units, y, args->tensors[1]);
+        kernels_bias_add(&args->cpu, (size_t)batch, (size_t)units, y, args->tensors[1]);
     if (!activation_needs_input(p->activation))
         return;
     if (args->saved)
         memcpy(args->saved, y, (size_t)batch * (size_t)units * sizeof *y);
-    activation_forward(args->threads, p->activation, ACTIVATION_LEAKY_ALPHA, y, (size_t)batch, (size_t)units);
+    activation_forward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA, y, (size_t)batch, (size_t)units);
 }
 
 static void dense_backward(const struct op_run_args *args)
@@ -107,17 +107,17 @@ static void dense_backward(const struct op_run_args *args)
     const float *dz = args->d_output; /* (batch, units) */
     if (activation_needs_input(p->activation)) {
         float *buf = op_scratch(args, dense_scratch_floats(node, batch), &owned);
-        activation_backward(args->threads, p->activation, ACTIVATION_LEAKY_ALPHA, args->saved, args->d_output, buf,
+        activation_backward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA, args->saved, args->d_output, buf,
                             (size_t)batch, (size_t)units, false);
         dz = buf;
     }
     if (args->d_tensors[0]) /* dW (in, units) = x^T dz */
-        kernels_sgemm(args->threads, true, false, n_in, units, batch, 1.0f, args->inputs[0], n_in, dz, units, 0.0f,
+        kernels_sgemm(&args->cpu, true, false, n_in, units, batch, 1.0f, args->inputs[0], n_in, dz, units, 0.0f,
                       args->d_tensors[0], units);
     if (p->use_bias && args->d_tensors[1])
-        kernels_col_sum(args->threads, (size_t)batch, (size_t)units, dz, args->d_tensors[1]);
+        kernels_col_sum(&args->cpu, (size_t)batch, (size_t)units, dz, args->d_tensors[1]);
     if (args->d_inputs[0]) /* dx (batch, in) += dz W^T */
-        kernels_sgemm(args->threads, false, true, batch, n_in, units, 1.0f, dz, units, args->tensors[0], units, 1.0f,
+        kernels_sgemm(&args->cpu, false, true, batch, n_in, units, 1.0f, dz, units, args->tensors[0], units, 1.0f,
                       args->d_inputs[0], n_in);
     free(owned);
 }

@@ -33,7 +33,7 @@ static void global_avgpool2d_forward(const struct op_run_args *args)
 {
     struct kernels_window g;
     global_window(args->node, &g);
-    kernels_avgpool_forward(args->threads, &g, args->batch, args->inputs[0], args->output);
+    kernels_avgpool_forward(&args->cpu, &g, args->batch, args->inputs[0], args->output);
 }
 
 static void global_avgpool2d_backward(const struct op_run_args *args)
@@ -42,7 +42,7 @@ static void global_avgpool2d_backward(const struct op_run_args *args)
         return;
     struct kernels_window g;
     global_window(args->node, &g);
-    kernels_avgpool_backward(args->threads, &g, args->batch, args->d_output, args->d_inputs[0]);
+    kernels_avgpool_backward(&args->cpu, &g, args->batch, args->d_output, args->d_inputs[0]);
 }
 
 static void global_avgpool2d_emit(const struct op_emit_args *args)

@@ -13,7 +13,7 @@ static void maxpool2d_forward(const struct op_run_args *args)
 {
     struct kernels_window g;
     op_pool_window(args->node, &g);
-    kernels_maxpool_forward(args->threads, &g, args->batch, args->inputs[0], args->output, args->saved);
+    kernels_maxpool_forward(&args->cpu, &g, args->batch, args->inputs[0], args->output, args->saved);
 }
 
 static void maxpool2d_backward(const struct op_run_args *args)
@@ -22,7 +22,7 @@ static void maxpool2d_backward(const struct op_run_args *args)
         return;
     struct kernels_window g;
     op_pool_window(args->node, &g);
-    kernels_maxpool_backward(args->threads, &g, args->batch, args->d_output, args->saved, args->d_inputs[0]);
+    kernels_maxpool_backward(&args->cpu, &g, args->batch, args->d_output, args->saved, args->d_inputs[0]);
 }
 
 static void maxpool2d_emit(const struct op_emit_args *args)

@@ -24,7 +24,7 @@ static void softmax_forward(const struct op_run_args *args)
     rows *= (size_t)args->batch;
     if (rows * cols > 0 && args->output != args->inputs[0])
         memcpy(args->output, args->inputs[0], rows * cols * sizeof *args->output);
-    activation_forward(args->threads, ACT_SOFTMAX, 0.0f, args->output, rows, cols);
+    activation_forward(&args->cpu, ACT_SOFTMAX, 0.0f, args->output, rows, cols);
 }
 
 static void softmax_backward(const struct op_run_args *args)
@@ -34,7 +34,7 @@ static void softmax_backward(const struct op_run_args *args)
     size_t rows, cols;
     op_shape_rows_cols(&args->node->out_shape, &rows, &cols);
     rows *= (size_t)args->batch;
-    activation_backward(args->threads, ACT_SOFTMAX, 0.0f, args->inputs[0], args->d_output, args->d_inputs[0], rows, cols, true);
+    activation_backward(&args->cpu, ACT_SOFTMAX, 0.0f, args->inputs[0], args->d_output, args->d_inputs[0], rows, cols, true);
 }
 
 static void softmax_emit(const struct op_emit_args *args)

@@ -405,6 +405,7 @@ bool run_finish(struct ns_ctx *ctx, struct run *r, struct loop_eval *test, bool 
         struct loss_config lc = loss_config_from_spec(r->spec, r->data.regression);
         struct exec *ex = exec_new_mode(r->g, r->spec->train.batch_size, GRAPH_INFERENCE);
         exec_set_threads(ex, ctx->threads);
+        exec_set_isa(ex, ctx->isa);
         loop_evaluate(r->g, ex, r->st.params, &r->data, &r->data.test, &lc, test);
         exec_free(ex);
     }

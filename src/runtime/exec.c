@@ -4,11 +4,12 @@
 #include <string.h>
 
 #include "core/ns_util.h"
+#include "kernels/kernels_cpu.h"
 
 struct exec {
     const struct graph *g;
     int max_batch;
-    int threads;            /* for the kernels, from exec_set_threads (the context's) */
+    struct kernels_cpu cpu; /* for the kernels: exec_set_threads / exec_set_isa (the context's) */
     int batch;              /* of the last forward */
     struct exec_run run;    /* of the last forward, repeated in backward */
     const float *x;         /* the last forward's input (borrowed) */
@@ -30,7 +31,8 @@ struct exec *exec_new_mode(const struct graph *g, int max_batch, enum graph_mode
     ex->g = g;
     ex->plan = &g->plan[mode];
     ex->max_batch = max_batch < 1 ? 1 : max_batch;
-    ex->threads = 1;
+    ex->cpu.threads = 1;
+    ex->cpu.isa = kernels_isa_resolve(KERNELS_ISA_AUTO);
     size_t cap = (size_t)ex->max_batch;
     ex->act = alloc_floats(cap * ex->plan->act_floats);
     ex->d_act = alloc_floats(cap * ex->plan->grad_floats);
@@ -57,7 +59,13 @@ void exec_free(struct exec *ex)
 
 void exec_set_threads(struct exec *ex, int threads)
 {
-    ex->threads = threads < 1 ? 1 : threads;
+    ex->cpu.threads = threads < 1 ? 1 : threads;
+}
+
+void exec_set_isa(struct exec *ex, int isa)
+{
+    ex->cpu.isa = kernels_isa_resolve(isa > KERNELS_ISA_AUTO && isa < KERNELS_ISA_COUNT ? (enum kernels_isa)isa
+                                                                                       : KERNELS_ISA_AUTO);
 }
 
 int exec_max_batch(const struct exec *ex)
@@ -79,7 +87,7 @@ static void fill_common(const struct exec *ex, const struct op_node *node, float
     size_t n = (size_t)ex->batch;
     args->node = node;
     args->batch = ex->batch;
-    args->threads = ex->threads;
+    args->cpu = ex->cpu;
     for (int k = 0; k < node->input_count; k++)
         args->inputs[k] = node_input(ex, node, k);
     args->output = ex->act + n * ex->plan->act_offset[node->index];

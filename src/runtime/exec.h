@@ -2,6 +2,7 @@
  *
  *   struct exec *ex = exec_new(g, batch_size);
  *   exec_set_threads(ex, ctx->threads);                        // else the kernels use 1 thread
+ *   exec_set_isa(ex, ctx->isa);                                // else the best the CPU has
  *   struct exec_run run = {.training = true, .rng_key = key, .sample_ids = ids};
  *   const float *out = exec_forward(ex, params, x, n, &run);   // (n, output size)
  *   exec_backward(ex, params, d_out, grads);                   // grads (param_floats): batch sums
@@ -39,6 +40,9 @@ void exec_free(struct exec *ex);
 /* The OpenMP threads the ops and kernels may use from now on (below 1: 1; the default is 1);
  * the caller passes its context's ctx->threads. Results do not depend on it. */
 void exec_set_threads(struct exec *ex, int threads);
+/* The kernels' instruction set (enum kernels_isa; the default and KERNELS_ISA_AUTO: the best
+ * this CPU has); the caller passes its context's ctx->isa. Results do not depend on it. */
+void exec_set_isa(struct exec *ex, int isa);
 int exec_max_batch(const struct exec *ex);
 /* Runs every node on x (n, g->input_size), n <= max_batch. params is not const: a training
  * forward updates non-trainable tensors (running statistics). Returns the output node's

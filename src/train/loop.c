@@ -36,6 +36,7 @@ void loop_evaluate(const struct graph *g, struct exec *ex, float *params, const 
     /* The trainset holds the context's thread count; an executor its caller made without one
      * (exec_new alone) still runs on it. */
     exec_set_threads(ex, ts->threads);
+    exec_set_isa(ex, ts->isa);
     int k = (int)g->nodes[g->output_node].out_size;
     int cap = exec_max_batch(ex);
     out->count = ds->count;
@@ -162,6 +163,7 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
     struct loop_buffers b = {0};
     b.ex = exec_new(g, bs);
     exec_set_threads(b.ex, ctx->threads);
+    exec_set_isa(b.ex, ctx->isa);
     b.x = ns_xmalloc((size_t)bs * g->input_size * sizeof *b.x + 1);
     b.d_out = ns_xmalloc((size_t)bs * (size_t)k * sizeof *b.d_out + 1);
     b.grads = ns_xcalloc(g->param_floats + 1, sizeof *b.grads);

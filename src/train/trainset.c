@@ -18,6 +18,7 @@ bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count,
     memset(&ts, 0, sizeof ts);
     ts.seed = (uint64_t)spec->seed;
     ts.threads = ctx->threads;
+    ts.isa = ctx->isa;
     ts.regression = d->format == DATA_CSV && d->task == TASK_REGRESSION;
     ts.class_count = ts.regression ? 0 : class_count;
     struct data_load dl;

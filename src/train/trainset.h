@@ -35,6 +35,7 @@ struct trainset {
     uint64_t seed;
     size_t skipped; /* unreadable images left out (image folders, on_error: skip) */
     int threads;    /* the context's, when loaded: for decoding and trainset_gather */
+    int isa;        /* the context's kernel ISA (enum kernels_isa), for loop_evaluate */
 };
 
 /* class_count: what the graph was built for (model_probe_data); the data must agree. */
