@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "config.h"
+
 static const char *const isa_names[KERNELS_ISA_COUNT] = {"auto", "portable", "avx2", "avx512"};
 
 const char *kernels_isa_name(enum kernels_isa isa)
@@ -25,7 +27,7 @@ bool kernels_isa_supported(enum kernels_isa isa)
     case KERNELS_ISA_AUTO:
     case KERNELS_ISA_PORTABLE:
         return true;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(NETSPEC_HAVE_X86_KERNELS) && (defined(__GNUC__) || defined(__clang__))
     case KERNELS_ISA_AVX2:
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case KERNELS_ISA_AVX512:
