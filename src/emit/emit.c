@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
+#include "emit/emit_nsk.h"
 #include "ops/op_emit.h"
 #include "spec/spec.h"
 
@@ -257,7 +258,7 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
                   " *\n",
                   X, X, image ? "(values 0..255, [h, w, c] order)" : "(the raw feature values)", X, x, x);
     struct ns_buf t = {0};
-    ns_buf_printf(&t, "Plain C99 needing only <math.h> (link with -lm): no allocation, no state. The caller passes "
+    ns_buf_printf(&t, "Plain C99 needing only <math.h> for fmaf and sqrtf (link with -lm): no allocation, no state. The caller passes "
                       "a workspace of %s_WORKSPACE_BYTES bytes aligned for float; calls with different workspaces "
                       "may run at the same time.", X);
     put_wrapped(h, " *", t.data);
@@ -294,11 +295,12 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
     put_wrapped(h, " *", t.data);
     ns_buf_puts(h, " *\n");
     t.len = 0;
-    ns_buf_printf(&t, "Bit for bit: %s_logits gives the runtime's own float values (eval mode: batchnorm running "
-                      "statistics, dropout off) when compiled without -ffast-math and without contracting a*b+c "
-                      "into fused multiply-adds (gcc: -ffp-contract=off, the default with -std=c99; clang: %s.c "
-                      "turns it off), with IEEE single precision (not x87 extended precision) and the C library "
-                      "the runtime used for expf and tanhf.", x, x);
+    ns_buf_printf(&t, "Bit for bit: %s_logits and the probabilities are the netspec runtime's own float values "
+                      "(eval mode: batchnorm running statistics, dropout off) with any C99 compiler, optimisation "
+                      "level, -march, C library and CPU, under one condition: do not compile with -ffast-math "
+                      "(or -Ofast). %s.c refuses to compile under it, and where float expressions are evaluated in "
+                      "a wider type (FLT_EVAL_METHOD 1 or 2: x87 without SSE). The file carries netspec's kernels "
+                      "(kernels/nsk.h) verbatim; their first comment states the arithmetic contract.", x, x);
     put_wrapped(h, " *", t.data);
     ns_buf_puts(h, " */\n");
     ns_buf_free(&t);
@@ -330,9 +332,14 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
                   "void %s_logits(const float *x, float *logits, void *workspace);\n"
                   "/* The class of raw values (preprocess + logits); probabilities (%s_CLASS_COUNT) may be\n"
                   " * NULL. */\n"
-                  "int %s_classify(const float *raw, float *probabilities, void *workspace);\n\n"
+                  "int %s_classify(const float *raw, float *probabilities, void *workspace);\n"
+                  "/* %s_classify for n inputs one after another: raw (n, %s_INPUT_SIZE); classes (n) and\n"
+                  " * probabilities (n, %s_CLASS_COUNT) may each be NULL. The same bits as n single calls. */\n"
+                  "void %s_classify_batch(const float *raw, size_t n, int *classes, float *probabilities, void *workspace);\n"
+                  "/* %s_logits for n preprocessed inputs x (n, %s_INPUT_SIZE) into logits (n, %s_OUTPUT_SIZE). */\n"
+                  "void %s_logits_batch(const float *x, size_t n, float *logits, void *workspace);\n\n"
                   "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
-                  X, X, x, X, x, X, x);
+                  X, X, x, X, x, X, x, x, X, X, x, x, X, X, x);
 }
 
 /* ---- the source ---- */
@@ -405,21 +412,16 @@ static void put_preprocess(struct ns_buf *c, const struct emit_plan *p)
 {
     const struct data_prep_norm *n = p->m->norm;
     char lit[OP_EMIT_FLOAT_MAX];
+    size_t channels = n->channels ? n->channels : 1;
     ns_buf_printf(c, "void %s_preprocess(const float *raw, float *x)\n{\n", p->prefix);
-    if (n->channels) {
-        ns_buf_printf(c, "    static const float mean[%zu] = {", n->channels);
-        for (size_t i = 0; i < n->channels; i++)
-            ns_buf_printf(c, "%s%s", i ? ", " : "", op_emit_float(n->mean[i], lit));
-        ns_buf_printf(c, "};\n    static const float std[%zu] = {", n->channels);
-        for (size_t i = 0; i < n->channels; i++)
-            ns_buf_printf(c, "%s%s", i ? ", " : "", op_emit_float(n->std[i], lit));
-        ns_buf_printf(c, "};\n    for (size_t i = 0; i < %zu; i++)\n", p->input_size);
-        ns_buf_printf(c, "        x[i] = (raw[i] * %s - mean[i %% %zu]) / std[i %% %zu];\n}\n\n",
-                      op_emit_float(n->scale, lit), n->channels, n->channels);
-    } else {
-        ns_buf_printf(c, "    for (size_t i = 0; i < %zu; i++)\n", p->input_size);
-        ns_buf_printf(c, "        x[i] = (raw[i] * %s - 0.0f) / 1.0f;\n}\n\n", op_emit_float(n->scale, lit));
-    }
+    ns_buf_printf(c, "    static const float mean[%zu] = {", channels);
+    for (size_t i = 0; i < channels; i++)
+        ns_buf_printf(c, "%s%s", i ? ", " : "", op_emit_float(n->channels ? n->mean[i] : 0.0f, lit));
+    ns_buf_printf(c, "};\n    static const float std[%zu] = {", channels);
+    for (size_t i = 0; i < channels; i++)
+        ns_buf_printf(c, "%s%s", i ? ", " : "", op_emit_float(n->channels ? n->std[i] : 1.0f, lit));
+    ns_buf_printf(c, "};\n    nsk_normalize(raw, %zu, %s, mean, std, %zu, x);\n}\n\n", p->input_size,
+                  op_emit_float(n->scale, lit), channels);
 }
 
 static void put_nodes(struct ns_buf *c, const struct emit_plan *p)
@@ -523,7 +525,24 @@ static void put_classify(struct ns_buf *c, struct emit_plan *p)
         }
         ns_buf_puts(c, "    }\n");
     }
-    ns_buf_puts(c, "    return best;\n}\n");
+    ns_buf_puts(c, "    return best;\n}\n\n");
+    ns_buf_printf(c,
+                  "void %s_classify_batch(const float *raw, size_t n, int *classes, float *probabilities, void *workspace)\n"
+                  "{\n"
+                  "    size_t i;\n"
+                  "    for (i = 0; i < n; i++) {\n"
+                  "        int best = %s_classify(raw + i * %zu, probabilities ? probabilities + i * %d : NULL, workspace);\n"
+                  "        if (classes)\n"
+                  "            classes[i] = best;\n"
+                  "    }\n"
+                  "}\n\n"
+                  "void %s_logits_batch(const float *x, size_t n, float *logits, void *workspace)\n"
+                  "{\n"
+                  "    size_t i;\n"
+                  "    for (i = 0; i < n; i++)\n"
+                  "        %s_logits(x + i * %zu, logits + i * %zu, workspace);\n"
+                  "}\n",
+                  x, x, p->input_size, p->m->class_count, x, x, p->input_size, p->output_size);
 }
 
 static void put_source(struct ns_buf *c, struct emit_plan *p)
@@ -533,19 +552,27 @@ static void put_source(struct ns_buf *c, struct emit_plan *p)
     put_classify(&classify, p);
     char *file = ns_asprintf("%s.c", p->prefix);
     char *more = ns_asprintf(" See %s.h. Each layer is one function repeating the runtime's arithmetic for one "
-                             "sample in the runtime's order: sums run over their terms in index order from 0, "
-                             "convolutions run on an im2col matrix with zeros for the padding, exactly as the "
-                             "netspec kernels do.", p->prefix);
+                             "sample in the runtime's order, through netspec's kernels (kernels/nsk.h, copied "
+                             "below verbatim): every sum a chain of fused multiply-adds (fmaf) in index order "
+                             "from +0, transcendentals netspec's own, no other contraction. Only -ffast-math "
+                             "(or -Ofast) can change a bit.", p->prefix);
     put_origin(c, p, file, more);
     free(file);
     free(more);
     ns_buf_printf(c,
                   " */\n"
                   "#include \"%s.h\"\n\n"
-                  "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n"
-                  "/* Fused multiply-adds would change the rounding of every sum. */\n"
-                  "#ifdef __clang__\n#pragma STDC FP_CONTRACT OFF\n#endif\n\n",
-                  p->prefix);
+                  "#include <float.h>\n\n"
+                  "/* Exactness needs each float operation rounded to float, as written. */\n"
+                  "#ifdef __FAST_MATH__\n"
+                  "#error \"%s.c gives the netspec runtime's results only without -ffast-math (or -Ofast)\"\n"
+                  "#endif\n"
+                  "#if defined(FLT_EVAL_METHOD) && (FLT_EVAL_METHOD == 1 || FLT_EVAL_METHOD == 2)\n"
+                  "#error \"%s.c needs float arithmetic evaluated as float (on 32-bit x86: -msse2 -mfpmath=sse)\"\n"
+                  "#endif\n\n",
+                  p->prefix, p->prefix, p->prefix);
+    ns_buf_puts(c, emit_nsk_text);
+    ns_buf_puts(c, "\n");
     put_params(c, p);
     op_emit_helpers(c, p->prefix, p->helpers);
     put_nodes(c, p);

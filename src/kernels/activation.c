@@ -1,62 +1,14 @@
 #include "kernels/activation.h"
 
-#include <math.h>
-#include <string.h>
+#include "kernels/isa_loops.h"
+#include "kernels/nsk.h"
 
 /* Below this many elements a parallel region costs more than it saves. */
 enum { ACT_PARALLEL_MIN = 1 << 15 };
 /* Elements per parallel chunk; a fixed split, so the work per element never depends on it. */
 enum { ACT_CHUNK = 1 << 14 };
-/* Gradients are formed in a stack block before they are stored or added. */
-enum { ACT_BLOCK = 256 };
-
-/* Each row of activations.def becomes its scalar functions and, for elementwise rows, one
- * forward and one backward loop, so every function's loop is its own and the simple ones
- * vectorise. The row's forward body is also kept as text (ACTIVATION_TEXT) for the emitter. */
+/* The row's forward body, kept as text for the emitter. */
 #define ACTIVATION_TEXT(...) #__VA_ARGS__
-
-#define ACTIVATION(name, ID, identity, flops, init, forward, gradient)                           \
-    static inline float activation_f_##name(float x, float alpha) forward                        \
-    static inline float activation_g_##name(float z, float dy, float alpha) gradient             \
-    static void activation_forward_##name(float alpha, float *x, size_t begin, size_t end)        \
-    {                                                                                             \
-        _Pragma("omp simd") for (size_t i = begin; i < end; i++)                                  \
-            x[i] = activation_f_##name(x[i], alpha);                                              \
-    }                                                                                             \
-    static void activation_backward_##name(float alpha, const float *z, const float *dy,          \
-                                           float *dz, size_t begin, size_t end, bool accumulate)  \
-    {                                                                                             \
-        float g[ACT_BLOCK];                                                                       \
-        for (size_t b0 = begin; b0 < end; b0 += ACT_BLOCK) {                                      \
-            size_t len = end - b0 < ACT_BLOCK ? end - b0 : ACT_BLOCK;                             \
-            const float *zb = z + b0, *db = dy + b0;                                              \
-            _Pragma("omp simd") for (size_t i = 0; i < len; i++)                                  \
-                g[i] = activation_g_##name(zb[i], db[i], alpha);                                  \
-            float *out = dz + b0;                                                                 \
-            if (accumulate) {                                                                     \
-                _Pragma("omp simd") for (size_t i = 0; i < len; i++)                              \
-                    out[i] += g[i];                                                               \
-            } else {                                                                              \
-                memmove(out, g, len * sizeof *g);                                                 \
-            }                                                                                     \
-        }                                                                                         \
-    }
-#define ACTIVATION_ROW(name, ID, flops, init, forward, gradient)                                 \
-    static void activation_f_##name(float *x, size_t cols) forward                               \
-    static void activation_g_##name(const float *z, const float *dy, float *dz, size_t cols,     \
-                                    bool accumulate) gradient
-#include "kernels/activations.def"
-#undef ACTIVATION
-#undef ACTIVATION_ROW
-
-/* The runtime's side of a row: the loops it runs. */
-struct activation_impl {
-    void (*forward)(float alpha, float *x, size_t begin, size_t end);
-    void (*backward)(float alpha, const float *z, const float *dy, float *dz, size_t begin,
-                     size_t end, bool accumulate);
-    void (*forward_row)(float *x, size_t cols);
-    void (*backward_row)(const float *z, const float *dy, float *dz, size_t cols, bool accumulate);
-};
 
 static const struct activation_info activation_table[] = {
 #define ACTIVATION(name, ID, identity, flops, init, forward, gradient)                           \
@@ -68,20 +20,8 @@ static const struct activation_info activation_table[] = {
 #undef ACTIVATION_ROW
 };
 
-static const struct activation_impl activation_impls[] = {
-#define ACTIVATION(name, ID, identity, flops, init, forward, gradient)                           \
-    {activation_forward_##name, activation_backward_##name, NULL, NULL},
-#define ACTIVATION_ROW(name, ID, flops, init, forward, gradient)                                 \
-    {NULL, NULL, activation_f_##name, activation_g_##name},
-#include "kernels/activations.def"
-#undef ACTIVATION
-#undef ACTIVATION_ROW
-};
-
 _Static_assert(sizeof activation_table / sizeof *activation_table == ACT_COUNT,
                "activation_table must hold one row per line of activations.def");
-_Static_assert(sizeof activation_impls / sizeof *activation_impls == ACT_COUNT,
-               "activation_impls must hold one row per line of activations.def");
 
 const struct activation_info *activation_info(int act)
 {
@@ -102,8 +42,7 @@ double activation_flops(int act)
 
 void activation_softmax_row(float *x, size_t cols)
 {
-    if (cols > 0)
-        activation_f_softmax(x, cols);
+    nsk_softmax_row(x, cols);
 }
 
 void activation_forward(const struct kernels_cpu *cpu, int act, float alpha, float *x, size_t rows, size_t cols)
@@ -112,7 +51,7 @@ void activation_forward(const struct kernels_cpu *cpu, int act, float alpha, flo
     const struct activation_info *a = activation_info(act);
     if (!a || a->identity || n == 0)
         return;
-    const struct activation_impl *f = &activation_impls[act];
+    const struct activation_impl *f = &isa_loops_pick(cpu)->activations[act];
     if (a->per_row) {
         long long r_count = (long long)rows;
 #pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(cpu->threads < 1 ? 1 : cpu->threads)
@@ -136,7 +75,7 @@ void activation_backward(const struct kernels_cpu *cpu, int act, float alpha, co
     const struct activation_info *a = activation_info(act);
     if (!a || n == 0)
         return;
-    const struct activation_impl *f = &activation_impls[act];
+    const struct activation_impl *f = &isa_loops_pick(cpu)->activations[act];
     if (a->per_row) {
         long long r_count = (long long)rows;
 #pragma omp parallel for schedule(static) if (n >= ACT_PARALLEL_MIN) num_threads(cpu->threads < 1 ? 1 : cpu->threads)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
+#include "kernels/isa_loops.h"
 
 /* Below roughly this many multiply-adds (or elements) a parallel region costs more than it
  * saves. The choice never changes results, only speed. */
@@ -555,17 +556,21 @@ void kernels_col_moments(const struct kernels_cpu *cpu, size_t rows, size_t cols
     }
 }
 
+/* Elements per block of kernels_col_affine's rows. */
+enum { AFFINE_BLOCK = 1 << 12 };
+
 void kernels_col_affine(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, const float *scale,
                         const float *shift, float *y)
 {
-    long count = (long)rows;
+    /* nsk_affine_cols, compiled for the caller's ISA (fmaf is one instruction there), over
+     * blocks of rows: each element is one fmaf whatever the split. */
+    const struct isa_loops *loops = isa_loops_pick(cpu);
+    size_t block = cols ? (AFFINE_BLOCK + cols - 1) / cols : 1;
+    long blocks = (long)((rows + block - 1) / block);
 #pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
-    for (long r = 0; r < count; r++) {
-        const float *xr = x + (size_t)r * cols;
-        float *yr = y + (size_t)r * cols;
-#pragma omp simd
-        for (size_t c = 0; c < cols; c++)
-            yr[c] = scale[c] * xr[c] + shift[c];
+    for (long b = 0; b < blocks; b++) {
+        size_t r0 = (size_t)b * block, n = rows - r0 < block ? rows - r0 : block;
+        loops->affine_rows(x + r0 * cols, scale, shift, n, cols, y + r0 * cols);
     }
 }
 

@@ -85,7 +85,7 @@ void kernels_col_sum(const struct kernels_cpu *cpu, size_t rows, size_t cols, co
 /* Per-column mean and biased variance of x (rows, cols), accumulated in double in row order
  * (two passes: mean, then squared deviations). */
 void kernels_col_moments(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *mean, float *var);
-/* y[r][c] = scale[c] * x[r][c] + shift[c]. */
+/* y[r][c] = fmaf(x[r][c], scale[c], shift[c]) (nsk_affine_cols: batchnorm's folded map). */
 void kernels_col_affine(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, const float *scale,
                         const float *shift, float *y);
 /* Batch-normalisation backward over x (rows, cols) normalised per column with mean and

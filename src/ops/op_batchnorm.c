@@ -4,7 +4,6 @@
  * running = momentum * running + (1 - momentum) * batch (running_var takes the unbiased
  * variance). Evaluation uses the running statistics. Backward recomputes the batch statistics
  * from the input with the same code, so they are bit-identical to forward's. */
-#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -12,6 +11,7 @@
 #include "ops/op_emit.h"
 #include "ops/ops.h"
 #include "kernels/kernels.h"
+#include "kernels/nsk.h"
 
 struct batchnorm_params {
     double momentum;
@@ -63,7 +63,7 @@ static void batchnorm_stats(const struct op_run_args *args, bool batch_stats, si
         }
     }
     for (size_t c = 0; c < cols; c++)
-        inv_std[c] = (float)(1.0 / sqrt((double)var[c] + p->eps));
+        inv_std[c] = nsk_batchnorm_inv_std(var[c], (float)p->eps);
 }
 
 static void batchnorm_forward(const struct op_run_args *args)
@@ -78,10 +78,9 @@ static void batchnorm_forward(const struct op_run_args *args)
     float *mean = buf, *var = buf + cols, *inv_std = buf + 2 * cols, *scale = buf + 3 * cols,
           *shift = buf + 4 * cols;
     batchnorm_stats(args, batch_stats, rows, cols, mean, var, inv_std);
-    for (size_t c = 0; c < cols; c++) {
-        scale[c] = args->tensors[BN_GAMMA][c] * inv_std[c];
-        shift[c] = args->tensors[BN_BETA][c] - mean[c] * scale[c];
-    }
+    /* The emitted C folds the running statistics with the same function. */
+    nsk_batchnorm_fold(args->tensors[BN_GAMMA], args->tensors[BN_BETA], mean, var, (float)p->eps, cols, scale,
+                       shift);
     kernels_col_affine(&args->cpu, rows, cols, args->inputs[0], scale, shift, args->output);
     if (batch_stats) {
         double unbias = rows > 1 ? (double)rows / (double)(rows - 1) : 1.0;
@@ -116,8 +115,8 @@ static void batchnorm_backward(const struct op_run_args *args)
     free(buf);
 }
 
-/* Inference with the running statistics, in batchnorm_stats' and batchnorm_forward's
- * expressions: inv_std in double, then scale and shift in float, then scale * x + shift. */
+/* Inference with the running statistics, as batchnorm_forward: nsk_batchnorm_fold into
+ * scratch, then nsk_affine_cols (kernels_col_affine's fmaf(x, scale, shift)). */
 static void batchnorm_emit(const struct op_emit_args *args)
 {
     const struct op_node *node = args->node;
@@ -129,15 +128,11 @@ static void batchnorm_emit(const struct op_emit_args *args)
     op_emit_tensor(args, "beta", BN_BETA, "channels");
     op_emit_tensor(args, "mean", BN_MEAN, "channels");
     op_emit_tensor(args, "var", BN_VAR, "channels");
+    op_emit_scratch(args, 2 * cols);
     ns_buf_printf(args->out,
-                  "    for (size_t c = 0; c < %zu; c++) {\n"
-                  "        float inv_std = (float)(1.0 / sqrt((double)var[c] + %s));\n"
-                  "        float scale = gamma[c] * inv_std;\n"
-                  "        float shift = beta[c] - mean[c] * scale;\n"
-                  "        for (size_t r = 0; r < %zu; r++)\n"
-                  "            out[r * %zu + c] = scale * in[0][r * %zu + c] + shift;\n"
-                  "    }\n",
-                  cols, op_emit_double(p->eps, eps), rows, cols, cols);
+                  "    nsk_batchnorm_fold(gamma, beta, mean, var, %s, %zu, scratch, scratch + %zu);\n"
+                  "    nsk_affine_cols(in[0], scratch, scratch + %zu, %zu, %zu, out);\n",
+                  op_emit_float((float)p->eps, eps), cols, cols, cols, rows, cols);
 }
 
 const struct op_def op_batchnorm = {

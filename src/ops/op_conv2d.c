@@ -233,22 +233,15 @@ static void conv2d_backward(const struct op_run_args *args)
     free(owned);
 }
 
-/* The forward for one sample: im2col (unless direct), the product, bias, activation. */
+/* The forward for one sample: nsk_conv2d (the im2col + SGEMM sums, bias included), then the
+ * activation. */
 static void conv2d_emit(const struct op_emit_args *args)
 {
     const struct op_node *node = args->node;
     const struct conv2d_params *p = node->params;
     struct conv2d_plan plan;
     conv2d_plan(node, 1, &plan);
-    const char *a = "in[0]";
-    if (!plan.direct) {
-        op_emit_im2col(args, &plan.g, "in[0]", "scratch");
-        op_emit_scratch(args, conv2d_col_floats(&plan));
-        a = "scratch";
-    }
-    op_emit_matmul(args, a, 0, "out", (size_t)plan.positions, (size_t)plan.k, (size_t)plan.filters);
-    if (p->use_bias)
-        op_emit_bias_add(args, "out", 1, (size_t)plan.positions, (size_t)plan.filters);
+    op_emit_conv2d(args, &plan.g, "in[0]", 0, p->use_bias ? 1 : -1, "out", (size_t)plan.filters);
     op_emit_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", (size_t)plan.positions,
                       (size_t)plan.filters);
 }

@@ -122,14 +122,12 @@ static void dense_backward(const struct op_run_args *args)
     free(owned);
 }
 
-/* One sample: x (1, in) W (in, units), then bias and activation, as dense_forward. */
+/* One sample: nsk_dense (x W, then + bias), then the activation, as dense_forward. */
 static void dense_emit(const struct op_emit_args *args)
 {
     const struct op_node *node = args->node;
     const struct dense_params *p = node->params;
-    op_emit_matmul(args, "in[0]", 0, "out", 1, node->in_sizes[0], node->out_size);
-    if (p->use_bias)
-        op_emit_bias_add(args, "out", 1, 1, node->out_size);
+    op_emit_dense(args, "in[0]", 0, p->use_bias ? 1 : -1, "out", node->in_sizes[0], node->out_size);
     op_emit_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", 1, node->out_size);
 }
 

@@ -39,42 +39,46 @@ void op_emit_copy(const struct op_emit_args *a, const char *src, const char *dst
                   n, dst, src);
 }
 
-void op_emit_matmul(const struct op_emit_args *a, const char *src, int tensor, const char *dst,
-                   size_t rows, size_t k, size_t n)
+/* The node's tensor t as an expression, or "NULL" when t < 0. */
+static void put_tensor_ref(const struct op_emit_args *a, int tensor)
 {
-    /* Row by row, and within a row k-outer over every output: each output still sums its own
-     * terms in k order from 0, the order kernels_sgemm keeps, while the inner loop runs along
-     * contiguous weights. */
-    struct ns_buf *o = a->out;
-    ns_buf_printf(o, "    {\n        const float *w = %s_params + %zu; /* (%zu, %zu) */\n", a->prefix,
-                  a->node->tensor_offset[tensor], k, n);
-    ns_buf_printf(o,
-                  "        for (size_t r = 0; r < %zu; r++) {\n"
-                  "            const float *s = %s + r * %zu;\n"
-                  "            float *d = %s + r * %zu;\n"
-                  "            for (size_t j = 0; j < %zu; j++)\n"
-                  "                d[j] = 0.0f;\n"
-                  "            for (size_t p = 0; p < %zu; p++) {\n"
-                  "                const float sp = s[p];\n"
-                  "                const float *wp = w + p * %zu;\n"
-                  "                for (size_t j = 0; j < %zu; j++)\n"
-                  "                    d[j] += sp * wp[j];\n"
-                  "            }\n"
-                  "        }\n"
-                  "    }\n",
-                  rows, src, k, dst, n, n, k, n, n);
+    if (tensor < 0)
+        ns_buf_puts(a->out, "NULL");
+    else
+        ns_buf_printf(a->out, "%s_params + %zu", a->prefix, a->node->tensor_offset[tensor]);
 }
 
-void op_emit_bias_add(const struct op_emit_args *a, const char *dst, int tensor, size_t rows, size_t cols)
+void op_emit_dense(const struct op_emit_args *a, const char *src, int weight, int bias, const char *dst,
+                   size_t n_in, size_t n_out)
 {
-    ns_buf_printf(a->out,
-                  "    {\n"
-                  "        const float *b = %s_params + %zu; /* (%zu) */\n"
-                  "        for (size_t r = 0; r < %zu; r++)\n"
-                  "            for (size_t c = 0; c < %zu; c++)\n"
-                  "                %s[r * %zu + c] += b[c];\n"
-                  "    }\n",
-                  a->prefix, a->node->tensor_offset[tensor], cols, rows, cols, dst, cols);
+    ns_buf_printf(a->out, "    nsk_dense(%s, ", src);
+    put_tensor_ref(a, weight);
+    ns_buf_puts(a->out, ", ");
+    put_tensor_ref(a, bias);
+    ns_buf_printf(a->out, ", %zu, %zu, %s);\n", n_in, n_out, dst);
+}
+
+/* `static const struct nsk_window g = {...};` for the runtime's window g. */
+static void put_window(struct ns_buf *o, const struct kernels_window *g)
+{
+    ns_buf_printf(o,
+                  "    /* in (%d, %d, %d), window (%d, %d), stride (%d, %d), dilation (%d, %d), padding top %d "
+                  "left %d */\n"
+                  "    static const struct nsk_window g = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n",
+                  g->in_h, g->in_w, g->channels, g->k_h, g->k_w, g->stride_h, g->stride_w, g->dil_h, g->dil_w,
+                  g->pad_top, g->pad_left, g->in_h, g->in_w, g->channels, g->k_h, g->k_w, g->stride_h,
+                  g->stride_w, g->dil_h, g->dil_w, g->pad_top, g->pad_left, g->out_h, g->out_w);
+}
+
+void op_emit_conv2d(const struct op_emit_args *a, const struct kernels_window *g, const char *src, int weight,
+                    int bias, const char *dst, size_t filters)
+{
+    put_window(a->out, g);
+    ns_buf_printf(a->out, "    nsk_conv2d(&g, %s, ", src);
+    put_tensor_ref(a, weight);
+    ns_buf_puts(a->out, ", ");
+    put_tensor_ref(a, bias);
+    ns_buf_printf(a->out, ", %zu, %s);\n", filters, dst);
 }
 
 void op_emit_activation(const struct op_emit_args *a, int act, float alpha, const char *x, size_t rows,
@@ -100,115 +104,18 @@ void op_emit_activation(const struct op_emit_args *a, int act, float alpha, cons
                       rows * cols, x, a->prefix, info->name, x, op_emit_float(alpha, lit));
 }
 
-/* Opens a loop over every output position, with oy, ox and the output row at `row`. */
-static void window_loops_open(struct ns_buf *o, const struct kernels_window *g)
-{
-    ns_buf_printf(o,
-                  "    for (int oy = 0; oy < %d; oy++)\n"
-                  "        for (int ox = 0; ox < %d; ox++) {\n",
-                  g->out_h, g->out_w);
-}
-
-void op_emit_im2col(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
-                   const char *col)
-{
-    struct ns_buf *o = a->out;
-    size_t ch = (size_t)g->channels, kcols = (size_t)g->k_h * (size_t)g->k_w * ch;
-    ns_buf_printf(o, "    /* im2col: rows (out_h, out_w) = (%d, %d), columns (ky, kx, c) = (%d, %d, %zu) */\n",
-                  g->out_h, g->out_w, g->k_h, g->k_w, ch);
-    window_loops_open(o, g);
-    ns_buf_printf(o,
-                  "            float *dst = %s + ((size_t)oy * %d + (size_t)ox) * %zu;\n"
-                  "            for (int ky = 0; ky < %d; ky++) {\n"
-                  "                int iy = oy * %d + ky * %d - %d;\n"
-                  "                for (int kx = 0; kx < %d; kx++) {\n"
-                  "                    int ix = ox * %d + kx * %d - %d;\n"
-                  "                    float *d = dst + ((size_t)ky * %d + (size_t)kx) * %zu;\n"
-                  "                    if (iy < 0 || iy >= %d || ix < 0 || ix >= %d) {\n"
-                  "                        for (size_t c = 0; c < %zu; c++)\n"
-                  "                            d[c] = 0.0f;\n"
-                  "                    } else {\n"
-                  "                        const float *s = %s + ((size_t)iy * %d + (size_t)ix) * %zu;\n"
-                  "                        for (size_t c = 0; c < %zu; c++)\n"
-                  "                            d[c] = s[c];\n"
-                  "                    }\n"
-                  "                }\n"
-                  "            }\n"
-                  "        }\n",
-                  col, g->out_w, kcols, g->k_h, g->stride_h, g->dil_h, g->pad_top, g->k_w, g->stride_w,
-                  g->dil_w, g->pad_left, g->k_w, ch, g->in_h, g->in_w, ch, src, g->in_w, ch, ch);
-}
-
-/* The loops over the valid taps of the window at (oy, ox), with s the tap's channels. The
- * caller closes the two tap loops and the two window loops. */
-static void window_taps_open(struct ns_buf *o, const struct kernels_window *g, const char *src)
-{
-    ns_buf_printf(o,
-                  "            for (int ky = 0; ky < %d; ky++) {\n"
-                  "                int iy = oy * %d + ky * %d - %d;\n"
-                  "                if (iy < 0 || iy >= %d)\n"
-                  "                    continue;\n"
-                  "                for (int kx = 0; kx < %d; kx++) {\n"
-                  "                    int ix = ox * %d + kx * %d - %d;\n"
-                  "                    const float *s;\n"
-                  "                    if (ix < 0 || ix >= %d)\n"
-                  "                        continue;\n"
-                  "                    s = %s + ((size_t)iy * %d + (size_t)ix) * %d;\n",
-                  g->k_h, g->stride_h, g->dil_h, g->pad_top, g->in_h, g->k_w, g->stride_w, g->dil_w,
-                  g->pad_left, g->in_w, src, g->in_w, g->channels);
-}
-
 void op_emit_maxpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
                     const char *dst)
 {
-    struct ns_buf *o = a->out;
-    int ch = g->channels;
-    window_loops_open(o, g);
-    ns_buf_printf(o,
-                  "            float *d = %s + ((size_t)oy * %d + (size_t)ox) * %d;\n"
-                  "            int first = 1;\n",
-                  dst, g->out_w, ch);
-    window_taps_open(o, g, src);
-    ns_buf_printf(o,
-                  "                    if (first) {\n"
-                  "                        for (int c = 0; c < %d; c++)\n"
-                  "                            d[c] = s[c];\n"
-                  "                        first = 0;\n"
-                  "                        continue;\n"
-                  "                    }\n"
-                  "                    for (int c = 0; c < %d; c++)\n"
-                  "                        d[c] = s[c] > d[c] ? s[c] : d[c];\n"
-                  "                }\n"
-                  "            }\n"
-                  "        }\n",
-                  ch, ch);
+    put_window(a->out, g);
+    ns_buf_printf(a->out, "    nsk_maxpool(&g, %s, %s);\n", src, dst);
 }
 
 void op_emit_avgpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
                     const char *dst)
 {
-    struct ns_buf *o = a->out;
-    int ch = g->channels;
-    window_loops_open(o, g);
-    ns_buf_printf(o,
-                  "            float *d = %s + ((size_t)oy * %d + (size_t)ox) * %d;\n"
-                  "            int count = 0;\n"
-                  "            float inv;\n"
-                  "            for (int c = 0; c < %d; c++)\n"
-                  "                d[c] = 0.0f;\n",
-                  dst, g->out_w, ch, ch);
-    window_taps_open(o, g, src);
-    ns_buf_printf(o,
-                  "                    count++;\n"
-                  "                    for (int c = 0; c < %d; c++)\n"
-                  "                        d[c] += s[c];\n"
-                  "                }\n"
-                  "            }\n"
-                  "            inv = 1.0f / (float)count;\n"
-                  "            for (int c = 0; c < %d; c++)\n"
-                  "                d[c] *= inv;\n"
-                  "        }\n",
-                  ch, ch);
+    put_window(a->out, g);
+    ns_buf_printf(a->out, "    nsk_avgpool(&g, %s, %s);\n", src, dst);
 }
 
 /* Writes a body of activations.def, which the preprocessor made one line, one statement a

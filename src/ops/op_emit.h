@@ -1,12 +1,13 @@
 /* The emitted counterparts of the runtime's kernels, for the ops' emit_c functions. Each helper
  * writes C99 statements that compute what the kernel computes, value for value and in the
- * same order, for one sample:
+ * same order, for one sample, mostly calls of the kernels of kernels/nsk.h, which the emitted
+ * file carries verbatim. Nothing written here may multiply and then add outside fmaf (the
+ * arithmetic contract in nsk.h): the emitted file may meet a contracting compiler.
  *
  *   static void conv2d_emit(const struct op_emit_args *args)   // in op_conv2d.c
  *   {
- *       op_emit_im2col(args, &g, "in[0]", "scratch");
- *       op_emit_scratch(args, positions * k);
- *       op_emit_matmul(args, "scratch", 0, "out", positions, k, filters);
+ *       op_emit_conv2d(args, &g, "in[0]", 0, 1, "out", filters);   // nsk_conv2d(...);
+ *       op_emit_activation(args, p->activation, ACTIVATION_LEAKY_ALPHA, "out", positions, filters);
  *   }
  *
  * An op's emit_c writes the body of
@@ -55,23 +56,25 @@ void op_emit_scratch(const struct op_emit_args *a, size_t floats);
 void op_emit_tensor(const struct op_emit_args *a, const char *var, int tensor, const char *shape);
 /* dst[0..n) = src[0..n). */
 void op_emit_copy(const struct op_emit_args *a, const char *src, const char *dst, size_t n);
-/* dst (rows, n) = src (rows, k) W (k, n), W the node's tensor `tensor`: each output is
- * ((0 + s0 w0) + s1 w1) + ... in k order, as kernels_sgemm sums. */
-void op_emit_matmul(const struct op_emit_args *a, const char *src, int tensor, const char *dst,
-                   size_t rows, size_t k, size_t n);
-/* dst[r][c] += B[c] for the node's tensor B, as kernels_bias_add. */
-void op_emit_bias_add(const struct op_emit_args *a, const char *dst, int tensor, size_t rows, size_t cols);
+/* dst (n_out) = src (n_in) W (n_in, n_out) + B through nsk_dense, W and B the node's tensors
+ * `weight` and `bias` (bias < 0: none): each output a fmaf chain in input order from +0, then
+ * + bias, as kernels_sgemm and kernels_bias_add compute it. */
+void op_emit_dense(const struct op_emit_args *a, const char *src, int weight, int bias, const char *dst,
+                   size_t n_in, size_t n_out);
+/* dst = the convolution of the image src with the node's tensors `weight` (k_h, k_w, channels,
+ * filters) and `bias` (< 0: none) over window g, through nsk_conv2d: per output a fmaf chain
+ * over the taps in (ky, kx, c) order, the runtime's im2col + SGEMM order. */
+void op_emit_conv2d(const struct op_emit_args *a, const struct kernels_window *g, const char *src, int weight,
+                    int bias, const char *dst, size_t filters);
 /* x (rows, cols) = f(x) in place, as activation_forward (softmax per row). */
 void op_emit_activation(const struct op_emit_args *a, int act, float alpha, const char *x, size_t rows,
                        size_t cols);
-/* col (out_h * out_w, k_h * k_w * channels) from the image src, as kernels_im2col: taps in
- * (ky, kx, c) order, 0 where the window hangs over the padding. */
-void op_emit_im2col(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
-                   const char *col);
-/* As kernels_maxpool_forward: the first valid tap, then v > best ? v : best in (ky, kx) order. */
+/* nsk_maxpool, as kernels_maxpool_forward: the first valid tap, then v > best ? v : best in
+ * (ky, kx) order. */
 void op_emit_maxpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
                     const char *dst);
-/* As kernels_avgpool_forward: (0 + the valid taps in (ky, kx) order) * (1.0f / count). */
+/* nsk_avgpool, as kernels_avgpool_forward: (0 + the valid taps in (ky, kx) order) *
+ * (1.0f / count). */
 void op_emit_avgpool(const struct op_emit_args *a, const struct kernels_window *g, const char *src,
                     const char *dst);
 

@@ -1,0 +1,351 @@
+/* nsk.h: netspec's shared kernels. One C99 source for two readers: the netspec runtime
+ * includes it, and `netspec emit` copies it verbatim into every emitted classifier, so both
+ * run the same text and agree bit for bit.
+ *
+ * THE ARITHMETIC CONTRACT
+ * - Every dot product (dense, convolution) is a chain of fused multiply-adds with C99 fmaf
+ *   semantics over k in order 0, 1, ..., K-1 starting from +0.0f: acc = fmaf(a_k, b_k, acc).
+ *   Then, in this order: + bias (one float add), then the activation.
+ * - A convolution is the dot product over its im2col row: taps in (ky, kx, c) order. Taps in the
+ *   padding count as fmaf(0.0f, w, acc), which leaves acc unchanged for a finite w (acc is
+ *   never -0: every chain starts at +0), so the loops here simply skip them.
+ * - No other contraction: every multiply whose result is added is written fmaf; every other
+ *   expression is plain, separately rounded IEEE single precision. A compiler that contracts
+ *   a*b+c on its own (GCC's default in GNU C mode, -march=native) finds nothing left to
+ *   contract, and the one unfused multiply-then-subtract (nsk_normalize, the runtime's input
+ *   preprocessing) goes through a volatile so it cannot be fused.
+ * - Transcendentals are nsk_expf, nsk_logf, nsk_tanhf, nsk_sigmoidf (and the gelu built on
+ *   nsk_tanhf), made of + - * /, fmaf, sqrtf and bit operations only: no libm call but fmaf
+ *   and sqrtf, both correctly rounded everywhere, so the C library never changes a bit.
+ *   Accuracy against the exact value, over all floats: nsk_expf 1 ulp, nsk_logf 1 ulp,
+ *   nsk_tanhf 2 ulp, nsk_sigmoidf 2 ulp (tests/test_ops.c asserts these bounds on dense
+ *   sweeps); overflow, underflow, infinities and NaN behave as C99 says for expf, logf, tanhf.
+ * - Results therefore depend on nothing but the inputs: not the thread count, the instruction
+ *   set, the compiler or its flags, the C library or the CPU architecture. The one condition:
+ *   IEEE single precision evaluated as float (not in a wider type: SSE on x86, not x87) and no
+ *   -ffast-math (or -Ofast), which licenses the compiler to rewrite all of the above.
+ *
+ * Everything here is static and prefixed nsk_; the file needs only the headers below. The
+ * loops run innermost over output channels (contiguous in NHWC) so compilers vectorise them,
+ * and the math functions are branch-free so loops calling them vectorise too.
+ */
+#ifndef NSK_H
+#define NSK_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- bits ---- */
+
+static inline uint32_t nsk_bits(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static inline float nsk_float(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* ---- transcendentals ---- */
+
+/* e^x. x = k ln2 + r with |r| <= ln2/2 (k from rounding x log2(e) with the 1.5 * 2^23
+ * shifter, so no float-to-int conversion), e^r = 1 + r g(r) with g a degree-5 Chebyshev fit,
+ * then two multiplications by powers of two (k split in halves) so results that overflow or
+ * become subnormal are rounded once, as the exact value would be. */
+static inline float nsk_expf(float x)
+{
+    const float shifter = 0x1.8p23f;
+    float xc = x > 89.0f ? 89.0f : x;   /* e^89 overflows; NaN stays NaN (comparisons fail) */
+    xc = xc < -104.0f ? -104.0f : xc;   /* e^-104 rounds to 0 */
+    float kshift = fmaf(xc, 0x1.715476p+0f, shifter);
+    float k = kshift - shifter;
+    float r = fmaf(k, -0x1.62e4p-1f, xc);  /* ln2 high part: 14 bits, k * it is exact */
+    r = fmaf(k, -0x1.7f7d1cp-20f, r);      /* ln2 low part */
+    float g = 0x1.6d4316p-10f;
+    g = fmaf(g, r, 0x1.123d82p-7f);
+    g = fmaf(g, r, 0x1.5554eap-5f);
+    g = fmaf(g, r, 0x1.55547cp-3f);
+    g = fmaf(g, r, 0x1p-1f);
+    g = fmaf(g, r, 0x1p+0f);
+    float p = fmaf(g, r, 1.0f);
+    /* k sits in the low mantissa bits of kshift (-151 <= k <= 129): read it back biased by
+     * 512, so no negative value ever meets a conversion. */
+    int32_t ki = (int32_t)((nsk_bits(kshift) - 0x4b400000u + 0x200u) & 0x3ffu) - 0x200;
+    int32_t k1 = ki / 2, k2 = ki - k1;
+    float s1 = nsk_float((uint32_t)(k1 + 127) << 23);
+    float s2 = nsk_float((uint32_t)(k2 + 127) << 23);
+    return p * s1 * s2;
+}
+
+/* log(x). x = 2^e m with sqrt(1/2) <= m < sqrt(2) (subnormals scaled by 2^23 first),
+ * f = m - 1, s = f / (2 + f), log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2)) with R a degree-4
+ * fit of 2 atanh(s) - 2s, then + e ln2 in two parts. Special values are selected at the
+ * end: log(+-0) = -inf, log(x < 0) = NaN, log(inf) = inf, NaN stays NaN. */
+static inline float nsk_logf(float x)
+{
+    int tiny = x < 0x1p-126f;
+    float xs = tiny ? x * 0x1p23f : x;
+    uint32_t u = nsk_bits(xs) + 0x004afb0du; /* sqrt(1/2)'s bits move to 1.0's */
+    float e = (float)((int32_t)(u >> 23) - 127 - (tiny ? 23 : 0));
+    float m = nsk_float((u & 0x007fffffu) + 0x3f3504f3u);
+    float f = m - 1.0f;
+    float s = f / (2.0f + f);
+    float z = s * s;
+    float t = 0x1.ddcf72p-3f;
+    t = fmaf(t, z, 0x1.245c40p-2f);
+    t = fmaf(t, z, 0x1.9999ecp-2f);
+    t = fmaf(t, z, 0x1.555556p-1f);
+    float hf = 0.5f * f;
+    float r = fmaf(s, fmaf(hf, f, z * t), fmaf(-hf, f, f));
+    r = fmaf(e, 0x1.7f7d1cp-20f, r);
+    r = fmaf(e, 0x1.62e4p-1f, r);
+    const float inf = nsk_float(0x7f800000u), nan = nsk_float(0x7fc00000u);
+    r = x < 0.0f ? nan : r;
+    r = x == 0.0f ? -inf : r;
+    r = x == inf ? inf : r;
+    return x != x ? x : r;
+}
+
+/* tanh(x). |x| < 0.55: x + x^3 P(x^2), P a degree-5 fit; above, 1 - 2 / (e^(2|x|) + 1), which
+ * reaches 1 near 9 and never overflows (e^(2|x|) = inf gives exactly 1). The sign is copied
+ * back, so tanh(-0) = -0 and NaN stays NaN. */
+static inline float nsk_tanhf(float x)
+{
+    uint32_t sign = nsk_bits(x) & 0x80000000u;
+    float a = nsk_float(nsk_bits(x) & 0x7fffffffu);
+    float z = a * a;
+    float p = 0x1.4b239ap-9f;
+    p = fmaf(p, z, -0x1.176410p-7f);
+    p = fmaf(p, z, 0x1.657936p-6f);
+    p = fmaf(p, z, -0x1.ba142ep-5f);
+    p = fmaf(p, z, 0x1.111104p-3f);
+    p = fmaf(p, z, -0x1.555556p-2f);
+    float small = fmaf(a * z, p, a);
+    float big = 1.0f - 2.0f / (nsk_expf(a + a) + 1.0f);
+    float t = a < 0.55f ? small : big;
+    return nsk_float(nsk_bits(t) | sign);
+}
+
+/* 1 / (1 + e^-x), as e^-|x| over 1 + e^-|x| on the negative side so e never overflows. */
+static inline float nsk_sigmoidf(float x)
+{
+    float e = nsk_expf(-nsk_float(nsk_bits(x) & 0x7fffffffu));
+    return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+}
+
+/* The tanh approximation of gelu, 0.5 x (1 + tanh(c (x + k x^3))) with c = sqrt(2/pi) =
+ * 0x1.988454p-1f and k = 0.044715f = 0x1.6e4e26p-5f; x + k x^3 is one fmaf of (k x^2) x. */
+static inline float nsk_geluf(float x)
+{
+    float inner = 0x1.988454p-1f * fmaf(0x1.6e4e26p-5f * x * x, x, x);
+    return 0.5f * x * (1.0f + nsk_tanhf(inner));
+}
+
+/* The softmax of one row in place: minus the row maximum, nsk_expf, the sum left to right,
+ * every value times 1 / sum. */
+static inline void nsk_softmax_row(float *x, size_t cols)
+{
+    float m, sum = 0.0f, inv;
+    size_t j;
+    if (cols == 0)
+        return;
+    m = x[0];
+    for (j = 1; j < cols; j++)
+        m = x[j] > m ? x[j] : m;
+    for (j = 0; j < cols; j++) {
+        x[j] = nsk_expf(x[j] - m);
+        sum += x[j];
+    }
+    inv = 1.0f / sum;
+    for (j = 0; j < cols; j++)
+        x[j] *= inv;
+}
+
+/* ---- one-image kernels (NHWC, row-major weights) ---- */
+
+/* The runtime's input preprocessing (data_prep_value): (raw * scale - mean[c]) / std[c] per
+ * value, c = i % channels, every operation rounded on its own (the volatile keeps a
+ * contracting compiler from fusing the multiply into the subtraction). */
+static inline void nsk_normalize(const float *raw, size_t n, float scale, const float *mean, const float *std,
+                          size_t channels, float *x)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        volatile float scaled = raw[i] * scale;
+        x[i] = (scaled - mean[i % channels]) / std[i % channels];
+    }
+}
+
+/* y (n_out) = x (n_in) W (n_in, n_out) + bias (NULL: none): each y[j] a fmaf chain over the
+ * inputs in order from +0, then + bias[j]. */
+static inline void nsk_dense(const float *x, const float *w, const float *bias, size_t n_in, size_t n_out, float *y)
+{
+    size_t j, k;
+    for (j = 0; j < n_out; j++)
+        y[j] = 0.0f;
+    for (k = 0; k < n_in; k++) {
+        const float xk = x[k];
+        const float *wk = w + k * n_out;
+        for (j = 0; j < n_out; j++)
+            y[j] = fmaf(xk, wk[j], y[j]);
+    }
+    if (bias)
+        for (j = 0; j < n_out; j++)
+            y[j] = y[j] + bias[j];
+}
+
+/* A sliding window over an NHWC image, as the runtime's kernels_window: output (oy, ox) reads
+ * input rows oy * stride_h + ky * dil_h - pad_top and columns likewise. */
+struct nsk_window {
+    int in_h, in_w, channels;
+    int k_h, k_w;
+    int stride_h, stride_w;
+    int dil_h, dil_w;
+    int pad_top, pad_left;
+    int out_h, out_w;
+};
+
+/* out (out_h, out_w, filters) = the convolution of in (in_h, in_w, channels) with W (k_h, k_w,
+ * channels, filters) + bias (NULL: none): per output a fmaf chain over taps (ky, kx, c), then
+ * + bias. Padding taps are skipped (see the contract above). */
+static inline void nsk_conv2d(const struct nsk_window *g, const float *in, const float *w, const float *bias,
+                       size_t filters, float *out)
+{
+    const size_t ch = (size_t)g->channels;
+    int oy, ox, ky, kx;
+    size_t c, f;
+    for (oy = 0; oy < g->out_h; oy++)
+        for (ox = 0; ox < g->out_w; ox++) {
+            float *o = out + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * filters;
+            for (f = 0; f < filters; f++)
+                o[f] = 0.0f;
+            for (ky = 0; ky < g->k_h; ky++) {
+                int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+                if (iy < 0 || iy >= g->in_h)
+                    continue;
+                for (kx = 0; kx < g->k_w; kx++) {
+                    int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+                    const float *s, *wt;
+                    if (ix < 0 || ix >= g->in_w)
+                        continue;
+                    s = in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+                    wt = w + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch * filters;
+                    for (c = 0; c < ch; c++) {
+                        const float sc = s[c];
+                        const float *wc = wt + c * filters;
+                        for (f = 0; f < filters; f++)
+                            o[f] = fmaf(sc, wc[f], o[f]);
+                    }
+                }
+            }
+            if (bias)
+                for (f = 0; f < filters; f++)
+                    o[f] = o[f] + bias[f];
+        }
+}
+
+/* Max pooling per channel: the first valid tap, then v > best ? v : best over the taps in
+ * (ky, kx) order; padding never wins. */
+static inline void nsk_maxpool(const struct nsk_window *g, const float *in, float *out)
+{
+    const size_t ch = (size_t)g->channels;
+    int oy, ox, ky, kx;
+    size_t c;
+    for (oy = 0; oy < g->out_h; oy++)
+        for (ox = 0; ox < g->out_w; ox++) {
+            float *o = out + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * ch;
+            int first = 1;
+            for (ky = 0; ky < g->k_h; ky++) {
+                int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+                if (iy < 0 || iy >= g->in_h)
+                    continue;
+                for (kx = 0; kx < g->k_w; kx++) {
+                    int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+                    const float *s;
+                    if (ix < 0 || ix >= g->in_w)
+                        continue;
+                    s = in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+                    if (first) {
+                        for (c = 0; c < ch; c++)
+                            o[c] = s[c];
+                        first = 0;
+                        continue;
+                    }
+                    for (c = 0; c < ch; c++)
+                        o[c] = s[c] > o[c] ? s[c] : o[c];
+                }
+            }
+        }
+}
+
+/* Average pooling per channel: the valid taps summed from +0 in (ky, kx) order, then times
+ * 1.0f / (the number of valid taps). */
+static inline void nsk_avgpool(const struct nsk_window *g, const float *in, float *out)
+{
+    const size_t ch = (size_t)g->channels;
+    int oy, ox, ky, kx;
+    size_t c;
+    for (oy = 0; oy < g->out_h; oy++)
+        for (ox = 0; ox < g->out_w; ox++) {
+            float *o = out + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * ch;
+            int count = 0;
+            float inv;
+            for (c = 0; c < ch; c++)
+                o[c] = 0.0f;
+            for (ky = 0; ky < g->k_h; ky++) {
+                int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+                if (iy < 0 || iy >= g->in_h)
+                    continue;
+                for (kx = 0; kx < g->k_w; kx++) {
+                    int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+                    const float *s;
+                    if (ix < 0 || ix >= g->in_w)
+                        continue;
+                    s = in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+                    count++;
+                    for (c = 0; c < ch; c++)
+                        o[c] += s[c];
+                }
+            }
+            inv = 1.0f / (float)count;
+            for (c = 0; c < ch; c++)
+                o[c] *= inv;
+        }
+}
+
+/* Batch normalisation folded into one affine map per channel:
+ * inv_std = 1 / sqrtf(var + eps), scale = gamma inv_std, shift = beta - mean scale (one fmaf).
+ * The runtime folds both its batch and its running statistics with this. */
+static inline float nsk_batchnorm_inv_std(float var, float eps)
+{
+    return 1.0f / sqrtf(var + eps);
+}
+
+static inline void nsk_batchnorm_fold(const float *gamma, const float *beta, const float *mean, const float *var,
+                               float eps, size_t cols, float *scale, float *shift)
+{
+    size_t c;
+    for (c = 0; c < cols; c++) {
+        scale[c] = gamma[c] * nsk_batchnorm_inv_std(var[c], eps);
+        shift[c] = fmaf(-mean[c], scale[c], beta[c]);
+    }
+}
+
+/* y (rows, cols) = fmaf(x, scale[c], shift[c]) per column c: batchnorm's affine map. */
+static inline void nsk_affine_cols(const float *x, const float *scale, const float *shift, size_t rows, size_t cols,
+                            float *y)
+{
+    size_t r, c;
+    for (r = 0; r < rows; r++)
+        for (c = 0; c < cols; c++)
+            y[r * cols + c] = fmaf(x[r * cols + c], scale[c], shift[c]);
+}
+
+#endif
