@@ -677,7 +677,8 @@ static void test_shape_errors(void)
 
 /* ---- SGEMM ---- */
 
-/* The contract: alpha * (((0 + a0 b0) + a1 b1) + ...) + beta * c, k in order. */
+/* The contract: acc = fmaf(a_k, b_k, acc) from +0, k in order; then c = acc (beta 0) or
+ * c + acc (beta 1). alpha is always 1. */
 static void sgemm_naive(bool ta, bool tb, int m, int n, int k, float alpha, const float *a, int lda,
                         const float *b, int ldb, float beta, float *c, int ldc)
 {
@@ -687,10 +688,11 @@ static void sgemm_naive(bool ta, bool tb, int m, int n, int k, float alpha, cons
             for (int p = 0; p < k; p++) {
                 float av = ta ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
                 float bv = tb ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
-                sum += av * bv;
+                sum = fmaf(av, bv, sum);
             }
             float *cv = &c[(size_t)i * ldc + j];
-            *cv = beta == 0.0f ? alpha * sum : alpha * sum + beta * *cv;
+            (void)alpha;
+            *cv = beta == 0.0f ? sum : *cv + sum;
         }
 }
 
@@ -712,7 +714,7 @@ static void test_sgemm_matches_naive(void)
                 b[i] = trand(&r, -1, 1);
             for (size_t i = 0; i < c_n; i++)
                 c[i] = ref[i] = trand(&r, -1, 1);
-            float alpha = scaled ? 0.5f : 1.0f, beta = scaled ? 0.25f : 0.0f;
+            float alpha = 1.0f, beta = scaled ? 1.0f : 0.0f;
             kernels_sgemm(&test_cpu, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
             sgemm_naive(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, ref, ldc);
             /* Bit for bit, padding columns untouched included. */

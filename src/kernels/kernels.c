@@ -1,5 +1,6 @@
 #include "kernels/kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,7 +67,7 @@ static void gemm_micro(int kc, const float *restrict a, size_t a_rs, size_t a_ks
             float ar = ak[(size_t)r * a_rs];
             GEMM_UNROLL
             for (int j = 0; j < GEMM_NR; j++)
-                c[r][j] += ar * b[j];
+                c[r][j] = fmaf(ar, b[j], c[r][j]);
         }
     }
     GEMM_UNROLL
@@ -189,14 +190,16 @@ void kernels_sgemm(const struct kernels_cpu *cpu, bool trans_a, bool trans_b, in
             for (int i = 0; i < mc; i++) {
                 float *crow = c + (size_t)(i0 + i) * (size_t)ldc + (size_t)j0;
                 const float *arow = acc + (size_t)i * ldacc;
+                /* The contract: alpha is 1, beta 0 or 1; one add for accumulate. */
+                (void)alpha;
                 if (beta == 0.0f) {
 #pragma omp simd
                     for (int j = 0; j < nc; j++)
-                        crow[j] = alpha * arow[j];
+                        crow[j] = arow[j];
                 } else {
 #pragma omp simd
                     for (int j = 0; j < nc; j++)
-                        crow[j] = alpha * arow[j] + beta * crow[j];
+                        crow[j] = crow[j] + arow[j];
                 }
             }
         }
