@@ -1,9 +1,9 @@
 /* netspec emit end to end: small models trained through the binary on data this program
  * writes (an MLP; a CNN with batchnorm, max/avg/global pooling, a residual add, a concat, a
  * strided, a dilated and a 1x1 convolution and gelu/tanh/sigmoid/leaky_relu/softmax; a binary
- * model with one sigmoid output) are emitted, compiled with the system's cc as the header
- * tells (-std=c99 -O2 -ffp-contract=off) and run by a driver this program writes, on a few
- * hundred inputs. The preprocessed inputs, the logits and the probabilities must equal the
+ * model with one sigmoid output) are emitted, compiled with every compiler and flags of
+ * emit_builds (the project's cc, GNU C with contraction on and -march=native, -O3, clang, musl)
+ * and run by a driver this program writes, on a few hundred inputs. The preprocessed inputs, the logits and the probabilities must equal the
  * runtime's (exec_forward in eval mode, batches of 64 and of 7) bit for bit, the class the
  * runtime's. The files must compile with -Wall -Wextra -Werror -pedantic, hold no malloc and
  * no mutable global; the --main program must classify PGM/PPM files as `netspec predict`
@@ -200,16 +200,47 @@ static char *driver_source(const char *prefix)
         prefix, upper);
 }
 
-/* Compiles DIR/PREFIX.c with the driver (or DIR/PREFIX_main.c) into DIR/NAME with `flags`. */
-static bool compile(const char *dir, const char *prefix, const char *second, const char *flags, const char *name)
+/* Compiles DIR/PREFIX.c with the driver (or DIR/PREFIX_main.c) into DIR/NAME with `compiler`
+ * and `flags`. */
+static bool compile_with(const char *compiler, const char *dir, const char *prefix, const char *second,
+                         const char *flags, const char *name)
 {
-    char *cmd = ns_asprintf("cc %s -I'%s' '%s/%s.c' '%s/%s' -lm -o '%s/%s'", flags, dir, dir, prefix, dir, second,
-                            dir, name);
+    char *cmd = ns_asprintf("%s %s -I'%s' '%s/%s.c' '%s/%s' -lm -o '%s/%s'", compiler, flags, dir, dir, prefix, dir,
+                            second, dir, name);
     struct test_util_run r = test_util_shell(cmd);
     bool ok = r.exit_code == 0;
     if (!ok)
         fprintf(stderr, "\n%s\n%s%s", cmd, r.out, r.err);
     test_util_run_free(&r);
+    free(cmd);
+    return ok;
+}
+
+static bool compile(const char *dir, const char *prefix, const char *second, const char *flags, const char *name)
+{
+    return compile_with("cc", dir, prefix, second, flags, name);
+}
+
+/* The compilers and flags the emitted C must give the runtime's bits under: the project's own
+ * compiler, GNU C mode with FMA contraction on (GCC's default there) and the host's every
+ * instruction, higher optimisation, clang (which contracts within expressions by default) and
+ * musl. NULL compiler: the project's ($NETSPEC_CC, else cc). */
+static const struct {
+    const char *compiler, *flags, *name;
+} emit_builds[] = {
+    {NULL, "-O2", "driver-project"},
+    {"cc", "-O2 -march=native", "driver-native"},
+    {"cc", "-O3 -march=native -funroll-loops", "driver-o3"},
+    {"cc", "-std=c99 -O2 -ffp-contract=off", "driver-c99"},
+    {"clang", "-O2", "driver-clang"},
+    {"clang", "-O2 -march=native -ffp-contract=fast", "driver-clang-native"},
+    {"musl-gcc", "-O2 -march=native", "driver-musl"},
+};
+
+static bool have_tool(const char *name)
+{
+    char *cmd = ns_asprintf("%s --version >/dev/null 2>&1", name);
+    bool ok = system(cmd) == 0;
     free(cmd);
     return ok;
 }
@@ -418,7 +449,6 @@ static void check_bit_exact(const char *spec_name, const char *run_name, const c
     char *src = driver_source(prefix);
     CU_ASSERT_FATAL(test_util_save_text(driver, src));
     free(src);
-    CU_ASSERT_FATAL(compile(dir, prefix, "driver.c", "-std=c99 -O2 -ffp-contract=off", "driver"));
     char *run_dir = test_util_tmp_path(run_name);
     float *raw = make_inputs(pixels, 99);
     char *in_name = ns_asprintf("%s-inputs.bin", run_name);
@@ -426,15 +456,37 @@ static void check_bit_exact(const char *spec_name, const char *run_name, const c
     struct reference ref;
     CU_ASSERT_FATAL(reference_compute(run_dir, raw, INPUT_COUNT, &ref));
     CU_ASSERT_EQUAL(ref.n, (size_t)INPUT_COUNT);
-    char *exe = ns_asprintf("%s/driver", dir);
-    CU_ASSERT_EQUAL(compare_with_driver(exe, inputs, &ref), (size_t)INPUT_COUNT);
+    const char *project_cc = getenv("NETSPEC_CC");
+    for (size_t b = 0; b < sizeof emit_builds / sizeof *emit_builds; b++) {
+        const char *compiler = emit_builds[b].compiler ? emit_builds[b].compiler
+                               : project_cc && *project_cc ? project_cc : "cc";
+        if (!have_tool(compiler)) {
+            fprintf(stderr, "\n*** test_emit: %s is not installed: the emitted C is NOT checked with %s %s ***\n",
+                    compiler, compiler, emit_builds[b].flags);
+            continue;
+        }
+        CU_ASSERT_FATAL(compile_with(compiler, dir, prefix, "driver.c", emit_builds[b].flags, emit_builds[b].name));
+        char *built = ns_asprintf("%s/%s", dir, emit_builds[b].name);
+        size_t same = compare_with_driver(built, inputs, &ref);
+        CU_ASSERT_EQUAL(same, (size_t)INPUT_COUNT);
+        if (same != (size_t)INPUT_COUNT)
+            fprintf(stderr, "test_emit: built with %s %s\n", compiler, emit_builds[b].flags);
+        free(built);
+    }
+    /* -ffast-math is the one condition: the file refuses it. */
+    char *fast = ns_asprintf("cc -O2 -ffast-math -I'%s' -c '%s/%s.c' -o '%s/fast.o'", dir, dir, prefix, dir);
+    struct test_util_run fr = test_util_shell(fast);
+    CU_ASSERT(fr.exit_code != 0 && strstr(fr.err, "-ffast-math") != NULL);
+    test_util_run_free(&fr);
+    free(fast);
+    char *exe = ns_asprintf("%s/driver-project", dir);
     /* The runtime's class spread: the inputs are not all one class, so argmax is exercised. */
     size_t count0 = 0;
     for (size_t i = 0; i < ref.n; i++)
         count0 += ref.cls[i] == ref.cls[0];
     CU_ASSERT(count0 < ref.n);
     /* Sanitized: no out-of-bounds access in the emitted code, the same bits. */
-    if (compile(dir, prefix, "driver.c", "-std=c99 -O1 -ffp-contract=off -fsanitize=address,undefined "
+    if (compile(dir, prefix, "driver.c", "-std=c99 -O1 -fsanitize=address,undefined "
                 "-fno-sanitize-recover=all", "driver-san")) {
         char *san = ns_asprintf("%s/driver-san", dir);
         CU_ASSERT_EQUAL(compare_with_driver(san, inputs, &ref), (size_t)INPUT_COUNT);
@@ -553,6 +605,33 @@ static bool has_line_starting(const char *text, const char *start)
 }
 
 /* Strict C99 and the contract's limits: the includes, no malloc, no mutable file-scope data. */
+/* C text without its comments (string and character literals kept). */
+static char *strip_comments(const char *c)
+{
+    char *out = ns_xmalloc(strlen(c) + 1), *o = out;
+    while (*c) {
+        if (c[0] == '/' && c[1] == '*') {
+            const char *end = strstr(c + 2, "*/");
+            c = end ? end + 2 : c + strlen(c);
+            *o++ = ' ';
+        } else if (*c == '"' || *c == '\'') {
+            char q = *c;
+            *o++ = *c++;
+            while (*c && *c != q) {
+                if (*c == '\\' && c[1])
+                    *o++ = *c++;
+                *o++ = *c++;
+            }
+            if (*c)
+                *o++ = *c++;
+        } else {
+            *o++ = *c++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static void test_strict_c99(void)
 {
     if (!have_cc) {
@@ -596,7 +675,17 @@ static void test_strict_c99(void)
     size_t includes = 0;
     for (const char *p = text[1]; (p = strstr(p, "#include")); p++)
         includes++;
-    CU_ASSERT_EQUAL(includes, 4); /* the header, math.h, stddef.h, stdint.h */
+    CU_ASSERT_EQUAL(includes, 6); /* the header, float.h; nsk.h's math.h, stddef.h, stdint.h, string.h */
+    /* nsk.h verbatim, its contract first; no libm transcendental anywhere. */
+    CU_ASSERT(strstr(text[1], "THE ARITHMETIC CONTRACT") != NULL);
+    CU_ASSERT(strstr(text[1], "static inline float nsk_expf(float x)") != NULL);
+    char *code = strip_comments(text[1]);
+    const char *libm[] = {"expf(", "tanhf(", "logf(", "erff(", "exp(", "log(", "tanh(", "sqrt(", "log1p", "expm1"};
+    for (size_t i = 0; i < sizeof libm / sizeof *libm; i++)
+        for (const char *q = code; (q = strstr(q, libm[i])); q++)
+            CU_ASSERT(q > code && q[-1] == '_');
+    CU_ASSERT(strstr(code, "fmaf(") != NULL);
+    free(code);
     CU_ASSERT(strstr(text[0], "TINY_CNN_WORKSPACE_BYTES") != NULL);
     CU_ASSERT(strstr(text[0], "static const char *const tiny_cnn_class_names[TINY_CNN_CLASS_COUNT]") != NULL);
     CU_ASSERT(strstr(text[0], "void tiny_cnn_preprocess(const float *raw, float *x);") != NULL);
@@ -681,7 +770,7 @@ static void test_main_program(void)
     test_util_run_free(&r);
     free(args);
     char *dir = test_util_tmp_path("main");
-    CU_ASSERT_FATAL(compile(dir, "fashion", "fashion_main.c", "-std=c99 -O2 -ffp-contract=off", "fashion"));
+    CU_ASSERT_FATAL(compile(dir, "fashion", "fashion_main.c", "-std=c99 -O2", "fashion"));
     enum { GRAY = 16, COLOUR = 4 };
     struct ns_buf list = {0};
     uint64_t rng = 5;
@@ -791,7 +880,7 @@ static void check_predict_exact(const char *run, const char *prefix, const unsig
     free(args);
     char *dir = ns_asprintf("%s/%s-exact", test_util_tmp(), run);
     char *main_c = ns_asprintf("%s_main.c", prefix);
-    CU_ASSERT_FATAL(compile(dir, prefix, main_c, "-std=c99 -O2 -ffp-contract=off", prefix));
+    CU_ASSERT_FATAL(compile(dir, prefix, main_c, "-O2 -march=native", prefix));
     enum { FILES = 12 };
     struct ns_buf list = {0};
     for (int i = 0; i < FILES; i++) {
