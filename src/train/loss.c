@@ -1,6 +1,13 @@
 #include "train/loss.h"
 
-#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ns_util.h"
+#include "kernels/nsk.h"
+
+/* Classes whose probabilities fit on the stack; more take the heap. */
+enum { LOSS_MAX_STACK_CLASSES = 256 };
 
 struct loss_config loss_config_from_spec(const struct spec *spec, bool regression)
 {
@@ -31,41 +38,54 @@ static double class_target(int k, int j, int32_t label)
     return j == label ? 1.0 : 0.0;
 }
 
+/* In float on netspec's own functions (kernels/nsk.h), so the gradient, and with it every
+ * trained model, is the same on every C library and CPU: p = nsk_softmax_row(z), the softmax
+ * everyone else uses, d = grad_scale (p - t); the loss -sum t log p with
+ * log p = (z - max) - nsk_logf(sum of e^(z - max)), each term added in double. (Until the
+ * arithmetic contract this ran in double on libm's exp and log: models trained before it
+ * differ in their last bits.) */
 static double cross_entropy(const struct loss_config *cfg, int k, const float *z, int32_t label,
                             float grad_scale, float *d)
 {
-    double max = z[0];
+    float p[LOSS_MAX_STACK_CLASSES], *probs = k <= LOSS_MAX_STACK_CLASSES ? p : ns_xmalloc((size_t)k * sizeof *p);
+    float m = z[0], sum = 0.0f;
     for (int j = 1; j < k; j++)
-        if (z[j] > max)
-            max = z[j];
-    double sum = 0;
+        m = z[j] > m ? z[j] : m;
     for (int j = 0; j < k; j++)
-        sum += exp((double)z[j] - max);
-    double lse = max + log(sum);
-    double s = cfg->label_smoothing;
+        sum += nsk_expf(z[j] - m);
+    float log_sum = nsk_logf(sum);
+    memcpy(probs, z, (size_t)k * sizeof *probs);
+    nsk_softmax_row(probs, (size_t)k);
+    float s = (float)cfg->label_smoothing;
+    float spread = s / (float)k, peak = (1.0f - s) + spread;
     double loss = 0;
     for (int j = 0; j < k; j++) {
-        double t = (1.0 - s) * (j == label ? 1.0 : 0.0) + s / k;
-        double log_p = (double)z[j] - lse;
-        if (t != 0)
-            loss -= t * log_p;
+        float t = j == label ? peak : spread;
+        float log_p = (z[j] - m) - log_sum;
+        if (t != 0.0f)
+            loss -= (double)t * (double)log_p;
         if (d)
-            d[j] = (float)(grad_scale * (exp(log_p) - t));
+            d[j] = grad_scale * (probs[j] - t);
     }
+    if (probs != p)
+        free(probs);
     return loss;
 }
 
+/* Per output, in float on nsk.h: the loss max(x, 0) - x t + log(1 + e^-|x|) (nsk_logf; for
+ * e^-|x| below float's epsilon that is 0, absolutely off by less than 2^-24), the gradient
+ * grad_scale (sigmoid(x) - t) / k with nsk_sigmoidf, the sigmoid the emitted classifier uses.
+ * (Formerly double on libm.) */
 static double binary_cross_entropy(int k, const float *z, int32_t label, float grad_scale, float *d)
 {
     double loss = 0;
     for (int j = 0; j < k; j++) {
-        double x = z[j], t = class_target(k, j, label);
-        loss += fmax(x, 0.0) - x * t + log1p(exp(-fabs(x)));
-        if (d) {
-            /* sigmoid without overflow on either side */
-            double p = x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
-            d[j] = (float)(grad_scale * (p - t) / k);
-        }
+        float x = z[j], t = (float)class_target(k, j, label);
+        float ax = x < 0.0f ? -x : x;
+        float term = ((x > 0.0f ? x : 0.0f) - x * t) + nsk_logf(1.0f + nsk_expf(-ax));
+        loss += (double)term;
+        if (d)
+            d[j] = grad_scale * (nsk_sigmoidf(x) - t) / (float)k;
     }
     return loss / k;
 }

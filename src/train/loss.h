@@ -11,12 +11,11 @@
  * max(z, 0) - z t + log(1 + exp(-|z|)); mse = mean over outputs of (z_j - t_j)^2 with one-hot
  * targets for classification or the value target for regression.
  * The batch loss is the sum of the per-sample losses in sample order, in double, so it does
- * not depend on threads. Math runs in double; gradients are stored as float.
- * The cross-entropy's softmax is the one place netspec does not call the runtime's float
- * softmax (activation_softmax_row): the loss needs log softmax, and its gradient softmax - t is
- * formed in double; moving it to float would change the bytes of every trained model.
- * Probabilities anyone sees (the softmax op, predict, the emitted classify) all come from
- * activation_softmax_row.
+ * not depend on threads. The per-sample math runs in float on netspec's own functions
+ * (kernels/nsk.h: nsk_softmax_row, nsk_logf, nsk_sigmoidf), never on the C library, so
+ * gradients and trained models are the same bits on every platform (the arithmetic contract,
+ * docs/DESIGN.md); mse is plain IEEE arithmetic in double. The cross-entropy's probabilities are
+ * nsk_softmax_row's, the softmax of the softmax op, predict and the emitted classify.
  */
 #ifndef LOSS_H
 #define LOSS_H
