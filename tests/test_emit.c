@@ -25,6 +25,7 @@
 #include "ops/op_emit.h"
 #include "graph/graph.h"
 #include "kernels/activation.h"
+#include "kernels/nsk.h"
 #include "runtime/exec.h"
 #include "train/loss.h"
 
@@ -499,6 +500,92 @@ static void check_bit_exact(const char *spec_name, const char *run_name, const c
     free(raw);
     free(run_dir);
     free(driver);
+    free(dir);
+}
+
+/* ---- nsk.h under every compiler ---- */
+
+/* The sweep both sides run: every 4099th float through each nsk function, hashed (FNV-1a over
+ * the result bits, any NaN counted as one NaN). Kept as text so the program this test writes
+ * and this test compile the very same lines. */
+#define NSK_SWEEP_TEXT                                                                            \
+    "static unsigned long long nsk_sweep(void)\n"                                                 \
+    "{\n"                                                                                         \
+    "    unsigned long long h = 1469598103934665603ULL, u;\n"                                    \
+    "    for (u = 0; u <= 0xffffffffULL; u += 4099) {\n"                                         \
+    "        float x = nsk_float((uint32_t)u), y[6];\n"                                           \
+    "        int f;\n"                                                                            \
+    "        y[0] = nsk_expf(x);\n"                                                               \
+    "        y[1] = nsk_logf(x);\n"                                                               \
+    "        y[2] = nsk_tanhf(x);\n"                                                              \
+    "        y[3] = nsk_sigmoidf(x);\n"                                                           \
+    "        y[4] = nsk_geluf(x);\n"                                                              \
+    "        y[5] = nsk_batchnorm_inv_std(x, 0x1.4f8b58p-17f);\n"                                 \
+    "        for (f = 0; f < 6; f++) {\n"                                                         \
+    "            uint32_t b = y[f] != y[f] ? 0x7fc00000u : nsk_bits(y[f]);\n"                     \
+    "            h = (h ^ b) * 1099511628211ULL;\n"                                               \
+    "        }\n"                                                                                 \
+    "    }\n"                                                                                     \
+    "    return h;\n"                                                                             \
+    "}\n"
+
+static unsigned long long nsk_sweep(void)
+{
+    unsigned long long h = 1469598103934665603ULL, u;
+    for (u = 0; u <= 0xffffffffULL; u += 4099) {
+        float x = nsk_float((uint32_t)u), y[6];
+        int f;
+        y[0] = nsk_expf(x);
+        y[1] = nsk_logf(x);
+        y[2] = nsk_tanhf(x);
+        y[3] = nsk_sigmoidf(x);
+        y[4] = nsk_geluf(x);
+        y[5] = nsk_batchnorm_inv_std(x, 0x1.4f8b58p-17f);
+        for (f = 0; f < 6; f++) {
+            uint32_t b = y[f] != y[f] ? 0x7fc00000u : nsk_bits(y[f]);
+            h = (h ^ b) * 1099511628211ULL;
+        }
+    }
+    return h;
+}
+
+/* nsk.h's functions, compiled by every build of emit_builds (contraction on, -march=native,
+ * clang, musl), give the runtime's bits over a sweep of all floats: nothing in them is left
+ * for a compiler to fuse or reorder. */
+static void test_nsk_every_compiler(void)
+{
+    char *dir = test_util_tmp_path("nsk");
+    char *mk = ns_asprintf("mkdir -p '%s'", dir);
+    CU_ASSERT_FATAL(system(mk) == 0);
+    free(mk);
+    char *src = ns_asprintf("%s/sweep.c", dir);
+    char *text = ns_asprintf("#include <stdio.h>\n#include \"%s/src/kernels/nsk.h\"\n%s"
+                             "int main(void)\n{\n    printf(\"%%llx\\n\", nsk_sweep());\n    return 0;\n}\n",
+                             test_util_srcdir(), NSK_SWEEP_TEXT);
+    CU_ASSERT_FATAL(test_util_save_text(src, text));
+    char want[32];
+    snprintf(want, sizeof want, "%llx\n", nsk_sweep());
+    const char *project_cc = getenv("NETSPEC_CC");
+    for (size_t b = 0; b < sizeof emit_builds / sizeof *emit_builds; b++) {
+        const char *compiler = emit_builds[b].compiler ? emit_builds[b].compiler
+                               : project_cc && *project_cc ? project_cc : "cc";
+        if (!have_tool(compiler)) {
+            fprintf(stderr, "\n*** test_emit: %s is not installed: nsk.h is NOT checked with %s %s ***\n", compiler,
+                    compiler, emit_builds[b].flags);
+            continue;
+        }
+        char *cmd = ns_asprintf("%s %s '%s' -lm -o '%s/sweep' && '%s/sweep'", compiler, emit_builds[b].flags, src,
+                                dir, dir);
+        struct test_util_run r = test_util_shell(cmd);
+        CU_ASSERT_EQUAL(r.exit_code, 0);
+        CU_ASSERT_STRING_EQUAL(r.out, want);
+        if (r.exit_code != 0 || strcmp(r.out, want) != 0)
+            fprintf(stderr, "\n%s: %s%s (runtime %s)\n", cmd, r.out, r.err, want);
+        test_util_run_free(&r);
+        free(cmd);
+    }
+    free(text);
+    free(src);
     free(dir);
 }
 
@@ -1018,6 +1105,7 @@ int main(void)
         {"emitted files are strict C99 with no malloc and no mutable globals", test_strict_c99},
         {"--main classifies PGM/PPM files as netspec predict does", test_main_program},
         {"predict --json and the emitted --main --all give the same probabilities bit for bit", test_predict_exact},
+        {"nsk.h gives the runtime's bits under every compiler and flags", test_nsk_every_compiler},
         {"usage errors", test_usage_errors},
         {"models that cannot be emitted are refused", test_refusals},
     };
