@@ -20,9 +20,10 @@ void cmd_emit_help(void)
            "Writes the model in RUN_DIR (made by `netspec train`) as a standalone C99 classifier:\n"
            "DIR/NAME.h and DIR/NAME.c, needing only <math.h>, with no allocation and no global\n"
            "state. The weights are hex floats, the preprocessing and the class names are in the\n"
-           "header, and NAME_logits gives the same float bits as the runtime in eval mode\n"
-           "(compile without -ffast-math, with -ffp-contract=off). The header documents\n"
-           "NAME_preprocess, NAME_logits, NAME_classify and NAME_WORKSPACE_BYTES.\n"
+           "header, and NAME_logits gives the same float bits as the runtime in eval mode with\n"
+           "any compiler, flags, C library and CPU, as long as it is not compiled with\n"
+           "-ffast-math or -Ofast (the file refuses them). The header documents NAME_preprocess,\n"
+           "NAME_logits, NAME_classify, their _batch forms and NAME_WORKSPACE_BYTES.\n"
 
            "Exit status: 0 ok, 2 usage error or a model that cannot be emitted, 3 data error.\n\n"
            "options:\n"
@@ -125,7 +126,7 @@ static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct 
         printf("%s: %zu parameters, %d classes, a workspace of %zu bytes\n", prefix, run->g->param_floats,
                run->info.class_count, files.workspace_bytes);
         if (files.main_source)
-            printf("build: cc -std=c99 -O2 -ffp-contract=off %s/%s.c %s/%s_main.c -lm -o %s\n", a->out_dir, prefix,
+            printf("build: cc -O2 %s/%s.c %s/%s_main.c -lm -o %s\n", a->out_dir, prefix,
                    a->out_dir, prefix, prefix);
     }
     emit_files_free(&files);
