@@ -7,10 +7,12 @@
  *   ... write files.header to DIR/fashion_mlp.h, files.source to DIR/fashion_mlp.c ...
  *   emit_files_free(&files);
  *
- * The emitted code repeats the runtime's arithmetic for one sample: every op writes its
- * forward through its op_def's emit_c (emit_c.h holds the kernels' emitted counterparts),
- * the parameters are one `static const float` array of hex floats (the flat layout of
- * graph.h), the workspace is the caller's. The caller owns everything it passes; the strings
+ * The emitted code repeats the runtime's arithmetic for one sample: the .c file carries
+ * kernels/nsk.h verbatim (emit_nsk.h: its text, embedded at build time), every op writes its
+ * forward through its op_def's emit_c as calls of those kernels (ops/op_emit.h), the
+ * parameters are one `static const float` array of hex floats (the flat layout of graph.h),
+ * the workspace is the caller's. Bit-exact with any compiler and flags but -ffast-math: the
+ * arithmetic contract at the top of nsk.h. The caller owns everything it passes; the strings
  * in emit_files are the caller's to free with emit_files_free.
  */
 #ifndef EMIT_H
