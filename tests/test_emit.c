@@ -2,8 +2,8 @@
  * writes (an MLP; a CNN with batchnorm, max/avg/global pooling, a residual add, a concat, a
  * strided, a dilated and a 1x1 convolution and gelu/tanh/sigmoid/leaky_relu/softmax; a binary
  * model with one sigmoid output) are emitted, compiled with every compiler and flags of
- * emit_builds (the project's cc, GNU C with contraction on and -march=native, -O3, clang, musl)
- * and run by a driver this program writes, on a few hundred inputs. The preprocessed inputs, the logits and the probabilities must equal the
+ * emit_builds (the project's cc, GNU C with contraction on and -march=native, -O3, clang, musl,
+ * aarch64 under qemu) and run by a driver this program writes, on a few hundred inputs. The preprocessed inputs, the logits and the probabilities must equal the
  * runtime's (exec_forward in eval mode, batches of 64 and of 7) bit for bit, the class the
  * runtime's. The files must compile with -Wall -Wextra -Werror -pedantic, hold no malloc and
  * no mutable global; the --main program must classify PGM/PPM files as `netspec predict`
@@ -228,14 +228,18 @@ static bool compile(const char *dir, const char *prefix, const char *second, con
  * musl. NULL compiler: the project's ($NETSPEC_CC, else cc). */
 static const struct {
     const char *compiler, *flags, *name;
+    const char *runner; /* what runs the program (an emulator), or NULL */
 } emit_builds[] = {
-    {NULL, "-O2", "driver-project"},
-    {"cc", "-O2 -march=native", "driver-native"},
-    {"cc", "-O3 -march=native -funroll-loops", "driver-o3"},
-    {"cc", "-std=c99 -O2 -ffp-contract=off", "driver-c99"},
-    {"clang", "-O2", "driver-clang"},
-    {"clang", "-O2 -march=native -ffp-contract=fast", "driver-clang-native"},
-    {"musl-gcc", "-O2 -march=native", "driver-musl"},
+    {NULL, "-O2", "driver-project", NULL},
+    {"cc", "-O2 -march=native", "driver-native", NULL},
+    {"cc", "-O3 -march=native -funroll-loops", "driver-o3", NULL},
+    {"cc", "-std=c99 -O2 -ffp-contract=off", "driver-c99", NULL},
+    {"clang", "-O2", "driver-clang", NULL},
+    {"clang", "-O2 -march=native -ffp-contract=fast", "driver-clang-native", NULL},
+    {"musl-gcc", "-O2", "driver-musl", NULL},
+    {"musl-gcc", "-O2 -march=native", "driver-musl-native", NULL},
+    /* Another architecture (FMA instructions contracted by default), run under qemu. */
+    {"aarch64-linux-gnu-gcc", "-O2 -static", "driver-aarch64", "qemu-aarch64-static"},
 };
 
 static bool have_tool(const char *name)
@@ -355,9 +359,10 @@ static bool read_hex_floats(const char **p, float *out, size_t n)
 
 /* Runs the driver on raw and compares everything with the reference; returns the number
  * of inputs that matched bit for bit. */
-static size_t compare_with_driver(const char *exe, const char *inputs, const struct reference *ref)
+static size_t compare_with_runner(const char *runner, const char *exe, const char *inputs,
+                                  const struct reference *ref)
 {
-    char *cmd = ns_asprintf("'%s' '%s'", exe, inputs);
+    char *cmd = ns_asprintf("%s '%s' '%s'", runner ? runner : "", exe, inputs);
     struct test_util_run r = test_util_shell(cmd);
     CU_ASSERT_EQUAL(r.exit_code, 0);
     const char *p = r.out;
@@ -402,6 +407,11 @@ static size_t compare_with_driver(const char *exe, const char *inputs, const str
     test_util_run_free(&r);
     free(cmd);
     return same;
+}
+
+static size_t compare_with_driver(const char *exe, const char *inputs, const struct reference *ref)
+{
+    return compare_with_runner(NULL, exe, inputs, ref);
 }
 
 enum { RANDOM_COUNT = 210, INPUT_COUNT = TEST_COUNT + RANDOM_COUNT };
@@ -461,14 +471,15 @@ static void check_bit_exact(const char *spec_name, const char *run_name, const c
     for (size_t b = 0; b < sizeof emit_builds / sizeof *emit_builds; b++) {
         const char *compiler = emit_builds[b].compiler ? emit_builds[b].compiler
                                : project_cc && *project_cc ? project_cc : "cc";
-        if (!have_tool(compiler)) {
+        const char *runner = emit_builds[b].runner;
+        if (!have_tool(compiler) || (runner && !have_tool(runner))) {
             fprintf(stderr, "\n*** test_emit: %s is not installed: the emitted C is NOT checked with %s %s ***\n",
-                    compiler, compiler, emit_builds[b].flags);
+                    have_tool(compiler) ? runner : compiler, compiler, emit_builds[b].flags);
             continue;
         }
         CU_ASSERT_FATAL(compile_with(compiler, dir, prefix, "driver.c", emit_builds[b].flags, emit_builds[b].name));
         char *built = ns_asprintf("%s/%s", dir, emit_builds[b].name);
-        size_t same = compare_with_driver(built, inputs, &ref);
+        size_t same = compare_with_runner(runner, built, inputs, &ref);
         CU_ASSERT_EQUAL(same, (size_t)INPUT_COUNT);
         if (same != (size_t)INPUT_COUNT)
             fprintf(stderr, "test_emit: built with %s %s\n", compiler, emit_builds[b].flags);
@@ -569,13 +580,14 @@ static void test_nsk_every_compiler(void)
     for (size_t b = 0; b < sizeof emit_builds / sizeof *emit_builds; b++) {
         const char *compiler = emit_builds[b].compiler ? emit_builds[b].compiler
                                : project_cc && *project_cc ? project_cc : "cc";
-        if (!have_tool(compiler)) {
-            fprintf(stderr, "\n*** test_emit: %s is not installed: nsk.h is NOT checked with %s %s ***\n", compiler,
-                    compiler, emit_builds[b].flags);
+        const char *runner = emit_builds[b].runner;
+        if (!have_tool(compiler) || (runner && !have_tool(runner))) {
+            fprintf(stderr, "\n*** test_emit: %s is not installed: nsk.h is NOT checked with %s %s ***\n",
+                    have_tool(compiler) ? runner : compiler, compiler, emit_builds[b].flags);
             continue;
         }
-        char *cmd = ns_asprintf("%s %s '%s' -lm -o '%s/sweep' && '%s/sweep'", compiler, emit_builds[b].flags, src,
-                                dir, dir);
+        char *cmd = ns_asprintf("%s %s '%s' -lm -o '%s/sweep' && %s '%s/sweep'", compiler, emit_builds[b].flags, src,
+                                dir, runner ? runner : "", dir);
         struct test_util_run r = test_util_shell(cmd);
         CU_ASSERT_EQUAL(r.exit_code, 0);
         CU_ASSERT_STRING_EQUAL(r.out, want);
