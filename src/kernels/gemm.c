@@ -1,0 +1,467 @@
+/* The SGEMM driver: GotoBLAS-style blocking around one micro-kernel per ISA.
+ *
+ * For each (k block, n block) of op(B), B is packed once into micro-panels shared by all
+ * threads; tasks then cut C into (m block, n sub-block) tiles, each packing its rows of op(A)
+ * (from a matrix or straight from NHWC images: implicit im2col) and running the micro-kernel
+ * over them. A chain that spans several k blocks leaves its partial sum in C (a float stored
+ * and reloaded exactly) and continues from it, so blocking, tiling and threads change speed,
+ * never bits. The epilogue (bias, saved copy, activation) runs on a tile right after its last
+ * k block, while the tile is still in cache.
+ */
+#include "kernels/gemm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "config.h"
+#include "core/ns_util.h"
+#include "kernels/activation.h"
+#include "kernels/gemm_micro.h"
+
+/* Below this many multiply-adds a parallel region costs more than it saves (speed only). */
+enum { GEMM_PARALLEL_MIN = 1 << 15 };
+/* split_k chunks run in parallel only while each thread's partial result (m, n) is this small;
+ * larger outputs have tiles enough to share out instead. */
+enum { GEMM_PARTIAL_MAX = 1 << 16 };
+
+/* ---- the portable micro-kernel: plain C with fmaf, any platform ---- */
+
+enum { PORTABLE_MR = 4, PORTABLE_NR = 16 };
+
+static void gemm_micro_portable(int kc, const float *restrict ap, const float *restrict bp, float *restrict c,
+                                size_t ldc, int rows, int cols, enum gemm_mode mode)
+{
+    float acc[PORTABLE_MR][PORTABLE_NR];
+    for (int r = 0; r < PORTABLE_MR; r++)
+        for (int j = 0; j < PORTABLE_NR; j++)
+            acc[r][j] = mode == GEMM_CONTINUE && r < rows && j < cols ? c[(size_t)r * ldc + (size_t)j] : 0.0f;
+    for (int k = 0; k < kc; k++) {
+        const float *a = ap + (size_t)k * PORTABLE_MR, *b = bp + (size_t)k * PORTABLE_NR;
+        for (int r = 0; r < PORTABLE_MR; r++)
+            for (int j = 0; j < PORTABLE_NR; j++)
+                acc[r][j] = fmaf(a[r], b[j], acc[r][j]);
+    }
+    for (int r = 0; r < rows; r++) {
+        float *cr = c + (size_t)r * ldc;
+        for (int j = 0; j < cols; j++)
+            cr[j] = mode == GEMM_ADD ? cr[j] + acc[r][j] : acc[r][j];
+    }
+}
+
+const struct gemm_tiles gemm_tiles_portable = {
+    .mr = PORTABLE_MR, .nr = PORTABLE_NR, .mc = 64, .kc = 256, .nc = 512, .micro = gemm_micro_portable};
+
+/* The tiles of isa; an ISA this CPU cannot run falls back to the portable kernel (same bits)
+ * rather than die on an illegal instruction. */
+static const struct gemm_tiles *gemm_pick(enum kernels_isa isa)
+{
+    isa = kernels_isa_resolve(isa);
+    if (!kernels_isa_supported(isa))
+        return &gemm_tiles_portable;
+    switch (isa) {
+#if defined(NETSPEC_HAVE_X86_KERNELS)
+    case KERNELS_ISA_AVX512:
+        return &gemm_tiles_avx512;
+    case KERNELS_ISA_AVX2:
+        return &gemm_tiles_avx2;
+#endif
+    default:
+        return &gemm_tiles_portable;
+    }
+}
+
+static int round_up(int x, int to)
+{
+    return (x + to - 1) / to * to;
+}
+
+static int min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+/* ---- packing ---- */
+
+/* col[row][tap0 .. tap0 + count) of the im2col matrix of the images `in`, written to
+ * dst[0], dst[stride], ...: taps (ky, kx, c) with c fastest, zeros in the padding. */
+static void im2col_segment(const struct kernels_window *w, const float *in, long row, int tap0, int count,
+                           float *dst, size_t stride)
+{
+    const int ch = w->channels;
+    const long positions = (long)w->out_h * w->out_w;
+    const long s = row / positions;
+    const int pos = (int)(row % positions), oy = pos / w->out_w, ox = pos % w->out_w;
+    const float *img = in + (size_t)s * (size_t)w->in_h * (size_t)w->in_w * (size_t)ch;
+    int ky = tap0 / (w->k_w * ch), rem = tap0 % (w->k_w * ch), kx = rem / ch, c = rem % ch;
+    while (count > 0) {
+        int run = min_int(ch - c, count);
+        int iy = oy * w->stride_h + ky * w->dil_h - w->pad_top;
+        int ix = ox * w->stride_w + kx * w->dil_w - w->pad_left;
+        if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {
+            for (int j = 0; j < run; j++)
+                dst[(size_t)j * stride] = 0.0f;
+        } else {
+            const float *src = img + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)ch + (size_t)c;
+            if (stride == 1)
+                memcpy(dst, src, (size_t)run * sizeof *dst);
+            else
+                for (int j = 0; j < run; j++)
+                    dst[(size_t)j * stride] = src[j];
+        }
+        dst += (size_t)run * stride;
+        count -= run;
+        c = 0;
+        if (++kx == w->k_w) {
+            kx = 0;
+            ky++;
+        }
+    }
+}
+
+/* ap: rows [i0, i0 + rows) of op(A) at columns [p0, p0 + kc) as ceil(rows / mr) panels of
+ * (kc, mr), k-major, rows past `rows` zero. */
+static void pack_a(const struct gemm_args *g, int mr, int i0, int rows, int p0, int kc, float *ap)
+{
+    const size_t panel = (size_t)kc * (size_t)mr;
+    if (g->a_window && g->trans_a) {
+        /* op(A)[i][p] = col[p][i]: one im2col row per k, its taps spread over the panels. */
+        float line[GEMM_MC_MAX];
+        for (int k = 0; k < kc; k++) {
+            im2col_segment(g->a_window, g->a, (long)p0 + k, i0, rows, line, 1);
+            for (int ip = 0; ip < rows; ip += mr) {
+                float *d = ap + (size_t)(ip / mr) * panel + (size_t)k * (size_t)mr;
+                int n = min_int(mr, rows - ip);
+                memcpy(d, line + ip, (size_t)n * sizeof *d);
+                for (int r = n; r < mr; r++)
+                    d[r] = 0.0f;
+            }
+        }
+        return;
+    }
+    for (int ip = 0; ip < rows; ip += mr) {
+        float *d = ap + (size_t)(ip / mr) * panel;
+        int n = min_int(mr, rows - ip);
+        if (g->a_window) {
+            for (int r = 0; r < n; r++)
+                im2col_segment(g->a_window, g->a, (long)i0 + ip + r, p0, kc, d + r, (size_t)mr);
+        } else if (g->trans_a) {
+            for (int k = 0; k < kc; k++)
+                memcpy(d + (size_t)k * (size_t)mr, g->a + (size_t)(p0 + k) * (size_t)g->lda + (size_t)(i0 + ip),
+                       (size_t)n * sizeof *d);
+        } else {
+            const float *src[GEMM_MR_MAX];
+            for (int r = 0; r < n; r++)
+                src[r] = g->a + (size_t)(i0 + ip + r) * (size_t)g->lda + (size_t)p0;
+            for (int k = 0; k < kc; k++)
+                for (int r = 0; r < n; r++)
+                    d[(size_t)k * (size_t)mr + (size_t)r] = src[r][k];
+        }
+        if (n < mr)
+            for (int k = 0; k < kc; k++)
+                for (int r = n; r < mr; r++)
+                    d[(size_t)k * (size_t)mr + (size_t)r] = 0.0f;
+    }
+}
+
+/* bp: one micro-panel (kc, nr) of op(B): columns [j0, j0 + cols) at rows [p0, p0 + kc),
+ * columns past `cols` zero. */
+static void pack_b_panel(const struct gemm_args *g, int nr, int p0, int kc, int j0, int cols, float *bp)
+{
+    if (!g->trans_b) {
+        for (int k = 0; k < kc; k++) {
+            float *d = bp + (size_t)k * (size_t)nr;
+            memcpy(d, g->b + (size_t)(p0 + k) * (size_t)g->ldb + (size_t)j0, (size_t)cols * sizeof *d);
+            for (int j = cols; j < nr; j++)
+                d[j] = 0.0f;
+        }
+        return;
+    }
+    for (int j = 0; j < cols; j++) {
+        const float *src = g->b + (size_t)(j0 + j) * (size_t)g->ldb + (size_t)p0;
+        for (int k = 0; k < kc; k++)
+            bp[(size_t)k * (size_t)nr + (size_t)j] = src[k];
+    }
+    for (int k = 0; k < kc && cols < nr; k++)
+        for (int j = cols; j < nr; j++)
+            bp[(size_t)k * (size_t)nr + (size_t)j] = 0.0f;
+}
+
+/* ---- the epilogue ---- */
+
+static bool gemm_has_activation(const struct gemm_args *g)
+{
+    const struct activation_info *a = activation_info(g->activation);
+    return a && !a->identity;
+}
+
+static bool gemm_elementwise_activation(const struct gemm_args *g)
+{
+    return gemm_has_activation(g) && !activation_info(g->activation)->per_row;
+}
+
+static bool gemm_has_epilogue(const struct gemm_args *g)
+{
+    return !g->split_k && (g->bias || g->saved || gemm_elementwise_activation(g));
+}
+
+/* bias, saved copy and elementwise activation on C's rows [i0, i0 + rows), columns
+ * [j0, j0 + cols), finished. */
+static void gemm_epilogue(const struct gemm_args *g, const struct kernels_cpu *serial, int i0, int rows, int j0,
+                          int cols)
+{
+    bool act = gemm_elementwise_activation(g);
+    /* Whole rows of a dense C are one block: one activation call for the tile. */
+    bool whole = j0 == 0 && cols == g->n && g->ldc == g->n;
+    for (int r = 0; r < rows; r++) {
+        float *crow = g->c + (size_t)(i0 + r) * (size_t)g->ldc + (size_t)j0;
+        if (g->bias) {
+            const float *bias = g->bias + j0;
+#pragma omp simd
+            for (int j = 0; j < cols; j++)
+                crow[j] = crow[j] + bias[j];
+        }
+        if (g->saved)
+            memcpy(g->saved + (size_t)(i0 + r) * (size_t)g->ldc + (size_t)j0, crow, (size_t)cols * sizeof *crow);
+        if (act && !whole)
+            activation_forward(serial, g->activation, g->activation_alpha, crow, 1, (size_t)cols);
+    }
+    if (act && whole)
+        activation_forward(serial, g->activation, g->activation_alpha, g->c + (size_t)i0 * (size_t)g->ldc,
+                           (size_t)rows, (size_t)cols);
+}
+
+/* ---- the plan ---- */
+
+struct gemm_plan {
+    const struct gemm_tiles *t;
+    int threads;
+    int kcb;        /* k block: the whole of k when accumulating, GEMM_K_CHUNK when split */
+    int ncb;        /* n block, a multiple of nr */
+    int mcb, nsub;  /* a task's tile of C: (mcb, nsub), multiples of mr and nr */
+    bool chunked;   /* split_k chunks run in parallel, each into its own partial result */
+    size_t shared_floats, a_floats, thread_floats;
+};
+
+static void gemm_make_plan(const struct gemm_tiles *t, int threads, const struct gemm_args *g, struct gemm_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->t = t;
+    double work = (double)g->m * g->n * (g->k > 0 ? g->k : 1);
+    p->threads = threads < 1 || work < GEMM_PARALLEL_MIN ? 1 : threads;
+    if (g->split_k)
+        p->kcb = min_int(g->k, GEMM_K_CHUNK);
+    else if (g->accumulate)
+        p->kcb = g->k; /* one block: c + acc needs the whole chain before touching c */
+    else
+        p->kcb = min_int(g->k, t->kc);
+    p->kcb = p->kcb < 1 ? 1 : p->kcb;
+    p->ncb = min_int(round_up(g->n, t->nr), t->nc);
+    p->mcb = min_int(round_up(g->m, t->mr), t->mc);
+    p->nsub = p->ncb;
+    int chunks = (g->k + GEMM_K_CHUNK - 1) / GEMM_K_CHUNK;
+    long micro_tiles = (long)((g->m + t->mr - 1) / t->mr) * ((g->n + t->nr - 1) / t->nr);
+    p->chunked = g->split_k && p->threads > 1 && chunks > 1 && micro_tiles < 4L * p->threads
+                 && (size_t)g->m * (size_t)g->n <= GEMM_PARTIAL_MAX;
+    if (!p->chunked && p->threads > 1) {
+        /* Smaller tiles until every thread has a few. */
+        for (;;) {
+            long tasks = (long)((g->m + p->mcb - 1) / p->mcb) * ((min_int(g->n, p->ncb) + p->nsub - 1) / p->nsub);
+            if (tasks >= 4L * p->threads)
+                break;
+            bool m_can = p->mcb > t->mr, n_can = p->nsub > t->nr;
+            if (m_can && (!n_can || p->mcb / t->mr >= p->nsub / t->nr))
+                p->mcb = round_up(p->mcb / 2, t->mr);
+            else if (n_can)
+                p->nsub = round_up(p->nsub / 2, t->nr);
+            else
+                break;
+        }
+    }
+    p->a_floats = (size_t)round_up(p->mcb, t->mr) * (size_t)p->kcb;
+    size_t b_floats = (size_t)p->kcb * (size_t)p->ncb;
+    if (p->chunked) {
+        p->shared_floats = 0;
+        p->thread_floats = p->a_floats + b_floats + (size_t)g->m * (size_t)g->n;
+    } else {
+        p->shared_floats = b_floats;
+        p->thread_floats = p->a_floats;
+    }
+}
+
+size_t kernels_gemm_workspace_floats(int threads)
+{
+    threads = threads < 1 ? 1 : threads;
+    size_t b = (size_t)GEMM_KC_MAX * GEMM_NC_MAX;
+    size_t a = (size_t)GEMM_MC_MAX * GEMM_KC_MAX;
+    return b + (size_t)threads * (a + b + GEMM_PARTIAL_MAX);
+}
+
+static int gemm_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* The micro-kernels over one task's tile (rows [i0, i0 + mc), columns [j0, j0 + nc)) for
+ * the k block [p0, p0 + kc) whose B panels start at bp (panel 0 = column jb). */
+static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int i0, int mc, int j0, int nc, int jb,
+                      int p0, int kc, const float *bp, float *ap, float *c, size_t ldc, enum gemm_mode mode)
+{
+    const struct gemm_tiles *t = p->t;
+    pack_a(g, t->mr, i0, mc, p0, kc, ap);
+    for (int jr = 0; jr < nc; jr += t->nr) {
+        const float *bpj = bp + (size_t)((j0 - jb + jr) / t->nr) * (size_t)kc * (size_t)t->nr;
+        int cols = min_int(t->nr, nc - jr);
+        for (int ir = 0; ir < mc; ir += t->mr)
+            t->micro(kc, ap + (size_t)(ir / t->mr) * (size_t)kc * (size_t)t->mr, bpj,
+                     c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr), ldc, min_int(t->mr, mc - ir), cols, mode);
+    }
+}
+
+static enum gemm_mode block_mode(const struct gemm_args *g, int block)
+{
+    if (g->split_k)
+        return block == 0 && !g->accumulate ? GEMM_STORE : GEMM_ADD;
+    if (g->accumulate)
+        return GEMM_ADD;
+    return block == 0 ? GEMM_STORE : GEMM_CONTINUE;
+}
+
+static void gemm_tiled(const struct gemm_plan *p, const struct gemm_args *g, const struct kernels_cpu *serial,
+                       float *shared, float *per_thread)
+{
+    const struct gemm_tiles *t = p->t;
+    const int blocks = (g->k + p->kcb - 1) / p->kcb;
+    const bool epilogue = gemm_has_epilogue(g);
+#pragma omp parallel num_threads(p->threads) if (p->threads > 1)
+    {
+        float *ap = per_thread + (size_t)gemm_thread_id() * p->thread_floats;
+        for (int jc = 0; jc < g->n; jc += p->ncb) {
+            int ncj = min_int(p->ncb, g->n - jc);
+            int panels = (ncj + t->nr - 1) / t->nr;
+            int tiles_m = (g->m + p->mcb - 1) / p->mcb, tiles_n = (ncj + p->nsub - 1) / p->nsub;
+            long tasks = (long)tiles_m * tiles_n;
+            for (int kb = 0; kb < blocks; kb++) {
+                int p0 = kb * p->kcb, kc = min_int(p->kcb, g->k - p0);
+#pragma omp for schedule(static)
+                for (int pi = 0; pi < panels; pi++)
+                    pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
+                                 shared + (size_t)pi * (size_t)kc * (size_t)t->nr);
+                enum gemm_mode mode = block_mode(g, kb);
+                bool last = kb == blocks - 1;
+#pragma omp for schedule(dynamic, 1)
+                for (long task = 0; task < tasks; task++) {
+                    int i0 = (int)(task % tiles_m) * p->mcb, j0 = jc + (int)(task / tiles_m) * p->nsub;
+                    int mc = min_int(p->mcb, g->m - i0), nc = min_int(p->nsub, jc + ncj - j0);
+                    gemm_tile(p, g, i0, mc, j0, nc, jc, p0, kc, shared, ap, g->c, (size_t)g->ldc, mode);
+                    if (last && epilogue)
+                        gemm_epilogue(g, serial, i0, mc, j0, nc);
+                }
+            }
+        }
+    }
+}
+
+/* split_k with few tiles: the threads take chunks w*T + t of wave w, each into a partial
+ * (m, n), then fold the wave's partials into C in chunk order. */
+static void gemm_chunked(const struct gemm_plan *p, const struct gemm_args *g, float *per_thread)
+{
+    const struct gemm_tiles *t = p->t;
+    const int chunks = (g->k + GEMM_K_CHUNK - 1) / GEMM_K_CHUNK;
+    const int threads = p->threads;
+#pragma omp parallel num_threads(threads)
+    {
+        int tid = gemm_thread_id();
+        float *ap = per_thread + (size_t)tid * p->thread_floats;
+        float *bp = ap + p->a_floats;
+        float *partial = bp + (size_t)p->kcb * (size_t)p->ncb;
+        for (int w0 = 0; w0 < chunks; w0 += threads) {
+            int chunk = w0 + tid;
+            if (chunk < chunks) {
+                int p0 = chunk * GEMM_K_CHUNK, kc = min_int(GEMM_K_CHUNK, g->k - p0);
+                for (int jc = 0; jc < g->n; jc += p->ncb) {
+                    int ncj = min_int(p->ncb, g->n - jc);
+                    for (int pi = 0; pi * t->nr < ncj; pi++)
+                        pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
+                                     bp + (size_t)pi * (size_t)kc * (size_t)t->nr);
+                    for (int i0 = 0; i0 < g->m; i0 += p->mcb)
+                        gemm_tile(p, g, i0, min_int(p->mcb, g->m - i0), jc, ncj, jc, p0, kc, bp, ap, partial,
+                                  (size_t)g->n, GEMM_STORE);
+                }
+            }
+#pragma omp barrier
+            int in_wave = min_int(threads, chunks - w0);
+#pragma omp for schedule(static)
+            for (int i = 0; i < g->m; i++) {
+                float *crow = g->c + (size_t)i * (size_t)g->ldc;
+                for (int q = 0; q < in_wave; q++) {
+                    const float *prow = per_thread + (size_t)q * p->thread_floats + p->a_floats
+                                        + (size_t)p->kcb * (size_t)p->ncb + (size_t)i * (size_t)g->n;
+                    if (w0 + q == 0 && !g->accumulate) {
+                        memcpy(crow, prow, (size_t)g->n * sizeof *crow);
+                    } else {
+#pragma omp simd
+                        for (int j = 0; j < g->n; j++)
+                            crow[j] = crow[j] + prow[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* k == 0: every chain is +0. */
+static void gemm_empty(const struct gemm_args *g, const struct kernels_cpu *serial)
+{
+    for (int i = 0; i < g->m; i++) {
+        float *crow = g->c + (size_t)i * (size_t)g->ldc;
+        for (int j = 0; j < g->n; j++)
+            crow[j] = g->accumulate ? crow[j] + 0.0f : 0.0f;
+    }
+    if (gemm_has_epilogue(g))
+        gemm_epilogue(g, serial, 0, g->m, 0, g->n);
+}
+
+void kernels_gemm(const struct kernels_cpu *cpu, const struct gemm_workspace *work, const struct gemm_args *g)
+{
+    if (g->m <= 0 || g->n <= 0)
+        return;
+    const struct kernels_cpu serial = {.threads = 1, .isa = cpu->isa};
+    if (g->k <= 0) {
+        gemm_empty(g, &serial);
+    } else {
+        struct gemm_plan p;
+        gemm_make_plan(gemm_pick(cpu->isa), cpu->threads, g, &p);
+        size_t need = p.shared_floats + (size_t)p.threads * p.thread_floats;
+        float *owned = NULL, *space = work ? work->floats : NULL;
+        if (!space || work->count < need)
+            space = owned = ns_xmalloc(need * sizeof *space);
+        if (p.chunked)
+            gemm_chunked(&p, g, space);
+        else
+            gemm_tiled(&p, g, &serial, space, space + p.shared_floats);
+        free(owned);
+    }
+    /* softmax needs whole rows, so it runs once C is complete. */
+    if (!g->split_k && gemm_has_activation(g) && !gemm_elementwise_activation(g)) {
+        for (int i = 0; i < g->m; i++)
+            activation_forward(cpu, g->activation, g->activation_alpha, g->c + (size_t)i * (size_t)g->ldc, 1,
+                               (size_t)g->n);
+    }
+}
+
+void kernels_sgemm(const struct kernels_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k,
+                   const float *a, int lda, const float *b, int ldb, bool accumulate, float *c, int ldc)
+{
+    struct gemm_args g = {.m = m, .n = n, .k = k, .a = a, .lda = lda, .trans_a = trans_a, .b = b, .ldb = ldb,
+                          .trans_b = trans_b, .c = c, .ldc = ldc, .accumulate = accumulate};
+    kernels_gemm(cpu, NULL, &g);
+}

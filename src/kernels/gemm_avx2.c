@@ -1,0 +1,69 @@
+/* The AVX2 + FMA micro-kernel: a (6, 16) tile of C in 12 ymm accumulators, one lane per
+ * element of C, one vfmadd231ps (the same operation as fmaf) per element and k, k in order:
+ * the same bits as the portable and AVX-512 kernels. Columns past `cols` are masked off, rows
+ * past `rows` not stored. */
+#include <immintrin.h>
+
+#include "config.h"
+#include "kernels/gemm_micro.h"
+
+#if !defined(__AVX2__) || !defined(__FMA__)
+#error "gemm_avx2.c must be compiled with -mavx2 -mfma"
+#endif
+
+enum { MR = 6, NR = 16 };
+
+#define UNROLL _Pragma("GCC unroll 16")
+
+static __m256i lane_mask(int cols)
+{
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lanes);
+}
+
+static void gemm_micro_avx2(int kc, const float *restrict ap, const float *restrict bp, float *restrict c,
+                            size_t ldc, int rows, int cols, enum gemm_mode mode)
+{
+    __m256i m0 = lane_mask(cols), m1 = lane_mask(cols - 8);
+    __m256 acc0[MR], acc1[MR];
+    UNROLL
+    for (int r = 0; r < MR; r++) {
+        acc0[r] = _mm256_setzero_ps();
+        acc1[r] = _mm256_setzero_ps();
+    }
+    if (mode == GEMM_CONTINUE) {
+        UNROLL
+        for (int r = 0; r < MR; r++)
+            if (r < rows) {
+                acc0[r] = _mm256_maskload_ps(c + (size_t)r * ldc, m0);
+                acc1[r] = _mm256_maskload_ps(c + (size_t)r * ldc + 8, m1);
+            }
+    }
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+        UNROLL
+        for (int r = 0; r < MR; r++) {
+            __m256 a = _mm256_broadcast_ss(ap + r);
+            acc0[r] = _mm256_fmadd_ps(a, b0, acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(a, b1, acc1[r]);
+        }
+        ap += MR;
+        bp += NR;
+    }
+    UNROLL
+    for (int r = 0; r < MR; r++) {
+        if (r >= rows)
+            break;
+        float *cr = c + (size_t)r * ldc;
+        __m256 v0 = acc0[r], v1 = acc1[r];
+        if (mode == GEMM_ADD) {
+            v0 = _mm256_add_ps(_mm256_maskload_ps(cr, m0), v0);
+            v1 = _mm256_add_ps(_mm256_maskload_ps(cr + 8, m1), v1);
+        }
+        _mm256_maskstore_ps(cr, m0, v0);
+        _mm256_maskstore_ps(cr + 8, m1, v1);
+    }
+}
+
+const struct gemm_tiles gemm_tiles_avx2 = {
+    .mr = MR, .nr = NR, .mc = 16 * MR, .kc = 256, .nc = 512, .micro = gemm_micro_avx2};

@@ -1,0 +1,37 @@
+/* The micro-kernels gemm.c drives, one per ISA, and their tile sizes. Internal to kernels/.
+ *
+ * A micro-kernel computes a tile of at most (mr, nr) elements of C from a packed A panel
+ * (kc, mr: k-major, rows past the matrix zero) and a packed B panel (kc, nr: k-major, columns
+ * past it zero). Each SIMD lane holds one element of C and runs its k-chain in order, so
+ * every ISA gives the same bits as the fmaf loop. rows/cols: how much of the tile to store.
+ */
+#ifndef GEMM_MICRO_H
+#define GEMM_MICRO_H
+
+#include <stddef.h>
+
+enum gemm_mode {
+    GEMM_STORE,    /* c = chain from +0 */
+    GEMM_CONTINUE, /* c = chain continued from c (a partial sum of the same chain) */
+    GEMM_ADD,      /* c = c + chain from +0 */
+};
+
+typedef void gemm_micro_fn(int kc, const float *restrict ap, const float *restrict bp, float *restrict c,
+                           size_t ldc, int rows, int cols, enum gemm_mode mode);
+
+struct gemm_tiles {
+    int mr, nr; /* the micro-kernel's tile */
+    int mc, kc, nc; /* A block (mc, kc) in L2, B block (kc, nc) */
+    gemm_micro_fn *micro;
+};
+
+extern const struct gemm_tiles gemm_tiles_portable;
+#if defined(NETSPEC_HAVE_X86_KERNELS)
+extern const struct gemm_tiles gemm_tiles_avx2;
+extern const struct gemm_tiles gemm_tiles_avx512;
+#endif
+
+/* The largest of every ISA's sizes, for the workspace. */
+enum { GEMM_MC_MAX = 192, GEMM_KC_MAX = 256, GEMM_NC_MAX = 512, GEMM_MR_MAX = 16, GEMM_NR_MAX = 32 };
+
+#endif
