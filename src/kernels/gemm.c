@@ -33,18 +33,20 @@ enum { GEMM_PARTIAL_MAX = 1 << 16 };
 
 enum { PORTABLE_MR = 4, PORTABLE_NR = 16 };
 
-static void gemm_micro_portable(int kc, const float *restrict ap, const float *restrict bp, float *restrict c,
-                                size_t ldc, int rows, int cols, enum gemm_mode mode)
+static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
+                                float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     float acc[PORTABLE_MR][PORTABLE_NR];
     for (int r = 0; r < PORTABLE_MR; r++)
         for (int j = 0; j < PORTABLE_NR; j++)
             acc[r][j] = mode == GEMM_CONTINUE && r < rows && j < cols ? c[(size_t)r * ldc + (size_t)j] : 0.0f;
     for (int k = 0; k < kc; k++) {
-        const float *a = ap + (size_t)k * PORTABLE_MR, *b = bp + (size_t)k * PORTABLE_NR;
-        for (int r = 0; r < PORTABLE_MR; r++)
+        const float *b = bp + (size_t)k * PORTABLE_NR;
+        for (int r = 0; r < PORTABLE_MR; r++) {
+            float ar = a[(size_t)r * a_rs + (size_t)k * a_ks];
             for (int j = 0; j < PORTABLE_NR; j++)
-                acc[r][j] = fmaf(a[r], b[j], acc[r][j]);
+                acc[r][j] = fmaf(ar, b[j], acc[r][j]);
+        }
     }
     for (int r = 0; r < rows; r++) {
         float *cr = c + (size_t)r * ldc;
@@ -87,10 +89,12 @@ static int min_int(int a, int b)
 
 /* ---- packing ---- */
 
-/* col[row][tap0 .. tap0 + count) of the im2col matrix of the images `in`, written to
- * dst[0], dst[stride], ...: taps (ky, kx, c) with c fastest, zeros in the padding. */
+/* dst[0 .. count) = col[row][tap0 .. tap0 + count) of the im2col matrix of the images `in`:
+ * taps (ky, kx, c) with c fastest, zeros in the padding. Taps that lie next to each other in
+ * the image (the channels of a pixel, and a window row's pixels when dil_w is 1) are copied
+ * as one run. */
 static void im2col_segment(const struct kernels_window *w, const float *in, long row, int tap0, int count,
-                           float *dst, size_t stride)
+                           float *dst)
 {
     const int ch = w->channels;
     const long positions = (long)w->out_h * w->out_w;
@@ -98,58 +102,53 @@ static void im2col_segment(const struct kernels_window *w, const float *in, long
     const int pos = (int)(row % positions), oy = pos / w->out_w, ox = pos % w->out_w;
     const float *img = in + (size_t)s * (size_t)w->in_h * (size_t)w->in_w * (size_t)ch;
     int ky = tap0 / (w->k_w * ch), rem = tap0 % (w->k_w * ch), kx = rem / ch, c = rem % ch;
+    const float *run = NULL;
+    int run_len = 0;
     while (count > 0) {
-        int run = min_int(ch - c, count);
+        int take = min_int(ch - c, count);
         int iy = oy * w->stride_h + ky * w->dil_h - w->pad_top;
         int ix = ox * w->stride_w + kx * w->dil_w - w->pad_left;
         if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {
-            for (int j = 0; j < run; j++)
-                dst[(size_t)j * stride] = 0.0f;
+            if (run_len) {
+                memcpy(dst, run, (size_t)run_len * sizeof *dst);
+                dst += run_len;
+                run_len = 0;
+            }
+            memset(dst, 0, (size_t)take * sizeof *dst);
+            dst += take;
         } else {
             const float *src = img + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)ch + (size_t)c;
-            if (stride == 1)
-                memcpy(dst, src, (size_t)run * sizeof *dst);
-            else
-                for (int j = 0; j < run; j++)
-                    dst[(size_t)j * stride] = src[j];
+            if (run_len && run + run_len == src) {
+                run_len += take;
+            } else {
+                if (run_len) {
+                    memcpy(dst, run, (size_t)run_len * sizeof *dst);
+                    dst += run_len;
+                }
+                run = src;
+                run_len = take;
+            }
         }
-        dst += (size_t)run * stride;
-        count -= run;
+        count -= take;
         c = 0;
         if (++kx == w->k_w) {
             kx = 0;
             ky++;
         }
     }
+    if (run_len)
+        memcpy(dst, run, (size_t)run_len * sizeof *dst);
 }
 
-/* ap: rows [i0, i0 + rows) of op(A) at columns [p0, p0 + kc) as ceil(rows / mr) panels of
- * (kc, mr), k-major, rows past `rows` zero. */
-static void pack_a(const struct gemm_args *g, int mr, int i0, int rows, int p0, int kc, float *ap)
+/* ap: rows [i0, i0 + rows) of op(A) (a plain matrix) at columns [p0, p0 + kc) as
+ * ceil(rows / mr) panels of (kc, mr), k-major, rows past `rows` zero. */
+static void pack_a_panels(const struct gemm_args *g, int mr, int i0, int rows, int p0, int kc, float *ap)
 {
     const size_t panel = (size_t)kc * (size_t)mr;
-    if (g->a_window && g->trans_a) {
-        /* op(A)[i][p] = col[p][i]: one im2col row per k, its taps spread over the panels. */
-        float line[GEMM_MC_MAX];
-        for (int k = 0; k < kc; k++) {
-            im2col_segment(g->a_window, g->a, (long)p0 + k, i0, rows, line, 1);
-            for (int ip = 0; ip < rows; ip += mr) {
-                float *d = ap + (size_t)(ip / mr) * panel + (size_t)k * (size_t)mr;
-                int n = min_int(mr, rows - ip);
-                memcpy(d, line + ip, (size_t)n * sizeof *d);
-                for (int r = n; r < mr; r++)
-                    d[r] = 0.0f;
-            }
-        }
-        return;
-    }
     for (int ip = 0; ip < rows; ip += mr) {
         float *d = ap + (size_t)(ip / mr) * panel;
         int n = min_int(mr, rows - ip);
-        if (g->a_window) {
-            for (int r = 0; r < n; r++)
-                im2col_segment(g->a_window, g->a, (long)i0 + ip + r, p0, kc, d + r, (size_t)mr);
-        } else if (g->trans_a) {
+        if (g->trans_a) {
             for (int k = 0; k < kc; k++)
                 memcpy(d + (size_t)k * (size_t)mr, g->a + (size_t)(p0 + k) * (size_t)g->lda + (size_t)(i0 + ip),
                        (size_t)n * sizeof *d);
@@ -165,6 +164,48 @@ static void pack_a(const struct gemm_args *g, int mr, int i0, int rows, int p0, 
             for (int k = 0; k < kc; k++)
                 for (int r = n; r < mr; r++)
                     d[(size_t)k * (size_t)mr + (size_t)r] = 0.0f;
+    }
+}
+
+/* Where a task's micro-kernels find op(A)'s rows [i0, i0 + mc) at columns [p0, p0 + kc): the
+ * micro-panel of rows ir.. starts at base + ir * step, its element (r, k) at [r * rs + k * ks];
+ * panels from tail_from on are packed in `tail` instead (rows past the matrix, zero). */
+struct a_block {
+    const float *base;
+    size_t step, rs, ks;
+    const float *tail;
+    int tail_from;
+};
+
+/* Fills ap as the block needs. A matrix the task reads once or twice is read in place (packing
+ * it would cost more than it saves); im2col rows are copied as runs from the images into a
+ * row-major block (forward) or a k-major one (weight gradient). */
+static void prepare_a(const struct gemm_args *g, int mr, int i0, int mc, int p0, int kc, int b_panels, float *ap,
+                      struct a_block *blk)
+{
+    const int mc_pad = round_up(mc, mr);
+    if (g->a_window && !g->trans_a) {
+        for (int r = 0; r < mc; r++)
+            im2col_segment(g->a_window, g->a, (long)i0 + r, p0, kc, ap + (size_t)r * (size_t)kc);
+        memset(ap + (size_t)mc * (size_t)kc, 0, (size_t)(mc_pad - mc) * (size_t)kc * sizeof *ap);
+        *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = (size_t)kc, .ks = 1, .tail_from = mc_pad};
+    } else if (g->a_window) {
+        for (int k = 0; k < kc; k++) {
+            float *d = ap + (size_t)k * (size_t)mc_pad;
+            im2col_segment(g->a_window, g->a, (long)p0 + k, i0, mc, d);
+            memset(d + mc, 0, (size_t)(mc_pad - mc) * sizeof *d);
+        }
+        *blk = (struct a_block){.base = ap, .step = 1, .rs = 1, .ks = (size_t)mc_pad, .tail_from = mc_pad};
+    } else if (b_panels <= 2) {
+        size_t rs = g->trans_a ? 1 : (size_t)g->lda, ks = g->trans_a ? (size_t)g->lda : 1;
+        int full = mc / mr * mr;
+        *blk = (struct a_block){.base = g->a + (size_t)i0 * rs + (size_t)p0 * ks, .step = rs, .rs = rs, .ks = ks,
+                                .tail = ap, .tail_from = full};
+        if (full < mc)
+            pack_a_panels(g, mr, i0 + full, mc - full, p0, kc, ap);
+    } else {
+        pack_a_panels(g, mr, i0, mc, p0, kc, ap);
+        *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = 1, .ks = (size_t)mr, .tail_from = mc_pad};
     }
 }
 
@@ -316,13 +357,20 @@ static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int 
                       int p0, int kc, const float *bp, float *ap, float *c, size_t ldc, enum gemm_mode mode)
 {
     const struct gemm_tiles *t = p->t;
-    pack_a(g, t->mr, i0, mc, p0, kc, ap);
+    struct a_block blk;
+    prepare_a(g, t->mr, i0, mc, p0, kc, (nc + t->nr - 1) / t->nr, ap, &blk);
     for (int jr = 0; jr < nc; jr += t->nr) {
         const float *bpj = bp + (size_t)((j0 - jb + jr) / t->nr) * (size_t)kc * (size_t)t->nr;
         int cols = min_int(t->nr, nc - jr);
-        for (int ir = 0; ir < mc; ir += t->mr)
-            t->micro(kc, ap + (size_t)(ir / t->mr) * (size_t)kc * (size_t)t->mr, bpj,
-                     c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr), ldc, min_int(t->mr, mc - ir), cols, mode);
+        for (int ir = 0; ir < mc; ir += t->mr) {
+            float *cij = c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr);
+            int rows = min_int(t->mr, mc - ir);
+            if (ir < blk.tail_from)
+                t->micro(kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, cij, ldc, rows, cols, mode);
+            else
+                t->micro(kc, blk.tail + (size_t)((ir - blk.tail_from) / t->mr) * (size_t)kc * (size_t)t->mr, 1,
+                         (size_t)t->mr, bpj, cij, ldc, rows, cols, mode);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
  * the same bits as the portable and AVX-512 kernels. Columns past `cols` are masked off, rows
  * past `rows` not stored. */
 #include <immintrin.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "kernels/gemm_micro.h"
@@ -21,8 +22,9 @@ static __m256i lane_mask(int cols)
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), lanes);
 }
 
-static void gemm_micro_avx2(int kc, const float *restrict ap, const float *restrict bp, float *restrict c,
-                            size_t ldc, int rows, int cols, enum gemm_mode mode)
+static inline __attribute__((always_inline)) void
+micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_major, const float *restrict bp,
+           float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     __m256i m0 = lane_mask(cols), m1 = lane_mask(cols - 8);
     __m256 acc0[MR], acc1[MR];
@@ -39,15 +41,20 @@ static void gemm_micro_avx2(int kc, const float *restrict ap, const float *restr
                 acc1[r] = _mm256_maskload_ps(c + (size_t)r * ldc + 8, m1);
             }
     }
+    const float *row[MR];
+    UNROLL
+    for (int r = 0; r < MR; r++)
+        row[r] = a + (size_t)r * a_rs;
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
         UNROLL
         for (int r = 0; r < MR; r++) {
-            __m256 a = _mm256_broadcast_ss(ap + r);
-            acc0[r] = _mm256_fmadd_ps(a, b0, acc0[r]);
-            acc1[r] = _mm256_fmadd_ps(a, b1, acc1[r]);
+            __m256 ar = _mm256_broadcast_ss(k_major ? a + r : row[r] + k);
+            acc0[r] = _mm256_fmadd_ps(ar, b0, acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(ar, b1, acc1[r]);
         }
-        ap += MR;
+        if (k_major)
+            a += a_ks;
         bp += NR;
     }
     UNROLL
@@ -63,6 +70,15 @@ static void gemm_micro_avx2(int kc, const float *restrict ap, const float *restr
         _mm256_maskstore_ps(cr, m0, v0);
         _mm256_maskstore_ps(cr + 8, m1, v1);
     }
+}
+
+static void gemm_micro_avx2(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
+                            float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+{
+    if (a_rs == 1)
+        micro_body(kc, a, 1, a_ks, true, bp, c, ldc, rows, cols, mode);
+    else
+        micro_body(kc, a, a_rs, 1, false, bp, c, ldc, rows, cols, mode);
 }
 
 const struct gemm_tiles gemm_tiles_avx2 = {

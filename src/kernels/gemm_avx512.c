@@ -3,6 +3,7 @@
  * same operation as fmaf), so each element's chain runs k = 0, 1, ... in order exactly as the
  * portable kernel's. Columns past `cols` are masked off, rows past `rows` not stored. */
 #include <immintrin.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "kernels/gemm_micro.h"
@@ -18,8 +19,10 @@ enum { MR = GEMM_AVX512_MR, NR = 32 };
 
 #define UNROLL _Pragma("GCC unroll 32")
 
-static void gemm_micro_avx512(int kc, const float *restrict ap, const float *restrict bp, float *restrict c,
-                              size_t ldc, int rows, int cols, enum gemm_mode mode)
+/* The body, inlined twice so each of A's layouts gets constant strides where it can. */
+static inline __attribute__((always_inline)) void
+micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_major, const float *restrict bp,
+           float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1u);
     __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1u) : 0;
@@ -37,16 +40,33 @@ static void gemm_micro_avx512(int kc, const float *restrict ap, const float *res
                 acc1[r] = _mm512_maskz_loadu_ps(m1, c + (size_t)r * ldc + 16);
             }
     }
-    for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-        UNROLL
-        for (int r = 0; r < MR; r++) {
-            __m512 a = _mm512_set1_ps(ap[r]);
-            acc0[r] = _mm512_fmadd_ps(a, b0, acc0[r]);
-            acc1[r] = _mm512_fmadd_ps(a, b1, acc1[r]);
+    if (k_major) {
+        for (int k = 0; k < kc; k++) {
+            __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+            UNROLL
+            for (int r = 0; r < MR; r++) {
+                __m512 ar = _mm512_set1_ps(a[r]);
+                acc0[r] = _mm512_fmadd_ps(ar, b0, acc0[r]);
+                acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
+            }
+            a += a_ks;
+            bp += NR;
         }
-        ap += MR;
-        bp += NR;
+    } else {
+        const float *row[MR];
+        UNROLL
+        for (int r = 0; r < MR; r++)
+            row[r] = a + (size_t)r * a_rs;
+        for (int k = 0; k < kc; k++) {
+            __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+            UNROLL
+            for (int r = 0; r < MR; r++) {
+                __m512 ar = _mm512_set1_ps(row[r][k]);
+                acc0[r] = _mm512_fmadd_ps(ar, b0, acc0[r]);
+                acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
+            }
+            bp += NR;
+        }
     }
     UNROLL
     for (int r = 0; r < MR; r++) {
@@ -61,6 +81,15 @@ static void gemm_micro_avx512(int kc, const float *restrict ap, const float *res
         _mm512_mask_storeu_ps(cr, m0, v0);
         _mm512_mask_storeu_ps(cr + 16, m1, v1);
     }
+}
+
+static void gemm_micro_avx512(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
+                              float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+{
+    if (a_rs == 1)
+        micro_body(kc, a, 1, a_ks, true, bp, c, ldc, rows, cols, mode);
+    else
+        micro_body(kc, a, a_rs, 1, false, bp, c, ldc, rows, cols, mode);
 }
 
 const struct gemm_tiles gemm_tiles_avx512 = {

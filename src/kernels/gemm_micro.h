@@ -1,9 +1,12 @@
 /* The micro-kernels gemm.c drives, one per ISA, and their tile sizes. Internal to kernels/.
  *
- * A micro-kernel computes a tile of at most (mr, nr) elements of C from a packed A panel
- * (kc, mr: k-major, rows past the matrix zero) and a packed B panel (kc, nr: k-major, columns
- * past it zero). Each SIMD lane holds one element of C and runs its k-chain in order, so
- * every ISA gives the same bits as the fmaf loop. rows/cols: how much of the tile to store.
+ * A micro-kernel computes a tile of at most (mr, nr) elements of C from mr rows of A and a
+ * packed B panel (kc, nr: k-major, columns past the matrix zero). A's element (r, k) is
+ * a[r * a_rs + k * a_ks] with either a_rs == 1 (k-major: a packed panel, a transposed matrix
+ * read in place, an im2col block of taps) or a_ks == 1 (row-major: a matrix read in place, an
+ * im2col block of rows); all mr rows must be readable (a ragged last panel is packed with zero
+ * rows). Each SIMD lane holds one element of C and runs its k-chain in order, so every ISA
+ * gives the same bits as the fmaf loop. rows/cols: how much of the tile to store.
  */
 #ifndef GEMM_MICRO_H
 #define GEMM_MICRO_H
@@ -16,8 +19,8 @@ enum gemm_mode {
     GEMM_ADD,      /* c = c + chain from +0 */
 };
 
-typedef void gemm_micro_fn(int kc, const float *restrict ap, const float *restrict bp, float *restrict c,
-                           size_t ldc, int rows, int cols, enum gemm_mode mode);
+typedef void gemm_micro_fn(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
+                           float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode);
 
 struct gemm_tiles {
     int mr, nr; /* the micro-kernel's tile */
