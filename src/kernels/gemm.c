@@ -34,14 +34,14 @@ enum { GEMM_PARTIAL_MAX = 1 << 16 };
 enum { PORTABLE_MR = 4, PORTABLE_NR = 16 };
 
 static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
-                                float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+                                size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     float acc[PORTABLE_MR][PORTABLE_NR];
     for (int r = 0; r < PORTABLE_MR; r++)
         for (int j = 0; j < PORTABLE_NR; j++)
             acc[r][j] = mode == GEMM_CONTINUE && r < rows && j < cols ? c[(size_t)r * ldc + (size_t)j] : 0.0f;
     for (int k = 0; k < kc; k++) {
-        const float *b = bp + (size_t)k * PORTABLE_NR;
+        const float *b = bp + (size_t)k * b_ks;
         for (int r = 0; r < PORTABLE_MR; r++) {
             float ar = a[(size_t)r * a_rs + (size_t)k * a_ks];
             for (int j = 0; j < PORTABLE_NR; j++)
@@ -351,25 +351,51 @@ static int gemm_thread_id(void)
 #endif
 }
 
+/* Where the micro-kernels find the B panels of a k block: panel q (columns jb + q * nr ..)
+ * at base + q * step, its row k at + k * ks. */
+struct b_block {
+    const float *base;
+    size_t step, ks;
+    int jb;
+};
+
+/* B is read in place when every panel of the block is whole and its rows are near each other
+ * in memory (far apart, they would fight over the same cache sets); else packed. */
+static bool b_in_place(const struct gemm_tiles *t, const struct gemm_args *g, int ncj)
+{
+    return !g->trans_b && ncj % t->nr == 0 && g->ldb <= 8 * t->nr;
+}
+
+/* The B panels of columns [jc, jc + ncj) at rows [p0, p0 + kc): B itself, or packed into bp
+ * (panels [first, last) of them, so threads can share the packing out). */
+static struct b_block b_block_at(const struct gemm_tiles *t, const struct gemm_args *g, int jc, int ncj, int p0, int kc,
+                                 float *bp)
+{
+    if (b_in_place(t, g, ncj))
+        return (struct b_block){.base = g->b + (size_t)p0 * (size_t)g->ldb + (size_t)jc, .step = (size_t)t->nr,
+                                .ks = (size_t)g->ldb, .jb = jc};
+    return (struct b_block){.base = bp, .step = (size_t)kc * (size_t)t->nr, .ks = (size_t)t->nr, .jb = jc};
+}
+
 /* The micro-kernels over one task's tile (rows [i0, i0 + mc), columns [j0, j0 + nc)) for
- * the k block [p0, p0 + kc) whose B panels start at bp (panel 0 = column jb). */
-static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int i0, int mc, int j0, int nc, int jb,
-                      int p0, int kc, const float *bp, float *ap, float *c, size_t ldc, enum gemm_mode mode)
+ * the k block [p0, p0 + kc) whose B panels `b` holds. */
+static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int i0, int mc, int j0, int nc,
+                      const struct b_block *b, int p0, int kc, float *ap, float *c, size_t ldc, enum gemm_mode mode)
 {
     const struct gemm_tiles *t = p->t;
     struct a_block blk;
     prepare_a(g, t->mr, i0, mc, p0, kc, (nc + t->nr - 1) / t->nr, ap, &blk);
     for (int jr = 0; jr < nc; jr += t->nr) {
-        const float *bpj = bp + (size_t)((j0 - jb + jr) / t->nr) * (size_t)kc * (size_t)t->nr;
+        const float *bpj = b->base + (size_t)((j0 - b->jb + jr) / t->nr) * b->step;
         int cols = min_int(t->nr, nc - jr);
         for (int ir = 0; ir < mc; ir += t->mr) {
             float *cij = c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr);
             int rows = min_int(t->mr, mc - ir);
             if (ir < blk.tail_from)
-                t->micro(kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, cij, ldc, rows, cols, mode);
+                t->micro(kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, cij, ldc, rows, cols, mode);
             else
                 t->micro(kc, blk.tail + (size_t)((ir - blk.tail_from) / t->mr) * (size_t)kc * (size_t)t->mr, 1,
-                         (size_t)t->mr, bpj, cij, ldc, rows, cols, mode);
+                         (size_t)t->mr, bpj, b->ks, cij, ldc, rows, cols, mode);
         }
     }
 }
@@ -399,17 +425,20 @@ static void gemm_tiled(const struct gemm_plan *p, const struct gemm_args *g, con
             long tasks = (long)tiles_m * tiles_n;
             for (int kb = 0; kb < blocks; kb++) {
                 int p0 = kb * p->kcb, kc = min_int(p->kcb, g->k - p0);
+                struct b_block b = b_block_at(t, g, jc, ncj, p0, kc, shared);
+                if (!b_in_place(t, g, ncj)) {
 #pragma omp for schedule(static)
-                for (int pi = 0; pi < panels; pi++)
-                    pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
-                                 shared + (size_t)pi * (size_t)kc * (size_t)t->nr);
+                    for (int pi = 0; pi < panels; pi++)
+                        pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
+                                     shared + (size_t)pi * (size_t)kc * (size_t)t->nr);
+                }
                 enum gemm_mode mode = block_mode(g, kb);
                 bool last = kb == blocks - 1;
 #pragma omp for schedule(dynamic, 1)
                 for (long task = 0; task < tasks; task++) {
                     int i0 = (int)(task % tiles_m) * p->mcb, j0 = jc + (int)(task / tiles_m) * p->nsub;
                     int mc = min_int(p->mcb, g->m - i0), nc = min_int(p->nsub, jc + ncj - j0);
-                    gemm_tile(p, g, i0, mc, j0, nc, jc, p0, kc, shared, ap, g->c, (size_t)g->ldc, mode);
+                    gemm_tile(p, g, i0, mc, j0, nc, &b, p0, kc, ap, g->c, (size_t)g->ldc, mode);
                     if (last && epilogue)
                         gemm_epilogue(g, serial, i0, mc, j0, nc);
                 }
@@ -437,11 +466,12 @@ static void gemm_chunked(const struct gemm_plan *p, const struct gemm_args *g, f
                 int p0 = chunk * GEMM_K_CHUNK, kc = min_int(GEMM_K_CHUNK, g->k - p0);
                 for (int jc = 0; jc < g->n; jc += p->ncb) {
                     int ncj = min_int(p->ncb, g->n - jc);
-                    for (int pi = 0; pi * t->nr < ncj; pi++)
+                    struct b_block b = b_block_at(t, g, jc, ncj, p0, kc, bp);
+                    for (int pi = 0; !b_in_place(t, g, ncj) && pi * t->nr < ncj; pi++)
                         pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
                                      bp + (size_t)pi * (size_t)kc * (size_t)t->nr);
                     for (int i0 = 0; i0 < g->m; i0 += p->mcb)
-                        gemm_tile(p, g, i0, min_int(p->mcb, g->m - i0), jc, ncj, jc, p0, kc, bp, ap, partial,
+                        gemm_tile(p, g, i0, min_int(p->mcb, g->m - i0), jc, ncj, &b, p0, kc, ap, partial,
                                   (size_t)g->n, GEMM_STORE);
                 }
             }

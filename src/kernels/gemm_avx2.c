@@ -24,7 +24,7 @@ static __m256i lane_mask(int cols)
 
 static inline __attribute__((always_inline)) void
 micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_major, const float *restrict bp,
-           float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+           size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     __m256i m0 = lane_mask(cols), m1 = lane_mask(cols - 8);
     __m256 acc0[MR], acc1[MR];
@@ -55,7 +55,7 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
         }
         if (k_major)
             a += a_ks;
-        bp += NR;
+        bp += b_ks;
     }
     UNROLL
     for (int r = 0; r < MR; r++) {
@@ -73,12 +73,12 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
 }
 
 static void gemm_micro_avx2(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
-                            float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+                            size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     if (a_rs == 1)
-        micro_body(kc, a, 1, a_ks, true, bp, c, ldc, rows, cols, mode);
+        micro_body(kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);
     else
-        micro_body(kc, a, a_rs, 1, false, bp, c, ldc, rows, cols, mode);
+        micro_body(kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);
 }
 
 const struct gemm_tiles gemm_tiles_avx2 = {

@@ -13,7 +13,7 @@
 #endif
 
 #ifndef GEMM_AVX512_MR
-#define GEMM_AVX512_MR 12
+#define GEMM_AVX512_MR 8
 #endif
 enum { MR = GEMM_AVX512_MR, NR = 32 };
 
@@ -22,7 +22,7 @@ enum { MR = GEMM_AVX512_MR, NR = 32 };
 /* The body, inlined twice so each of A's layouts gets constant strides where it can. */
 static inline __attribute__((always_inline)) void
 micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_major, const float *restrict bp,
-           float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+           size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1u);
     __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1u) : 0;
@@ -50,7 +50,7 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
                 acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
             }
             a += a_ks;
-            bp += NR;
+            bp += b_ks;
         }
     } else {
         const float *row[MR];
@@ -65,7 +65,7 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
                 acc0[r] = _mm512_fmadd_ps(ar, b0, acc0[r]);
                 acc1[r] = _mm512_fmadd_ps(ar, b1, acc1[r]);
             }
-            bp += NR;
+            bp += b_ks;
         }
     }
     UNROLL
@@ -84,12 +84,12 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
 }
 
 static void gemm_micro_avx512(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
-                              float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+                              size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     if (a_rs == 1)
-        micro_body(kc, a, 1, a_ks, true, bp, c, ldc, rows, cols, mode);
+        micro_body(kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);
     else
-        micro_body(kc, a, a_rs, 1, false, bp, c, ldc, rows, cols, mode);
+        micro_body(kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);
 }
 
 const struct gemm_tiles gemm_tiles_avx512 = {

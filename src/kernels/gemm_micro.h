@@ -1,7 +1,8 @@
 /* The micro-kernels gemm.c drives, one per ISA, and their tile sizes. Internal to kernels/.
  *
  * A micro-kernel computes a tile of at most (mr, nr) elements of C from mr rows of A and a
- * packed B panel (kc, nr: k-major, columns past the matrix zero). A's element (r, k) is
+ * B panel of nr columns, its row k at bp + k * b_ks (packed: b_ks = nr, columns past the
+ * matrix zero; or B itself, b_ks = ldb, when all nr columns exist). A's element (r, k) is
  * a[r * a_rs + k * a_ks] with either a_rs == 1 (k-major: a packed panel, a transposed matrix
  * read in place, an im2col block of taps) or a_ks == 1 (row-major: a matrix read in place, an
  * im2col block of rows); all mr rows must be readable (a ragged last panel is packed with zero
@@ -20,7 +21,7 @@ enum gemm_mode {
 };
 
 typedef void gemm_micro_fn(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
-                           float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode);
+                           size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode);
 
 struct gemm_tiles {
     int mr, nr; /* the micro-kernel's tile */
