@@ -89,28 +89,95 @@ static int min_int(int a, int b)
 
 /* ---- packing ---- */
 
-/* dst[0 .. count) = col[row][tap0 .. tap0 + count) of the im2col matrix of the images `in`:
- * taps (ky, kx, c) with c fastest, zeros in the padding. Taps that lie next to each other in
- * the image (the channels of a pixel, and a window row's pixels when dil_w is 1) are copied
- * as one run. */
-static void im2col_segment(const struct kernels_window *w, const float *in, long row, int tap0, int count,
-                           float *dst)
+/* A row of the im2col matrix: its sample and output position. */
+struct im2col_row {
+    long s;
+    int oy, ox;
+};
+
+static struct im2col_row im2col_row_at(const struct kernels_window *w, long row)
+{
+    long positions = (long)w->out_h * w->out_w;
+    int pos = (int)(row % positions);
+    return (struct im2col_row){.s = row / positions, .oy = pos / w->out_w, .ox = pos % w->out_w};
+}
+
+static void im2col_row_next(const struct kernels_window *w, struct im2col_row *r)
+{
+    if (++r->ox == w->out_w) {
+        r->ox = 0;
+        if (++r->oy == w->out_h) {
+            r->oy = 0;
+            r->s++;
+        }
+    }
+}
+
+/* A column of the im2col matrix: its tap (ky, kx, c). */
+struct im2col_tap {
+    int ky, kx, c;
+};
+
+static struct im2col_tap im2col_tap_at(const struct kernels_window *w, int tap)
+{
+    int rem = tap % (w->k_w * w->channels);
+    return (struct im2col_tap){.ky = tap / (w->k_w * w->channels), .kx = rem / w->channels, .c = rem % w->channels};
+}
+
+/* Runs are mostly a few floats (one channel, a 3-pixel window row): fixed-size copies that
+ * the compiler inlines beat a call to memcpy. */
+static void copy_run(float *dst, const float *src, int n)
+{
+    if (n > 32) {
+        memcpy(dst, src, (size_t)n * sizeof *dst);
+        return;
+    }
+    for (; n >= 8; n -= 8, dst += 8, src += 8)
+        memcpy(dst, src, 8 * sizeof *dst);
+    for (; n >= 4; n -= 4, dst += 4, src += 4)
+        memcpy(dst, src, 4 * sizeof *dst);
+    for (; n > 0; n--)
+        *dst++ = *src++;
+}
+
+/* dst[0 .. count) = the im2col matrix's row r from column (tap) t on, read from the images
+ * `in`: taps (ky, kx, c) with c fastest, zeros in the padding. Taps next to each other in the
+ * image (a pixel's channels; a window row's pixels when dil_w is 1) are copied as one run. */
+static void im2col_segment(const struct kernels_window *w, const float *in, struct im2col_row r,
+                           struct im2col_tap t, int count, float *dst)
 {
     const int ch = w->channels;
-    const long positions = (long)w->out_h * w->out_w;
-    const long s = row / positions;
-    const int pos = (int)(row % positions), oy = pos / w->out_w, ox = pos % w->out_w;
-    const float *img = in + (size_t)s * (size_t)w->in_h * (size_t)w->in_w * (size_t)ch;
-    int ky = tap0 / (w->k_w * ch), rem = tap0 % (w->k_w * ch), kx = rem / ch, c = rem % ch;
+    const float *img = in + (size_t)r.s * (size_t)w->in_h * (size_t)w->in_w * (size_t)ch;
+    const int y0 = r.oy * w->stride_h - w->pad_top, x0 = r.ox * w->stride_w - w->pad_left;
+    int ky = t.ky, kx = t.kx, c = t.c;
     const float *run = NULL;
     int run_len = 0;
+    /* The window's pixels in each of its rows lie side by side when dil_w is 1. */
+    const int span = w->k_w * ch;
+    const bool row_inside = w->dil_w == 1 && x0 >= 0 && x0 + w->k_w <= w->in_w;
     while (count > 0) {
+        int iy_fast = y0 + ky * w->dil_h;
+        if (row_inside && kx == 0 && c == 0 && count >= span && iy_fast >= 0 && iy_fast < w->in_h) {
+            const float *src = img + ((size_t)iy_fast * (size_t)w->in_w + (size_t)x0) * (size_t)ch;
+            if (run_len && run + run_len == src) {
+                run_len += span;
+            } else {
+                if (run_len) {
+                    copy_run(dst, run, run_len);
+                    dst += run_len;
+                }
+                run = src;
+                run_len = span;
+            }
+            count -= span;
+            ky++;
+            continue;
+        }
         int take = min_int(ch - c, count);
-        int iy = oy * w->stride_h + ky * w->dil_h - w->pad_top;
-        int ix = ox * w->stride_w + kx * w->dil_w - w->pad_left;
+        int iy = y0 + ky * w->dil_h, ix = x0 + kx * w->dil_w;
         if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {
             if (run_len) {
-                memcpy(dst, run, (size_t)run_len * sizeof *dst);
+                copy_run(dst, run, run_len);
                 dst += run_len;
                 run_len = 0;
             }
@@ -122,7 +189,7 @@ static void im2col_segment(const struct kernels_window *w, const float *in, long
                 run_len += take;
             } else {
                 if (run_len) {
-                    memcpy(dst, run, (size_t)run_len * sizeof *dst);
+                    copy_run(dst, run, run_len);
                     dst += run_len;
                 }
                 run = src;
@@ -137,7 +204,7 @@ static void im2col_segment(const struct kernels_window *w, const float *in, long
         }
     }
     if (run_len)
-        memcpy(dst, run, (size_t)run_len * sizeof *dst);
+        copy_run(dst, run, run_len);
 }
 
 /* ap: rows [i0, i0 + rows) of op(A) (a plain matrix) at columns [p0, p0 + kc) as
@@ -177,7 +244,7 @@ struct a_block {
     int tail_from;
 };
 
-/* Fills ap as the block needs. A matrix the task reads once or twice is read in place (packing
+/* Fills ap as the block needs. A matrix the task reads a few times is read in place (packing
  * it would cost more than it saves); im2col rows are copied as runs from the images into a
  * row-major block (forward) or a k-major one (weight gradient). */
 static void prepare_a(const struct gemm_args *g, int mr, int i0, int mc, int p0, int kc, int b_panels, float *ap,
@@ -185,18 +252,22 @@ static void prepare_a(const struct gemm_args *g, int mr, int i0, int mc, int p0,
 {
     const int mc_pad = round_up(mc, mr);
     if (g->a_window && !g->trans_a) {
-        for (int r = 0; r < mc; r++)
-            im2col_segment(g->a_window, g->a, (long)i0 + r, p0, kc, ap + (size_t)r * (size_t)kc);
+        struct im2col_row row = im2col_row_at(g->a_window, i0);
+        struct im2col_tap tap = im2col_tap_at(g->a_window, p0);
+        for (int r = 0; r < mc; r++, im2col_row_next(g->a_window, &row))
+            im2col_segment(g->a_window, g->a, row, tap, kc, ap + (size_t)r * (size_t)kc);
         memset(ap + (size_t)mc * (size_t)kc, 0, (size_t)(mc_pad - mc) * (size_t)kc * sizeof *ap);
         *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = (size_t)kc, .ks = 1, .tail_from = mc_pad};
     } else if (g->a_window) {
-        for (int k = 0; k < kc; k++) {
+        struct im2col_row row = im2col_row_at(g->a_window, p0);
+        struct im2col_tap tap = im2col_tap_at(g->a_window, i0);
+        for (int k = 0; k < kc; k++, im2col_row_next(g->a_window, &row)) {
             float *d = ap + (size_t)k * (size_t)mc_pad;
-            im2col_segment(g->a_window, g->a, (long)p0 + k, i0, mc, d);
+            im2col_segment(g->a_window, g->a, row, tap, mc, d);
             memset(d + mc, 0, (size_t)(mc_pad - mc) * sizeof *d);
         }
         *blk = (struct a_block){.base = ap, .step = 1, .rs = 1, .ks = (size_t)mc_pad, .tail_from = mc_pad};
-    } else if (b_panels <= 2) {
+    } else if (b_panels <= 4) {
         size_t rs = g->trans_a ? 1 : (size_t)g->lda, ks = g->trans_a ? (size_t)g->lda : 1;
         int full = mc / mr * mr;
         *blk = (struct a_block){.base = g->a + (size_t)i0 * rs + (size_t)p0 * ks, .step = rs, .rs = rs, .ks = ks,

@@ -41,6 +41,7 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
             }
     }
     if (k_major) {
+        _Pragma("GCC unroll 4")
         for (int k = 0; k < kc; k++) {
             __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
             UNROLL
@@ -57,6 +58,7 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
         UNROLL
         for (int r = 0; r < MR; r++)
             row[r] = a + (size_t)r * a_rs;
+        _Pragma("GCC unroll 4")
         for (int k = 0; k < kc; k++) {
             __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
             UNROLL
