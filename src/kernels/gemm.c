@@ -58,9 +58,9 @@ static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, si
 const struct gemm_tiles gemm_tiles_portable = {
     .mr = PORTABLE_MR, .nr = PORTABLE_NR, .mc = 64, .kc = 256, .nc = 512, .micro = gemm_micro_portable};
 
-/* The tiles of isa; an ISA this CPU cannot run falls back to the portable kernel (same bits)
- * rather than die on an illegal instruction. */
-static const struct gemm_tiles *gemm_pick(enum kernels_isa isa)
+/* The tiles of isa for an output n wide; an ISA this CPU cannot run falls back to the
+ * portable kernel (same bits) rather than die on an illegal instruction. */
+static const struct gemm_tiles *gemm_pick(enum kernels_isa isa, int n)
 {
     isa = kernels_isa_resolve(isa);
     if (!kernels_isa_supported(isa))
@@ -68,7 +68,7 @@ static const struct gemm_tiles *gemm_pick(enum kernels_isa isa)
     switch (isa) {
 #if defined(NETSPEC_HAVE_X86_KERNELS)
     case KERNELS_ISA_AVX512:
-        return &gemm_tiles_avx512;
+        return n <= 16 ? &gemm_tiles_avx512_narrow : &gemm_tiles_avx512;
     case KERNELS_ISA_AVX2:
         return &gemm_tiles_avx2;
 #endif
@@ -588,7 +588,7 @@ void kernels_gemm(const struct kernels_cpu *cpu, const struct gemm_workspace *wo
         gemm_empty(g, &serial);
     } else {
         struct gemm_plan p;
-        gemm_make_plan(gemm_pick(cpu->isa), cpu->threads, g, &p);
+        gemm_make_plan(gemm_pick(cpu->isa, g->n), cpu->threads, g, &p);
         size_t need = p.shared_floats + (size_t)p.threads * p.thread_floats;
         float *owned = NULL, *space = work ? work->floats : NULL;
         if (!space || work->count < need)

@@ -33,6 +33,7 @@ extern const struct gemm_tiles gemm_tiles_portable;
 #if defined(NETSPEC_HAVE_X86_KERNELS)
 extern const struct gemm_tiles gemm_tiles_avx2;
 extern const struct gemm_tiles gemm_tiles_avx512;
+extern const struct gemm_tiles gemm_tiles_avx512_narrow; /* for n <= 16 */
 #endif
 
 /* The largest of every ISA's sizes, for the workspace. */
