@@ -1,12 +1,14 @@
 /* The SGEMM driver: GotoBLAS-style blocking around one micro-kernel per ISA.
  *
- * For each (k block, n block) of op(B), B is packed once into micro-panels shared by all
- * threads; tasks then cut C into (m block, n sub-block) tiles, each packing its rows of op(A)
- * (from a matrix or straight from NHWC images: implicit im2col) and running the micro-kernel
- * over them. A chain that spans several k blocks leaves its partial sum in C (a float stored
- * and reloaded exactly) and continues from it, so blocking, tiling and threads change speed,
- * never bits. The epilogue (bias, saved copy, activation) runs on a tile right after its last
- * k block, while the tile is still in cache.
+ * For each (k block, n block), op(B) is packed once into micro-panels shared by all threads
+ * (or read in place when its panels are whole rows close together: the conv and dense
+ * weights); tasks then cut C into (m block, n sub-block) tiles. A task reads a plain op(A) in
+ * place (packing it measured slower: its micro-panels stay in L1), or copies its im2col rows
+ * straight from the NHWC images (implicit im2col, no column buffer), then runs the
+ * micro-kernel over its tile. A chain that spans several k blocks leaves its partial sum in C
+ * (a float stored and reloaded exactly) and continues from it, so blocking, tiling and
+ * threads change speed, never bits. The epilogue (bias, saved copy, activation) runs on a tile
+ * right after its last k block, while the tile is still in cache.
  */
 #include "kernels/gemm.h"
 
@@ -244,10 +246,11 @@ struct a_block {
     int tail_from;
 };
 
-/* Fills ap as the block needs. A matrix the task reads a few times is read in place (packing
- * it would cost more than it saves); im2col rows are copied as runs from the images into a
- * row-major block (forward) or a k-major one (weight gradient). */
-static void prepare_a(const struct gemm_args *g, int mr, int i0, int mc, int p0, int kc, int b_panels, float *ap,
+/* Fills ap as the block needs. A matrix is read in place: a micro-panel is mr rows by at most
+ * kc columns, which stays in L1 across the B panels, and measured faster than packing it
+ * (only a ragged last panel is packed, zero rows past the matrix). im2col rows are copied as
+ * runs from the images into a row-major block (forward) or a k-major one (weight gradient). */
+static void prepare_a(const struct gemm_args *g, int mr, int i0, int mc, int p0, int kc, float *ap,
                       struct a_block *blk)
 {
     const int mc_pad = round_up(mc, mr);
@@ -267,16 +270,13 @@ static void prepare_a(const struct gemm_args *g, int mr, int i0, int mc, int p0,
             memset(d + mc, 0, (size_t)(mc_pad - mc) * sizeof *d);
         }
         *blk = (struct a_block){.base = ap, .step = 1, .rs = 1, .ks = (size_t)mc_pad, .tail_from = mc_pad};
-    } else if (b_panels <= 4) {
+    } else {
         size_t rs = g->trans_a ? 1 : (size_t)g->lda, ks = g->trans_a ? (size_t)g->lda : 1;
         int full = mc / mr * mr;
         *blk = (struct a_block){.base = g->a + (size_t)i0 * rs + (size_t)p0 * ks, .step = rs, .rs = rs, .ks = ks,
                                 .tail = ap, .tail_from = full};
         if (full < mc)
             pack_a_panels(g, mr, i0 + full, mc - full, p0, kc, ap);
-    } else {
-        pack_a_panels(g, mr, i0, mc, p0, kc, ap);
-        *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = 1, .ks = (size_t)mr, .tail_from = mc_pad};
     }
 }
 
@@ -455,7 +455,7 @@ static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int 
 {
     const struct gemm_tiles *t = p->t;
     struct a_block blk;
-    prepare_a(g, t->mr, i0, mc, p0, kc, (nc + t->nr - 1) / t->nr, ap, &blk);
+    prepare_a(g, t->mr, i0, mc, p0, kc, ap, &blk);
     for (int jr = 0; jr < nc; jr += t->nr) {
         const float *bpj = b->base + (size_t)((j0 - b->jb + jr) / t->nr) * b->step;
         int cols = min_int(t->nr, nc - jr);
