@@ -45,7 +45,7 @@ static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, si
     for (int k = 0; k < kc; k++) {
         const float *b = bp + (size_t)k * b_ks;
         for (int r = 0; r < PORTABLE_MR; r++) {
-            float ar = a[(size_t)r * a_rs + (size_t)k * a_ks];
+            float ar = r < rows ? a[(size_t)r * a_rs + (size_t)k * a_ks] : 0.0f;
             for (int j = 0; j < PORTABLE_NR; j++)
                 acc[r][j] = fmaf(ar, b[j], acc[r][j]);
         }
@@ -57,8 +57,12 @@ static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, si
     }
 }
 
+static gemm_micro_fn *const portable_rows[] = {NULL, gemm_micro_portable, gemm_micro_portable, gemm_micro_portable,
+                                               gemm_micro_portable};
+_Static_assert(sizeof portable_rows / sizeof *portable_rows == PORTABLE_MR + 1, "one kernel per height");
+
 const struct gemm_tiles gemm_tiles_portable = {
-    .mr = PORTABLE_MR, .nr = PORTABLE_NR, .mc = 64, .kc = 256, .nc = 512, .micro = gemm_micro_portable};
+    .mr = PORTABLE_MR, .nr = PORTABLE_NR, .mc = 64, .kc = 256, .nc = 512, .micro_rows = portable_rows};
 
 /* The tiles of isa for an output n wide; an ISA this CPU cannot run falls back to the
  * portable kernel (same bits) rather than die on an illegal instruction. */
@@ -209,74 +213,34 @@ static void im2col_segment(const struct kernels_window *w, const float *in, stru
         copy_run(dst, run, run_len);
 }
 
-/* ap: rows [i0, i0 + rows) of op(A) (a plain matrix) at columns [p0, p0 + kc) as
- * ceil(rows / mr) panels of (kc, mr), k-major, rows past `rows` zero. */
-static void pack_a_panels(const struct gemm_args *g, int mr, int i0, int rows, int p0, int kc, float *ap)
-{
-    const size_t panel = (size_t)kc * (size_t)mr;
-    for (int ip = 0; ip < rows; ip += mr) {
-        float *d = ap + (size_t)(ip / mr) * panel;
-        int n = min_int(mr, rows - ip);
-        if (g->trans_a) {
-            for (int k = 0; k < kc; k++)
-                memcpy(d + (size_t)k * (size_t)mr, g->a + (size_t)(p0 + k) * (size_t)g->lda + (size_t)(i0 + ip),
-                       (size_t)n * sizeof *d);
-        } else {
-            const float *src[GEMM_MR_MAX];
-            for (int r = 0; r < n; r++)
-                src[r] = g->a + (size_t)(i0 + ip + r) * (size_t)g->lda + (size_t)p0;
-            for (int k = 0; k < kc; k++)
-                for (int r = 0; r < n; r++)
-                    d[(size_t)k * (size_t)mr + (size_t)r] = src[r][k];
-        }
-        if (n < mr)
-            for (int k = 0; k < kc; k++)
-                for (int r = n; r < mr; r++)
-                    d[(size_t)k * (size_t)mr + (size_t)r] = 0.0f;
-    }
-}
-
 /* Where a task's micro-kernels find op(A)'s rows [i0, i0 + mc) at columns [p0, p0 + kc): the
- * micro-panel of rows ir.. starts at base + ir * step, its element (r, k) at [r * rs + k * ks];
- * panels from tail_from on are packed in `tail` instead (rows past the matrix, zero). */
+ * micro-panel of rows ir.. starts at base + ir * step, its element (r, k) at [r * rs + k * ks]. */
 struct a_block {
     const float *base;
     size_t step, rs, ks;
-    const float *tail;
-    int tail_from;
 };
 
 /* Fills ap as the block needs. A matrix is read in place: a micro-panel is mr rows by at most
- * kc columns, which stays in L1 across the B panels, and measured faster than packing it
- * (only a ragged last panel is packed, zero rows past the matrix). im2col rows are copied as
- * runs from the images into a row-major block (forward) or a k-major one (weight gradient). */
-static void prepare_a(const struct gemm_args *g, int mr, int i0, int mc, int p0, int kc, float *ap,
-                      struct a_block *blk)
+ * kc columns, which stays in L1 across the B panels, and measured faster than packing it.
+ * im2col rows are copied as runs from the images into a row-major block (forward) or a
+ * k-major one (weight gradient). */
+static void prepare_a(const struct gemm_args *g, int i0, int mc, int p0, int kc, float *ap, struct a_block *blk)
 {
-    const int mc_pad = round_up(mc, mr);
     if (g->a_window && !g->trans_a) {
         struct im2col_row row = im2col_row_at(g->a_window, i0);
         struct im2col_tap tap = im2col_tap_at(g->a_window, p0);
         for (int r = 0; r < mc; r++, im2col_row_next(g->a_window, &row))
             im2col_segment(g->a_window, g->a, row, tap, kc, ap + (size_t)r * (size_t)kc);
-        memset(ap + (size_t)mc * (size_t)kc, 0, (size_t)(mc_pad - mc) * (size_t)kc * sizeof *ap);
-        *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = (size_t)kc, .ks = 1, .tail_from = mc_pad};
+        *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = (size_t)kc, .ks = 1};
     } else if (g->a_window) {
         struct im2col_row row = im2col_row_at(g->a_window, p0);
         struct im2col_tap tap = im2col_tap_at(g->a_window, i0);
-        for (int k = 0; k < kc; k++, im2col_row_next(g->a_window, &row)) {
-            float *d = ap + (size_t)k * (size_t)mc_pad;
-            im2col_segment(g->a_window, g->a, row, tap, mc, d);
-            memset(d + mc, 0, (size_t)(mc_pad - mc) * sizeof *d);
-        }
-        *blk = (struct a_block){.base = ap, .step = 1, .rs = 1, .ks = (size_t)mc_pad, .tail_from = mc_pad};
+        for (int k = 0; k < kc; k++, im2col_row_next(g->a_window, &row))
+            im2col_segment(g->a_window, g->a, row, tap, mc, ap + (size_t)k * (size_t)mc);
+        *blk = (struct a_block){.base = ap, .step = 1, .rs = 1, .ks = (size_t)mc};
     } else {
         size_t rs = g->trans_a ? 1 : (size_t)g->lda, ks = g->trans_a ? (size_t)g->lda : 1;
-        int full = mc / mr * mr;
-        *blk = (struct a_block){.base = g->a + (size_t)i0 * rs + (size_t)p0 * ks, .step = rs, .rs = rs, .ks = ks,
-                                .tail = ap, .tail_from = full};
-        if (full < mc)
-            pack_a_panels(g, mr, i0 + full, mc - full, p0, kc, ap);
+        *blk = (struct a_block){.base = g->a + (size_t)i0 * rs + (size_t)p0 * ks, .step = rs, .rs = rs, .ks = ks};
     }
 }
 
@@ -455,18 +419,15 @@ static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int 
 {
     const struct gemm_tiles *t = p->t;
     struct a_block blk;
-    prepare_a(g, t->mr, i0, mc, p0, kc, ap, &blk);
+    prepare_a(g, i0, mc, p0, kc, ap, &blk);
     for (int jr = 0; jr < nc; jr += t->nr) {
         const float *bpj = b->base + (size_t)((j0 - b->jb + jr) / t->nr) * b->step;
         int cols = min_int(t->nr, nc - jr);
         for (int ir = 0; ir < mc; ir += t->mr) {
             float *cij = c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr);
             int rows = min_int(t->mr, mc - ir);
-            if (ir < blk.tail_from)
-                t->micro(kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, cij, ldc, rows, cols, mode);
-            else
-                t->micro(kc, blk.tail + (size_t)((ir - blk.tail_from) / t->mr) * (size_t)kc * (size_t)t->mr, 1,
-                         (size_t)t->mr, bpj, b->ks, cij, ldc, rows, cols, mode);
+            t->micro_rows[rows](kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, cij, ldc, rows,
+                                cols, mode);
         }
     }
 }

@@ -23,19 +23,19 @@ static __m256i lane_mask(int cols)
 }
 
 static inline __attribute__((always_inline)) void
-micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_major, const float *restrict bp,
+micro_body(int mr, int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_major, const float *restrict bp,
            size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     __m256i m0 = lane_mask(cols), m1 = lane_mask(cols - 8);
     __m256 acc0[MR], acc1[MR];
     UNROLL
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < mr; r++) {
         acc0[r] = _mm256_setzero_ps();
         acc1[r] = _mm256_setzero_ps();
     }
     if (mode == GEMM_CONTINUE) {
         UNROLL
-        for (int r = 0; r < MR; r++)
+        for (int r = 0; r < mr; r++)
             if (r < rows) {
                 acc0[r] = _mm256_maskload_ps(c + (size_t)r * ldc, m0);
                 acc1[r] = _mm256_maskload_ps(c + (size_t)r * ldc + 8, m1);
@@ -43,12 +43,12 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
     }
     const float *row[MR];
     UNROLL
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < mr; r++)
         row[r] = a + (size_t)r * a_rs;
     for (int k = 0; k < kc; k++) {
         __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
         UNROLL
-        for (int r = 0; r < MR; r++) {
+        for (int r = 0; r < mr; r++) {
             __m256 ar = _mm256_broadcast_ss(k_major ? a + r : row[r] + k);
             acc0[r] = _mm256_fmadd_ps(ar, b0, acc0[r]);
             acc1[r] = _mm256_fmadd_ps(ar, b1, acc1[r]);
@@ -58,7 +58,7 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
         bp += b_ks;
     }
     UNROLL
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < mr; r++) {
         if (r >= rows)
             break;
         float *cr = c + (size_t)r * ldc;
@@ -72,14 +72,25 @@ micro_body(int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_maj
     }
 }
 
-static void gemm_micro_avx2(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
-                            size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
-{
-    if (a_rs == 1)
-        micro_body(kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);
-    else
-        micro_body(kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);
-}
+/* One function per tile height, so a ragged last row panel runs only the rows it has. */
+#define MICRO(name, mr)                                                                                       \
+    static void name(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,     \
+                     size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)      \
+    {                                                                                                         \
+        if (a_rs == 1)                                                                                        \
+            micro_body(mr, kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);                         \
+        else                                                                                                  \
+            micro_body(mr, kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);                        \
+    }
+MICRO(rows_1, 1)
+MICRO(rows_2, 2)
+MICRO(rows_3, 3)
+MICRO(rows_4, 4)
+MICRO(rows_5, 5)
+MICRO(rows_6, 6)
+
+static gemm_micro_fn *const by_rows[] = {NULL, rows_1, rows_2, rows_3, rows_4, rows_5, rows_6};
+_Static_assert(sizeof by_rows / sizeof *by_rows == MR + 1, "one kernel per height");
 
 const struct gemm_tiles gemm_tiles_avx2 = {
-    .mr = MR, .nr = NR, .mc = 16 * MR, .kc = 256, .nc = 512, .micro = gemm_micro_avx2};
+    .mr = MR, .nr = NR, .mc = 16 * MR, .kc = 256, .nc = 512, .micro_rows = by_rows};

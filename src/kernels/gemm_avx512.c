@@ -77,26 +77,49 @@ micro_body(int mr, int nv, int kc, const float *restrict a, size_t a_rs, size_t 
     }
 }
 
-static void gemm_micro_avx512(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
-                              size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
-{
-    if (a_rs == 1)
-        micro_body(WIDE_MR, 2, kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);
-    else
-        micro_body(WIDE_MR, 2, kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);
-}
+/* One function per tile height, so a ragged last row panel runs only the rows it has. */
+#define MICRO(name, mr, nv)                                                                                   \
+    static void name(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,     \
+                     size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)      \
+    {                                                                                                         \
+        if (a_rs == 1)                                                                                        \
+            micro_body(mr, nv, kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);                     \
+        else                                                                                                  \
+            micro_body(mr, nv, kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);                    \
+    }
+MICRO(wide_1, 1, 2)
+MICRO(wide_2, 2, 2)
+MICRO(wide_3, 3, 2)
+MICRO(wide_4, 4, 2)
+MICRO(wide_5, 5, 2)
+MICRO(wide_6, 6, 2)
+MICRO(wide_7, 7, 2)
+MICRO(wide_8, 8, 2)
+MICRO(narrow_1, 1, 1)
+MICRO(narrow_2, 2, 1)
+MICRO(narrow_3, 3, 1)
+MICRO(narrow_4, 4, 1)
+MICRO(narrow_5, 5, 1)
+MICRO(narrow_6, 6, 1)
+MICRO(narrow_7, 7, 1)
+MICRO(narrow_8, 8, 1)
+MICRO(narrow_9, 9, 1)
+MICRO(narrow_10, 10, 1)
+MICRO(narrow_11, 11, 1)
+MICRO(narrow_12, 12, 1)
+MICRO(narrow_13, 13, 1)
+MICRO(narrow_14, 14, 1)
+MICRO(narrow_15, 15, 1)
+MICRO(narrow_16, 16, 1)
 
-static void gemm_micro_avx512_narrow(int kc, const float *restrict a, size_t a_rs, size_t a_ks,
-                                     const float *restrict bp, size_t b_ks, float *restrict c, size_t ldc, int rows,
-                                     int cols, enum gemm_mode mode)
-{
-    if (a_rs == 1)
-        micro_body(NARROW_MR, 1, kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);
-    else
-        micro_body(NARROW_MR, 1, kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);
-}
+static gemm_micro_fn *const wide_rows[] = {NULL, wide_1, wide_2, wide_3, wide_4, wide_5, wide_6, wide_7, wide_8};
+static gemm_micro_fn *const narrow_rows[] = {NULL,      narrow_1,  narrow_2,  narrow_3,  narrow_4,  narrow_5,
+                                             narrow_6,  narrow_7,  narrow_8,  narrow_9,  narrow_10, narrow_11,
+                                             narrow_12, narrow_13, narrow_14, narrow_15, narrow_16};
+_Static_assert(sizeof wide_rows / sizeof *wide_rows == WIDE_MR + 1, "one kernel per height");
+_Static_assert(sizeof narrow_rows / sizeof *narrow_rows == NARROW_MR + 1, "one kernel per height");
 
 const struct gemm_tiles gemm_tiles_avx512 = {
-    .mr = WIDE_MR, .nr = 32, .mc = 16 * WIDE_MR, .kc = 256, .nc = 512, .micro = gemm_micro_avx512};
+    .mr = WIDE_MR, .nr = 32, .mc = 16 * WIDE_MR, .kc = 256, .nc = 512, .micro_rows = wide_rows};
 const struct gemm_tiles gemm_tiles_avx512_narrow = {
-    .mr = NARROW_MR, .nr = 16, .mc = 8 * NARROW_MR, .kc = 256, .nc = 512, .micro = gemm_micro_avx512_narrow};
+    .mr = NARROW_MR, .nr = 16, .mc = 8 * NARROW_MR, .kc = 256, .nc = 512, .micro_rows = narrow_rows};

@@ -5,8 +5,8 @@
  * matrix zero; or B itself, b_ks = ldb, when all nr columns exist). A's element (r, k) is
  * a[r * a_rs + k * a_ks] with either a_rs == 1 (k-major: a packed panel, a transposed matrix
  * read in place, an im2col block of taps) or a_ks == 1 (row-major: a matrix read in place, an
- * im2col block of rows); all mr rows must be readable (a ragged last panel is packed with zero
- * rows). Each SIMD lane holds one element of C and runs its k-chain in order, so every ISA
+ * im2col block of rows); the kernel for r rows reads and writes only r rows. Each SIMD lane
+ * holds one element of C and runs its k-chain in order, so every ISA
  * gives the same bits as the fmaf loop. rows/cols: how much of the tile to store.
  */
 #ifndef GEMM_MICRO_H
@@ -26,7 +26,7 @@ typedef void gemm_micro_fn(int kc, const float *restrict a, size_t a_rs, size_t 
 struct gemm_tiles {
     int mr, nr; /* the micro-kernel's tile */
     int mc, kc, nc; /* A block (mc, kc) in L2, B block (kc, nc) */
-    gemm_micro_fn *micro;
+    gemm_micro_fn *const *micro_rows; /* [r]: the kernel for tiles of exactly r rows, 1 <= r <= mr */
 };
 
 extern const struct gemm_tiles gemm_tiles_portable;
