@@ -441,42 +441,79 @@ static enum gemm_mode block_mode(const struct gemm_args *g, int block)
     return block == 0 ? GEMM_STORE : GEMM_CONTINUE;
 }
 
-static void gemm_tiled(const struct gemm_plan *p, const struct gemm_args *g, const struct kernels_cpu *serial,
-                       float *shared, float *per_thread)
+/* A task of gemm_tiled: one tile of C for one k block. */
+struct gemm_task {
+    const struct gemm_plan *p;
+    const struct gemm_args *g;
+    const struct kernels_cpu *serial;
+    const struct b_block *b;
+    float *ap;
+    int jc, ncj, tiles_m, p0, kc;
+    enum gemm_mode mode;
+    bool epilogue;
+};
+
+static void gemm_task_run(const struct gemm_task *t, long at)
+{
+    const struct gemm_plan *p = t->p;
+    const struct gemm_args *g = t->g;
+    int i0 = (int)(at % t->tiles_m) * p->mcb, j0 = t->jc + (int)(at / t->tiles_m) * p->nsub;
+    int mc = min_int(p->mcb, g->m - i0), nc = min_int(p->nsub, t->jc + t->ncj - j0);
+    gemm_tile(p, g, i0, mc, j0, nc, t->b, t->p0, t->kc, t->ap, g->c, (size_t)g->ldc, t->mode);
+    if (t->epilogue)
+        gemm_epilogue(g, t->serial, i0, mc, j0, nc);
+}
+
+/* One thread's share of gemm_tiled (all of it outside a parallel region: the worksharing
+ * loops then run whole on the caller's thread). */
+static void gemm_tiled_thread(const struct gemm_plan *p, const struct gemm_args *g, const struct kernels_cpu *serial,
+                              float *shared, float *per_thread)
 {
     const struct gemm_tiles *t = p->t;
     const int blocks = (g->k + p->kcb - 1) / p->kcb;
     const bool epilogue = gemm_has_epilogue(g);
-#pragma omp parallel num_threads(p->threads) if (p->threads > 1)
-    {
-        float *ap = per_thread + (size_t)gemm_thread_id() * p->thread_floats;
-        for (int jc = 0; jc < g->n; jc += p->ncb) {
-            int ncj = min_int(p->ncb, g->n - jc);
-            int panels = (ncj + t->nr - 1) / t->nr;
-            int tiles_m = (g->m + p->mcb - 1) / p->mcb, tiles_n = (ncj + p->nsub - 1) / p->nsub;
-            long tasks = (long)tiles_m * tiles_n;
-            for (int kb = 0; kb < blocks; kb++) {
-                int p0 = kb * p->kcb, kc = min_int(p->kcb, g->k - p0);
-                struct b_block b = b_block_at(t, g, jc, ncj, p0, kc, shared);
-                if (!b_in_place(t, g, ncj)) {
+    float *ap = per_thread + (size_t)gemm_thread_id() * p->thread_floats;
+    for (int jc = 0; jc < g->n; jc += p->ncb) {
+        int ncj = min_int(p->ncb, g->n - jc);
+        int panels = (ncj + t->nr - 1) / t->nr;
+        int tiles_m = (g->m + p->mcb - 1) / p->mcb, tiles_n = (ncj + p->nsub - 1) / p->nsub;
+        long tasks = (long)tiles_m * tiles_n;
+        for (int kb = 0; kb < blocks; kb++) {
+            int p0 = kb * p->kcb, kc = min_int(p->kcb, g->k - p0);
+            struct b_block b = b_block_at(t, g, jc, ncj, p0, kc, shared);
+            if (!b_in_place(t, g, ncj)) {
 #pragma omp for schedule(static)
-                    for (int pi = 0; pi < panels; pi++)
-                        pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
-                                     shared + (size_t)pi * (size_t)kc * (size_t)t->nr);
-                }
-                enum gemm_mode mode = block_mode(g, kb);
-                bool last = kb == blocks - 1;
+                for (int pi = 0; pi < panels; pi++)
+                    pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
+                                 shared + (size_t)pi * (size_t)kc * (size_t)t->nr);
+            }
+            enum gemm_mode mode = block_mode(g, kb);
+            bool last = kb == blocks - 1;
+            struct gemm_task task = {.p = p, .g = g, .serial = serial, .b = &b, .ap = ap, .jc = jc, .ncj = ncj,
+                                     .tiles_m = tiles_m, .p0 = p0, .kc = kc, .mode = mode,
+                                     .epilogue = last && epilogue};
+            if (p->threads == 1) {
+                for (long at = 0; at < tasks; at++)
+                    gemm_task_run(&task, at);
+            } else {
 #pragma omp for schedule(dynamic, 1)
-                for (long task = 0; task < tasks; task++) {
-                    int i0 = (int)(task % tiles_m) * p->mcb, j0 = jc + (int)(task / tiles_m) * p->nsub;
-                    int mc = min_int(p->mcb, g->m - i0), nc = min_int(p->nsub, jc + ncj - j0);
-                    gemm_tile(p, g, i0, mc, j0, nc, &b, p0, kc, ap, g->c, (size_t)g->ldc, mode);
-                    if (last && epilogue)
-                        gemm_epilogue(g, serial, i0, mc, j0, nc);
-                }
+                for (long at = 0; at < tasks; at++)
+                    gemm_task_run(&task, at);
             }
         }
     }
+}
+
+static void gemm_tiled(const struct gemm_plan *p, const struct gemm_args *g, const struct kernels_cpu *serial,
+                       float *shared, float *per_thread)
+{
+    /* A parallel region costs a microsecond or so even on one thread: small GEMMs skip it. */
+    if (p->threads == 1) {
+        gemm_tiled_thread(p, g, serial, shared, per_thread);
+        return;
+    }
+#pragma omp parallel num_threads(p->threads)
+    gemm_tiled_thread(p, g, serial, shared, per_thread);
 }
 
 /* split_k with few tiles: the threads take chunks w*T + t of wave w, each into a partial
