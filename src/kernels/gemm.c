@@ -257,10 +257,16 @@ static void pack_b_panel(const struct gemm_args *g, int nr, int p0, int kc, int 
         }
         return;
     }
-    for (int j = 0; j < cols; j++) {
-        const float *src = g->b + (size_t)(j0 + j) * (size_t)g->ldb + (size_t)p0;
-        for (int k = 0; k < kc; k++)
-            bp[(size_t)k * (size_t)nr + (size_t)j] = src[k];
+    /* A transpose in blocks of 8 k: each source row is read 32 bytes at a time and each
+     * destination row written whole while both stay in L1. */
+    for (int k0 = 0; k0 < kc; k0 += 8) {
+        int kn = min_int(8, kc - k0);
+        for (int j = 0; j < cols; j++) {
+            const float *src = g->b + (size_t)(j0 + j) * (size_t)g->ldb + (size_t)(p0 + k0);
+            float *d = bp + (size_t)k0 * (size_t)nr + (size_t)j;
+            for (int k = 0; k < kn; k++)
+                d[(size_t)k * (size_t)nr] = src[k];
+        }
     }
     for (int k = 0; k < kc && cols < nr; k++)
         for (int j = cols; j < nr; j++)
