@@ -478,7 +478,9 @@ static void gemm_tiled_thread(const struct gemm_plan *p, const struct gemm_args 
     const struct gemm_tiles *t = p->t;
     const int blocks = (g->k + p->kcb - 1) / p->kcb;
     const bool epilogue = gemm_has_epilogue(g);
-    float *ap = per_thread + (size_t)gemm_thread_id() * p->thread_floats;
+    /* On one thread this runs outside any region of ours, and a caller's own parallel region
+     * must not pick the buffer. */
+    float *ap = per_thread + (size_t)(p->threads > 1 ? gemm_thread_id() : 0) * p->thread_floats;
     for (int jc = 0; jc < g->n; jc += p->ncb) {
         int ncj = min_int(p->ncb, g->n - jc);
         int panels = (ncj + t->nr - 1) / t->nr;
