@@ -27,6 +27,8 @@ micro_body(int mr, int kc, const float *restrict a, size_t a_rs, size_t a_ks, bo
            size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
 {
     __m256i m0 = lane_mask(cols), m1 = lane_mask(cols - 8);
+    /* Masked stores are microcoded and slow on some CPUs (AMD): whole tiles use plain ones. */
+    const bool full = cols == NR;
     __m256 acc0[MR], acc1[MR];
     UNROLL
     for (int r = 0; r < mr; r++) {
@@ -37,8 +39,9 @@ micro_body(int mr, int kc, const float *restrict a, size_t a_rs, size_t a_ks, bo
         UNROLL
         for (int r = 0; r < mr; r++)
             if (r < rows) {
-                acc0[r] = _mm256_maskload_ps(c + (size_t)r * ldc, m0);
-                acc1[r] = _mm256_maskload_ps(c + (size_t)r * ldc + 8, m1);
+                acc0[r] = full ? _mm256_loadu_ps(c + (size_t)r * ldc) : _mm256_maskload_ps(c + (size_t)r * ldc, m0);
+                acc1[r] = full ? _mm256_loadu_ps(c + (size_t)r * ldc + 8)
+                               : _mm256_maskload_ps(c + (size_t)r * ldc + 8, m1);
             }
     }
     const float *row[MR];
@@ -63,6 +66,15 @@ micro_body(int mr, int kc, const float *restrict a, size_t a_rs, size_t a_ks, bo
             break;
         float *cr = c + (size_t)r * ldc;
         __m256 v0 = acc0[r], v1 = acc1[r];
+        if (full) {
+            if (mode == GEMM_ADD) {
+                v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
+                v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
+            }
+            _mm256_storeu_ps(cr, v0);
+            _mm256_storeu_ps(cr + 8, v1);
+            continue;
+        }
         if (mode == GEMM_ADD) {
             v0 = _mm256_add_ps(_mm256_maskload_ps(cr, m0), v0);
             v1 = _mm256_add_ps(_mm256_maskload_ps(cr + 8, m1), v1);
