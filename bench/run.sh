@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks, kept out of the test suite. Each prints netspec beside its reference, measured in
 # the same run on this machine. Check that nothing else is busy first (ps), and repeat.
-#   bench/run.sh gemm [THREADS]      SGEMM GFLOP/s: netspec vs OpenBLAS (needs libopenblas-dev)
+#   bench/run.sh gemm [THREADS] [--json] [--isa NAME]
+#                                    SGEMM GFLOP/s: netspec vs OpenBLAS on the reference CNN's
+#                                    GEMMs (needs libopenblas-dev; default 1 thread; --json: one
+#                                    object per shape; OPENBLAS_CORETYPE=... picks OpenBLAS's kernel)
 #   bench/run.sh train [THREADS]     training images/s and GFLOP/s: netspec vs PyTorch on the
 #                                    same models, one epoch of Fashion-MNIST (needs python3-torch)
 set -euo pipefail
@@ -12,9 +15,14 @@ threads=${2:-$(nproc)}
 build="$top/build/release"
 case "$what" in
 gemm)
+    # bench/run.sh gemm [THREADS] [bench_gemm options: --isa NAME --samples N --json]
+    shift
+    gemm_threads=1
+    if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then gemm_threads=$1; shift; fi
     cc -std=c11 -O2 -fopenmp -I"$top/src" -I"$build" -I/usr/include/x86_64-linux-gnu/openblas-pthread \
-        -o "$build/bench_gemm" "$top/bench/bench_gemm.c" "$build/libnetspec.a" -lopenblas -lm
-    OPENBLAS_NUM_THREADS=$threads "$build/bench_gemm" "$threads"
+        -o "$build/bench_gemm" "$top/bench/bench_gemm.c" "$build/libnetspec.a" \
+        $(ls "$build"/libkernels_*.a 2>/dev/null) -lopenblas -lm
+    OPENBLAS_NUM_THREADS=$gemm_threads "$build/bench_gemm" --threads "$gemm_threads" "$@"
     ;;
 train)
     /usr/bin/python3 "$top/bench/bench_train.py" "$build/netspec" "$threads"

@@ -23,3 +23,6 @@ tests_test_emit_SOURCES = tests/test_emit.c tests/test_util.c tests/test_util.h
 check_PROGRAMS += tests/test_layout
 TESTS += tests/test_layout
 tests_test_layout_SOURCES = tests/test_layout.c tests/test_util.c tests/test_util.h
+check_PROGRAMS += tests/test_kernels
+TESTS += tests/test_kernels
+tests_test_kernels_SOURCES = tests/test_kernels.c tests/test_util.c tests/test_util.h

@@ -1,7 +1,6 @@
-/* The CPU kernels every op runs on: SGEMM, im2col/col2im for NHWC convolution, pooling,
- * per-column sums and batch normalisation statistics.
+/* The CPU kernels every op runs on: im2col/col2im for NHWC convolution, pooling, per-column
+ * sums and batch normalisation statistics. SGEMM is in kernels/gemm.h.
  *
- *   kernels_sgemm(cpu, false, false, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);   // C = A B
  *   struct kernels_window g;
  *   kernels_window_init(&g, h, w, c, kh, kw, sh, sw, dh, dw, KERNELS_PAD_SAME, 0, 0);
  *   kernels_im2col(cpu, &g, batch, x, col);
@@ -10,15 +9,13 @@
  * caller's choice (the context's, carried by the executor and op_run_args). Kernels never
  * read or set OpenMP's global thread count.
  * Determinism: every kernel gives bit-identical results for any thread count. Work is
- * split only over independent outputs, and every sum runs in one fixed order: the k-sum of each
- * SGEMM output runs k = 0, 1, ..., K-1 in one float accumulator whatever the tiling, so a plain
- * triple loop (the emitted C) reproduces it exactly. The caller owns all buffers; kernels that
- * need packing space allocate it themselves (checked).
+ * split only over independent outputs, and every sum runs in one fixed order (for SGEMM, the
+ * arithmetic contract in kernels/gemm.h: one fmaf chain per output, k in order).
  *
- * What the emitted C must repeat to match bit for bit: a dense output is
- * ((0 + x0 w0) + x1 w1 + ...) over the inputs in order, then + bias, then the activation; a
- * conv2d output is the same sum over its im2col row, taps in (ky, kx, c) order with taps in the
- * padding included as 0 * w, then + bias, then the activation.
+ * What the emitted C must repeat to match bit for bit: a dense output is the fmaf chain
+ * acc = fmaf(x_k, w_k, acc) from +0 over the inputs in order, then + bias, then the
+ * activation; a conv2d output is the same chain over its im2col row, taps in (ky, kx, c)
+ * order with taps in the padding included as fmaf(0, w, acc), then + bias, then the activation.
  */
 #ifndef KERNELS_H
 #define KERNELS_H
@@ -28,14 +25,6 @@
 #include <stdint.h>
 
 #include "kernels/kernels_cpu.h"
-
-/* C (m, n) = alpha * op(A) op(B) + beta * C, all row-major; op(A) is (m, k), op(B) is (k, n).
- * A is (m, lda) or, when trans_a, (k, lda); B is (k, ldb) or, when trans_b, (n, ldb).
- * beta == 0 overwrites C without reading it. Each element is
- * alpha * (((0 + a0*b0) + a1*b1) + ... ) + beta * c, in exactly that order. */
-void kernels_sgemm(const struct kernels_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                   const float *a, int lda, const float *b, int ldb, float beta,
-                   float *c, int ldc);
 
 /* The geometry of a sliding window over an NHWC image (convolution and pooling). */
 struct kernels_window {

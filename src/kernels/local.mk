@@ -2,6 +2,7 @@
 # activations, the counter-based RNG; nsk.h is the C99 source shared with the emitted C.
 libnetspec_a_SOURCES += \
 	src/kernels/kernels.c src/kernels/kernels.h \
+	src/kernels/gemm.c src/kernels/gemm.h src/kernels/gemm_micro.h \
 	src/kernels/kernels_cpu.c src/kernels/kernels_cpu.h \
 	src/kernels/nsk.h \
 	src/kernels/activation.c src/kernels/activation.h src/kernels/activations.def \
@@ -17,7 +18,7 @@ KERNELS_ISA_LIBS += libkernels_avx2.a libkernels_avx512.a
 KERNELS_AVX2_FLAGS = -mavx2 -mfma
 KERNELS_AVX512_FLAGS = -mavx512f -mavx512vl -mavx512dq -mavx512bw -mavx2 -mfma
 libkernels_avx2_a_CFLAGS = $(AM_CFLAGS) $(KERNELS_AVX2_FLAGS)
-libkernels_avx2_a_SOURCES = src/kernels/isa_avx2.c src/kernels/isa_loops_avx2.c
+libkernels_avx2_a_SOURCES = src/kernels/isa_avx2.c src/kernels/isa_loops_avx2.c src/kernels/gemm_avx2.c
 libkernels_avx512_a_CFLAGS = $(AM_CFLAGS) $(KERNELS_AVX512_FLAGS)
-libkernels_avx512_a_SOURCES = src/kernels/isa_avx512.c src/kernels/isa_loops_avx512.c
+libkernels_avx512_a_SOURCES = src/kernels/isa_avx512.c src/kernels/isa_loops_avx512.c src/kernels/gemm_avx512.c
 endif

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/ns_error.h"
+#include "kernels/gemm.h"
 #include "kernels/kernels_cpu.h"
 #include "spec/spec.h"
 #include "spec/spec_schema.h"
@@ -81,6 +82,7 @@ struct op_run_args {
     const struct op_node *node;
     int batch;                            /* samples in this batch */
     struct kernels_cpu cpu;               /* threads and ISA the kernels may use (the context's) */
+    struct gemm_workspace gemm_work;      /* packing space for kernels_gemm on cpu.threads threads */
     const float *inputs[OP_MAX_INPUTS];   /* (batch, input size) */
     float *output;                        /* (batch, output size) */
     float *tensors[OP_MAX_TENSORS];       /* the node's parameter tensors */

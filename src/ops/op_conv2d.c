@@ -1,7 +1,9 @@
 /* conv2d: y = act(conv(x, W) + b) on NHWC images. W is (k_h, k_w, in_c, filters) row-major, so
- * with im2col rows of (ky, kx, c) a chunk of samples is one SGEMM
- * (samples*out_h*out_w, k_h*k_w*in_c) x (k_h*k_w*in_c, filters), written straight into the NHWC
- * output. Samples are processed in chunks so the im2col buffer stays bounded. */
+ * with im2col rows of (ky, kx, c) the batch is one SGEMM
+ * (batch*out_h*out_w, k_h*k_w*in_c) x (k_h*k_w*in_c, filters), written straight into the NHWC
+ * output. The forward and the weight gradient read the im2col matrix straight from the images
+ * (kernels_gemm packs it: no column buffer); the input gradient goes through a column buffer
+ * and col2im, a chunk of samples at a time so the buffer stays bounded. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "ops/op_emit.h"
 #include "ops/ops.h"
 #include "kernels/activation.h"
+#include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
 struct conv2d_params {
@@ -132,7 +135,7 @@ static void conv2d_plan(const struct op_node *node, int batch, struct conv2d_pla
     plan->out_size = node->out_size;
 }
 
-/* Scratch layout: [dz (batch, out) when fused activation] [col (chunk rows, k)] [dcol ...]. */
+/* Backward's scratch: [dz (batch, out) when fused activation] [dcol (chunk rows, k)]. */
 static size_t conv2d_col_floats(const struct conv2d_plan *plan)
 {
     return plan->direct ? 0 : (size_t)plan->chunk * (size_t)plan->positions * (size_t)plan->k;
@@ -144,41 +147,23 @@ static size_t conv2d_scratch_floats(const struct op_node *node, int batch)
     struct conv2d_plan plan;
     conv2d_plan(node, batch, &plan);
     size_t dz = activation_needs_input(p->activation) ? (size_t)batch * node->out_size : 0;
-    return dz + 2 * conv2d_col_floats(&plan);
+    return dz + conv2d_col_floats(&plan);
 }
 
 static void conv2d_forward(const struct op_run_args *args)
 {
     const struct op_node *node = args->node;
     const struct conv2d_params *p = node->params;
-    int batch = args->batch;
     struct conv2d_plan plan;
-    conv2d_plan(node, batch, &plan);
-    float *owned = NULL;
-    float *col = op_scratch(args, conv2d_scratch_floats(node, batch), &owned);
-    if (col && activation_needs_input(p->activation))
-        col += (size_t)batch * node->out_size; /* skip backward's dz */
-    float *y = args->output; /* (batch, out_h, out_w, filters) */
-    for (int s0 = 0; s0 < batch; s0 += plan.chunk) {
-        int ns = batch - s0 < plan.chunk ? batch - s0 : plan.chunk;
-        const float *x = args->inputs[0] + (size_t)s0 * plan.in_size; /* (ns, H, W, C) */
-        const float *a = x;
-        if (!plan.direct) {
-            kernels_im2col(&args->cpu, &plan.g, ns, x, col);
-            a = col;
-        }
-        kernels_sgemm(&args->cpu, false, false, ns * plan.positions, plan.filters, plan.k, 1.0f, a, plan.k,
-                      args->tensors[0], plan.filters, 0.0f, y + (size_t)s0 * plan.out_size, plan.filters);
-    }
-    size_t rows = (size_t)batch * (size_t)plan.positions;
-    if (p->use_bias)
-        kernels_bias_add(&args->cpu, rows, (size_t)plan.filters, y, args->tensors[1]);
-    if (activation_needs_input(p->activation)) {
-        if (args->saved)
-            memcpy(args->saved, y, (size_t)batch * plan.out_size * sizeof *y);
-        activation_forward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA, y, rows, (size_t)plan.filters);
-    }
-    free(owned);
+    conv2d_plan(node, args->batch, &plan);
+    /* y = act(im2col(x) W + b), the pre-activation saved, in one GEMM with its epilogue. */
+    struct gemm_args g = {.m = args->batch * plan.positions, .n = plan.filters, .k = plan.k,
+                          .a = args->inputs[0], .lda = plan.k, .a_window = plan.direct ? NULL : &plan.g,
+                          .b = args->tensors[0], .ldb = plan.filters, .c = args->output, .ldc = plan.filters,
+                          .bias = p->use_bias ? args->tensors[1] : NULL,
+                          .saved = activation_needs_input(p->activation) ? args->saved : NULL,
+                          .activation = p->activation, .activation_alpha = ACTIVATION_LEAKY_ALPHA};
+    kernels_gemm(&args->cpu, &args->gemm_work, &g);
 }
 
 static void conv2d_backward(const struct op_run_args *args)
@@ -198,35 +183,25 @@ static void conv2d_backward(const struct op_run_args *args)
         dz = scratch;
         scratch += (size_t)batch * node->out_size;
     }
-    float *col = scratch, *dcol = scratch ? scratch + conv2d_col_floats(&plan) : NULL;
     float *dw = args->d_tensors[0]; /* (k, filters) */
     float *dx = args->d_inputs[0];  /* (batch, H, W, C) */
-    /* Chunks run in order and each adds its own sum to dW, so dW's order is fixed too. */
-    for (int s0 = 0; s0 < batch; s0 += plan.chunk) {
+    if (dw) { /* dW = im2col(x)^T dz over the whole batch, k (the rows) in fixed chunks */
+        struct gemm_args g = {.m = plan.k, .n = plan.filters, .k = (int)rows, .a = args->inputs[0], .lda = plan.k,
+                              .trans_a = true, .a_window = plan.direct ? NULL : &plan.g, .b = dz,
+                              .ldb = plan.filters, .c = dw, .ldc = plan.filters, .split_k = true};
+        kernels_gemm(&args->cpu, &args->gemm_work, &g);
+    }
+    for (int s0 = 0; dx && s0 < batch; s0 += plan.chunk) {
         int ns = batch - s0 < plan.chunk ? batch - s0 : plan.chunk;
-        int m = ns * plan.positions;
-        const float *x = args->inputs[0] + (size_t)s0 * plan.in_size;
-        const float *dzc = dz + (size_t)s0 * plan.out_size;
-        if (dw) {
-            const float *a = x;
-            if (!plan.direct) {
-                kernels_im2col(&args->cpu, &plan.g, ns, x, col);
-                a = col;
-            }
-            kernels_sgemm(&args->cpu, true, false, plan.k, plan.filters, m, 1.0f, a, plan.k, dzc, plan.filters,
-                          s0 == 0 ? 0.0f : 1.0f, dw, plan.filters);
-        }
-        if (dx) {
-            float *dxc = dx + (size_t)s0 * plan.in_size;
-            if (plan.direct) {
-                kernels_sgemm(&args->cpu, false, true, m, plan.k, plan.filters, 1.0f, dzc, plan.filters,
-                              args->tensors[0], plan.filters, 1.0f, dxc, plan.k);
-            } else {
-                kernels_sgemm(&args->cpu, false, true, m, plan.k, plan.filters, 1.0f, dzc, plan.filters,
-                              args->tensors[0], plan.filters, 0.0f, dcol, plan.k);
-                kernels_col2im_add(&args->cpu, &plan.g, ns, dcol, dxc);
-            }
-        }
+        float *dxc = dx + (size_t)s0 * plan.in_size;
+        /* dcol = dz W^T, added into dx by col2im (or straight into dx when direct). */
+        struct gemm_args g = {.m = ns * plan.positions, .n = plan.k, .k = plan.filters,
+                              .a = dz + (size_t)s0 * plan.out_size, .lda = plan.filters, .b = args->tensors[0],
+                              .ldb = plan.filters, .trans_b = true, .c = plan.direct ? dxc : scratch,
+                              .ldc = plan.k, .accumulate = plan.direct};
+        kernels_gemm(&args->cpu, &args->gemm_work, &g);
+        if (!plan.direct)
+            kernels_col2im_add(&args->cpu, &plan.g, ns, scratch, dxc);
     }
     if (p->use_bias && args->d_tensors[1])
         kernels_col_sum(&args->cpu, rows, (size_t)plan.filters, dz, args->d_tensors[1]);

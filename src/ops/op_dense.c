@@ -8,6 +8,7 @@
 #include "ops/op_emit.h"
 #include "ops/ops.h"
 #include "kernels/activation.h"
+#include "kernels/gemm.h"
 #include "kernels/kernels.h"
 
 struct dense_params {
@@ -86,16 +87,13 @@ static void dense_forward(const struct op_run_args *args)
     const struct op_node *node = args->node;
     const struct dense_params *p = node->params;
     int n_in = (int)node->in_sizes[0], units = (int)node->out_size, batch = args->batch;
-    float *y = args->output; /* (batch, units) */
-    kernels_sgemm(&args->cpu, false, false, batch, units, n_in, 1.0f, args->inputs[0], n_in, args->tensors[0],
-                  units, 0.0f, y, units);
-    if (p->use_bias)
-        kernels_bias_add(&args->cpu, (size_t)batch, (size_t)units, y, args->tensors[1]);
-    if (!activation_needs_input(p->activation))
-        return;
-    if (args->saved)
-        memcpy(args->saved, y, (size_t)batch * (size_t)units * sizeof *y);
-    activation_forward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA, y, (size_t)batch, (size_t)units);
+    /* y (batch, units) = act(x W + b), the pre-activation saved, all in the GEMM's epilogue. */
+    struct gemm_args g = {.m = batch, .n = units, .k = n_in, .a = args->inputs[0], .lda = n_in,
+                          .b = args->tensors[0], .ldb = units, .c = args->output, .ldc = units,
+                          .bias = p->use_bias ? args->tensors[1] : NULL,
+                          .saved = activation_needs_input(p->activation) ? args->saved : NULL,
+                          .activation = p->activation, .activation_alpha = ACTIVATION_LEAKY_ALPHA};
+    kernels_gemm(&args->cpu, &args->gemm_work, &g);
 }
 
 static void dense_backward(const struct op_run_args *args)
@@ -111,14 +109,20 @@ static void dense_backward(const struct op_run_args *args)
                             (size_t)batch, (size_t)units, false);
         dz = buf;
     }
-    if (args->d_tensors[0]) /* dW (in, units) = x^T dz */
-        kernels_sgemm(&args->cpu, true, false, n_in, units, batch, 1.0f, args->inputs[0], n_in, dz, units, 0.0f,
-                      args->d_tensors[0], units);
+    if (args->d_tensors[0]) { /* dW (in, units) = x^T dz, k (the batch) in fixed chunks */
+        struct gemm_args g = {.m = n_in, .n = units, .k = batch, .a = args->inputs[0], .lda = n_in,
+                              .trans_a = true, .b = dz, .ldb = units, .c = args->d_tensors[0], .ldc = units,
+                              .split_k = true};
+        kernels_gemm(&args->cpu, &args->gemm_work, &g);
+    }
     if (p->use_bias && args->d_tensors[1])
         kernels_col_sum(&args->cpu, (size_t)batch, (size_t)units, dz, args->d_tensors[1]);
-    if (args->d_inputs[0]) /* dx (batch, in) += dz W^T */
-        kernels_sgemm(&args->cpu, false, true, batch, n_in, units, 1.0f, dz, units, args->tensors[0], units, 1.0f,
-                      args->d_inputs[0], n_in);
+    if (args->d_inputs[0]) { /* dx (batch, in) += dz W^T */
+        struct gemm_args g = {.m = batch, .n = n_in, .k = units, .a = dz, .lda = units, .b = args->tensors[0],
+                              .ldb = units, .trans_b = true, .c = args->d_inputs[0], .ldc = n_in,
+                              .accumulate = true};
+        kernels_gemm(&args->cpu, &args->gemm_work, &g);
+    }
     free(owned);
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
+#include "kernels/gemm.h"
 #include "kernels/kernels_cpu.h"
 
 struct exec {
@@ -18,6 +19,7 @@ struct exec {
     float *d_act;           /* (max_batch * plan->grad_floats): gradients of the node outputs */
     float *saved;           /* (max_batch * saved_floats) */
     float *scratch;         /* the largest scratch any op asks for at max_batch */
+    struct gemm_workspace gemm_work; /* GEMM packing space for cpu.threads threads */
 };
 
 static float *alloc_floats(size_t n)
@@ -38,6 +40,7 @@ struct exec *exec_new_mode(const struct graph *g, int max_batch, enum graph_mode
     ex->d_act = alloc_floats(cap * ex->plan->grad_floats);
     ex->saved = alloc_floats(cap * g->saved_floats);
     ex->scratch = alloc_floats(graph_scratch_floats(g, ex->max_batch));
+    exec_set_threads(ex, 1);
     return ex;
 }
 
@@ -54,12 +57,19 @@ void exec_free(struct exec *ex)
     free(ex->d_act);
     free(ex->saved);
     free(ex->scratch);
+    free(ex->gemm_work.floats);
     free(ex);
 }
 
 void exec_set_threads(struct exec *ex, int threads)
 {
     ex->cpu.threads = threads < 1 ? 1 : threads;
+    size_t floats = kernels_gemm_workspace_floats(ex->cpu.threads);
+    if (floats != ex->gemm_work.count) {
+        free(ex->gemm_work.floats);
+        ex->gemm_work.floats = ns_xmalloc(floats * sizeof *ex->gemm_work.floats);
+        ex->gemm_work.count = floats;
+    }
 }
 
 void exec_set_isa(struct exec *ex, int isa)
@@ -88,6 +98,7 @@ static void fill_common(const struct exec *ex, const struct op_node *node, float
     args->node = node;
     args->batch = ex->batch;
     args->cpu = ex->cpu;
+    args->gemm_work = ex->gemm_work;
     for (int k = 0; k < node->input_count; k++)
         args->inputs[k] = node_input(ex, node, k);
     args->output = ex->act + n * ex->plan->act_offset[node->index];

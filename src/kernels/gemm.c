@@ -1,0 +1,622 @@
+/* The SGEMM driver: GotoBLAS-style blocking around one micro-kernel per ISA.
+ *
+ * For each (k block, n block), op(B) is packed once into micro-panels shared by all threads
+ * (or read in place when its panels are whole rows close together: the conv and dense
+ * weights); tasks then cut C into (m block, n sub-block) tiles. A task reads a plain op(A) in
+ * place (packing it measured slower: its micro-panels stay in L1), or copies its im2col rows
+ * straight from the NHWC images (implicit im2col, no column buffer), then runs the
+ * micro-kernel over its tile. A chain that spans several k blocks leaves its partial sum in C
+ * (a float stored and reloaded exactly) and continues from it, so blocking, tiling and
+ * threads change speed, never bits. The epilogue (bias, saved copy, activation) runs on a tile
+ * right after its last k block, while the tile is still in cache.
+ */
+#include "kernels/gemm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "config.h"
+#include "core/ns_util.h"
+#include "kernels/activation.h"
+#include "kernels/gemm_micro.h"
+
+/* Below this many multiply-adds a parallel region costs more than it saves (speed only). */
+enum { GEMM_PARALLEL_MIN = 1 << 15 };
+/* split_k chunks run in parallel only while each thread's partial result (m, n) is this small;
+ * larger outputs have tiles enough to share out instead. */
+enum { GEMM_PARTIAL_MAX = 1 << 16 };
+
+/* ---- the portable micro-kernel: plain C with fmaf, any platform ---- */
+
+enum { PORTABLE_MR = 4, PORTABLE_NR = 16 };
+
+static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
+                                size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+{
+    float acc[PORTABLE_MR][PORTABLE_NR];
+    for (int r = 0; r < PORTABLE_MR; r++)
+        for (int j = 0; j < PORTABLE_NR; j++)
+            acc[r][j] = mode == GEMM_CONTINUE && r < rows && j < cols ? c[(size_t)r * ldc + (size_t)j] : 0.0f;
+    for (int k = 0; k < kc; k++) {
+        const float *b = bp + (size_t)k * b_ks;
+        for (int r = 0; r < PORTABLE_MR; r++) {
+            float ar = r < rows ? a[(size_t)r * a_rs + (size_t)k * a_ks] : 0.0f;
+            for (int j = 0; j < PORTABLE_NR; j++)
+                acc[r][j] = fmaf(ar, b[j], acc[r][j]);
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        float *cr = c + (size_t)r * ldc;
+        for (int j = 0; j < cols; j++)
+            cr[j] = mode == GEMM_ADD ? cr[j] + acc[r][j] : acc[r][j];
+    }
+}
+
+static gemm_micro_fn *const portable_rows[] = {NULL, gemm_micro_portable, gemm_micro_portable, gemm_micro_portable,
+                                               gemm_micro_portable};
+_Static_assert(sizeof portable_rows / sizeof *portable_rows == PORTABLE_MR + 1, "one kernel per height");
+
+const struct gemm_tiles gemm_tiles_portable = {
+    .mr = PORTABLE_MR, .nr = PORTABLE_NR, .mc = 64, .kc = 256, .nc = 512, .micro_rows = portable_rows};
+
+/* The tiles of isa for an output n wide; an ISA this CPU cannot run falls back to the
+ * portable kernel (same bits) rather than die on an illegal instruction. */
+static const struct gemm_tiles *gemm_pick(enum kernels_isa isa, int n)
+{
+    isa = kernels_isa_resolve(isa);
+    if (!kernels_isa_supported(isa))
+        return &gemm_tiles_portable;
+    switch (isa) {
+#if defined(NETSPEC_HAVE_X86_KERNELS)
+    case KERNELS_ISA_AVX512:
+        return n <= 16 ? &gemm_tiles_avx512_narrow : &gemm_tiles_avx512;
+    case KERNELS_ISA_AVX2:
+        return &gemm_tiles_avx2;
+#endif
+    default:
+        return &gemm_tiles_portable;
+    }
+}
+
+static int round_up(int x, int to)
+{
+    return (x + to - 1) / to * to;
+}
+
+static int min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+/* ---- packing ---- */
+
+/* A row of the im2col matrix: its sample and output position. */
+struct im2col_row {
+    long s;
+    int oy, ox;
+};
+
+static struct im2col_row im2col_row_at(const struct kernels_window *w, long row)
+{
+    long positions = (long)w->out_h * w->out_w;
+    int pos = (int)(row % positions);
+    return (struct im2col_row){.s = row / positions, .oy = pos / w->out_w, .ox = pos % w->out_w};
+}
+
+static void im2col_row_next(const struct kernels_window *w, struct im2col_row *r)
+{
+    if (++r->ox == w->out_w) {
+        r->ox = 0;
+        if (++r->oy == w->out_h) {
+            r->oy = 0;
+            r->s++;
+        }
+    }
+}
+
+/* A column of the im2col matrix: its tap (ky, kx, c). */
+struct im2col_tap {
+    int ky, kx, c;
+};
+
+static struct im2col_tap im2col_tap_at(const struct kernels_window *w, int tap)
+{
+    int rem = tap % (w->k_w * w->channels);
+    return (struct im2col_tap){.ky = tap / (w->k_w * w->channels), .kx = rem / w->channels, .c = rem % w->channels};
+}
+
+/* Runs are mostly a few floats (one channel, a 3-pixel window row): fixed-size copies that
+ * the compiler inlines beat a call to memcpy. */
+static void copy_run(float *dst, const float *src, int n)
+{
+    if (n > 32) {
+        memcpy(dst, src, (size_t)n * sizeof *dst);
+        return;
+    }
+    for (; n >= 8; n -= 8, dst += 8, src += 8)
+        memcpy(dst, src, 8 * sizeof *dst);
+    for (; n >= 4; n -= 4, dst += 4, src += 4)
+        memcpy(dst, src, 4 * sizeof *dst);
+    for (; n > 0; n--)
+        *dst++ = *src++;
+}
+
+/* dst[0 .. count) = the im2col matrix's row r from column (tap) t on, read from the images
+ * `in`: taps (ky, kx, c) with c fastest, zeros in the padding. Taps next to each other in the
+ * image (a pixel's channels; a window row's pixels when dil_w is 1) are copied as one run. */
+static void im2col_segment(const struct kernels_window *w, const float *in, struct im2col_row r,
+                           struct im2col_tap t, int count, float *dst)
+{
+    const int ch = w->channels;
+    const float *img = in + (size_t)r.s * (size_t)w->in_h * (size_t)w->in_w * (size_t)ch;
+    const int y0 = r.oy * w->stride_h - w->pad_top, x0 = r.ox * w->stride_w - w->pad_left;
+    int ky = t.ky, kx = t.kx, c = t.c;
+    const float *run = NULL;
+    int run_len = 0;
+    /* The window's pixels in each of its rows lie side by side when dil_w is 1. */
+    const int span = w->k_w * ch;
+    const bool row_inside = w->dil_w == 1 && x0 >= 0 && x0 + w->k_w <= w->in_w;
+    while (count > 0) {
+        int iy_fast = y0 + ky * w->dil_h;
+        if (row_inside && kx == 0 && c == 0 && count >= span && iy_fast >= 0 && iy_fast < w->in_h) {
+            const float *src = img + ((size_t)iy_fast * (size_t)w->in_w + (size_t)x0) * (size_t)ch;
+            if (run_len && run + run_len == src) {
+                run_len += span;
+            } else {
+                if (run_len) {
+                    copy_run(dst, run, run_len);
+                    dst += run_len;
+                }
+                run = src;
+                run_len = span;
+            }
+            count -= span;
+            ky++;
+            continue;
+        }
+        int take = min_int(ch - c, count);
+        int iy = y0 + ky * w->dil_h, ix = x0 + kx * w->dil_w;
+        if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {
+            if (run_len) {
+                copy_run(dst, run, run_len);
+                dst += run_len;
+                run_len = 0;
+            }
+            memset(dst, 0, (size_t)take * sizeof *dst);
+            dst += take;
+        } else {
+            const float *src = img + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)ch + (size_t)c;
+            if (run_len && run + run_len == src) {
+                run_len += take;
+            } else {
+                if (run_len) {
+                    copy_run(dst, run, run_len);
+                    dst += run_len;
+                }
+                run = src;
+                run_len = take;
+            }
+        }
+        count -= take;
+        c = 0;
+        if (++kx == w->k_w) {
+            kx = 0;
+            ky++;
+        }
+    }
+    if (run_len)
+        copy_run(dst, run, run_len);
+}
+
+/* Where a task's micro-kernels find op(A)'s rows [i0, i0 + mc) at columns [p0, p0 + kc): the
+ * micro-panel of rows ir.. starts at base + ir * step, its element (r, k) at [r * rs + k * ks]. */
+struct a_block {
+    const float *base;
+    size_t step, rs, ks;
+};
+
+/* Fills ap as the block needs. A matrix is read in place: a micro-panel is mr rows by at most
+ * kc columns, which stays in L1 across the B panels, and measured faster than packing it.
+ * im2col rows are copied as runs from the images into a row-major block (forward) or a
+ * k-major one (weight gradient). */
+static void prepare_a(const struct gemm_args *g, int i0, int mc, int p0, int kc, float *ap, struct a_block *blk)
+{
+    if (g->a_window && !g->trans_a) {
+        struct im2col_row row = im2col_row_at(g->a_window, i0);
+        struct im2col_tap tap = im2col_tap_at(g->a_window, p0);
+        for (int r = 0; r < mc; r++, im2col_row_next(g->a_window, &row))
+            im2col_segment(g->a_window, g->a, row, tap, kc, ap + (size_t)r * (size_t)kc);
+        *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = (size_t)kc, .ks = 1};
+    } else if (g->a_window) {
+        struct im2col_row row = im2col_row_at(g->a_window, p0);
+        struct im2col_tap tap = im2col_tap_at(g->a_window, i0);
+        for (int k = 0; k < kc; k++, im2col_row_next(g->a_window, &row))
+            im2col_segment(g->a_window, g->a, row, tap, mc, ap + (size_t)k * (size_t)mc);
+        *blk = (struct a_block){.base = ap, .step = 1, .rs = 1, .ks = (size_t)mc};
+    } else {
+        size_t rs = g->trans_a ? 1 : (size_t)g->lda, ks = g->trans_a ? (size_t)g->lda : 1;
+        *blk = (struct a_block){.base = g->a + (size_t)i0 * rs + (size_t)p0 * ks, .step = rs, .rs = rs, .ks = ks};
+    }
+}
+
+/* bp: one micro-panel (kc, nr) of op(B): columns [j0, j0 + cols) at rows [p0, p0 + kc),
+ * columns past `cols` zero. */
+static void pack_b_panel(const struct gemm_args *g, int nr, int p0, int kc, int j0, int cols, float *bp)
+{
+    if (!g->trans_b) {
+        for (int k = 0; k < kc; k++) {
+            float *d = bp + (size_t)k * (size_t)nr;
+            memcpy(d, g->b + (size_t)(p0 + k) * (size_t)g->ldb + (size_t)j0, (size_t)cols * sizeof *d);
+            for (int j = cols; j < nr; j++)
+                d[j] = 0.0f;
+        }
+        return;
+    }
+    /* A transpose in blocks of 8 k: each source row is read 32 bytes at a time and each
+     * destination row written whole while both stay in L1. */
+    for (int k0 = 0; k0 < kc; k0 += 8) {
+        int kn = min_int(8, kc - k0);
+        for (int j = 0; j < cols; j++) {
+            const float *src = g->b + (size_t)(j0 + j) * (size_t)g->ldb + (size_t)(p0 + k0);
+            float *d = bp + (size_t)k0 * (size_t)nr + (size_t)j;
+            for (int k = 0; k < kn; k++)
+                d[(size_t)k * (size_t)nr] = src[k];
+        }
+    }
+    for (int k = 0; k < kc && cols < nr; k++)
+        for (int j = cols; j < nr; j++)
+            bp[(size_t)k * (size_t)nr + (size_t)j] = 0.0f;
+}
+
+/* ---- the epilogue ---- */
+
+static bool gemm_has_activation(const struct gemm_args *g)
+{
+    const struct activation_info *a = activation_info(g->activation);
+    return a && !a->identity;
+}
+
+static bool gemm_elementwise_activation(const struct gemm_args *g)
+{
+    return gemm_has_activation(g) && !activation_info(g->activation)->per_row;
+}
+
+static bool gemm_has_epilogue(const struct gemm_args *g)
+{
+    return !g->split_k && (g->bias || g->saved || gemm_elementwise_activation(g));
+}
+
+/* bias, saved copy and elementwise activation on C's rows [i0, i0 + rows), columns
+ * [j0, j0 + cols), finished. */
+static void gemm_epilogue(const struct gemm_args *g, const struct kernels_cpu *serial, int i0, int rows, int j0,
+                          int cols)
+{
+    bool act = gemm_elementwise_activation(g);
+    /* Whole rows of a dense C are one block: one activation call for the tile. */
+    bool whole = j0 == 0 && cols == g->n && g->ldc == g->n;
+    for (int r = 0; r < rows; r++) {
+        float *crow = g->c + (size_t)(i0 + r) * (size_t)g->ldc + (size_t)j0;
+        if (g->bias) {
+            const float *bias = g->bias + j0;
+#pragma omp simd
+            for (int j = 0; j < cols; j++)
+                crow[j] = crow[j] + bias[j];
+        }
+        if (g->saved)
+            memcpy(g->saved + (size_t)(i0 + r) * (size_t)g->ldc + (size_t)j0, crow, (size_t)cols * sizeof *crow);
+        if (act && !whole)
+            activation_forward(serial, g->activation, g->activation_alpha, crow, 1, (size_t)cols);
+    }
+    if (act && whole)
+        activation_forward(serial, g->activation, g->activation_alpha, g->c + (size_t)i0 * (size_t)g->ldc,
+                           (size_t)rows, (size_t)cols);
+}
+
+/* ---- the plan ---- */
+
+struct gemm_plan {
+    const struct gemm_tiles *t;
+    int threads;
+    int kcb;        /* k block: the whole of k when accumulating, GEMM_K_CHUNK when split */
+    int ncb;        /* n block, a multiple of nr */
+    int mcb, nsub;  /* a task's tile of C: (mcb, nsub), multiples of mr and nr */
+    bool chunked;   /* split_k chunks run in parallel, each into its own partial result */
+    size_t shared_floats, a_floats, thread_floats;
+};
+
+static void gemm_make_plan(const struct gemm_tiles *t, int threads, const struct gemm_args *g, struct gemm_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->t = t;
+    double work = (double)g->m * g->n * (g->k > 0 ? g->k : 1);
+    p->threads = threads < 1 || work < GEMM_PARALLEL_MIN ? 1 : threads;
+    if (g->split_k)
+        p->kcb = min_int(g->k, GEMM_K_CHUNK);
+    else if (g->accumulate)
+        p->kcb = g->k; /* one block: c + acc needs the whole chain before touching c */
+    else
+        p->kcb = min_int(g->k, t->kc);
+    p->kcb = p->kcb < 1 ? 1 : p->kcb;
+    p->ncb = min_int(round_up(g->n, t->nr), t->nc);
+    p->mcb = min_int(round_up(g->m, t->mr), t->mc);
+    p->nsub = p->ncb;
+    int chunks = (g->k + GEMM_K_CHUNK - 1) / GEMM_K_CHUNK;
+    long micro_tiles = (long)((g->m + t->mr - 1) / t->mr) * ((g->n + t->nr - 1) / t->nr);
+    p->chunked = g->split_k && p->threads > 1 && chunks > 1 && micro_tiles < 4L * p->threads
+                 && (size_t)g->m * (size_t)g->n <= GEMM_PARTIAL_MAX;
+    if (!p->chunked && p->threads > 1) {
+        /* Smaller tiles until every thread has a few. */
+        for (;;) {
+            long tasks = (long)((g->m + p->mcb - 1) / p->mcb) * ((min_int(g->n, p->ncb) + p->nsub - 1) / p->nsub);
+            if (tasks >= 4L * p->threads)
+                break;
+            bool m_can = p->mcb > t->mr, n_can = p->nsub > t->nr;
+            if (m_can && (!n_can || p->mcb / t->mr >= p->nsub / t->nr))
+                p->mcb = round_up(p->mcb / 2, t->mr);
+            else if (n_can)
+                p->nsub = round_up(p->nsub / 2, t->nr);
+            else
+                break;
+        }
+    }
+    p->a_floats = (size_t)round_up(p->mcb, t->mr) * (size_t)p->kcb;
+    size_t b_floats = (size_t)p->kcb * (size_t)p->ncb;
+    if (p->chunked) {
+        p->shared_floats = 0;
+        p->thread_floats = p->a_floats + b_floats + (size_t)g->m * (size_t)g->n;
+    } else {
+        p->shared_floats = b_floats;
+        p->thread_floats = p->a_floats;
+    }
+}
+
+size_t kernels_gemm_workspace_floats(int threads)
+{
+    threads = threads < 1 ? 1 : threads;
+    size_t b = (size_t)GEMM_KC_MAX * GEMM_NC_MAX;
+    size_t a = (size_t)GEMM_MC_MAX * GEMM_KC_MAX;
+    return b + (size_t)threads * (a + b + GEMM_PARTIAL_MAX);
+}
+
+static int gemm_thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Where the micro-kernels find the B panels of a k block: panel q (columns jb + q * nr ..)
+ * at base + q * step, its row k at + k * ks. */
+struct b_block {
+    const float *base;
+    size_t step, ks;
+    int jb;
+};
+
+/* B is read in place when every panel of the block is whole and its rows are near each other
+ * in memory (far apart, they would fight over the same cache sets); else packed. */
+static bool b_in_place(const struct gemm_tiles *t, const struct gemm_args *g, int ncj)
+{
+    return !g->trans_b && ncj % t->nr == 0 && g->ldb <= 8 * t->nr;
+}
+
+/* The B panels of columns [jc, jc + ncj) at rows [p0, p0 + kc): B itself, or packed into bp
+ * (panels [first, last) of them, so threads can share the packing out). */
+static struct b_block b_block_at(const struct gemm_tiles *t, const struct gemm_args *g, int jc, int ncj, int p0, int kc,
+                                 float *bp)
+{
+    if (b_in_place(t, g, ncj))
+        return (struct b_block){.base = g->b + (size_t)p0 * (size_t)g->ldb + (size_t)jc, .step = (size_t)t->nr,
+                                .ks = (size_t)g->ldb, .jb = jc};
+    return (struct b_block){.base = bp, .step = (size_t)kc * (size_t)t->nr, .ks = (size_t)t->nr, .jb = jc};
+}
+
+/* The micro-kernels over one task's tile (rows [i0, i0 + mc), columns [j0, j0 + nc)) for
+ * the k block [p0, p0 + kc) whose B panels `b` holds. */
+static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int i0, int mc, int j0, int nc,
+                      const struct b_block *b, int p0, int kc, float *ap, float *c, size_t ldc, enum gemm_mode mode)
+{
+    const struct gemm_tiles *t = p->t;
+    struct a_block blk;
+    prepare_a(g, i0, mc, p0, kc, ap, &blk);
+    for (int jr = 0; jr < nc; jr += t->nr) {
+        const float *bpj = b->base + (size_t)((j0 - b->jb + jr) / t->nr) * b->step;
+        int cols = min_int(t->nr, nc - jr);
+        for (int ir = 0; ir < mc; ir += t->mr) {
+            float *cij = c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr);
+            int rows = min_int(t->mr, mc - ir);
+            t->micro_rows[rows](kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, cij, ldc, rows,
+                                cols, mode);
+        }
+    }
+}
+
+static enum gemm_mode block_mode(const struct gemm_args *g, int block)
+{
+    if (g->split_k)
+        return block == 0 && !g->accumulate ? GEMM_STORE : GEMM_ADD;
+    if (g->accumulate)
+        return GEMM_ADD;
+    return block == 0 ? GEMM_STORE : GEMM_CONTINUE;
+}
+
+/* A task of gemm_tiled: one tile of C for one k block. */
+struct gemm_task {
+    const struct gemm_plan *p;
+    const struct gemm_args *g;
+    const struct kernels_cpu *serial;
+    const struct b_block *b;
+    float *ap;
+    int jc, ncj, tiles_m, p0, kc;
+    enum gemm_mode mode;
+    bool epilogue;
+};
+
+static void gemm_task_run(const struct gemm_task *t, long at)
+{
+    const struct gemm_plan *p = t->p;
+    const struct gemm_args *g = t->g;
+    int i0 = (int)(at % t->tiles_m) * p->mcb, j0 = t->jc + (int)(at / t->tiles_m) * p->nsub;
+    int mc = min_int(p->mcb, g->m - i0), nc = min_int(p->nsub, t->jc + t->ncj - j0);
+    gemm_tile(p, g, i0, mc, j0, nc, t->b, t->p0, t->kc, t->ap, g->c, (size_t)g->ldc, t->mode);
+    if (t->epilogue)
+        gemm_epilogue(g, t->serial, i0, mc, j0, nc);
+}
+
+/* One thread's share of gemm_tiled (all of it outside a parallel region: the worksharing
+ * loops then run whole on the caller's thread). */
+static void gemm_tiled_thread(const struct gemm_plan *p, const struct gemm_args *g, const struct kernels_cpu *serial,
+                              float *shared, float *per_thread)
+{
+    const struct gemm_tiles *t = p->t;
+    const int blocks = (g->k + p->kcb - 1) / p->kcb;
+    const bool epilogue = gemm_has_epilogue(g);
+    /* On one thread this runs outside any region of ours, and a caller's own parallel region
+     * must not pick the buffer. */
+    float *ap = per_thread + (size_t)(p->threads > 1 ? gemm_thread_id() : 0) * p->thread_floats;
+    for (int jc = 0; jc < g->n; jc += p->ncb) {
+        int ncj = min_int(p->ncb, g->n - jc);
+        int panels = (ncj + t->nr - 1) / t->nr;
+        int tiles_m = (g->m + p->mcb - 1) / p->mcb, tiles_n = (ncj + p->nsub - 1) / p->nsub;
+        long tasks = (long)tiles_m * tiles_n;
+        for (int kb = 0; kb < blocks; kb++) {
+            int p0 = kb * p->kcb, kc = min_int(p->kcb, g->k - p0);
+            struct b_block b = b_block_at(t, g, jc, ncj, p0, kc, shared);
+            if (!b_in_place(t, g, ncj)) {
+#pragma omp for schedule(static)
+                for (int pi = 0; pi < panels; pi++)
+                    pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
+                                 shared + (size_t)pi * (size_t)kc * (size_t)t->nr);
+            }
+            enum gemm_mode mode = block_mode(g, kb);
+            bool last = kb == blocks - 1;
+            struct gemm_task task = {.p = p, .g = g, .serial = serial, .b = &b, .ap = ap, .jc = jc, .ncj = ncj,
+                                     .tiles_m = tiles_m, .p0 = p0, .kc = kc, .mode = mode,
+                                     .epilogue = last && epilogue};
+            if (p->threads == 1) {
+                for (long at = 0; at < tasks; at++)
+                    gemm_task_run(&task, at);
+            } else {
+#pragma omp for schedule(dynamic, 1)
+                for (long at = 0; at < tasks; at++)
+                    gemm_task_run(&task, at);
+            }
+        }
+    }
+}
+
+static void gemm_tiled(const struct gemm_plan *p, const struct gemm_args *g, const struct kernels_cpu *serial,
+                       float *shared, float *per_thread)
+{
+    /* A parallel region costs a microsecond or so even on one thread: small GEMMs skip it. */
+    if (p->threads == 1) {
+        gemm_tiled_thread(p, g, serial, shared, per_thread);
+        return;
+    }
+#pragma omp parallel num_threads(p->threads)
+    gemm_tiled_thread(p, g, serial, shared, per_thread);
+}
+
+/* split_k with few tiles: the threads take chunks w*T + t of wave w, each into a partial
+ * (m, n), then fold the wave's partials into C in chunk order. */
+static void gemm_chunked(const struct gemm_plan *p, const struct gemm_args *g, float *per_thread)
+{
+    const struct gemm_tiles *t = p->t;
+    const int chunks = (g->k + GEMM_K_CHUNK - 1) / GEMM_K_CHUNK;
+    const int threads = p->threads;
+#pragma omp parallel num_threads(threads)
+    {
+        int tid = gemm_thread_id();
+        float *ap = per_thread + (size_t)tid * p->thread_floats;
+        float *bp = ap + p->a_floats;
+        float *partial = bp + (size_t)p->kcb * (size_t)p->ncb;
+        for (int w0 = 0; w0 < chunks; w0 += threads) {
+            int chunk = w0 + tid;
+            if (chunk < chunks) {
+                int p0 = chunk * GEMM_K_CHUNK, kc = min_int(GEMM_K_CHUNK, g->k - p0);
+                for (int jc = 0; jc < g->n; jc += p->ncb) {
+                    int ncj = min_int(p->ncb, g->n - jc);
+                    struct b_block b = b_block_at(t, g, jc, ncj, p0, kc, bp);
+                    for (int pi = 0; !b_in_place(t, g, ncj) && pi * t->nr < ncj; pi++)
+                        pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
+                                     bp + (size_t)pi * (size_t)kc * (size_t)t->nr);
+                    for (int i0 = 0; i0 < g->m; i0 += p->mcb)
+                        gemm_tile(p, g, i0, min_int(p->mcb, g->m - i0), jc, ncj, &b, p0, kc, ap, partial,
+                                  (size_t)g->n, GEMM_STORE);
+                }
+            }
+#pragma omp barrier
+            int in_wave = min_int(threads, chunks - w0);
+#pragma omp for schedule(static)
+            for (int i = 0; i < g->m; i++) {
+                float *crow = g->c + (size_t)i * (size_t)g->ldc;
+                for (int q = 0; q < in_wave; q++) {
+                    const float *prow = per_thread + (size_t)q * p->thread_floats + p->a_floats
+                                        + (size_t)p->kcb * (size_t)p->ncb + (size_t)i * (size_t)g->n;
+                    if (w0 + q == 0 && !g->accumulate) {
+                        memcpy(crow, prow, (size_t)g->n * sizeof *crow);
+                    } else {
+#pragma omp simd
+                        for (int j = 0; j < g->n; j++)
+                            crow[j] = crow[j] + prow[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* k == 0: every chain is +0. */
+static void gemm_empty(const struct gemm_args *g, const struct kernels_cpu *serial)
+{
+    for (int i = 0; i < g->m; i++) {
+        float *crow = g->c + (size_t)i * (size_t)g->ldc;
+        for (int j = 0; j < g->n; j++)
+            crow[j] = g->accumulate ? crow[j] + 0.0f : 0.0f;
+    }
+    if (gemm_has_epilogue(g))
+        gemm_epilogue(g, serial, 0, g->m, 0, g->n);
+}
+
+void kernels_gemm(const struct kernels_cpu *cpu, const struct gemm_workspace *work, const struct gemm_args *g)
+{
+    if (g->m <= 0 || g->n <= 0)
+        return;
+    const struct kernels_cpu serial = {.threads = 1, .isa = cpu->isa};
+    if (g->k <= 0) {
+        gemm_empty(g, &serial);
+    } else {
+        struct gemm_plan p;
+        gemm_make_plan(gemm_pick(cpu->isa, g->n), cpu->threads, g, &p);
+        size_t need = p.shared_floats + (size_t)p.threads * p.thread_floats;
+        float *owned = NULL, *space = work ? work->floats : NULL;
+        if (!space || work->count < need)
+            space = owned = ns_xmalloc(need * sizeof *space);
+        if (p.chunked)
+            gemm_chunked(&p, g, space);
+        else
+            gemm_tiled(&p, g, &serial, space, space + p.shared_floats);
+        free(owned);
+    }
+    /* softmax needs whole rows, so it runs once C is complete. */
+    if (!g->split_k && gemm_has_activation(g) && !gemm_elementwise_activation(g)) {
+        for (int i = 0; i < g->m; i++)
+            activation_forward(cpu, g->activation, g->activation_alpha, g->c + (size_t)i * (size_t)g->ldc, 1,
+                               (size_t)g->n);
+    }
+}
+
+void kernels_sgemm(const struct kernels_cpu *cpu, bool trans_a, bool trans_b, int m, int n, int k,
+                   const float *a, int lda, const float *b, int ldb, bool accumulate, float *c, int ldc)
+{
+    struct gemm_args g = {.m = m, .n = n, .k = k, .a = a, .lda = lda, .trans_a = trans_a, .b = b, .ldb = ldb,
+                          .trans_b = trans_b, .c = c, .ldc = ldc, .accumulate = accumulate};
+    kernels_gemm(cpu, NULL, &g);
+}

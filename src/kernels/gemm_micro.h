@@ -1,0 +1,42 @@
+/* The micro-kernels gemm.c drives, one per ISA, and their tile sizes. Internal to kernels/.
+ *
+ * A micro-kernel computes a tile of at most (mr, nr) elements of C from mr rows of A and a
+ * B panel of nr columns, its row k at bp + k * b_ks (packed: b_ks = nr, columns past the
+ * matrix zero; or B itself, b_ks = ldb, when all nr columns exist). A's element (r, k) is
+ * a[r * a_rs + k * a_ks] with either a_rs == 1 (k-major: a packed panel, a transposed matrix
+ * read in place, an im2col block of taps) or a_ks == 1 (row-major: a matrix read in place, an
+ * im2col block of rows); the kernel for r rows reads and writes only r rows. Each SIMD lane
+ * holds one element of C and runs its k-chain in order, so every ISA
+ * gives the same bits as the fmaf loop. rows/cols: how much of the tile to store.
+ */
+#ifndef GEMM_MICRO_H
+#define GEMM_MICRO_H
+
+#include <stddef.h>
+
+enum gemm_mode {
+    GEMM_STORE,    /* c = chain from +0 */
+    GEMM_CONTINUE, /* c = chain continued from c (a partial sum of the same chain) */
+    GEMM_ADD,      /* c = c + chain from +0 */
+};
+
+typedef void gemm_micro_fn(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
+                           size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode);
+
+struct gemm_tiles {
+    int mr, nr; /* the micro-kernel's tile */
+    int mc, kc, nc; /* A block (mc, kc) in L2, B block (kc, nc) */
+    gemm_micro_fn *const *micro_rows; /* [r]: the kernel for tiles of exactly r rows, 1 <= r <= mr */
+};
+
+extern const struct gemm_tiles gemm_tiles_portable;
+#if defined(NETSPEC_HAVE_X86_KERNELS)
+extern const struct gemm_tiles gemm_tiles_avx2;
+extern const struct gemm_tiles gemm_tiles_avx512;
+extern const struct gemm_tiles gemm_tiles_avx512_narrow; /* for n <= 16 */
+#endif
+
+/* The largest of every ISA's sizes, for the workspace. */
+enum { GEMM_MC_MAX = 192, GEMM_KC_MAX = 256, GEMM_NC_MAX = 512, GEMM_MR_MAX = 16, GEMM_NR_MAX = 32 };
+
+#endif
