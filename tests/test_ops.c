@@ -1,5 +1,5 @@
-/* The ops and kernels: a gradient check that walks the op table, SGEMM against a plain triple
- * loop, determinism across thread counts, and the shape errors users see.
+/* The ops and kernels: a gradient check that walks the op table, determinism across thread
+ * counts, and the shape errors users see (SGEMM against an fmaf loop is in test_kernels.c).
  *
  * The gradient check builds each node by hand (no graph builder, no validator): parameters
  * come from the op's schema defaults plus the `key=value` settings of the case, parsed through
