@@ -41,7 +41,8 @@ static double time_gemm(int threads, int use_blas, const struct shape *s, const 
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, s->n, s->k, 1.0f, a, s->k, b,
                         s->n, 0.0f, c, s->n);
         else
-            kernels_sgemm(threads, false, false, s->m, s->n, s->k, 1.0f, a, s->k, b, s->n, 0.0f, c, s->n);
+            kernels_sgemm(&(const struct kernels_cpu){.threads = threads, .isa = KERNELS_ISA_AUTO}, false, false, s->m,
+                          s->n, s->k, 1.0f, a, s->k, b, s->n, 0.0f, c, s->n);
         if (r >= 0)
             times[r] = now() - t0;
     }

@@ -8,9 +8,9 @@ usage (each prints one line of JSON):
   torch_bench.py infer MODEL THREADS BATCH_REPS LATENCY_REPS
                                                  inference images/s at batch 256 and the
                                                  latency of one image (medians)
-  torch_bench.py rss MODEL BATCHES               load the whole data set (training and test
-                                                 files, as netspec holds them), train BATCHES
-                                                 batches: the parent reads the peak RSS
+  torch_bench.py rss MODEL BATCHES               load the whole training file (as netspec
+                                                 does), train BATCHES batches on 1 thread:
+                                                 the parent reads the peak RSS
 MODEL is cnn or mlp. The caller sets OMP_WAIT_POLICY=passive and OPENBLAS_NUM_THREADS=1;
 torch.set_num_threads(THREADS) is set here and the value torch reports back is printed.
 """
@@ -44,10 +44,9 @@ def model(name):
     raise SystemExit(f"torch_bench.py: unknown model {name!r} (cnn or mlp)")
 
 
-def read_idx(path, header, count=None):
+def read_idx(path, header):
     with gzip.open(path, "rb") as f:
-        raw = np.frombuffer(f.read(), dtype=np.uint8, offset=header)
-    return raw
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=header)
 
 
 def images(split, count=None):
@@ -121,9 +120,8 @@ def main():
         batches = int(sys.argv[3])
         torch.set_num_threads(1)
         x, y = images("train")
-        test = images("t10k")  # held like netspec holds its test split
         seconds, steps = train(net, x, y, batches)
-        print(json.dumps({"threads": 1, "batches": steps, "held_images": len(x) + len(test[0])}))
+        print(json.dumps({"threads": 1, "batches": steps, "held_images": len(x)}))
     else:
         raise SystemExit(__doc__)
 
