@@ -19,8 +19,8 @@ measurement that fails makes the exit status 1.
 Environment (`make bench` sets the build ones; bench/run.sh calls `make bench`):
   BENCH_QUICK=1       smoke test: a few batches and repetitions, about a minute
   BENCH_JSON=PATH     where the JSON goes
-  BENCH_TORCH_PYTHON  a python3 that can import torch (default: the first of /usr/bin/python3,
-                      this interpreter, python3 that can)
+  BENCH_TORCH_PYTHON  the python3 that runs PyTorch (default: the first of /usr/bin/python3,
+                      this interpreter and python3 that imports torch)
   BENCH_BUILD BENCH_SRCDIR BENCH_CC BENCH_CPPFLAGS BENCH_OPENMP BENCH_LIBS BENCH_SANITIZERS
                       the build tree and how to compile against libnetspec.a (from make)
 """
@@ -221,7 +221,8 @@ def netspec_train(model, threads, images, tag):
 
 
 def find_torch_python():
-    candidates = [os.environ.get("BENCH_TORCH_PYTHON"), "/usr/bin/python3", sys.executable, shutil.which("python3")]
+    chosen = os.environ.get("BENCH_TORCH_PYTHON")
+    candidates = [chosen] if chosen else ["/usr/bin/python3", sys.executable, shutil.which("python3")]
     tried = []
     for c in candidates:
         if not c or c in tried or not os.path.exists(c):
