@@ -53,7 +53,12 @@ static double median(double *v, int n)
 static size_t workspace_bytes(int rows)
 {
 #if BENCH_BATCH_FORM
-    return (size_t)rows * BENCH_MODEL_WORKSPACE_BYTES + BENCH_MODEL_WORKSPACE_BYTES;
+    size_t bytes = (size_t)rows * BENCH_MODEL_WORKSPACE_BYTES + BENCH_MODEL_WORKSPACE_BYTES;
+#ifdef BENCH_MODEL_BATCH_WORKSPACE_BYTES
+    if ((size_t)BENCH_MODEL_BATCH_WORKSPACE_BYTES(rows) > bytes)
+        bytes = (size_t)BENCH_MODEL_BATCH_WORKSPACE_BYTES(rows);
+#endif
+    return bytes;
 #else
     (void)rows;
     return BENCH_MODEL_WORKSPACE_BYTES;
