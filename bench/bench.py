@@ -87,6 +87,15 @@ def skip(what, why):
     say(f"SKIPPED {what}: {why}")
 
 
+def busiest_processes(count=5):
+    """What else is running, for reading noisy figures later (ps is procps; none: empty)."""
+    try:
+        p = subprocess.run(["ps", "-eo", "pcpu,comm", "--sort=-pcpu"], capture_output=True, text=True, timeout=10)
+        return [l.strip() for l in p.stdout.strip().splitlines()[1:count + 1]]
+    except (OSError, subprocess.SubprocessError):
+        return []
+
+
 def loadavg():
     try:
         with open("/proc/loadavg") as f:
@@ -289,7 +298,7 @@ def print_table():
             ref = f"{ref} {r['reference_name']}"
         elif r["reference_name"]:
             ref = f"- ({r['reference_name']})"
-        body.append([r["figure"], r["unit"], fmt(r["netspec"], r["unit"]), ref,
+        body.append([r["figure"] + (" *" if r["note"] else ""), r["unit"], fmt(r["netspec"], r["unit"]), ref,
                      "-" if r["ratio"] is None else f"{r['ratio']:.2f}x",
                      r["target"] or "",
                      "" if r["met"] is None else ("yes" if r["met"] else "NO")])
@@ -324,6 +333,7 @@ def main():
                          "in a build directory")
     os.makedirs(WORK, exist_ok=True)
     load_before = loadavg()
+    busy_before = busiest_processes()
     cores = os.cpu_count()
     cpu = platform.processor()
     try:
@@ -582,7 +592,7 @@ def main():
     print_table()
     notes = sorted({r["note"] for r in rows if r["note"]})
     for n in notes:
-        print(f"note: {n}")
+        print(f"* {n}")
     if skipped or failures:
         print()
     for s in skipped:
@@ -593,6 +603,7 @@ def main():
         "version": 1, "quick": QUICK, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "seconds": time.time() - started,
         "machine": {"cpu": cpu, "cores": cores, "load_before": load_before, "load_after": load_after,
+                    "busiest_processes_before": busy_before,
                     "platform": platform.platform()},
         "versions": {"torch": torch_version, "openblas": openblas and openblas["config"],
                      "netspec": subprocess.run([NETSPEC, "--version"], capture_output=True, text=True).stdout.strip()},
