@@ -159,6 +159,9 @@ def default_libs():
 
 
 LIBS = shlex.split(os.environ["BENCH_LIBS"]) if os.environ.get("BENCH_LIBS") else default_libs()
+# A sanitizer build's libnetspec.a needs its runtime at link time (its figures are then only
+# good for checking that the harness runs).
+SANITIZERS = shlex.split(os.environ.get("BENCH_SANITIZERS") or "")
 BIN = os.path.join(WORK, "bin")
 
 
@@ -364,7 +367,7 @@ def main():
     if not fma_bin:
         skip("FMA peak", "bench/fma_peak.c does not compile: " + why)
     rt_bin, why = compile_c("runtime_infer", ["-std=c11", "-O2", "-Wall", "-Wextra"] + CPPFLAGS + OPENMP +
-                            [os.path.join(SRC, "bench", "runtime_infer.c")] + LIBS)
+                            SANITIZERS + [os.path.join(SRC, "bench", "runtime_infer.c")] + LIBS)
     if not rt_bin:
         failures.append("bench/runtime_infer.c does not build against libnetspec.a: " + why)
     blas_cflags, blas_libs = openblas_flags()
@@ -374,7 +377,7 @@ def main():
     if not obc_bin:
         skip("SGEMM against OpenBLAS", "cannot build against OpenBLAS (apt-get install libopenblas-dev): " + why)
     else:
-        gemm_bin, why = compile_c("bench_gemm", ["-std=c11", "-O2"] + CPPFLAGS + OPENMP + blas_cflags +
+        gemm_bin, why = compile_c("bench_gemm", ["-std=c11", "-O2"] + CPPFLAGS + OPENMP + SANITIZERS + blas_cflags +
                                   [os.path.join(SRC, "bench", "bench_gemm.c")] + LIBS + blas_libs)
         if not gemm_bin:
             skip("SGEMM against OpenBLAS", "bench/bench_gemm.c does not build: " + why)
