@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Benchmarks, kept out of the test suite. Each prints netspec beside its reference, measured in
-# the same run on this machine. Check that nothing else is busy first (ps), and repeat.
+# Benchmarks, kept out of the test suite: builds the release tree, then
+#   bench/run.sh [all]          `make bench`: every figure beside its reference, measured in one
+#                               run, one table printed, JSON in build/release/bench.json
+#                               (bench/bench.py; BENCH_QUICK=1 bench/run.sh for a smoke run)
 #   bench/run.sh gemm [THREADS] [--json] [--isa NAME]
-#                                    SGEMM GFLOP/s: netspec vs OpenBLAS on the reference CNN's
-#                                    GEMMs (needs libopenblas-dev; default 1 thread; --json: one
-#                                    object per shape; OPENBLAS_CORETYPE=... picks OpenBLAS's kernel)
-#   bench/run.sh train [THREADS]     training images/s and GFLOP/s: netspec vs PyTorch on the
-#                                    same models, one epoch of Fashion-MNIST (needs python3-torch)
+#                               SGEMM GFLOP/s alone: netspec vs OpenBLAS (needs libopenblas-dev;
+#                               1 thread by default; OPENBLAS_CORETYPE=... picks its kernel)
+# A busy machine makes every figure noisy: check `uptime` and `ps` first, and repeat.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-what=${1:-gemm}
-threads=${2:-$(nproc)}
+what=${1:-all}
 "$top/scripts/build.sh" release
 build="$top/build/release"
 case "$what" in
+all)
+    make -C "$build" --no-print-directory bench
+    ;;
 gemm)
     # bench/run.sh gemm [THREADS] [bench_gemm options: --isa NAME --samples N --json]
     shift
@@ -24,11 +26,8 @@ gemm)
         $(ls "$build"/libkernels_*.a 2>/dev/null) -lopenblas -lm
     OPENBLAS_NUM_THREADS=$gemm_threads "$build/bench_gemm" --threads "$gemm_threads" "$@"
     ;;
-train)
-    /usr/bin/python3 "$top/bench/bench_train.py" "$build/netspec" "$threads"
-    ;;
 *)
-    echo "usage: bench/run.sh gemm|train [THREADS]" >&2
+    echo "usage: bench/run.sh [all | gemm [THREADS]]" >&2
     exit 2
     ;;
 esac
