@@ -23,6 +23,9 @@ tests_test_emit_SOURCES = tests/test_emit.c tests/test_util.c tests/test_util.h
 check_PROGRAMS += tests/test_layout
 TESTS += tests/test_layout
 tests_test_layout_SOURCES = tests/test_layout.c tests/test_util.c tests/test_util.h
+check_PROGRAMS += tests/test_exact
+TESTS += tests/test_exact
+tests_test_exact_SOURCES = tests/test_exact.c tests/test_util.c tests/test_util.h
 # The exactness drivers (tests/exact_io.h): exact_runtime prints the runtime's outputs,
 # exact_emitted (compiled by scripts/cross-check.sh against emitted C, by several compilers)
 # the emitted C's. Built with the tests, and by cross-check.sh for aarch64.
