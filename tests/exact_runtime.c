@@ -5,7 +5,8 @@
  * The path of `netspec predict`: the run loaded (model_load), the images normalised by
  * data_prep_gather with the spec's normalisation, exec_forward in inference mode in batches
  * of train.batch_size, and the one softmax of activations.def. Runs trained with
- * cross_entropy only (their probabilities are the softmax of the logits). */
+ * cross_entropy only (their probabilities are the softmax of the logits). Exit status 0, 2
+ * usage error, 3 data error, 77 when --isa names an ISA this CPU (or build) cannot run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 #include "train/loss.h"
 
 #include "exact_io.h"
+
+/* The exit status for an ISA this CPU or build lacks: automake's "skipped". */
+enum { EXACT_RUNTIME_ISA_MISSING = 77 };
 
 static const char usage[] = "usage: exact_runtime RUN_DIR INPUTS.idx COUNT [--threads N] [--isa NAME]\n";
 
@@ -113,9 +117,13 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (!strcmp(argv[i], "--isa") && i + 1 < argc) {
-            if (!kernels_isa_parse(argv[++i], &isa) || !kernels_isa_supported(isa)) {
-                fprintf(stderr, "exact_runtime: --isa %s: unknown, or not supported by this CPU or build\n", argv[i]);
+            if (!kernels_isa_parse(argv[++i], &isa)) {
+                fprintf(stderr, "exact_runtime: --isa is auto, portable, avx2 or avx512, not \"%s\"\n", argv[i]);
                 return 2;
+            }
+            if (!kernels_isa_supported(isa)) {
+                fprintf(stderr, "exact_runtime: --isa %s: this CPU (or this build) cannot run it\n", argv[i]);
+                return EXACT_RUNTIME_ISA_MISSING;
             }
         } else if (argv[i][0] == '-' || npos == 3) {
             fputs(usage, stderr);
