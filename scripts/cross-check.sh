@@ -33,7 +33,10 @@ fashion=/usr/share/datasets/fashion-mnist
 inputs_count=2000
 # Waiting OpenMP threads sleep instead of spinning: the machine may be busy with other work.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-qemu=(qemu-aarch64-static -L "$sysroot")
+# Called directly (binfmt may not be registered). -L gives the cross toolchain's loader; the
+# library path keeps its libc, libm and libgomp with it (the multiarch libc6:arm64 that the
+# :arm64 dev packages pull in may be another build), the other libraries come from multiarch.
+qemu=(qemu-aarch64-static -L "$sysroot" -E "LD_LIBRARY_PATH=$sysroot/lib")
 
 say() { printf '== %s (%ds)\n' "$*" $((SECONDS - start)); }
 die() { echo "cross-check: $*" >&2; exit 1; }
