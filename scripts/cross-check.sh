@@ -306,8 +306,9 @@ cd "$work"
 # native side and the x86-64 compilers work.
 if [ $have_qemu = yes ]; then
     say "training on aarch64 (qemu, in the background)"
-    ("${qemu[@]}" "$cross/netspec" train cross_cnn.yaml -o run-aarch64 --threads 1 >train-aarch64.out 2>&1
-     echo $? >train-aarch64.status) &
+    (status=0
+     "${qemu[@]}" "$cross/netspec" train cross_cnn.yaml -o run-aarch64 --threads 1 >train-aarch64.out 2>&1 || status=$?
+     echo $status >train-aarch64.status) &
     qemu_train=$!
 fi
 
@@ -374,7 +375,7 @@ if [ $have_qemu = yes ]; then
     wait "$qemu_runtime" || true
     compare_outputs "runtime aarch64 (qemu) == x86-64" ref.txt runtime-aarch64.txt
     wait "$qemu_train" || true
-    if [ "$(cat train-aarch64.status)" != 0 ] || [ ! -f run-aarch64/model.nsm ]; then
+    if [ "$(cat train-aarch64.status 2>/dev/null)" != 0 ] || [ ! -f run-aarch64/model.nsm ]; then
         tail -n 5 train-aarch64.out >&2
         row "model.nsm aarch64 (qemu) == x86-64" FAILED "training on aarch64 failed (build/cross-check/train-aarch64.out)"
     else
