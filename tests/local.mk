@@ -26,3 +26,13 @@ tests_test_layout_SOURCES = tests/test_layout.c tests/test_util.c tests/test_uti
 check_PROGRAMS += tests/test_kernels
 TESTS += tests/test_kernels
 tests_test_kernels_SOURCES = tests/test_kernels.c tests/test_util.c tests/test_util.h
+check_PROGRAMS += tests/test_exact
+TESTS += tests/test_exact
+tests_test_exact_SOURCES = tests/test_exact.c tests/test_util.c tests/test_util.h
+# The exactness drivers (tests/exact_io.h): exact_runtime prints the runtime's outputs,
+# exact_emitted (compiled by scripts/cross-check.sh against emitted C, by several compilers)
+# the emitted C's. Built with the tests, and by cross-check.sh for aarch64.
+check_PROGRAMS += tests/exact_runtime
+tests_exact_runtime_SOURCES = tests/exact_runtime.c tests/exact_io.h
+tests_exact_runtime_LDADD = $(LIBNETSPEC_LIBS)
+EXTRA_DIST += tests/exact_emitted.c
