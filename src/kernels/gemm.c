@@ -69,6 +69,7 @@ const struct gemm_tiles gemm_tiles_portable = {
 static const struct gemm_tiles *gemm_pick(enum kernels_isa isa, int n)
 {
     isa = kernels_isa_resolve(isa);
+    (void)n; /* read by the x86 tiles only */
     if (!kernels_isa_supported(isa))
         return &gemm_tiles_portable;
     switch (isa) {
