@@ -199,7 +199,7 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
                 goto done;
             }
             exec_backward(b.ex, st->params, b.d_out, b.grads);
-            optim_step(&st->opt, st->params, b.grads, sched_lr(&sc, (long long)e * batches + bi));
+            optim_step(&st->opt, ctx->threads, st->params, b.grads, sched_lr(&sc, (long long)e * batches + bi));
             st->epoch_loss += loss;
             st->epoch_correct += correct;
             st->epoch_seen += m;
