@@ -673,7 +673,7 @@ static void test_memory_blame(void)
         double data, parameters, activations;
         const char *at, *hint;
     } cases[] = {
-        {50, 1, 10, ":5:3: ", "the data set dominates: it is held as floats (50 bytes); train on fewer or smaller "
+        {50, 1, 10, ":5:3: ", "the data set dominates: it is held as bytes (50 bytes); train on fewer or smaller "
                               "samples, or raise runtime.max_memory"},
         {1, 2, 90, ":20:32: ", "activations at batch 32 dominate (90 bytes); lower train.batch_size, or raise "
                                "runtime.max_memory"},
