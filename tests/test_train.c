@@ -355,6 +355,43 @@ static void test_optim_lanes_and_flush(void)
     optim_free(&o);
 }
 
+/* train, eval and predict run themselves again once with GOMP_SPINCOUNT=1000 (main.c says
+ * why); a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone; check does not re-run. */
+static void test_wait_policy_default(void)
+{
+    struct test_util_run probe = test_util_shell("strace -V");
+    bool have_strace = probe.exit_code == 0;
+    test_util_run_free(&probe);
+    if (!have_strace) {
+        printf("\n    strace not installed: the wait-policy re-exec test is SKIPPED ");
+        return;
+    }
+    static const struct {
+        const char *env, *command;
+        int execs;
+        bool spin_1000;
+    } cases[] = {
+        {"env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY", "eval /nonexistent-run", 2, true},
+        {"env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active", "eval /nonexistent-run", 1, false},
+        {"env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=77", "eval /nonexistent-run", 1, false},
+        {"env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY", "check /nonexistent.yaml", 1, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *cmd = ns_asprintf("%s strace -f -v -s 64 -e trace=execve %s %s 2>&1 >/dev/null | grep execve",
+                                cases[i].env, test_util_bin(), cases[i].command);
+        struct test_util_run r = test_util_shell(cmd);
+        int execs = 0;
+        for (const char *p = r.out; (p = strstr(p, "execve(")) != NULL; p++)
+            execs++;
+        CU_ASSERT_EQUAL(execs, cases[i].execs);
+        CU_ASSERT_EQUAL(strstr(r.out, "\"GOMP_SPINCOUNT=1000\"") != NULL, cases[i].spin_1000);
+        if (execs != cases[i].execs)
+            fprintf(stderr, "\n  %s:\n%s", cmd, r.out);
+        test_util_run_free(&r);
+        free(cmd);
+    }
+}
+
 static void test_schedules(void)
 {
     struct sched s;
@@ -1117,6 +1154,7 @@ int main(void)
         {"optimizer: same bits on 1, 2 and 3 threads", test_optim_threads},
         {"optimizer: vector lanes equal the scalar tail; tiny state flushed to +0", test_optim_lanes_and_flush},
         {"schedules", test_schedules},
+        {"train, eval and predict default to a bounded OpenMP spin", test_wait_policy_default},
         {"executor gradients through a branch", test_exec_gradients},
         {"checkpoint round trip and checksum", test_checkpoint_roundtrip},
         {"memory plan: reuse in inference, gradients in flight in training", test_memory_plan},
