@@ -95,8 +95,10 @@ size_t optim_v_floats(const struct optim *o)
  * many x86 CPUs (training ran at half speed by epoch 8 on an Intel machine). Every float the
  * optimizer stores is therefore flushed: |x| < FLT_MIN becomes +0. It is plain C on every
  * path, so the bits do not depend on the CPU's flush modes (MXCSR FTZ/DAZ are never set), the
- * ISA or the machine. It cannot move a weight: a subnormal m changes w by lr * m / (sqrt(v) +
- * eps), below half an ulp of any weight above about 1e-30. NaN compares false and is kept. */
+ * ISA or the machine. It hardly ever moves a weight: a subnormal m changes w by at most
+ * step_size * 2^-126 / eps (about 1e-32 at lr 1e-3, eps 1e-8), under half an ulp of any weight
+ * above 1e-24; fashion_mlp's weights after 20 epochs are the same bits with and without it.
+ * NaN compares false and is kept. */
 static inline float flush_tiny(float x)
 {
     return fabsf(x) < FLT_MIN ? 0.0f : x;
