@@ -356,7 +356,8 @@ static void test_optim_lanes_and_flush(void)
 }
 
 /* train, eval and predict run themselves again once with GOMP_SPINCOUNT=1000 (main.c says
- * why); a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone; check does not re-run. */
+ * why); a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone; check does not re-run,
+ * nor does a program under valgrind. */
 static void test_wait_policy_default(void)
 {
     struct test_util_run probe = test_util_shell("strace -V");
@@ -375,6 +376,9 @@ static void test_wait_policy_default(void)
         {"env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active", "eval /nonexistent-run", 1, false},
         {"env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=77", "eval /nonexistent-run", 1, false},
         {"env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY", "check /nonexistent.yaml", 1, false},
+        /* valgrind preloads its vgpreload_*.so; a new image would escape the tool. */
+        {"env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY LD_PRELOAD=/nonexistent/vgpreload_none.so", "eval /nonexistent-run",
+         1, false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *cmd = ns_asprintf("%s strace -f -v -s 64 -e trace=execve %s %s 2>&1 >/dev/null | grep execve",
