@@ -182,7 +182,7 @@ static void test_adam_step(void)
     optim_init(&o, &cfg, 3, t, 2);
     float w[3] = {1.0f, -2.0f, 0.5f};
     const float g1[3] = {0.5f, -0.1f, 0.0f};
-    optim_step(&o, 1, w, g1, 0.1);
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g1, 0.1);
     /* Step 1: m^ = g, v^ = g^2, so w -= lr * g / (|g| + eps) = lr * sign(g). */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.9, 1e-6);
     CU_ASSERT_DOUBLE_EQUAL(w[1], -1.9, 1e-6);
@@ -198,7 +198,7 @@ static void test_adam_step(void)
         double mh = m / (1 - 0.81), vh = v / (1 - 0.999 * 0.999);
         expect[i] = (double)w[i] - 0.05 * mh / (sqrt(vh) + 1e-8);
     }
-    optim_step(&o, 1, w, g2, 0.05);
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g2, 0.05);
     CU_ASSERT_DOUBLE_EQUAL(w[0], expect[0], 2e-6);
     CU_ASSERT_DOUBLE_EQUAL(w[1], expect[1], 2e-6);
     CU_ASSERT_EQUAL(o.step, 2);
@@ -210,7 +210,7 @@ static void test_adam_step(void)
     optim_init(&o, &cfg, 3, t, 2);
     float w2[3] = {1.0f, -2.0f, 0.5f};
     const float zero[3] = {0};
-    optim_step(&o, 1, w2, zero, 0.1);
+    optim_step(&o, KERNELS_CPU_SERIAL, w2, zero, 0.1);
     CU_ASSERT_DOUBLE_EQUAL(w2[0], 0.99, 1e-7);
     CU_ASSERT_DOUBLE_EQUAL(w2[1], -1.98, 1e-6);
     CU_ASSERT_DOUBLE_EQUAL(w2[2], 0.5, 1e-7);
@@ -225,18 +225,18 @@ static void test_sgd_step(void)
     struct optim o;
     optim_init(&o, &cfg, 1, t, 1);
     float w[1] = {1.0f};
-    optim_step(&o, 1, w, g, 0.1); /* b = 0.5, w = 0.95 */
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1); /* b = 0.5, w = 0.95 */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.95, 1e-7);
-    optim_step(&o, 1, w, g, 0.1); /* b = 0.95, w = 0.855 */
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1); /* b = 0.95, w = 0.855 */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.855, 1e-6);
     optim_free(&o);
 
     cfg.nesterov = true;
     optim_init(&o, &cfg, 1, t, 1);
     w[0] = 1.0f;
-    optim_step(&o, 1, w, g, 0.1); /* b = 0.5, d = 0.5 + 0.45, w = 0.905 */
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1); /* b = 0.5, d = 0.5 + 0.45, w = 0.905 */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.905, 1e-6);
-    optim_step(&o, 1, w, g, 0.1); /* b = 0.95, d = 0.5 + 0.855, w = 0.7695 */
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1); /* b = 0.95, d = 0.5 + 0.855, w = 0.7695 */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.7695, 1e-6);
     optim_free(&o);
 
@@ -245,7 +245,7 @@ static void test_sgd_step(void)
     optim_init(&o, &plain, 1, t, 1);
     CU_ASSERT_PTR_NULL(o.m);
     w[0] = 1.0f;
-    optim_step(&o, 1, w, g, 0.1);
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1);
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.94, 1e-6);
     optim_free(&o);
 }
@@ -262,7 +262,7 @@ static float test_value(uint64_t i, float scale)
 
 /* Runs `steps` steps of cfg over `n` parameters (three tensors, the first a decayed weight)
  * on `threads` threads and returns w, m and v concatenated (malloc'd). */
-static float *optim_run(const struct spec_optimizer *cfg, size_t n, int threads, int steps)
+static float *optim_run(const struct spec_optimizer *cfg, size_t n, int threads, enum kernels_isa isa, int steps)
 {
     struct optim_tensor t[3] = {{.offset = 0, .size = n / 2, .decay = true},
                                 {.offset = n / 2, .size = n / 4 + 1, .decay = false},
@@ -276,7 +276,7 @@ static float *optim_run(const struct spec_optimizer *cfg, size_t n, int threads,
     for (int s = 0; s < steps; s++) {
         for (size_t i = 0; i < n; i++)
             g[i] = (i % 7 == 0) ? 0.0f : test_value(i * 31 + (size_t)s, 0.01f);
-        optim_step(&o, threads, out, g, 0.001 * (s + 1));
+        optim_step(&o, &(struct kernels_cpu){.threads = threads, .isa = isa}, out, g, 0.001 * (s + 1));
     }
     if (o.m)
         memcpy(out + n, o.m, n * sizeof *out);
@@ -297,11 +297,17 @@ static void test_optim_threads(void)
         {.type = OPT_ADAM, .lr = 0.001, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-7},
     };
     for (int c = 0; c < 3; c++) {
-        float *one = optim_run(&cfgs[c], n, 1, 5);
-        for (int threads = 2; threads <= 3; threads++) {
-            float *many = optim_run(&cfgs[c], n, threads, 5);
-            CU_ASSERT_EQUAL(memcmp(one, many, 3 * n * sizeof *one), 0);
-            free(many);
+        float *one = optim_run(&cfgs[c], n, 1, KERNELS_ISA_PORTABLE, 5);
+        for (int isa = KERNELS_ISA_PORTABLE; isa < KERNELS_ISA_COUNT; isa++) {
+            if (!kernels_isa_supported((enum kernels_isa)isa)) {
+                printf("\n    %s not supported here: its optimizer path is not compared ", kernels_isa_name((enum kernels_isa)isa));
+                continue;
+            }
+            for (int threads = 1; threads <= 3; threads++) {
+                float *many = optim_run(&cfgs[c], n, threads, (enum kernels_isa)isa, 5);
+                CU_ASSERT_EQUAL(memcmp(one, many, 3 * n * sizeof *one), 0);
+                free(many);
+            }
         }
         free(one);
     }
@@ -319,7 +325,7 @@ static void test_optim_lanes_and_flush(void)
     float w[7] = {0.3f, -1.7f, 2.5e-3f, 9.0f, 0.3f, -1.7f, 2.5e-3f};
     for (int s = 0; s < 4; s++) {
         float g[7] = {0.1f * (float)s, -0.37f, 1e-20f, 0.0f, 0.1f * (float)s, -0.37f, 1e-20f};
-        optim_step(&o, 1, w, g, 0.01);
+        optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.01);
     }
     for (int i = 0; i < 3; i++) {
         CU_ASSERT_EQUAL(memcmp(&w[i], &w[4 + i], sizeof(float)), 0);
@@ -332,27 +338,36 @@ static void test_optim_lanes_and_flush(void)
     optim_free(&o);
 
     /* m decays by beta1 each step once the gradient stops: after it crosses FLT_MIN it is 0,
-     * never subnormal, on the vector lanes and the tail alike; NaN is not flushed. */
+     * never subnormal, in 16, 8 and 4 vector lanes and the scalar tail alike (37 parameters);
+     * NaN is not flushed. */
     struct spec_optimizer adam = {.type = OPT_ADAM, .lr = 0.001, .beta1 = 0.5, .beta2 = 0.999, .eps = 1e-8};
-    optim_init(&o, &adam, 7, t, 2);
-    float w2[7] = {1, 1, 1, 1, 1, 1, 1};
-    const float first[7] = {1, 1, 1, NAN, 1, 1, 1}, zero[7] = {0};
-    optim_step(&o, 1, w2, first, 0.001);
-    bool subnormal = false, reached_zero = true;
-    for (int s = 0; s < 200; s++) {
-        optim_step(&o, 1, w2, zero, 0.001);
-        for (int i = 0; i < 7; i++)
+    struct optim_tensor all[1] = {{.offset = 0, .size = 37, .decay = false}};
+    for (int isa = KERNELS_ISA_PORTABLE; isa < KERNELS_ISA_COUNT; isa++) {
+        if (!kernels_isa_supported((enum kernels_isa)isa))
+            continue;
+        const struct kernels_cpu cpu = {.threads = 1, .isa = (enum kernels_isa)isa};
+        optim_init(&o, &adam, 37, all, 1);
+        float w2[37], first[37], zero[37] = {0};
+        for (int i = 0; i < 37; i++)
+            w2[i] = first[i] = 1.0f;
+        first[3] = NAN;
+        optim_step(&o, &cpu, w2, first, 0.001);
+        bool subnormal = false, reached_zero = true;
+        for (int s = 0; s < 200; s++) {
+            optim_step(&o, &cpu, w2, zero, 0.001);
+            for (int i = 0; i < 37; i++)
+                if (i != 3)
+                    subnormal |= o.m[i] != 0.0f && fabsf(o.m[i]) < FLT_MIN;
+        }
+        for (int i = 0; i < 37; i++)
             if (i != 3)
-                subnormal |= o.m[i] != 0.0f && fabsf(o.m[i]) < FLT_MIN;
+                reached_zero &= o.m[i] == 0.0f && !signbit(o.m[i]);
+        CU_ASSERT_FALSE(subnormal);
+        CU_ASSERT_TRUE(reached_zero);
+        CU_ASSERT_TRUE(isnan(o.m[3]));
+        CU_ASSERT_TRUE(isnan(w2[3]));
+        optim_free(&o);
     }
-    for (int i = 0; i < 7; i++)
-        if (i != 3)
-            reached_zero &= o.m[i] == 0.0f && !signbit(o.m[i]);
-    CU_ASSERT_FALSE(subnormal);
-    CU_ASSERT_TRUE(reached_zero);
-    CU_ASSERT_TRUE(isnan(o.m[3]));
-    CU_ASSERT_TRUE(isnan(w2[3]));
-    optim_free(&o);
 }
 
 /* train, eval and predict run themselves again once with GOMP_SPINCOUNT=1000 (main.c says
@@ -1155,7 +1170,7 @@ int main(void)
         {"loss gradients by finite differences", test_loss_gradients},
         {"adam and adamw steps", test_adam_step},
         {"sgd steps", test_sgd_step},
-        {"optimizer: same bits on 1, 2 and 3 threads", test_optim_threads},
+        {"optimizer: same bits on 1, 2 and 3 threads and every ISA", test_optim_threads},
         {"optimizer: vector lanes equal the scalar tail; tiny state flushed to +0", test_optim_lanes_and_flush},
         {"schedules", test_schedules},
         {"train, eval and predict default to a bounded OpenMP spin", test_wait_policy_default},

@@ -79,6 +79,22 @@ static void norm_one(const struct data_prep_norm *norm, float *x, size_t size)
         x[i] = data_prep_value(x[i], norm->scale, norm->mean[i % ch], norm->std[i % ch]);
 }
 
+/* norm_one of the bytes converted to float, in one pass: the same data_prep_value on the same
+ * float values, so the same bits. */
+static void norm_bytes(const struct data_prep_norm *norm, const uint8_t *src, float *out, size_t size)
+{
+    if (norm->channels == 0) {
+        float scale = norm->scale;
+        for (size_t i = 0; i < size; i++)
+            out[i] = data_prep_value((float)src[i], scale, 0.0f, 1.0f);
+        return;
+    }
+    size_t ch = norm->channels;
+    for (size_t at = 0; at < size; at += ch)
+        for (size_t c = 0; c < ch && at + c < size; c++)
+            out[at + c] = data_prep_value((float)src[at + c], norm->scale, norm->mean[c], norm->std[c]);
+}
+
 void data_prep_norm_apply(int threads, const struct data_prep_norm *norm, float *x, size_t n, size_t sample_size)
 {
     long count = (long)n;
@@ -162,6 +178,10 @@ void data_prep_gather(int threads, const struct dataset *ds, const size_t *index
         float *o = out + (size_t)i * size;
         if (ds->bytes) {
             const uint8_t *src = dataset_sample_bytes(ds, index[i]);
+            if (!augment && norm) {
+                norm_bytes(norm, src, o, size);
+                continue;
+            }
             if (augment)
                 augment_bytes(aug, ds->shape, aug_key, index[i], src, o);
             else

@@ -174,11 +174,88 @@ static void adam_range(const struct step_scalars *sc, float *restrict w, const f
     }
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define OPTIM_X86_WIDE 1
+#include <immintrin.h>
+
+/* adam_range eight and sixteen lanes at a time, for the ISA the context picked: the same
+ * IEEE operations per element (no fused multiply-add), so the same bits as four lanes or the
+ * scalar tail; sqrt and divide dominate, and wider vectors do them about twice as fast. */
+__attribute__((target("avx2"))) static void adam_range_avx2(const struct step_scalars *sc, float *restrict w,
+                                                            const float *restrict g, float *restrict m,
+                                                            float *restrict v, size_t n)
+{
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), tiny = _mm256_set1_ps(FLT_MIN);
+    __m256 b1 = _mm256_set1_ps(sc->b1), b2 = _mm256_set1_ps(sc->b2), c1 = _mm256_set1_ps(sc->c1);
+    __m256 c2 = _mm256_set1_ps(sc->c2), inv = _mm256_set1_ps(sc->inv_sqrt_bc2), eps = _mm256_set1_ps(sc->eps);
+    __m256 keep = _mm256_set1_ps(sc->keep), step = _mm256_set1_ps(sc->step_size);
+#define FLUSH8(x) _mm256_andnot_ps(_mm256_cmp_ps(_mm256_and_ps((x), abs_mask), tiny, _CMP_LT_OQ), (x))
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
+        mi = FLUSH8(mi);
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(c2, _mm256_mul_ps(gi, gi)));
+        vi = FLUSH8(vi);
+        __m256 denom = _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), inv), eps);
+        __m256 wi = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(w + i), keep), _mm256_mul_ps(step, _mm256_div_ps(mi, denom)));
+        wi = FLUSH8(wi);
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        _mm256_storeu_ps(w + i, wi);
+    }
+#undef FLUSH8
+    adam_range(sc, w + i, g + i, m + i, v + i, n - i);
+}
+
+__attribute__((target("avx512f"))) static void adam_range_avx512(const struct step_scalars *sc, float *restrict w,
+                                                                 const float *restrict g, float *restrict m,
+                                                                 float *restrict v, size_t n)
+{
+    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
+    const __m512 tiny = _mm512_set1_ps(FLT_MIN);
+    __m512 b1 = _mm512_set1_ps(sc->b1), b2 = _mm512_set1_ps(sc->b2), c1 = _mm512_set1_ps(sc->c1);
+    __m512 c2 = _mm512_set1_ps(sc->c2), inv = _mm512_set1_ps(sc->inv_sqrt_bc2), eps = _mm512_set1_ps(sc->eps);
+    __m512 keep = _mm512_set1_ps(sc->keep), step = _mm512_set1_ps(sc->step_size);
+#define FLUSH16(x)                                                                                                  \
+    _mm512_maskz_mov_ps(                                                                                            \
+        (__mmask16)~_mm512_cmp_ps_mask(_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), abs_mask)),     \
+                                       tiny, _CMP_LT_OQ),                                                           \
+        (x))
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 gi = _mm512_loadu_ps(g + i);
+        __m512 mi = _mm512_add_ps(_mm512_mul_ps(b1, _mm512_loadu_ps(m + i)), _mm512_mul_ps(c1, gi));
+        mi = FLUSH16(mi);
+        __m512 vi = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + i)), _mm512_mul_ps(c2, _mm512_mul_ps(gi, gi)));
+        vi = FLUSH16(vi);
+        __m512 denom = _mm512_add_ps(_mm512_mul_ps(_mm512_sqrt_ps(vi), inv), eps);
+        __m512 wi = _mm512_sub_ps(_mm512_mul_ps(_mm512_loadu_ps(w + i), keep), _mm512_mul_ps(step, _mm512_div_ps(mi, denom)));
+        wi = FLUSH16(wi);
+        _mm512_storeu_ps(m + i, mi);
+        _mm512_storeu_ps(v + i, vi);
+        _mm512_storeu_ps(w + i, wi);
+    }
+#undef FLUSH16
+    adam_range(sc, w + i, g + i, m + i, v + i, n - i);
+}
+#endif
+
 /* Below this many parameters a step is faster on one thread than the cost of waking others. */
 enum { OPTIM_PARALLEL_MIN = 1 << 15 };
 
-void optim_step(struct optim *o, int threads, float *params, const float *grads, double lr)
+void optim_step(struct optim *o, const struct kernels_cpu *cpu, float *params, const float *grads, double lr)
 {
+    int threads = cpu->threads < 1 ? 1 : cpu->threads;
+    void (*adam)(const struct step_scalars *, float *restrict, const float *restrict, float *restrict,
+                 float *restrict, size_t) = adam_range;
+#ifdef OPTIM_X86_WIDE
+    enum kernels_isa isa = kernels_isa_resolve(cpu->isa);
+    if (isa == KERNELS_ISA_AVX512)
+        adam = adam_range_avx512;
+    else if (isa == KERNELS_ISA_AVX2)
+        adam = adam_range_avx2;
+#endif
     o->step++;
     struct step_scalars base = {0};
     if (o->type == OPT_SGD) {
@@ -208,7 +285,7 @@ void optim_step(struct optim *o, int threads, float *params, const float *grads,
     bool parallel = threads > 1 && o->param_floats >= OPTIM_PARALLEL_MIN;
     /* Each element's update reads and writes that element only, so the split into chunks and
      * the thread count never change a bit. */
-#pragma omp parallel for schedule(static) if (parallel) num_threads(threads < 1 ? 1 : threads)
+#pragma omp parallel for schedule(static) if (parallel) num_threads(threads)
     for (long c = 0; c < chunks; c++) {
         const struct optim_chunk *ch = &o->chunks[c];
         const struct optim_tensor *t = &o->tensors[ch->tensor];
@@ -217,6 +294,6 @@ void optim_step(struct optim *o, int threads, float *params, const float *grads,
         if (o->type == OPT_SGD)
             sgd_range(o, sc, params + at, grads + at, o->m ? o->m + at : NULL, ch->size);
         else
-            adam_range(sc, params + at, grads + at, o->m + at, o->v + at, ch->size);
+            adam(sc, params + at, grads + at, o->m + at, o->v + at, ch->size);
     }
 }

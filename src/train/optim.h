@@ -5,7 +5,7 @@
  *   struct optim_tensor *t = optim_tensors_from_graph(g, &count);
  *   struct optim o;
  *   optim_init(&o, &spec->optimizer, g->param_floats, t, count);   // copies t
- *   optim_step(&o, ctx->threads, params, grads, lr);               // once per batch
+ *   optim_step(&o, &cpu, params, grads, lr);                       // once per batch
  *   optim_free(&o); free(t);
  *
  * Only trainable tensors move; weight decay touches tensors named "weight" only (never biases
@@ -17,8 +17,8 @@
  * w -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
  * Every element is updated on its own, in float with scalars prepared in double (plain IEEE
  * operations, no fused multiply-add), so the result does not depend on how the parameters are
- * split across threads (fixed chunks of OPTIM_CHUNK) nor on the vector width. Every stored
- * value (w, m, v, the momentum buffer) below FLT_MIN in magnitude is flushed to +0: subnormal
+ * split across threads (fixed chunks of OPTIM_CHUNK) nor on the vector width (4, 8 or 16).
+ * Every stored value (w, m, v, the momentum buffer) below FLT_MIN in magnitude is flushed to +0: subnormal
  * state slows some CPUs several-fold and carries no weight change (optim.c says why).
  */
 #ifndef OPTIM_H
@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "graph/graph.h"
+#include "kernels/kernels_cpu.h"
 #include "spec/spec.h"
 
 struct optim_tensor {
@@ -68,7 +69,8 @@ void optim_free(struct optim *o);
 size_t optim_m_floats(const struct optim *o);
 size_t optim_v_floats(const struct optim *o);
 /* One update of params from grads (both (param_floats)) at learning rate lr, on up to
- * `threads` OpenMP threads (the context's); the result is the same on any count. */
-void optim_step(struct optim *o, int threads, float *params, const float *grads, double lr);
+ * cpu->threads OpenMP threads with cpu->isa's vectors (the context's); the result is the same
+ * on any thread count and ISA. */
+void optim_step(struct optim *o, const struct kernels_cpu *cpu, float *params, const float *grads, double lr);
 
 #endif
