@@ -94,11 +94,14 @@ static void check_idx_dataset(const struct dataset *ds, int class_count)
     CU_ASSERT_EQUAL(ds->sample_size, 12);
     CU_ASSERT_EQUAL(ds->class_count, class_count);
     CU_ASSERT_PTR_NULL(ds->targets);
+    /* Pixels are held as bytes. */
+    CU_ASSERT_PTR_NULL(ds->x);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ds->bytes);
     for (int i = 0; i < 60; i++)
-        CU_ASSERT_EQUAL(ds->x[i], (float)(i * 4));
+        CU_ASSERT_EQUAL(ds->bytes[i], i * 4);
     for (int i = 0; i < 5; i++)
         CU_ASSERT_EQUAL(ds->labels[i], labels5[i]);
-    CU_ASSERT_EQUAL(dataset_sample(ds, 2)[0], 96.0f);
+    CU_ASSERT_EQUAL(dataset_value(ds, 2, 0), 96.0f);
 }
 
 static void test_idx_plain_and_gz(void)
@@ -151,7 +154,7 @@ static void test_idx_4d(void)
     CU_ASSERT_EQUAL(ds.shape.dims[1], 2);
     CU_ASSERT_EQUAL(ds.shape.dims[2], 3);
     CU_ASSERT_EQUAL(ds.sample_size, 12);
-    CU_ASSERT_EQUAL(ds.x[23], 177.0f);
+    CU_ASSERT_EQUAL(ds.bytes[23], 177);
     CU_ASSERT_EQUAL(ds.labels[0], 1);
     CU_ASSERT_EQUAL(ds.class_count, 2);
     dataset_free(&ds);
@@ -168,6 +171,7 @@ static char *idx_fail(const char *images, const char *labels, int class_count, s
     bool ok = data_idx_load(&diag, loc, images, loc, labels, class_count, &ds);
     CU_ASSERT_FALSE(ok);
     CU_ASSERT_PTR_NULL(ds.x);
+    CU_ASSERT_PTR_NULL(ds.bytes);
     CU_ASSERT_TRUE(diag.count >= 1);
     char *line = diag.count ? ns_error_first_line(&diag.items[0]) : ns_xstrdup("");
     if (diag.count)
@@ -571,24 +575,26 @@ static void test_folder_load(void)
     CU_ASSERT_EQUAL(ds.ignored, 1);
     CU_ASSERT_EQUAL(ds.skipped, 0);
     /* Sorted by strcmp: "a.PNG" before "b.png"; b was 8x6 and is resized, staying solid. */
-    CU_ASSERT_EQUAL(dataset_sample(&ds, 0)[0], 1.0f);
-    CU_ASSERT_EQUAL(dataset_sample(&ds, 0)[47], 3.0f);
+    CU_ASSERT_EQUAL(dataset_value(&ds, 0, 0), 1.0f);
+    CU_ASSERT_EQUAL(dataset_value(&ds, 0, 47), 3.0f);
     for (int k = 0; k < 16; k++) {
-        CU_ASSERT_EQUAL(dataset_sample(&ds, 1)[3 * k], 10.0f);
-        CU_ASSERT_EQUAL(dataset_sample(&ds, 1)[3 * k + 1], 200.0f);
-        CU_ASSERT_EQUAL(dataset_sample(&ds, 1)[3 * k + 2], 30.0f);
+        CU_ASSERT_EQUAL(dataset_value(&ds, 1, 3 * k), 10.0f);
+        CU_ASSERT_EQUAL(dataset_value(&ds, 1, 3 * k + 1), 200.0f);
+        CU_ASSERT_EQUAL(dataset_value(&ds, 1, 3 * k + 2), 30.0f);
     }
     /* The gray JPEG comes out as three equal channels near 128. */
-    const float *jpg = dataset_sample(&ds, 2);
+    float jpg[48];
+    dataset_sample_floats(&ds, 2, jpg);
     CU_ASSERT_EQUAL(jpg[0], jpg[1]);
     CU_ASSERT_TRUE(fabsf(jpg[0] - 128.0f) <= 2.0f);
-    CU_ASSERT_EQUAL(dataset_sample(&ds, 3)[5], 255.0f);
+    CU_ASSERT_EQUAL(dataset_value(&ds, 3, 5), 255.0f);
 
     /* Thread count does not change a bit. */
     struct dataset ds2 = {0};
     o.threads = 2;
     CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &ds2));
-    CU_ASSERT_EQUAL(memcmp(ds.x, ds2.x, ds.count * ds.sample_size * sizeof(float)), 0);
+    CU_ASSERT_PTR_NULL(ds.x);
+    CU_ASSERT_EQUAL(memcmp(ds.bytes, ds2.bytes, ds.count * ds.sample_size), 0);
     dataset_free(&ds2);
     dataset_free(&ds);
 
@@ -596,7 +602,7 @@ static void test_folder_load(void)
     o.channels = 1;
     CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &ds));
     CU_ASSERT_EQUAL(ds.sample_size, 16);
-    CU_ASSERT_EQUAL(dataset_sample(&ds, 1)[0], (float)((77 * 10 + 150 * 200 + 29 * 30) >> 8));
+    CU_ASSERT_EQUAL(dataset_value(&ds, 1, 0), (float)((77 * 10 + 150 * 200 + 29 * 30) >> 8));
     dataset_free(&ds);
 
     /* One image for predict. */
@@ -630,7 +636,7 @@ static void test_folder_load(void)
     CU_ASSERT_TRUE_FATAL(data_folder_load(&diag, &o, &ds));
     CU_ASSERT_EQUAL(ds.labels[0], 0);
     CU_ASSERT_STRING_EQUAL(ds.class_names[0], "eel");
-    CU_ASSERT_EQUAL(dataset_sample(&ds, 0)[0], 0.0f);
+    CU_ASSERT_EQUAL(dataset_value(&ds, 0, 0), 0.0f);
     CU_ASSERT_EQUAL(ds.labels[5], 2);
     dataset_free(&ds);
     CU_ASSERT_EQUAL(diag.count, 0);
@@ -656,6 +662,7 @@ static void test_folder_errors(void)
     test_util_write_bytes(cut, bytes, n - 20);
     CU_ASSERT_FALSE(data_folder_load(&diag, &o, &ds));
     CU_ASSERT_PTR_NULL(ds.x);
+    CU_ASSERT_PTR_NULL(ds.bytes);
     char *want = ns_asprintf("spec.yaml:4:9: error: cannot decode image \"%s\":", cut);
     char *line = find_error(&diag, want);
     CU_ASSERT_PTR_NOT_NULL(line);
@@ -670,7 +677,7 @@ static void test_folder_errors(void)
     CU_ASSERT_EQUAL(ds.skipped, 1);
     CU_ASSERT_EQUAL(ds.labels[3], 1);
     CU_ASSERT_EQUAL(ds.labels[4], 2);
-    CU_ASSERT_EQUAL(dataset_sample(&ds, 5)[0], 40.0f);
+    CU_ASSERT_EQUAL(dataset_value(&ds, 5, 0), 40.0f);
     dataset_free(&ds);
 
     /* Not an image at all: the header scan catches it. */
@@ -769,8 +776,8 @@ static void test_folder_write_pngs(void)
     const int src_of[4] = {1, 3, 0, 2};
     for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(back.labels[i], lab[src_of[i]]);
-        CU_ASSERT_EQUAL(memcmp(dataset_sample(&back, (size_t)i), dataset_sample(&ds, (size_t)src_of[i]),
-                               6 * sizeof(float)), 0);
+        for (size_t k = 0; k < 6; k++)
+            CU_ASSERT_EQUAL(dataset_value(&back, (size_t)i, k), dataset_value(&ds, (size_t)src_of[i], k));
     }
     dataset_free(&back);
     dataset_free(&ds);
@@ -1003,6 +1010,67 @@ static struct spec *load_spec(struct ns_ctx *ctx, const char *name, const char *
     return spec;
 }
 
+/* Pixels held as bytes give the batches pixels held as floats gave, bit for bit: the same
+ * float operations on the same values, with and without augmentation, on 1 and 2 threads. */
+static void test_prep_bytes_equal_floats(void)
+{
+    struct spec_shape img = {3, {5, 4, 3}};
+    const size_t count = 40, size = 60;
+    struct dataset bytes = {.count = count, .shape = img, .sample_size = size};
+    struct dataset floats = bytes;
+    bytes.bytes = ns_xmalloc(count * size);
+    floats.x = ns_xmalloc(count * size * sizeof(float));
+    for (size_t i = 0; i < count * size; i++) {
+        bytes.bytes[i] = (uint8_t)((i * 97 + i / 7) & 255);
+        floats.x[i] = (float)bytes.bytes[i];
+    }
+    /* Enough samples that the gather runs in parallel (more than 65536 values). */
+    const size_t n = 1200;
+    size_t *index = ns_xmalloc(n * sizeof *index);
+    for (size_t i = 0; i < n; i++)
+        index[i] = (i * 13 + 5) % count;
+    struct data_prep_norm scale_only = {.scale = (float)(1.0 / 255)};
+    float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
+    struct data_prep_norm per_channel = {.scale = (float)(1.0 / 255), .channels = 3, .mean = mean, .std = std};
+    const struct data_prep_norm *norms[3] = {NULL, &scale_only, &per_channel};
+    struct data_prep_augment none = {0}, both = {.hflip = true, .random_crop = 2};
+    const struct data_prep_augment *augs[2] = {&none, &both};
+    float *from_bytes = ns_xmalloc(n * size * sizeof(float)), *from_floats = ns_xmalloc(n * size * sizeof(float));
+    for (int k = 0; k < 3; k++)
+        for (int a = 0; a < 2; a++)
+            for (int threads = 1; threads <= 2; threads++) {
+                data_prep_gather(threads, &bytes, index, n, norms[k], augs[a], 77, from_bytes);
+                data_prep_gather(3 - threads, &floats, index, n, norms[k], augs[a], 77, from_floats);
+                CU_ASSERT_EQUAL(memcmp(from_bytes, from_floats, n * size * sizeof(float)), 0);
+            }
+    /* And each value is the one formula applied to the byte. */
+    data_prep_gather(2, &bytes, index, n, &per_channel, NULL, 0, from_bytes);
+    bool exact = true;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < size; j++)
+            exact &= from_bytes[i * size + j] ==
+                     data_prep_value((float)bytes.bytes[index[i] * size + j], per_channel.scale, mean[j % 3], std[j % 3]);
+    CU_ASSERT_TRUE(exact);
+    /* Subsets and in-place keeps move bytes like floats. */
+    struct dataset sub;
+    dataset_subset(&bytes, index, 10, &sub);
+    CU_ASSERT_PTR_NULL(sub.x);
+    for (size_t i = 0; i < 10; i++)
+        CU_ASSERT_EQUAL(memcmp(dataset_sample_bytes(&sub, i), dataset_sample_bytes(&bytes, index[i]), size), 0);
+    const size_t keep[3] = {1, 4, 39};
+    uint8_t row39[60];
+    memcpy(row39, dataset_sample_bytes(&bytes, 39), size);
+    dataset_keep(&bytes, keep, 3);
+    CU_ASSERT_EQUAL(bytes.count, 3);
+    CU_ASSERT_EQUAL(memcmp(dataset_sample_bytes(&bytes, 2), row39, size), 0);
+    dataset_free(&sub);
+    dataset_free(&bytes);
+    dataset_free(&floats);
+    free(index);
+    free(from_bytes);
+    free(from_floats);
+}
+
 static void test_spec_idx(void)
 {
     char *images = test_util_tmp_path("s-img.idx");
@@ -1038,11 +1106,11 @@ static void test_spec_idx(void)
     CU_ASSERT_EQUAL(per_class[1], 1);
     /* Every training row is one of the file's rows with its own label. */
     for (size_t i = 0; i < dl.train.count; i++) {
-        size_t row = (size_t)(dataset_sample(&dl.train, i)[0] / 48.0f);
+        size_t row = (size_t)(dataset_value(&dl.train, i, 0) / 48.0f);
         CU_ASSERT_EQUAL(dl.train.labels[i], labels5[row]);
     }
     CU_ASSERT_TRUE_FATAL(data_load_spec(&ctx.diag, spec, 2, &again));
-    CU_ASSERT_EQUAL(memcmp(dl.train.x, again.train.x, dl.train.count * 12 * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(memcmp(dl.train.bytes, again.train.bytes, dl.train.count * 12), 0);
     data_load_free(&again);
 
     struct data_prep_norm norm;
@@ -1053,8 +1121,10 @@ static void test_spec_idx(void)
     CU_ASSERT_EQUAL(norm.mean[0], 1.0f);
     CU_ASSERT_EQUAL(norm.std[0], 2.0f);
     CU_ASSERT_FALSE(data_prep_augment_active(&aug));
-    data_prep_norm_dataset(2, &norm, &dl.test);
-    CU_ASSERT_EQUAL(dl.test.x[1], (4.0f * 0.5f - 1.0f) / 2.0f);
+    size_t all[5] = {0, 1, 2, 3, 4};
+    float test_x[5 * 12];
+    data_prep_gather(2, &dl.test, all, 5, &norm, NULL, 0, test_x);
+    CU_ASSERT_EQUAL(test_x[1], (4.0f * 0.5f - 1.0f) / 2.0f);
     data_prep_norm_free(&norm);
     data_load_free(&dl);
     ns_ctx_free(&ctx);
@@ -1190,6 +1260,7 @@ int main(void)
         {"split stratified", test_split_stratified},
         {"prep norm", test_prep_norm},
         {"prep augment", test_prep_augment},
+        {"prep: pixels as bytes give the batches floats gave", test_prep_bytes_equal_floats},
         {"spec idx", test_spec_idx},
         {"spec folder and csv", test_spec_folder_and_csv},
         {"sha256", test_sha256},

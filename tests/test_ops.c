@@ -1130,6 +1130,82 @@ static void test_rng(void)
     CU_ASSERT_DOUBLE_EQUAL(s2 / 100000, 1.0, 0.02);
 }
 
+/* ---- per-column sums: fixed row chunks ---- */
+
+/* The documented order: each KERNELS_COL_ROWS chunk summed from +0 in row order, the chunk
+ * sums added in chunk order. */
+static void reference_col_sum(size_t rows, size_t cols, const float *x, float *out)
+{
+    for (size_t c = 0; c < cols; c++) {
+        float total = 0.0f;
+        for (size_t r0 = 0; r0 < rows; r0 += KERNELS_COL_ROWS) {
+            float chunk = 0.0f;
+            for (size_t r = r0; r < rows && r < r0 + KERNELS_COL_ROWS; r++)
+                chunk += x[r * cols + c];
+            total = r0 == 0 ? chunk : total + chunk;
+        }
+        out[c] = total;
+    }
+}
+
+static void test_col_sums_chunked(void)
+{
+    /* Several row chunks with a ragged last one, two column blocks with a ragged last one. */
+    const size_t rows = 3 * KERNELS_COL_ROWS + 77, cols = 70;
+    struct trng r = {.key = 11};
+    float *x = falloc(rows * cols), *dy = falloc(rows * cols);
+    for (size_t i = 0; i < rows * cols; i++) {
+        x[i] = trand(&r, -1, 3);
+        dy[i] = trand(&r, -1, 1);
+    }
+    float mean[70], inv_std[70], gamma[70], want[70];
+    for (size_t c = 0; c < cols; c++) {
+        gamma[c] = trand(&r, 0.5f, 1.5f);
+        inv_std[c] = trand(&r, 0.5f, 2.0f);
+    }
+    reference_col_sum(rows, cols, x, want);
+    float sum[3][70], mu[3][70], var[3][70], dg[3][70], db[3][70];
+    float *dx[3];
+    for (int t = 0; t < 3; t++) {
+        set_threads(t + 1);
+        kernels_col_sum(&test_cpu, rows, cols, x, sum[t]);
+        kernels_col_moments(&test_cpu, rows, cols, x, mu[t], var[t]);
+        if (t == 0)
+            memcpy(mean, mu[0], sizeof mean);
+        dx[t] = falloc(rows * cols);
+        kernels_batchnorm_backward(&test_cpu, rows, cols, x, dy, mean, inv_std, gamma, true, dg[t], db[t], dx[t]);
+    }
+    set_threads(2);
+    CU_ASSERT_EQUAL(memcmp(sum[0], want, sizeof want), 0);
+    for (int t = 1; t < 3; t++) {
+        CU_ASSERT_EQUAL(memcmp(sum[t], sum[0], sizeof sum[0]), 0);
+        CU_ASSERT_EQUAL(memcmp(mu[t], mu[0], sizeof mu[0]), 0);
+        CU_ASSERT_EQUAL(memcmp(var[t], var[0], sizeof var[0]), 0);
+        CU_ASSERT_EQUAL(memcmp(dg[t], dg[0], sizeof dg[0]), 0);
+        CU_ASSERT_EQUAL(memcmp(db[t], db[0], sizeof db[0]), 0);
+        CU_ASSERT_EQUAL(memcmp(dx[t], dx[0], rows * cols * sizeof *dx[0]), 0);
+    }
+    /* Against plain double sums: the chunked statistics are as accurate as expected. */
+    for (size_t c = 0; c < cols; c++) {
+        double s = 0, sq = 0, sd = 0;
+        for (size_t i = 0; i < rows; i++)
+            s += x[i * cols + c];
+        for (size_t i = 0; i < rows; i++) {
+            double d = x[i * cols + c] - s / (double)rows;
+            sq += d * d;
+            sd += dy[i * cols + c];
+        }
+        CU_ASSERT_DOUBLE_EQUAL(mu[0][c], s / (double)rows, 1e-6);
+        CU_ASSERT_DOUBLE_EQUAL(var[0][c], sq / (double)rows, 1e-5);
+        CU_ASSERT_DOUBLE_EQUAL(db[0][c], sd, 1e-3);
+        CU_ASSERT_DOUBLE_EQUAL(sum[0][c], s, 1e-2);
+    }
+    for (int t = 0; t < 3; t++)
+        free(dx[t]);
+    free(x);
+    free(dy);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -1137,6 +1213,7 @@ int main(void)
         {"shapes, tensors and FLOPs", test_shapes},
         {"shape errors", test_shape_errors},
         {"gradient check of every op", test_gradients_every_op},
+        {"per-column sums: fixed row chunks, same bits on 1, 2 and 3 threads", test_col_sums_chunked},
         {"ops 1 vs 2 threads", test_ops_threads},
         {"conv2d chunks", test_conv_chunks},
         {"maxpool ties", test_maxpool_ties},

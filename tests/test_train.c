@@ -5,7 +5,9 @@
  * divergence, eval JSON and the data check). No timing is asserted. */
 #include <CUnit/Basic.h>
 
+#include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,7 +183,7 @@ static void test_adam_step(void)
     optim_init(&o, &cfg, 3, t, 2);
     float w[3] = {1.0f, -2.0f, 0.5f};
     const float g1[3] = {0.5f, -0.1f, 0.0f};
-    optim_step(&o, w, g1, 0.1);
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g1, 0.1);
     /* Step 1: m^ = g, v^ = g^2, so w -= lr * g / (|g| + eps) = lr * sign(g). */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.9, 1e-6);
     CU_ASSERT_DOUBLE_EQUAL(w[1], -1.9, 1e-6);
@@ -197,7 +199,7 @@ static void test_adam_step(void)
         double mh = m / (1 - 0.81), vh = v / (1 - 0.999 * 0.999);
         expect[i] = (double)w[i] - 0.05 * mh / (sqrt(vh) + 1e-8);
     }
-    optim_step(&o, w, g2, 0.05);
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g2, 0.05);
     CU_ASSERT_DOUBLE_EQUAL(w[0], expect[0], 2e-6);
     CU_ASSERT_DOUBLE_EQUAL(w[1], expect[1], 2e-6);
     CU_ASSERT_EQUAL(o.step, 2);
@@ -209,7 +211,7 @@ static void test_adam_step(void)
     optim_init(&o, &cfg, 3, t, 2);
     float w2[3] = {1.0f, -2.0f, 0.5f};
     const float zero[3] = {0};
-    optim_step(&o, w2, zero, 0.1);
+    optim_step(&o, KERNELS_CPU_SERIAL, w2, zero, 0.1);
     CU_ASSERT_DOUBLE_EQUAL(w2[0], 0.99, 1e-7);
     CU_ASSERT_DOUBLE_EQUAL(w2[1], -1.98, 1e-6);
     CU_ASSERT_DOUBLE_EQUAL(w2[2], 0.5, 1e-7);
@@ -224,18 +226,18 @@ static void test_sgd_step(void)
     struct optim o;
     optim_init(&o, &cfg, 1, t, 1);
     float w[1] = {1.0f};
-    optim_step(&o, w, g, 0.1); /* b = 0.5, w = 0.95 */
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1); /* b = 0.5, w = 0.95 */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.95, 1e-7);
-    optim_step(&o, w, g, 0.1); /* b = 0.95, w = 0.855 */
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1); /* b = 0.95, w = 0.855 */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.855, 1e-6);
     optim_free(&o);
 
     cfg.nesterov = true;
     optim_init(&o, &cfg, 1, t, 1);
     w[0] = 1.0f;
-    optim_step(&o, w, g, 0.1); /* b = 0.5, d = 0.5 + 0.45, w = 0.905 */
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1); /* b = 0.5, d = 0.5 + 0.45, w = 0.905 */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.905, 1e-6);
-    optim_step(&o, w, g, 0.1); /* b = 0.95, d = 0.5 + 0.855, w = 0.7695 */
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1); /* b = 0.95, d = 0.5 + 0.855, w = 0.7695 */
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.7695, 1e-6);
     optim_free(&o);
 
@@ -244,9 +246,170 @@ static void test_sgd_step(void)
     optim_init(&o, &plain, 1, t, 1);
     CU_ASSERT_PTR_NULL(o.m);
     w[0] = 1.0f;
-    optim_step(&o, w, g, 0.1);
+    optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.1);
     CU_ASSERT_DOUBLE_EQUAL(w[0], 0.94, 1e-6);
     optim_free(&o);
+}
+
+/* A deterministic pseudo-random float in [-scale, scale). */
+static float test_value(uint64_t i, float scale)
+{
+    uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull;
+    z ^= z >> 31;
+    z *= 0xBF58476D1CE4E5B9ull;
+    z ^= z >> 29;
+    return (float)((double)(z >> 40) / (double)(1ull << 24) * 2.0 - 1.0) * scale;
+}
+
+/* Runs `steps` steps of cfg over `n` parameters (three tensors, the first a decayed weight)
+ * on `threads` threads and returns w, m and v concatenated (malloc'd). */
+static float *optim_run(const struct spec_optimizer *cfg, size_t n, int threads, enum kernels_isa isa, int steps)
+{
+    struct optim_tensor t[3] = {{.offset = 0, .size = n / 2, .decay = true},
+                                {.offset = n / 2, .size = n / 4 + 1, .decay = false},
+                                {.offset = n / 2 + n / 4 + 1, .size = n - (n / 2 + n / 4 + 1), .decay = true}};
+    struct optim o;
+    optim_init(&o, cfg, n, t, 3);
+    float *out = calloc(3 * n, sizeof *out);
+    float *g = malloc(n * sizeof *g);
+    for (size_t i = 0; i < n; i++)
+        out[i] = test_value(i, 0.5f);
+    for (int s = 0; s < steps; s++) {
+        for (size_t i = 0; i < n; i++)
+            g[i] = (i % 7 == 0) ? 0.0f : test_value(i * 31 + (size_t)s, 0.01f);
+        optim_step(&o, &(struct kernels_cpu){.threads = threads, .isa = isa}, out, g, 0.001 * (s + 1));
+    }
+    if (o.m)
+        memcpy(out + n, o.m, n * sizeof *out);
+    if (o.v)
+        memcpy(out + 2 * n, o.v, n * sizeof *out);
+    optim_free(&o);
+    free(g);
+    return out;
+}
+
+static void test_optim_threads(void)
+{
+    /* Big enough to run in parallel (OPTIM_PARALLEL_MIN) and not a multiple of OPTIM_CHUNK or 4. */
+    const size_t n = 3 * OPTIM_CHUNK * 4 + 1235;
+    struct spec_optimizer cfgs[3] = {
+        {.type = OPT_ADAMW, .lr = 0.001, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01},
+        {.type = OPT_SGD, .lr = 0.1, .momentum = 0.9, .nesterov = true, .weight_decay = 1e-4},
+        {.type = OPT_ADAM, .lr = 0.001, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-7},
+    };
+    for (int c = 0; c < 3; c++) {
+        float *one = optim_run(&cfgs[c], n, 1, KERNELS_ISA_PORTABLE, 5);
+        for (int isa = KERNELS_ISA_PORTABLE; isa < KERNELS_ISA_COUNT; isa++) {
+            if (!kernels_isa_supported((enum kernels_isa)isa)) {
+                printf("\n    %s not supported here: its optimizer path is not compared ", kernels_isa_name((enum kernels_isa)isa));
+                continue;
+            }
+            for (int threads = 1; threads <= 3; threads++) {
+                float *many = optim_run(&cfgs[c], n, threads, (enum kernels_isa)isa, 5);
+                CU_ASSERT_EQUAL(memcmp(one, many, 3 * n * sizeof *one), 0);
+                free(many);
+            }
+        }
+        free(one);
+    }
+}
+
+static void test_optim_lanes_and_flush(void)
+{
+    /* Tensor 0 (4 floats) runs in vector lanes, tensor 1 (3 floats) in the scalar tail: the
+     * same inputs give the same bits. */
+    struct spec_optimizer cfg = {.type = OPT_ADAMW, .lr = 0.01, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                                 .weight_decay = 0.1};
+    struct optim_tensor t[2] = {{.offset = 0, .size = 4, .decay = true}, {.offset = 4, .size = 3, .decay = true}};
+    struct optim o;
+    optim_init(&o, &cfg, 7, t, 2);
+    float w[7] = {0.3f, -1.7f, 2.5e-3f, 9.0f, 0.3f, -1.7f, 2.5e-3f};
+    for (int s = 0; s < 4; s++) {
+        float g[7] = {0.1f * (float)s, -0.37f, 1e-20f, 0.0f, 0.1f * (float)s, -0.37f, 1e-20f};
+        optim_step(&o, KERNELS_CPU_SERIAL, w, g, 0.01);
+    }
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT_EQUAL(memcmp(&w[i], &w[4 + i], sizeof(float)), 0);
+        CU_ASSERT_EQUAL(memcmp(&o.m[i], &o.m[4 + i], sizeof(float)), 0);
+        CU_ASSERT_EQUAL(memcmp(&o.v[i], &o.v[4 + i], sizeof(float)), 0);
+    }
+    /* g^2 = 1e-40 is subnormal: v, which would hold 1e-43, is flushed to +0 on both paths. */
+    CU_ASSERT_EQUAL(o.v[2], 0.0f);
+    CU_ASSERT_EQUAL(o.v[6], 0.0f);
+    optim_free(&o);
+
+    /* m decays by beta1 each step once the gradient stops: after it crosses FLT_MIN it is 0,
+     * never subnormal, in 16, 8 and 4 vector lanes and the scalar tail alike (37 parameters);
+     * NaN is not flushed. */
+    struct spec_optimizer adam = {.type = OPT_ADAM, .lr = 0.001, .beta1 = 0.5, .beta2 = 0.999, .eps = 1e-8};
+    struct optim_tensor all[1] = {{.offset = 0, .size = 37, .decay = false}};
+    for (int isa = KERNELS_ISA_PORTABLE; isa < KERNELS_ISA_COUNT; isa++) {
+        if (!kernels_isa_supported((enum kernels_isa)isa))
+            continue;
+        const struct kernels_cpu cpu = {.threads = 1, .isa = (enum kernels_isa)isa};
+        optim_init(&o, &adam, 37, all, 1);
+        float w2[37], first[37], zero[37] = {0};
+        for (int i = 0; i < 37; i++)
+            w2[i] = first[i] = 1.0f;
+        first[3] = NAN;
+        optim_step(&o, &cpu, w2, first, 0.001);
+        bool subnormal = false, reached_zero = true;
+        for (int s = 0; s < 200; s++) {
+            optim_step(&o, &cpu, w2, zero, 0.001);
+            for (int i = 0; i < 37; i++)
+                if (i != 3)
+                    subnormal |= o.m[i] != 0.0f && fabsf(o.m[i]) < FLT_MIN;
+        }
+        for (int i = 0; i < 37; i++)
+            if (i != 3)
+                reached_zero &= o.m[i] == 0.0f && !signbit(o.m[i]);
+        CU_ASSERT_FALSE(subnormal);
+        CU_ASSERT_TRUE(reached_zero);
+        CU_ASSERT_TRUE(isnan(o.m[3]));
+        CU_ASSERT_TRUE(isnan(w2[3]));
+        optim_free(&o);
+    }
+}
+
+/* train, eval and predict run themselves again once with GOMP_SPINCOUNT=1000 (main.c says
+ * why); a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone; check does not re-run,
+ * nor does a program under valgrind. */
+static void test_wait_policy_default(void)
+{
+    struct test_util_run probe = test_util_shell("strace -V");
+    bool have_strace = probe.exit_code == 0;
+    test_util_run_free(&probe);
+    if (!have_strace) {
+        printf("\n    strace not installed: the wait-policy re-exec test is SKIPPED ");
+        return;
+    }
+    static const struct {
+        const char *env, *command;
+        int execs;
+        bool spin_1000;
+    } cases[] = {
+        {"env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY", "eval /nonexistent-run", 2, true},
+        {"env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=active", "eval /nonexistent-run", 1, false},
+        {"env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=77", "eval /nonexistent-run", 1, false},
+        {"env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY", "check /nonexistent.yaml", 1, false},
+        /* valgrind preloads its vgpreload_*.so; a new image would escape the tool. */
+        {"env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY LD_PRELOAD=/nonexistent/vgpreload_none.so", "eval /nonexistent-run",
+         1, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *cmd = ns_asprintf("%s strace -f -v -s 64 -e trace=execve %s %s 2>&1 >/dev/null | grep execve",
+                                cases[i].env, test_util_bin(), cases[i].command);
+        struct test_util_run r = test_util_shell(cmd);
+        int execs = 0;
+        for (const char *p = r.out; (p = strstr(p, "execve(")) != NULL; p++)
+            execs++;
+        CU_ASSERT_EQUAL(execs, cases[i].execs);
+        CU_ASSERT_EQUAL(strstr(r.out, "\"GOMP_SPINCOUNT=1000\"") != NULL, cases[i].spin_1000);
+        if (execs != cases[i].execs)
+            fprintf(stderr, "\n  %s:\n%s", cmd, r.out);
+        test_util_run_free(&r);
+        free(cmd);
+    }
 }
 
 static void test_schedules(void)
@@ -567,7 +730,7 @@ static void test_memory_blame(void)
         double data, parameters, activations;
         const char *at, *hint;
     } cases[] = {
-        {50, 1, 10, ":5:3: ", "the data set dominates: it is held as floats (50 bytes); train on fewer or smaller "
+        {50, 1, 10, ":5:3: ", "the data set dominates: it is held as bytes (50 bytes); train on fewer or smaller "
                               "samples, or raise runtime.max_memory"},
         {1, 2, 90, ":20:32: ", "activations at batch 32 dominate (90 bytes); lower train.batch_size, or raise "
                                "runtime.max_memory"},
@@ -1008,7 +1171,10 @@ int main(void)
         {"loss gradients by finite differences", test_loss_gradients},
         {"adam and adamw steps", test_adam_step},
         {"sgd steps", test_sgd_step},
+        {"optimizer: same bits on 1, 2 and 3 threads and every ISA", test_optim_threads},
+        {"optimizer: vector lanes equal the scalar tail; tiny state flushed to +0", test_optim_lanes_and_flush},
         {"schedules", test_schedules},
+        {"train, eval and predict default to a bounded OpenMP spin", test_wait_policy_default},
         {"executor gradients through a branch", test_exec_gradients},
         {"checkpoint round trip and checksum", test_checkpoint_roundtrip},
         {"memory plan: reuse in inference, gradients in flight in training", test_memory_plan},

@@ -379,7 +379,7 @@ bool data_folder_check(struct ns_diag *diag, const struct spec *spec, struct dat
 
 /* Decodes, converts and resizes one image into out (h, w, c); NULL or stb's reason. Runs on
  * worker threads, so it touches nothing shared. */
-static const char *decode_image(const char *path, int height, int width, int channels, float *out)
+static const char *decode_image(const char *path, int height, int width, int channels, uint8_t *out)
 {
     int w, h, comp;
     unsigned char *img = stbi_load(path, &w, &h, &comp, channels); /* (h, w, channels) */
@@ -398,9 +398,7 @@ static const char *decode_image(const char *path, int height, int width, int cha
         }
         src = resized;
     }
-    size_t n = (size_t)height * (size_t)width * (size_t)channels;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (float)src[i];
+    memcpy(out, src, (size_t)height * (size_t)width * (size_t)channels);
     free(resized);
     stbi_image_free(img);
     return NULL;
@@ -414,7 +412,12 @@ bool data_folder_load_image(struct ns_diag *diag, struct ns_loc loc, const char 
                    channels);
         return false;
     }
-    const char *why = decode_image(path, height, width, channels, out);
+    size_t n = (size_t)height * (size_t)width * (size_t)channels;
+    uint8_t *px = ns_xmalloc(n);
+    const char *why = decode_image(path, height, width, channels, px);
+    for (size_t i = 0; !why && i < n; i++)
+        out[i] = (float)px[i];
+    free(px);
     if (why) {
         data_error(diag, loc, path, NULL, "cannot decode image \"%s\": %s", path, why);
         return false;
@@ -431,7 +434,7 @@ bool data_folder_load(struct ns_diag *diag, const struct data_folder_opts *o, st
         return false;
     struct spec_shape shape = {.rank = 3, .dims = {o->height, o->width, o->channels}};
     size_t sample = dataset_shape_size(shape);
-    float *x = ns_xmalloc(idx.count * sample * sizeof *x); /* (count, h, w, c) */
+    uint8_t *x = ns_xmalloc(idx.count * sample + 1); /* (count, h, w, c): pixels stay bytes */
     bool *good = ns_xcalloc(idx.count, sizeof *good);
     const char **reason = ns_xcalloc(idx.count, sizeof *reason);
     long n = (long)idx.count;
@@ -474,7 +477,7 @@ bool data_folder_load(struct ns_diag *diag, const struct data_folder_opts *o, st
     out->count = idx.count;
     out->shape = shape;
     out->sample_size = sample;
-    out->x = idx.count ? ns_xrealloc(x, idx.count * sample * sizeof *x) : x;
+    out->bytes = idx.count ? ns_xrealloc(x, idx.count * sample * sizeof *x) : x;
     out->labels = idx.labels;
     out->class_count = idx.class_count;
     out->class_names = idx.class_names;
@@ -524,9 +527,9 @@ bool data_folder_write_pngs(struct ns_diag *diag, const struct dataset *ds, cons
     int h = ds->shape.dims[0], w = ds->shape.dims[1], ch = ds->shape.dims[2];
     unsigned char *px = ns_xmalloc(ds->sample_size);
     for (size_t i = 0; i < ds->count && ok; i++) {
-        const float *s = dataset_sample(ds, i);
         for (size_t k = 0; k < ds->sample_size; k++) {
-            float v = s[k] < 0 ? 0 : s[k] > 255 ? 255 : s[k];
+            float s = dataset_value(ds, i, k);
+            float v = s < 0 ? 0 : s > 255 ? 255 : s;
             px[k] = (unsigned char)lrintf(v);
         }
         int label = ds->labels[i];

@@ -312,20 +312,10 @@ bool data_idx_load(struct ns_diag *diag, struct ns_loc images_loc, const char *i
     size_t count = h.dims[0];
     size_t sample_size = dataset_shape_size(shape);
     size_t total = count * sample_size;
-    float *x = ns_xmalloc(total * sizeof *x); /* (count, rows, cols, channels) */
-    unsigned char *chunk = ns_xmalloc(IDX_CHUNK);
-    size_t done = 0;
+    /* Pixels stay bytes (dataset.h): read straight into the samples' buffer. */
+    uint8_t *x = ns_xmalloc(total ? total : 1); /* (count, rows, cols, channels) */
     bool failed = false;
-    while (done < total && !failed) {
-        size_t want = total - done < IDX_CHUNK ? total - done : IDX_CHUNK;
-        size_t got = idx_read(f, chunk, want, diag, images_loc, images_path, &failed);
-        for (size_t i = 0; i < got; i++)
-            x[done + i] = (float)chunk[i];
-        done += got;
-        if (got < want)
-            break;
-    }
-    free(chunk);
+    size_t done = idx_read(f, x, total, diag, images_loc, images_path, &failed);
     bool ok = !failed;
     if (ok && done < total) {
         idx_truncated(diag, images_loc, images_path, f, "pixels", total, done);
@@ -345,7 +335,7 @@ bool data_idx_load(struct ns_diag *diag, struct ns_loc images_loc, const char *i
     out->count = count;
     out->shape = shape;
     out->sample_size = sample_size;
-    out->x = x;
+    out->bytes = x;
     out->labels = ns_xmalloc(count * sizeof *out->labels);
     for (size_t i = 0; i < count; i++)
         out->labels[i] = labels[i];

@@ -43,7 +43,6 @@ void data_prep_norm_free(struct data_prep_norm *norm);
 /* In place on n samples of sample_size floats (a multiple of norm->channels). */
 void data_prep_norm_apply(int threads, const struct data_prep_norm *norm, float *x /* (n, sample_size) */, size_t n,
                      size_t sample_size);
-void data_prep_norm_dataset(int threads, const struct data_prep_norm *norm, struct dataset *ds);
 
 struct data_prep_augment {
     bool hflip;      /* mirror left-right with probability 1/2 */
@@ -65,8 +64,9 @@ void data_prep_augment_sample(const struct data_prep_augment *aug, struct spec_s
 bool data_prep_from_spec(struct ns_diag *diag, const struct spec *spec, struct spec_shape shape,
                          struct data_prep_norm *norm, struct data_prep_augment *aug);
 
-/* Copies samples index[0..n) of ds into out (n, sample_size), augments them when aug is
- * active (aug may be NULL), then normalises them (norm may be NULL). Parallel over samples. */
+/* Copies samples index[0..n) of ds into out (n, sample_size) as floats (bytes or floats: the
+ * same values, dataset.h), augments them when aug is active (aug may be NULL), then normalises
+ * them (norm may be NULL). Parallel over samples. */
 void data_prep_gather(int threads, const struct dataset *ds, const size_t *index, size_t n, const struct data_prep_norm *norm,
                       const struct data_prep_augment *aug, uint64_t aug_key, float *out);
 

@@ -20,6 +20,7 @@ void dataset_free(struct dataset *ds)
     if (!ds)
         return;
     free(ds->x);
+    free(ds->bytes);
     free(ds->labels);
     free(ds->targets);
     if (ds->class_names) {
@@ -37,10 +38,15 @@ void dataset_subset(const struct dataset *src, const size_t *index, size_t n, st
     out->shape = src->shape;
     out->sample_size = src->sample_size;
     out->class_count = src->class_count;
-    out->x = ns_xmalloc((n ? n : 1) * src->sample_size * sizeof *out->x);
+    size_t row = src->sample_size * dataset_value_bytes(src);
+    unsigned char *to = ns_xmalloc((n ? n : 1) * row);
+    const unsigned char *from = src->bytes ? (const unsigned char *)src->bytes : (const unsigned char *)src->x;
     for (size_t i = 0; i < n; i++)
-        memcpy(out->x + i * src->sample_size, dataset_sample(src, index[i]),
-               src->sample_size * sizeof *out->x);
+        memcpy(to + i * row, from + index[i] * row, row);
+    if (src->bytes)
+        out->bytes = (uint8_t *)to;
+    else
+        out->x = (float *)(void *)to;
     if (src->labels) {
         out->labels = ns_xmalloc((n ? n : 1) * sizeof *out->labels);
         for (size_t i = 0; i < n; i++)
@@ -61,12 +67,13 @@ void dataset_subset(const struct dataset *src, const size_t *index, size_t n, st
 void dataset_keep(struct dataset *ds, const size_t *index, size_t n)
 {
     /* index[k] >= k, so moving rows forward in k order never overwrites a row still needed. */
-    size_t size = ds->sample_size;
+    size_t row = ds->sample_size * dataset_value_bytes(ds);
+    unsigned char *base = ds->bytes ? (unsigned char *)ds->bytes : (unsigned char *)ds->x;
     for (size_t k = 0; k < n; k++) {
         size_t from = index[k];
         if (from == k)
             continue;
-        memmove(ds->x + k * size, ds->x + from * size, size * sizeof *ds->x);
+        memmove(base + k * row, base + from * row, row);
         if (ds->labels)
             ds->labels[k] = ds->labels[from];
         if (ds->targets)
@@ -74,9 +81,24 @@ void dataset_keep(struct dataset *ds, const size_t *index, size_t n)
     }
     ds->count = n;
     size_t keep = n ? n : 1;
-    ds->x = ns_xrealloc(ds->x, keep * size * sizeof *ds->x);
+    base = ns_xrealloc(base, keep * row);
+    if (ds->bytes)
+        ds->bytes = (uint8_t *)base;
+    else
+        ds->x = (float *)(void *)base;
     if (ds->labels)
         ds->labels = ns_xrealloc(ds->labels, keep * sizeof *ds->labels);
     if (ds->targets)
         ds->targets = ns_xrealloc(ds->targets, keep * sizeof *ds->targets);
+}
+
+void dataset_sample_floats(const struct dataset *ds, size_t i, float *out)
+{
+    if (ds->bytes) {
+        const uint8_t *b = dataset_sample_bytes(ds, i);
+        for (size_t j = 0; j < ds->sample_size; j++)
+            out[j] = (float)b[j];
+    } else {
+        memcpy(out, dataset_sample(ds, i), ds->sample_size * sizeof *out);
+    }
 }

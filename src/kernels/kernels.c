@@ -301,9 +301,53 @@ void kernels_avgpool_backward(const struct kernels_cpu *cpu, const struct kernel
 }
 
 /* ---- per-column helpers ----
- * Columns are split into fixed blocks, one thread per block; each column's sum runs over the
- * rows in order, so results do not depend on the thread count. */
-enum { COL_BLOCK = 16 };
+ * Sums over rows (bias gradients, batch-normalisation statistics) run over rows = batch x
+ * positions, which for a convolution is tens of thousands of rows and a few dozen columns.
+ * The rows are cut into chunks of KERNELS_COL_ROWS (a constant, never the thread count); each
+ * chunk's sum starts from +0 and adds its rows in order, and the chunk sums are combined in
+ * chunk order ((s0 + s1) + s2) + ...: the same bits on any thread count. The work is a grid of
+ * (row chunk, column block) tasks, vectorised across the columns of a block. */
+enum { COL_BLOCK = 64 };
+
+struct col_grid {
+    size_t rows, cols, chunks, blocks;
+};
+
+static struct col_grid col_grid(size_t rows, size_t cols)
+{
+    struct col_grid g = {.rows = rows, .cols = cols};
+    g.chunks = rows ? (rows + KERNELS_COL_ROWS - 1) / KERNELS_COL_ROWS : 1;
+    g.blocks = cols ? (cols + COL_BLOCK - 1) / COL_BLOCK : 0;
+    return g;
+}
+
+/* Task t's rows [*r0, *r1) and columns [*c0, *c1). */
+static void col_task(const struct col_grid *g, long t, size_t *r0, size_t *r1, size_t *c0, size_t *c1)
+{
+    size_t chunk = (size_t)t / g->blocks, block = (size_t)t % g->blocks;
+    *r0 = chunk * KERNELS_COL_ROWS;
+    *r1 = *r0 + KERNELS_COL_ROWS < g->rows ? *r0 + KERNELS_COL_ROWS : g->rows;
+    *c0 = block * COL_BLOCK;
+    *c1 = *c0 + COL_BLOCK < g->cols ? *c0 + COL_BLOCK : g->cols;
+}
+
+static bool col_parallel(const struct col_grid *g)
+{
+    return (double)g->rows * (double)g->cols >= KERNELS_PARALLEL_MIN && g->chunks * g->blocks > 1;
+}
+
+/* out[c] = part[0][c] + part[1][c] + ... in chunk order (part is (chunks, cols)). */
+static void col_combine_double(const struct col_grid *g, const double *part, double *out)
+{
+    for (size_t c = 0; c < g->cols; c++)
+        out[c] = part[c];
+    for (size_t k = 1; k < g->chunks; k++) {
+        const double *p = part + k * g->cols;
+#pragma omp simd
+        for (size_t c = 0; c < g->cols; c++)
+            out[c] += p[c];
+    }
+}
 
 void kernels_bias_add(const struct kernels_cpu *cpu, size_t rows, size_t cols, float *x, const float *bias)
 {
@@ -319,51 +363,89 @@ void kernels_bias_add(const struct kernels_cpu *cpu, size_t rows, size_t cols, f
 
 void kernels_col_sum(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *out)
 {
-    long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
-#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
-    for (long bl = 0; bl < blocks; bl++) {
-        size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
-        float sum[COL_BLOCK] = {0};
-        for (size_t r = 0; r < rows; r++) {
-            const float *xr = x + r * cols + c0;
-#pragma omp simd
-            for (size_t c = 0; c < c1 - c0; c++)
-                sum[c] += xr[c];
-        }
-        for (size_t c = c0; c < c1; c++)
-            out[c] = sum[c - c0];
-    }
-}
-
-void kernels_col_moments(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *mean, float *var)
-{
-    long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
-#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
-    for (long bl = 0; bl < blocks; bl++) {
-        size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
-        double sum[COL_BLOCK] = {0}, sq[COL_BLOCK] = {0};
+    struct col_grid g = col_grid(rows, cols);
+    if (g.blocks == 0)
+        return;
+    /* One chunk sums straight into out; more keep their sums apart until combined. */
+    float *part = g.chunks > 1 ? ns_xmalloc(g.chunks * cols * sizeof *part) : out;
+    long tasks = (long)(g.chunks * g.blocks);
+#pragma omp parallel for schedule(static) if (col_parallel(&g)) num_threads(kernels_threads(cpu->threads))
+    for (long t = 0; t < tasks; t++) {
+        size_t r0, r1, c0, c1;
+        col_task(&g, t, &r0, &r1, &c0, &c1);
+        float *restrict sum = part + (r0 / KERNELS_COL_ROWS) * cols + c0;
         size_t cn = c1 - c0;
-        for (size_t r = 0; r < rows; r++) {
-            const float *xr = x + r * cols + c0;
+        for (size_t c = 0; c < cn; c++)
+            sum[c] = 0.0f;
+        for (size_t r = r0; r < r1; r++) {
+            const float *restrict xr = x + r * cols + c0;
 #pragma omp simd
             for (size_t c = 0; c < cn; c++)
                 sum[c] += xr[c];
         }
-        for (size_t c = 0; c < cn; c++)
-            sum[c] = rows ? sum[c] / (double)rows : 0.0;
-        for (size_t r = 0; r < rows; r++) {
-            const float *xr = x + r * cols + c0;
+    }
+    if (part == out)
+        return;
+    memcpy(out, part, cols * sizeof *out);
+    for (size_t k = 1; k < g.chunks; k++) {
+        const float *p = part + k * cols;
 #pragma omp simd
-            for (size_t c = 0; c < cn; c++) {
-                double dv = (double)xr[c] - sum[c];
-                sq[c] += dv * dv;
+        for (size_t c = 0; c < cols; c++)
+            out[c] += p[c];
+    }
+    free(part);
+}
+
+void kernels_col_moments(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *mean, float *var)
+{
+    struct col_grid g = col_grid(rows, cols);
+    if (g.blocks == 0)
+        return;
+    double *part = ns_xmalloc(g.chunks * cols * sizeof *part);
+    double *mu = ns_xmalloc(2 * cols * sizeof *mu), *sq = mu + cols;
+    long tasks = (long)(g.chunks * g.blocks);
+    bool parallel = col_parallel(&g);
+    int threads = kernels_threads(cpu->threads);
+    /* Two passes (mean, then squared deviations from it), each chunked as above. */
+    for (int pass = 0; pass < 2; pass++) {
+#pragma omp parallel for schedule(static) if (parallel) num_threads(threads)
+        for (long t = 0; t < tasks; t++) {
+            size_t r0, r1, c0, c1;
+            col_task(&g, t, &r0, &r1, &c0, &c1);
+            double *restrict acc = part + (r0 / KERNELS_COL_ROWS) * cols + c0;
+            const double *restrict m = mu + c0;
+            size_t cn = c1 - c0;
+            for (size_t c = 0; c < cn; c++)
+                acc[c] = 0.0;
+            for (size_t r = r0; r < r1; r++) {
+                const float *restrict xr = x + r * cols + c0;
+                if (pass == 0) {
+#pragma omp simd
+                    for (size_t c = 0; c < cn; c++)
+                        acc[c] += xr[c];
+                } else {
+#pragma omp simd
+                    for (size_t c = 0; c < cn; c++) {
+                        double dv = (double)xr[c] - m[c];
+                        acc[c] += dv * dv;
+                    }
+                }
             }
         }
-        for (size_t c = c0; c < c1; c++) {
-            mean[c] = (float)sum[c - c0];
-            var[c] = rows ? (float)(sq[c - c0] / (double)rows) : 0.0f;
+        if (pass == 0) {
+            col_combine_double(&g, part, mu);
+            for (size_t c = 0; c < cols; c++)
+                mu[c] = rows ? mu[c] / (double)rows : 0.0;
+        } else {
+            col_combine_double(&g, part, sq);
         }
     }
+    for (size_t c = 0; c < cols; c++) {
+        mean[c] = (float)mu[c];
+        var[c] = rows ? (float)(sq[c] / (double)rows) : 0.0f;
+    }
+    free(mu);
+    free(part);
 }
 
 /* Elements per block of kernels_col_affine's rows. */
@@ -388,42 +470,62 @@ void kernels_batchnorm_backward(const struct kernels_cpu *cpu, size_t rows, size
                                 const float *mean, const float *inv_std, const float *gamma,
                                 bool batch_stats, float *d_gamma, float *d_beta, float *dx)
 {
-    long blocks = (long)((cols + COL_BLOCK - 1) / COL_BLOCK);
-#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
-    for (long bl = 0; bl < blocks; bl++) {
-        size_t c0 = (size_t)bl * COL_BLOCK, c1 = c0 + COL_BLOCK < cols ? c0 + COL_BLOCK : cols;
-        size_t cn = c1 - c0;
-        /* sum dy * (x - mean) and sum dy, in double, rows in order. */
-        double sxd[COL_BLOCK] = {0}, sb[COL_BLOCK] = {0}, m[COL_BLOCK];
+    struct col_grid g = col_grid(rows, cols);
+    if (g.blocks == 0)
+        return;
+    /* part: (chunks, cols) sums of dy * (x - mean), then (chunks, cols) sums of dy; the
+     * coefficients: m (the mean), a, b, k, then the combined sums sxd and sb. */
+    double *part = ns_xmalloc(2 * g.chunks * cols * sizeof *part), *part_b = part + g.chunks * cols;
+    double *coef = ns_xmalloc(6 * cols * sizeof *coef);
+    double *m = coef, *a = coef + cols, *b = coef + 2 * cols, *k = coef + 3 * cols;
+    double *sxd = coef + 4 * cols, *sb = coef + 5 * cols;
+    for (size_t c = 0; c < cols; c++)
+        m[c] = mean[c];
+    long tasks = (long)(g.chunks * g.blocks);
+    bool parallel = col_parallel(&g);
+    int threads = kernels_threads(cpu->threads);
+#pragma omp parallel for schedule(static) if (parallel) num_threads(threads)
+    for (long t = 0; t < tasks; t++) {
+        size_t r0, r1, c0, c1;
+        col_task(&g, t, &r0, &r1, &c0, &c1);
+        size_t at = (r0 / KERNELS_COL_ROWS) * cols + c0, cn = c1 - c0;
+        double *restrict s_xd = part + at, *restrict s_b = part_b + at;
+        const double *restrict mc = m + c0;
         for (size_t c = 0; c < cn; c++)
-            m[c] = mean[c0 + c];
-        for (size_t r = 0; r < rows; r++) {
-            const float *xr = x + r * cols + c0, *dr = dy + r * cols + c0;
+            s_xd[c] = s_b[c] = 0.0;
+        for (size_t r = r0; r < r1; r++) {
+            const float *restrict xr = x + r * cols + c0, *restrict dr = dy + r * cols + c0;
 #pragma omp simd
             for (size_t c = 0; c < cn; c++) {
-                sxd[c] += (double)dr[c] * ((double)xr[c] - m[c]);
-                sb[c] += dr[c];
+                s_xd[c] += (double)dr[c] * ((double)xr[c] - mc[c]);
+                s_b[c] += dr[c];
             }
         }
-        /* dx = g dy - g/N (sum dy + xhat sum dy xhat), g = gamma inv_std, as a x-affine map. */
-        double a[COL_BLOCK], b[COL_BLOCK], k[COL_BLOCK];
-        for (size_t c = 0; c < cn; c++) {
-            double inv = inv_std[c0 + c];
-            double sg = sxd[c] * inv;
-            d_gamma[c0 + c] = (float)sg;
-            d_beta[c0 + c] = (float)sb[c];
-            a[c] = (double)gamma[c0 + c] * inv;
-            b[c] = batch_stats ? a[c] * sb[c] / (double)rows : 0.0;
-            k[c] = batch_stats ? a[c] * sg * inv / (double)rows : 0.0;
-        }
-        if (!dx)
-            continue;
-        for (size_t r = 0; r < rows; r++) {
-            const float *xr = x + r * cols + c0, *dr = dy + r * cols + c0;
-            float *o = dx + r * cols + c0;
+    }
+    col_combine_double(&g, part, sxd);
+    col_combine_double(&g, part_b, sb);
+    /* dx = g dy - g/N (sum dy + xhat sum dy xhat), g = gamma inv_std, as a x-affine map. */
+    for (size_t c = 0; c < cols; c++) {
+        double inv = inv_std[c];
+        double sg = sxd[c] * inv;
+        d_gamma[c] = (float)sg;
+        d_beta[c] = (float)sb[c];
+        a[c] = (double)gamma[c] * inv;
+        b[c] = batch_stats ? a[c] * sb[c] / (double)rows : 0.0;
+        k[c] = batch_stats ? a[c] * sg * inv / (double)rows : 0.0;
+    }
+    if (dx) {
+        /* Each element on its own: rows in parallel. */
+        long count = (long)rows;
+#pragma omp parallel for schedule(static) if ((double)rows * cols >= KERNELS_PARALLEL_MIN) num_threads(threads)
+        for (long r = 0; r < count; r++) {
+            const float *restrict xr = x + (size_t)r * cols, *restrict dr = dy + (size_t)r * cols;
+            float *restrict o = dx + (size_t)r * cols;
 #pragma omp simd
-            for (size_t c = 0; c < cn; c++)
+            for (size_t c = 0; c < cols; c++)
                 o[c] += (float)(a[c] * dr[c] - b[c] - k[c] * ((double)xr[c] - m[c]));
         }
     }
+    free(coef);
+    free(part);
 }

@@ -69,18 +69,22 @@ void kernels_avgpool_backward(const struct kernels_cpu *cpu, const struct kernel
 
 /* x[r][c] += bias[c]; x is (rows, cols). */
 void kernels_bias_add(const struct kernels_cpu *cpu, size_t rows, size_t cols, float *x, const float *bias);
-/* out[c] = sum over r (in order) of x[r][c]; x is (rows, cols). */
+/* Rows per chunk of the per-column sums below: each chunk is summed in row order from +0 and
+ * the chunk sums are added in chunk order, so results never depend on the thread count. */
+enum { KERNELS_COL_ROWS = 512 };
+
+/* out[c] = sum of x[r][c] over r, in float, chunked as KERNELS_COL_ROWS says; x is (rows, cols). */
 void kernels_col_sum(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *out);
-/* Per-column mean and biased variance of x (rows, cols), accumulated in double in row order
- * (two passes: mean, then squared deviations). */
+/* Per-column mean and biased variance of x (rows, cols), accumulated in double in chunks of
+ * KERNELS_COL_ROWS rows (two passes: mean, then squared deviations). */
 void kernels_col_moments(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, float *mean, float *var);
 /* y[r][c] = fmaf(x[r][c], scale[c], shift[c]) (nsk_affine_cols: batchnorm's folded map). */
 void kernels_col_affine(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, const float *scale,
                         const float *shift, float *y);
 /* Batch-normalisation backward over x (rows, cols) normalised per column with mean and
- * inv_std: d_gamma[c] = sum dy*xhat, d_beta[c] = sum dy (overwritten, double sums in row
- * order); dx += gamma*inv_std*(dy - (d_beta + xhat*d_gamma)/rows) when batch_stats (the
- * statistics came from this batch), else dx += gamma*inv_std*dy. */
+ * inv_std: d_gamma[c] = sum dy*xhat, d_beta[c] = sum dy (overwritten, double sums in chunks
+ * of KERNELS_COL_ROWS rows); dx += gamma*inv_std*(dy - (d_beta + xhat*d_gamma)/rows) when
+ * batch_stats (the statistics came from this batch), else dx += gamma*inv_std*dy. */
 void kernels_batchnorm_backward(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *x, const float *dy,
                                 const float *mean, const float *inv_std, const float *gamma,
                                 bool batch_stats, float *d_gamma, float *d_beta, float *dx);

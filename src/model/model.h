@@ -24,7 +24,7 @@
  * data headers (model_memory.c documents each term and how it was measured). */
 struct model_memory {
     double data_peak;   /* loading: every sample as floats, plus the copies splitting makes */
-    double data_held;   /* training: every split as floats, labels */
+    double data_held;   /* training: every split as stored (bytes or floats), labels */
     double parameters;  /* parameters, gradients, optimizer state, the checkpoint being written */
     double activations; /* the executor's planned buffers at batch_size, batch and eval buffers */
     double baseline;    /* the process before it allocates: code, libraries, OpenMP threads */

@@ -25,6 +25,12 @@
 #define MODEL_MEMORY_AUTO_SHARE 0.8
 #define MODEL_MEMORY_AUTO_TEXT "80%"
 
+/* Bytes per stored input value: pixels stay bytes, CSV cells are floats (dataset.h). */
+static double model_memory_value_bytes(const struct spec *spec)
+{
+    return spec->data.format == DATA_CSV ? sizeof(float) : 1.0;
+}
+
 void model_memory_estimate(const struct spec *spec, const struct model_info *info, const struct graph *g,
                            struct model_memory *out)
 {
@@ -32,10 +38,11 @@ void model_memory_estimate(const struct spec *spec, const struct model_info *inf
     *out = (struct model_memory){0};
     out->batch_size = spec->train.batch_size;
     double batch = spec->train.batch_size > 0 ? spec->train.batch_size : 1;
-    /* data/: one float per value and an int32 label (or float target) per sample. Splitting
-     * (data_load.c) copies validation (and a folder's test) out of the whole file before the
-     * training part shrinks in place, with index arrays of 2 size_t per sample. */
-    double sample = (double)g->input_size * f + 4.0;
+    /* data/ (dataset.h): one byte per pixel for IDX and image folders, one float per CSV
+     * cell, and an int32 label (or float target) per sample. Splitting (data_load.c) copies
+     * validation (and a folder's test) out of the whole file before the training part shrinks
+     * in place, with index arrays of 2 size_t per sample. */
+    double sample = (double)g->input_size * model_memory_value_bytes(spec) + 4.0;
     out->data_held = (double)info->held_samples * sample;
     out->data_peak = (double)(info->held_samples + info->copied_samples) * sample
                      + (double)info->held_samples * 2.0 * sizeof(size_t);
@@ -85,8 +92,9 @@ bool model_memory_check(struct ns_ctx *ctx, const struct spec *spec, const struc
     struct ns_loc loc;
     if (data >= mem->activations && data >= mem->parameters) {
         spec_size_format(data, part);
-        hint = ns_asprintf("the data set dominates: it is held as floats (%s); train on fewer or "
-                           "smaller samples, or raise runtime.max_memory", part);
+        hint = ns_asprintf("the data set dominates: it is held as %s (%s); train on fewer or "
+                           "smaller samples, or raise runtime.max_memory",
+                           spec->data.format == DATA_CSV ? "floats" : "bytes", part);
         loc = spec_node_loc(spec->data.node);
     } else if (mem->activations >= mem->parameters) {
         spec_size_format(mem->activations, part);

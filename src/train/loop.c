@@ -171,6 +171,7 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
     b.targets = ns_xmalloc((size_t)bs * sizeof *b.targets);
     b.ids = ns_xmalloc((size_t)bs * sizeof *b.ids);
     b.perm = ns_xmalloc(n * sizeof *b.perm);
+    const struct kernels_cpu cpu = {.threads = ctx->threads, .isa = (enum kernels_isa)ctx->isa};
     enum loop_status status = LOOP_FINISHED;
 
     while (!st->finished && st->epoch < epochs) {
@@ -199,7 +200,7 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
                 goto done;
             }
             exec_backward(b.ex, st->params, b.d_out, b.grads);
-            optim_step(&st->opt, st->params, b.grads, sched_lr(&sc, (long long)e * batches + bi));
+            optim_step(&st->opt, &cpu, st->params, b.grads, sched_lr(&sc, (long long)e * batches + bi));
             st->epoch_loss += loss;
             st->epoch_correct += correct;
             st->epoch_seen += m;
