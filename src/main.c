@@ -38,11 +38,29 @@ static const struct command commands[] = {
  * GOMP_SPINCOUNT=10000 about the same, 1000: 0.83, 100: 0.95, passive: 0.93. On an idle
  * machine the short spin matters for the MLP's many short regions: 2-thread img/s relative to
  * the default 1.0, 1000: 0.9-1.0, 100: 0.7, passive 0.65 (the CNN does not care). 1000 keeps
- * the idle speed and recovers most of the busy case. libgomp reads its environment when it is
- * loaded, before main, so the commands that run parallel work set the variable and execute
- * themselves again, once; a user who set OMP_WAIT_POLICY or GOMP_SPINCOUNT keeps their choice
- * (netspec(1), ENVIRONMENT). Only speed changes, never a result. */
-#define NETSPEC_SPIN_COUNT "1000"
+ * the idle speed and recovers most of the busy case; a machine that is already busy when
+ * netspec starts (another runnable process, /proc/loadavg) gets 100, which measured best
+ * there (make bench: 1000 gave 0.70-0.83 of the 1-thread speed beside a busy loop). libgomp
+ * reads its environment when it is loaded, before main, so the commands that run parallel
+ * work set the variable and execute themselves again, once; a user who set OMP_WAIT_POLICY or
+ * GOMP_SPINCOUNT keeps their choice (netspec(1), ENVIRONMENT). Only speed changes, never a
+ * result. */
+#define NETSPEC_SPIN_IDLE "1000"
+#define NETSPEC_SPIN_BUSY "100"
+
+/* True when some other process is runnable right now: /proc/loadavg's fourth field is
+ * "runnable/total" and counts the reader itself. Unknown (no /proc) counts as idle. */
+static bool machine_busy(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (!f)
+        return false;
+    double l1, l5, l15;
+    int runnable = 0, total = 0;
+    int got = fscanf(f, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &runnable, &total);
+    fclose(f);
+    return got == 5 && runnable > 1;
+}
 
 static bool runs_parallel_work(const char *command)
 {
@@ -57,7 +75,7 @@ static void wait_policy_default(char **argv)
     const char *preload = getenv("LD_PRELOAD");
     if (preload && strstr(preload, "vgpreload"))
         return;
-    if (setenv("GOMP_SPINCOUNT", NETSPEC_SPIN_COUNT, 1) != 0)
+    if (setenv("GOMP_SPINCOUNT", machine_busy() ? NETSPEC_SPIN_BUSY : NETSPEC_SPIN_IDLE, 1) != 0)
         return;
     execv("/proc/self/exe", argv);
     /* No /proc (not Linux) or no exec: carry on with the OpenMP runtime's default. */
