@@ -21,6 +21,7 @@
 #include "graph/graph.h"
 #include "runtime/exec.h"
 #include "spec/spec.h"
+#include "kernels/kernels_cpu.h"
 #include "train/checkpoint.h"
 #include "train/init.h"
 #include "train/loss.h"
@@ -895,6 +896,37 @@ static void test_run_dir_refusals(void)
     free(dir);
 }
 
+/* --isa takes a known name this CPU runs, on every command that runs the model. */
+static void test_isa_usage_errors(void)
+{
+    static const struct {
+        const char *args, *want;
+    } cases[] = {
+        {"train spec.yaml --isa", "error: --isa needs a value"},
+        {"eval run --isa", "error: --isa needs a value"},
+        {"predict run x.png --isa=sse9", "error: --isa is auto, portable, avx2 or avx512, not \"sse9\""},
+        {"eval run --isa AVX2", "error: --isa is auto, portable, avx2 or avx512, not \"AVX2\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct test_util_run r = test_util_netspec(cases[i].args);
+        CU_ASSERT_EQUAL(r.exit_code, 2);
+        CU_ASSERT(strstr(r.err, cases[i].want) != NULL);
+        if (!strstr(r.err, cases[i].want))
+            fprintf(stderr, "\n  netspec %s said: %s", cases[i].args, r.err);
+        test_util_run_free(&r);
+    }
+    /* A known ISA the CPU lacks is refused by name; every x86-64 CPU netspec runs on can run
+     * portable, so that one is accepted (the run directory error comes later). */
+    struct test_util_run r = test_util_netspec("eval /nonexistent-run --isa portable");
+    CU_ASSERT(strstr(r.err, "--isa") == NULL);
+    test_util_run_free(&r);
+    if (!kernels_isa_supported(KERNELS_ISA_AVX512)) {
+        r = test_util_netspec("eval run --isa avx512");
+        CU_ASSERT(strstr(r.err, "error: --isa avx512: this CPU (or this build) cannot run it") != NULL);
+        test_util_run_free(&r);
+    }
+}
+
 static void test_reproducible_cnn(void)
 {
     char *spec = test_util_tmp_path("tiny_cnn.yaml");
@@ -1176,6 +1208,7 @@ int main(void)
         {"optimizer: vector lanes equal the scalar tail; tiny state flushed to +0", test_optim_lanes_and_flush},
         {"schedules", test_schedules},
         {"train, eval and predict default to a bounded OpenMP spin", test_wait_policy_default},
+        {"--isa usage errors", test_isa_usage_errors},
         {"executor gradients through a branch", test_exec_gradients},
         {"checkpoint round trip and checksum", test_checkpoint_roundtrip},
         {"memory plan: reuse in inference, gradients in flight in training", test_memory_plan},

@@ -60,6 +60,9 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *shortnam
 /* Sets ctx->isa from the value of --isa (auto, portable, avx2, avx512); a usage error when
  * the name is unknown or this CPU cannot run it. */
 bool cli_isa_arg(struct ns_ctx *ctx, const char *usage, const char *value);
+/* When argv[*i] is `--isa NAME` or `--isa=NAME`: takes it (advancing *i) and returns 1, or -1
+ * after a usage error; 0 when it is another argument. */
+int cli_isa_option(struct ns_ctx *ctx, const char *usage, int argc, char **argv, int *i);
 /* The --isa line every command that runs the model puts in its --help. */
 #define CLI_ISA_HELP                                                                             \
     "      --isa NAME        kernel instruction set: auto (default: the best this CPU has),\n" \

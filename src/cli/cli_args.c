@@ -66,6 +66,19 @@ bool cli_isa_arg(struct ns_ctx *ctx, const char *usage, const char *value)
     return true;
 }
 
+int cli_isa_option(struct ns_ctx *ctx, const char *usage, int argc, char **argv, int *i)
+{
+    bool missing = false;
+    const char *v = cli_option_value(argc, argv, i, NULL, "--isa", &missing);
+    if (!v && !missing)
+        return 0;
+    if (!v) {
+        cli_usage_error(ctx, usage, "--isa needs a value");
+        return -1;
+    }
+    return cli_isa_arg(ctx, usage, v) ? 1 : -1;
+}
+
 bool cli_take_argument(struct ns_ctx *ctx, const char *usage, const char *arg, const char **slot)
 {
     if (arg[0] == '-' && arg[1]) {

@@ -98,15 +98,11 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct predict
     bool stdin_read = false, any_file = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
+        int isa;
         if (!strcmp(arg, "--json")) {
             a->json = true;
-        } else if (!strcmp(arg, "--isa") || !strncmp(arg, "--isa=", 6)) {
-            const char *v = arg[5] == '=' ? arg + 6 : i + 1 < argc ? argv[++i] : NULL;
-            if (!v) {
-                cli_usage_error(ctx, usage, "--isa needs a value");
-                return false;
-            }
-            if (!cli_isa_arg(ctx, usage, v))
+        } else if ((isa = cli_isa_option(ctx, usage, argc, argv, &i)) != 0) {
+            if (isa < 0)
                 return false;
         } else if (!strcmp(arg, "--top") || !strncmp(arg, "--top=", 6)) {
             const char *v = arg[5] == '=' ? arg + 6 : i + 1 < argc ? argv[++i] : NULL;
