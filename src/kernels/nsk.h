@@ -184,22 +184,50 @@ static inline void nsk_normalize(const float *raw, size_t n, float scale, const 
     }
 }
 
+/* Register blocks. The accumulators of a block are local arrays indexed only by the
+ * innermost loop, so compilers vectorise that loop and keep the arrays in vector registers
+ * for a whole chain instead of storing and reloading them at every step: NSK_CONV_BLOCK_COLS
+ * filters for each of four neighbouring output positions (nsk_conv2d_block) and
+ * NSK_DENSE_BLOCK_COLS outputs of a dense layer. Blocking changes which chains run side by
+ * side, never the order of the steps inside one, so any values give the same results. */
+#define NSK_CONV_BLOCK_COLS 32
+#define NSK_DENSE_BLOCK_COLS 64
+
 /* y (n_out) = x (n_in) W (n_in, n_out) + bias (NULL: none): each y[j] a fmaf chain over the
- * inputs in order from +0, then + bias[j]. */
+ * inputs in order from +0, then + bias[j]. Full blocks of NSK_DENSE_BLOCK_COLS outputs
+ * accumulate in registers, the remaining outputs in y. */
 static inline void nsk_dense(const float *x, const float *w, const float *bias, size_t n_in, size_t n_out, float *y)
 {
-    size_t j, k;
-    for (j = 0; j < n_out; j++)
-        y[j] = 0.0f;
-    for (k = 0; k < n_in; k++) {
-        const float xk = x[k];
-        const float *wk = w + k * n_out;
-        for (j = 0; j < n_out; j++)
-            y[j] = fmaf(xk, wk[j], y[j]);
+    size_t j0, j, k;
+    for (j0 = 0; j0 < n_out; j0 += NSK_DENSE_BLOCK_COLS) {
+        if (n_out - j0 >= NSK_DENSE_BLOCK_COLS) {
+            float acc[NSK_DENSE_BLOCK_COLS];
+            for (j = 0; j < NSK_DENSE_BLOCK_COLS; j++)
+                acc[j] = 0.0f;
+            for (k = 0; k < n_in; k++) {
+                const float xk = x[k];
+                const float *wk = w + k * n_out + j0;
+                for (j = 0; j < NSK_DENSE_BLOCK_COLS; j++)
+                    acc[j] = fmaf(xk, wk[j], acc[j]);
+            }
+            for (j = 0; j < NSK_DENSE_BLOCK_COLS; j++)
+                y[j0 + j] = bias ? acc[j] + bias[j0 + j] : acc[j];
+        } else {
+            float *yb = y + j0;
+            const size_t width = n_out - j0;
+            for (j = 0; j < width; j++)
+                yb[j] = 0.0f;
+            for (k = 0; k < n_in; k++) {
+                const float xk = x[k];
+                const float *wk = w + k * n_out + j0;
+                for (j = 0; j < width; j++)
+                    yb[j] = fmaf(xk, wk[j], yb[j]);
+            }
+            if (bias)
+                for (j = 0; j < width; j++)
+                    yb[j] = yb[j] + bias[j0 + j];
+        }
     }
-    if (bias)
-        for (j = 0; j < n_out; j++)
-            y[j] = y[j] + bias[j];
 }
 
 /* A sliding window over an NHWC image, as the runtime's kernels_window: output (oy, ox) reads
@@ -213,42 +241,117 @@ struct nsk_window {
     int out_h, out_w;
 };
 
+/* One output position of nsk_conv2d, filters [f0, f0 + width): the chains accumulate in out,
+ * taps outside the image skipped. Serves the border positions and the filters left over by
+ * the blocks. */
+static inline void nsk_conv2d_position(const struct nsk_window *g, const float *in, const float *w, const float *bias,
+                                       size_t filters, size_t f0, size_t width, int oy, int ox, float *out)
+{
+    const size_t ch = (size_t)g->channels;
+    float *o = out + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * filters + f0;
+    int ky, kx;
+    size_t c, f;
+    for (f = 0; f < width; f++)
+        o[f] = 0.0f;
+    for (ky = 0; ky < g->k_h; ky++) {
+        int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+        if (iy < 0 || iy >= g->in_h)
+            continue;
+        for (kx = 0; kx < g->k_w; kx++) {
+            int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
+            const float *s, *wt;
+            if (ix < 0 || ix >= g->in_w)
+                continue;
+            s = in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+            wt = w + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch * filters + f0;
+            for (c = 0; c < ch; c++) {
+                const float sc = s[c];
+                const float *wc = wt + c * filters;
+                for (f = 0; f < width; f++)
+                    o[f] = fmaf(sc, wc[f], o[f]);
+            }
+        }
+    }
+    if (bias)
+        for (f = 0; f < width; f++)
+            o[f] = o[f] + bias[f0 + f];
+}
+
+/* Output positions ox .. ox + 3 of row oy, filters [f0, f0 + NSK_CONV_BLOCK_COLS), every tap
+ * of the four inside the image columns (the caller checks; rows are the same for all four):
+ * each weight vector loaded once for four chains. With no column dilation the taps (kx, c) of
+ * one kernel row are contiguous in the input and the weights, so they run as one loop. */
+static inline void nsk_conv2d_block(const struct nsk_window *g, const float *in, const float *w, const float *bias,
+                                    size_t filters, size_t f0, int oy, int ox, float *out)
+{
+    const size_t ch = (size_t)g->channels;
+    const size_t step = (size_t)g->stride_w * ch; /* from one position's input to the next's */
+    const int runs = g->dil_w == 1 ? 1 : g->k_w;
+    const size_t run_taps = g->dil_w == 1 ? (size_t)g->k_w * ch : ch;
+    float a0[NSK_CONV_BLOCK_COLS], a1[NSK_CONV_BLOCK_COLS], a2[NSK_CONV_BLOCK_COLS], a3[NSK_CONV_BLOCK_COLS];
+    float *o;
+    int ky, r;
+    size_t t, f;
+    for (f = 0; f < NSK_CONV_BLOCK_COLS; f++) {
+        a0[f] = 0.0f;
+        a1[f] = 0.0f;
+        a2[f] = 0.0f;
+        a3[f] = 0.0f;
+    }
+    for (ky = 0; ky < g->k_h; ky++) {
+        int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
+        if (iy < 0 || iy >= g->in_h)
+            continue;
+        for (r = 0; r < runs; r++) {
+            int ix = ox * g->stride_w + r * g->dil_w - g->pad_left;
+            const float *s = in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
+            const float *wt = w + ((size_t)ky * (size_t)g->k_w + (size_t)r) * ch * filters + f0;
+            for (t = 0; t < run_taps; t++) {
+                const float *wc = wt + t * filters;
+                const float s0 = s[t], s1 = s[step + t], s2 = s[2 * step + t], s3 = s[3 * step + t];
+                for (f = 0; f < NSK_CONV_BLOCK_COLS; f++) {
+                    a0[f] = fmaf(s0, wc[f], a0[f]);
+                    a1[f] = fmaf(s1, wc[f], a1[f]);
+                    a2[f] = fmaf(s2, wc[f], a2[f]);
+                    a3[f] = fmaf(s3, wc[f], a3[f]);
+                }
+            }
+        }
+    }
+    o = out + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * filters + f0;
+    for (f = 0; f < NSK_CONV_BLOCK_COLS; f++) {
+        const float b = bias ? bias[f0 + f] : 0.0f;
+        o[f] = bias ? a0[f] + b : a0[f];
+        o[filters + f] = bias ? a1[f] + b : a1[f];
+        o[2 * filters + f] = bias ? a2[f] + b : a2[f];
+        o[3 * filters + f] = bias ? a3[f] + b : a3[f];
+    }
+}
+
 /* out (out_h, out_w, filters) = the convolution of in (in_h, in_w, channels) with W (k_h, k_w,
  * channels, filters) + bias (NULL: none): per output a fmaf chain over taps (ky, kx, c), then
- * + bias. Padding taps are skipped (see the contract above). */
+ * + bias. Padding taps are skipped (see the contract above). Four neighbouring positions whose
+ * taps all lie inside the image columns go as one block (nsk_conv2d_block), the rest one at a
+ * time. */
 static inline void nsk_conv2d(const struct nsk_window *g, const float *in, const float *w, const float *bias,
                        size_t filters, float *out)
 {
-    const size_t ch = (size_t)g->channels;
-    int oy, ox, ky, kx;
-    size_t c, f;
+    const int reach = (g->k_w - 1) * g->dil_w; /* the last tap's column from the first's */
+    int oy, ox;
+    size_t f0;
     for (oy = 0; oy < g->out_h; oy++)
-        for (ox = 0; ox < g->out_w; ox++) {
-            float *o = out + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * filters;
-            for (f = 0; f < filters; f++)
-                o[f] = 0.0f;
-            for (ky = 0; ky < g->k_h; ky++) {
-                int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
-                if (iy < 0 || iy >= g->in_h)
-                    continue;
-                for (kx = 0; kx < g->k_w; kx++) {
-                    int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
-                    const float *s, *wt;
-                    if (ix < 0 || ix >= g->in_w)
-                        continue;
-                    s = in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
-                    wt = w + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch * filters;
-                    for (c = 0; c < ch; c++) {
-                        const float sc = s[c];
-                        const float *wc = wt + c * filters;
-                        for (f = 0; f < filters; f++)
-                            o[f] = fmaf(sc, wc[f], o[f]);
-                    }
+        for (f0 = 0; f0 < filters; f0 += NSK_CONV_BLOCK_COLS) {
+            const size_t width = filters - f0 < NSK_CONV_BLOCK_COLS ? filters - f0 : NSK_CONV_BLOCK_COLS;
+            for (ox = 0; ox < g->out_w;) {
+                if (width == NSK_CONV_BLOCK_COLS && ox + 3 < g->out_w && ox * g->stride_w - g->pad_left >= 0 &&
+                    (ox + 3) * g->stride_w - g->pad_left + reach < g->in_w) {
+                    nsk_conv2d_block(g, in, w, bias, filters, f0, oy, ox, out);
+                    ox += 4;
+                } else {
+                    nsk_conv2d_position(g, in, w, bias, filters, f0, width, oy, ox, out);
+                    ox++;
                 }
             }
-            if (bias)
-                for (f = 0; f < filters; f++)
-                    o[f] = o[f] + bias[f];
         }
 }
 
