@@ -94,7 +94,7 @@ static const char *const cnn_spec =
     "    - batchnorm: {name: block_out}\n"
     "    - add: {from: [block_in, block_out]}\n"
     "    - conv2d: {filters: 3, kernel: 1, activation: sigmoid, name: side}\n"
-    "    - conv2d: {filters: 2, kernel: 3, dilation: 2, padding: same, activation: leaky_relu, name: wide}\n"
+    "    - conv2d: {filters: 34, kernel: 3, dilation: 2, padding: same, activation: leaky_relu, name: wide}\n"
     "    - concat: {from: [block_in, side, wide]}\n"
     "    - maxpool2d: {size: 2}\n"
     "    - conv2d: {filters: 5, kernel: [2, 3], stride: 2, padding: 1}\n"

@@ -7,8 +7,9 @@
  *   semantics over k in order 0, 1, ..., K-1 starting from +0.0f: acc = fmaf(a_k, b_k, acc).
  *   Then, in this order: + bias (one float add), then the activation.
  * - A convolution is the dot product over its im2col row: taps in (ky, kx, c) order. Taps in the
- *   padding count as fmaf(0.0f, w, acc), which leaves acc unchanged for a finite w (acc is
- *   never -0: every chain starts at +0), so the loops here simply skip them.
+ *   padding count as fmaf(0.0f, w, acc) and are computed, not skipped: a chain can reach -0
+ *   (a negative product that underflows to -0, added to +0), and fmaf(0, w, -0) is +0 for
+ *   w > 0, so skipping would change that bit.
  * - No other contraction: every multiply whose result is added is written fmaf; every other
  *   expression is plain, separately rounded IEEE single precision. A compiler that contracts
  *   a*b+c on its own (GCC's default in GNU C mode, -march=native) finds nothing left to
@@ -242,7 +243,7 @@ struct nsk_window {
 };
 
 /* One output position of nsk_conv2d, filters [f0, f0 + width): the chains accumulate in out,
- * taps outside the image skipped. Serves the border positions and the filters left over by
+ * taps outside the image as fmaf(0, w, acc). Serves the border positions and the filters left over by
  * the blocks. */
 static inline void nsk_conv2d_position(const struct nsk_window *g, const float *in, const float *w, const float *bias,
                                        size_t filters, size_t f0, size_t width, int oy, int ox, float *out)
@@ -255,17 +256,13 @@ static inline void nsk_conv2d_position(const struct nsk_window *g, const float *
         o[f] = 0.0f;
     for (ky = 0; ky < g->k_h; ky++) {
         int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
-        if (iy < 0 || iy >= g->in_h)
-            continue;
         for (kx = 0; kx < g->k_w; kx++) {
             int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
-            const float *s, *wt;
-            if (ix < 0 || ix >= g->in_w)
-                continue;
-            s = in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
-            wt = w + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch * filters + f0;
+            const int inside = iy >= 0 && iy < g->in_h && ix >= 0 && ix < g->in_w;
+            const float *s = inside ? in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch : NULL;
+            const float *wt = w + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch * filters + f0;
             for (c = 0; c < ch; c++) {
-                const float sc = s[c];
+                const float sc = inside ? s[c] : 0.0f;
                 const float *wc = wt + c * filters;
                 for (f = 0; f < width; f++)
                     o[f] = fmaf(sc, wc[f], o[f]);
@@ -300,8 +297,20 @@ static inline void nsk_conv2d_block(const struct nsk_window *g, const float *in,
     }
     for (ky = 0; ky < g->k_h; ky++) {
         int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
-        if (iy < 0 || iy >= g->in_h)
+        if (iy < 0 || iy >= g->in_h) {
+            /* A padding row: every tap of it is fmaf(0, w, acc), as the contract says. */
+            const float *wt = w + (size_t)ky * (size_t)g->k_w * ch * filters + f0;
+            for (t = 0; t < (size_t)g->k_w * ch; t++) {
+                const float *wc = wt + t * filters;
+                for (f = 0; f < NSK_CONV_BLOCK_COLS; f++) {
+                    a0[f] = fmaf(0.0f, wc[f], a0[f]);
+                    a1[f] = fmaf(0.0f, wc[f], a1[f]);
+                    a2[f] = fmaf(0.0f, wc[f], a2[f]);
+                    a3[f] = fmaf(0.0f, wc[f], a3[f]);
+                }
+            }
             continue;
+        }
         for (r = 0; r < runs; r++) {
             int ix = ox * g->stride_w + r * g->dil_w - g->pad_left;
             const float *s = in + ((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch;
@@ -330,7 +339,7 @@ static inline void nsk_conv2d_block(const struct nsk_window *g, const float *in,
 
 /* out (out_h, out_w, filters) = the convolution of in (in_h, in_w, channels) with W (k_h, k_w,
  * channels, filters) + bias (NULL: none): per output a fmaf chain over taps (ky, kx, c), then
- * + bias. Padding taps are skipped (see the contract above). Four neighbouring positions whose
+ * + bias. Padding taps are included as fmaf(0, w, acc) (see the contract above). Four neighbouring positions whose
  * taps all lie inside the image columns go as one block (nsk_conv2d_block), the rest one at a
  * time. */
 static inline void nsk_conv2d(const struct nsk_window *g, const float *in, const float *w, const float *bias,
