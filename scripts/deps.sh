@@ -5,7 +5,7 @@
 #          libraries netspec links (dpkg multiarch), qemu-user-static, musl and clang.
 set -euo pipefail
 packages=(build-essential autoconf automake pkg-config libyaml-dev libstb-dev
-          libcunit1-dev zlib1g-dev dataset-fashion-mnist)
+          libcunit1-dev zlib1g-dev dataset-fashion-mnist strace)
 cross=no
 case ${1:-} in
     "") ;;
