@@ -250,6 +250,22 @@ static bool have_tool(const char *name)
     return ok;
 }
 
+/* The compiler of emit_builds[b], or NULL after saying loudly that `what` goes unchecked
+ * there because it (or its emulator) is not installed. */
+static const char *build_compiler(size_t b, const char *what)
+{
+    const char *project_cc = getenv("NETSPEC_CC");
+    const char *compiler = emit_builds[b].compiler ? emit_builds[b].compiler
+                           : project_cc && *project_cc ? project_cc : "cc";
+    const char *runner = emit_builds[b].runner;
+    if (!have_tool(compiler) || (runner && !have_tool(runner))) {
+        fprintf(stderr, "\n*** test_emit: %s is not installed: %s is NOT checked with %s %s ***\n",
+                have_tool(compiler) ? runner : compiler, what, compiler, emit_builds[b].flags);
+        return NULL;
+    }
+    return compiler;
+}
+
 /* What the runtime makes of the inputs, in eval mode. */
 struct reference {
     size_t n, in_size, k, classes;
@@ -467,16 +483,11 @@ static void check_bit_exact(const char *spec_name, const char *run_name, const c
     struct reference ref;
     CU_ASSERT_FATAL(reference_compute(run_dir, raw, INPUT_COUNT, &ref));
     CU_ASSERT_EQUAL(ref.n, (size_t)INPUT_COUNT);
-    const char *project_cc = getenv("NETSPEC_CC");
     for (size_t b = 0; b < sizeof emit_builds / sizeof *emit_builds; b++) {
-        const char *compiler = emit_builds[b].compiler ? emit_builds[b].compiler
-                               : project_cc && *project_cc ? project_cc : "cc";
+        const char *compiler = build_compiler(b, "the emitted C");
         const char *runner = emit_builds[b].runner;
-        if (!have_tool(compiler) || (runner && !have_tool(runner))) {
-            fprintf(stderr, "\n*** test_emit: %s is not installed: the emitted C is NOT checked with %s %s ***\n",
-                    have_tool(compiler) ? runner : compiler, compiler, emit_builds[b].flags);
+        if (!compiler)
             continue;
-        }
         CU_ASSERT_FATAL(compile_with(compiler, dir, prefix, "driver.c", emit_builds[b].flags, emit_builds[b].name));
         char *built = ns_asprintf("%s/%s", dir, emit_builds[b].name);
         size_t same = compare_with_runner(runner, built, inputs, &ref);
@@ -576,16 +587,11 @@ static void test_nsk_every_compiler(void)
     CU_ASSERT_FATAL(test_util_save_text(src, text));
     char want[32];
     snprintf(want, sizeof want, "%llx\n", nsk_sweep());
-    const char *project_cc = getenv("NETSPEC_CC");
     for (size_t b = 0; b < sizeof emit_builds / sizeof *emit_builds; b++) {
-        const char *compiler = emit_builds[b].compiler ? emit_builds[b].compiler
-                               : project_cc && *project_cc ? project_cc : "cc";
+        const char *compiler = build_compiler(b, "nsk.h");
         const char *runner = emit_builds[b].runner;
-        if (!have_tool(compiler) || (runner && !have_tool(runner))) {
-            fprintf(stderr, "\n*** test_emit: %s is not installed: nsk.h is NOT checked with %s %s ***\n",
-                    have_tool(compiler) ? runner : compiler, compiler, emit_builds[b].flags);
+        if (!compiler)
             continue;
-        }
         char *cmd = ns_asprintf("%s %s '%s' -lm -o '%s/sweep' && %s '%s/sweep'", compiler, emit_builds[b].flags, src,
                                 dir, runner ? runner : "", dir);
         struct test_util_run r = test_util_shell(cmd);
