@@ -23,6 +23,7 @@ enum ns_code {
     NS_ERR_SPEC = 2, /* usage and spec errors */
     NS_ERR_DATA = 3,
     NS_ERR_DIVERGED = 4,
+    NS_ERR_OUTPUT = 5, /* an output could not be written: disk full, permissions, a path in the way */
 };
 
 struct ns_loc {
