@@ -281,7 +281,7 @@ static const struct schema_section train_section = SECTION(S, "train", train_fie
 #define S struct spec_runtime
 static const struct schema_field runtime_fields[] = {
     {.key = "threads", .type = SCHEMA_INT, .offset = offsetof(S, threads), .def = "auto", .auto_ok = true, .min = 1, .max = 1024,
-     .doc = "OpenMP threads; auto = all cores; `--threads` wins. Results do not depend on it"},
+     .doc = "OpenMP threads; auto = all cores, and training drops to fewer while other processes compete for them; a number is used as given; `--threads` wins. Results do not depend on it"},
     {.key = "max_memory", .type = SCHEMA_SIZE, .offset = offsetof(S, max_memory), .def = "auto", .auto_ok = true, SCHEMA_NO_RANGE,
      .doc = "memory training may use, in bytes or with a unit (512MiB, 4GiB, 2GB); auto = 80% of physical memory. "
             "`check` and `train` stop with an error when the estimate is larger"},
