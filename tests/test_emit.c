@@ -1079,7 +1079,7 @@ static void test_usage_errors(void)
     test_util_run_free(&r);
 }
 
-/* Library-level refusals: regression models and a main program for vector input. */
+/* Library-level refusals: a main program for a regression model, a bad prefix, a NaN weight. */
 static void test_refusals(void)
 {
     struct ns_ctx ctx;
@@ -1092,8 +1092,11 @@ static void test_refusals(void)
     struct emit_model m = {.g = run.g, .params = run.st.params, .class_count = 0, .norm = &norm,
                            .name = "x", .source = run_dir, .version = "test"};
     struct emit_files files;
-    CU_ASSERT(!emit_classifier(&ctx.diag, &m, "x", false, &files));
-    CU_ASSERT(ctx.diag.count == 1 && strstr(ctx.diag.items[0].message, "regression") != NULL);
+    /* A regression model has no classes for --main to print. */
+    CU_ASSERT(!emit_classifier(&ctx.diag, &m, "x", true, &files));
+    CU_ASSERT(ctx.diag.count == 1 &&
+              strstr(ctx.diag.items[0].message, "--main classifies images, but the model is a regression model"));
+    CU_ASSERT(ctx.diag.count == 1 && ctx.diag.items[0].hint && strstr(ctx.diag.items[0].hint, "x_predict"));
     CU_ASSERT_EQUAL(ns_diag_code(&ctx.diag), NS_ERR_SPEC);
     m.class_count = run.info.class_count;
     m.class_names = (const char *const *)run.class_names;
