@@ -880,9 +880,12 @@ static bool folder_split_parts(struct validator *v, struct spec_data *d)
             continue;
         const struct spec_node *written = spec_tree_get(d->split.node, parts[i].key);
         if (written && *parts[i].part != 0) {
-            error_at(v, written, "leave split.%s out (or write 0): root is then split into the other parts only",
+            char *hint = ns_asprintf("leave split.%s out (or write 0): root is then split into the other parts only",
+                                     parts[i].key);
+            error_at(v, written, hint,
                      "data.%s names a %s folder, so split.%s must be 0: root's images would be a second %s set",
                      parts[i].key, parts[i].key, parts[i].key, parts[i].key);
+            free(hint);
             ok = false;
         }
         *parts[i].part = 0;
