@@ -92,7 +92,7 @@ static const struct schema_section image_section = SECTION(S, "image", image_fie
 #define S struct spec_split
 static const struct schema_field split_fields[] = {
     {.key = "train", .type = SCHEMA_FLOAT, .offset = offsetof(S, train), .def = "0.8", .min = 0, .max = 1, .min_exclusive = true,
-     .doc = "fraction of each class used for training"},
+     .doc = "fraction of each class used for training; with a test or validation folder the default is what the other fractions leave"},
     {.key = "validation", .type = SCHEMA_FLOAT, .offset = offsetof(S, validation), .def = "0.1", .min = 0, .max = 1,
      .doc = "fraction of each class held out for validation"},
     {.key = "test", .type = SCHEMA_FLOAT, .offset = offsetof(S, test), .def = "0.1", .min = 0, .max = 1,
@@ -129,6 +129,10 @@ static const struct schema_field data_folder_fields[] = {
     FORMAT_FIELD,
     {.key = "root", .type = SCHEMA_PATH, .offset = offsetof(S, root), .required = true, SCHEMA_NO_RANGE,
      .doc = "folder with one sub-folder of PNG/JPEG/BMP/PGM images per class"},
+    {.key = "test", .type = SCHEMA_PATH, .offset = offsetof(S, test_folder), SCHEMA_NO_RANGE,
+     .doc = "folder laid out like root (a sub-folder for each class) holding the test images; split.test is then 0, so root is only split into training and validation"},
+    {.key = "validation", .type = SCHEMA_PATH, .offset = offsetof(S, validation_folder), SCHEMA_NO_RANGE,
+     .doc = "folder laid out like root (a sub-folder for each class) holding the validation images; split.validation is then 0"},
     {.key = "image", .type = SCHEMA_SECTION, .offset = offsetof(S, image), .required = true, .section = &image_section, SCHEMA_NO_RANGE,
      .doc = "the size and channels every image is converted to"},
     {.key = "split", .type = SCHEMA_SECTION, .offset = offsetof(S, split), .def = "{}", .section = &split_section, SCHEMA_NO_RANGE,
