@@ -307,12 +307,15 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
-    if (r.st.finished) {
+    if (r.st.finished && run_is_complete(&r)) {
         printf("%s is complete (%zu epochs); nothing to resume\nrun: %s\n", r.dir, r.st.history_count, r.dir);
         rc = 0;
         goto out;
     }
-    print_start(&r, ctx);
+    if (r.st.finished)
+        printf("%s trained all its epochs but was stopped before its summary: writing it\n", r.dir);
+    else
+        print_start(&r, ctx);
 
     struct train_ui ui = {.ctx = ctx, .st = &r.st, .tty = ctx->progress_tty, .bar_epoch = -1,
                           .stop_after = a.stop_after};
