@@ -393,7 +393,7 @@ static bool write_summary(struct ns_ctx *ctx, struct run *r, const struct loop_e
     run_dir_json_put_number(&b, seconds);
     ns_buf_puts(&b, "\n}\n");
     char *path = ns_path_join(r->dir, "summary.json");
-    bool ok = ns_file_write_text(&ctx->diag, path, b.data);
+    bool ok = ns_file_replace_text(&ctx->diag, path, b.data);
     free(path);
     ns_buf_free(&b);
     return ok;
