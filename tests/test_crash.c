@@ -63,6 +63,7 @@ struct crash_stats {
     int mid_write;          /* kills that left a NAME.tmp: inside an atomic write */
     int loadable;           /* kills after which eval read model.nsm */
     int resumed_same;       /* resumed to the reference model.nsm bytes */
+    int summary_only;       /* ... of which killed after the last checkpoint: summary written */
     int refused;            /* before the first checkpoint: --resume refused as it should */
     int restarted_same;     /* ... and the run started again in its folder, same bytes */
     int ended_before_kill;  /* timed kills that came after the run had ended (not kills) */
@@ -593,8 +594,18 @@ static void recover(const char *dir, struct crash_stats *s, uint64_t *rng, bool 
     args = ns_asprintf("train '%s' --resume '%s' --threads %s", spec_path, dir, threads);
     r = test_util_netspec(args);
     CU_ASSERT_EQUAL(r.exit_code, 0);
-    if (r.exit_code != 0)
-        fprintf(stderr, "\nresuming %s after a kill:\n%s", dir, r.err);
+    /* Killed while training, after its last checkpoint, or after its final manifest. */
+    char *resuming = ns_asprintf("resuming %s at epoch ", dir);
+    char *summary_only = ns_asprintf("%s trained all its epochs but was stopped before its summary: writing it", dir);
+    char *complete = ns_asprintf("%s is complete (%d epochs); nothing to resume", dir, EPOCHS);
+    bool said = strstr(r.out, resuming) || strstr(r.out, summary_only) || strstr(r.out, complete);
+    CU_ASSERT(said);
+    s->summary_only += strstr(r.out, summary_only) != NULL;
+    if (r.exit_code != 0 || !said)
+        fprintf(stderr, "\nresuming %s after a kill:\n%s%s", dir, r.out, r.err);
+    free(resuming);
+    free(summary_only);
+    free(complete);
     test_util_run_free(&r);
     free(args);
     s->resumed_same += check_complete(dir);
@@ -683,8 +694,9 @@ static void test_kills(void)
     for (int t = 0; t < T_COUNT; t++)
         printf("%s %s %d", t ? "," : "", target_names[t], s.hit[t]);
     printf("\n  %d kills landed inside an atomic write (a NAME.tmp was left)\n", s.mid_write);
-    printf("  %d left a checkpoint: eval read %d, --resume reached the reference model.nsm bytes %d times\n",
-           s.kills - s.refused, s.loadable, s.resumed_same);
+    printf("  %d left a checkpoint: eval read %d, --resume reached the reference model.nsm bytes %d times "
+           "(%d of them killed after the last checkpoint: summary and manifest written)\n",
+           s.kills - s.refused, s.loadable, s.resumed_same, s.summary_only);
     printf("  %d came before the first checkpoint: --resume refused %d, started again to the same bytes %d\n",
            s.refused, s.refused, s.restarted_same);
     fflush(stdout);
