@@ -893,9 +893,39 @@ static void test_full_disk(void)
     free(disk);
 }
 
+/* A run's NAME.tmp files are links to a file outside the run directory (left there by
+ * someone, or a symlink attack): the run replaces the links, and the file keeps its bytes. */
+static void test_planted_links(void)
+{
+    char *dir = test_util_tmp_path("links"), *outside = test_util_tmp_path("outside.txt");
+    test_util_write_text(outside, "not netspec's\n");
+    CU_ASSERT_FATAL(mkdir(dir, 0755) == 0);
+    static const char *const names[] = {"spec.resolved.yaml.tmp", "model.yaml.tmp", "manifest.json.tmp",
+                                        "metrics.csv.tmp", "curves.svg.tmp", "model.nsm.tmp", "summary.json.tmp"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *link = in_dir(dir, names[i]);
+        CU_ASSERT(symlink(outside, link) == 0);
+        free(link);
+    }
+    char *args = ns_asprintf("train '%s' -o '%s' --threads 1", spec_path, dir);
+    struct test_util_run r = test_util_netspec(args);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    if (r.exit_code)
+        fprintf(stderr, "\ntraining over planted links:\n%s%s", r.out, r.err);
+    test_util_run_free(&r);
+    free(args);
+    char *text = test_util_slurp(outside, NULL);
+    CU_ASSERT_STRING_EQUAL(text, "not netspec's\n");
+    free(text);
+    CU_ASSERT(check_complete(dir));
+    free(dir);
+    free(outside);
+}
+
 static const struct test_util_case cases[] = {
     {"SIGKILL at chosen calls and random times: whole files, same bytes after --resume", test_kills},
     {"a full disk: exit 5, the previous checkpoint kept, --resume once space is back", test_full_disk},
+    {"links planted at NAME.tmp: replaced, nothing written through them", test_planted_links},
 };
 
 int main(void)

@@ -173,7 +173,7 @@ static bool bind_model_files(struct ns_ctx *ctx, struct run *r)
         }
         free(old);
     } else {
-        ok = ns_file_write_text(&ctx->diag, path, text);
+        ok = ns_file_replace_text(&ctx->diag, path, text);
     }
     sha256_text(r->resolved, r->st.spec_sha256);
     sha256_text(text, r->st.model_sha256);
@@ -294,7 +294,7 @@ bool run_open(struct ns_ctx *ctx, const struct run_options *o, struct run *r)
         return false;
     if (!r->resumed) {
         char *spec_file = ns_path_join(r->dir, "spec.resolved.yaml");
-        bool ok = run_dir_make(&ctx->diag, r->dir) && ns_file_write_text(&ctx->diag, spec_file, r->resolved);
+        bool ok = run_dir_make(&ctx->diag, r->dir) && ns_file_replace_text(&ctx->diag, spec_file, r->resolved);
         free(spec_file);
         if (!ok)
             return false;
