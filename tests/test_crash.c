@@ -978,12 +978,32 @@ static void test_planted_links(void)
     CU_ASSERT(check_complete(dir));
     free(dir);
     free(outside);
+
+    /* A NAME.tmp that cannot be removed (a folder) is named in the error, exit 5. */
+    dir = test_util_tmp_path("stale");
+    char *stale = in_dir(dir, "model.nsm.tmp"), *first = in_dir(dir, "spec.resolved.yaml.tmp");
+    CU_ASSERT_FATAL(mkdir(dir, 0755) == 0 && mkdir(stale, 0755) == 0);
+    test_util_write_text(first, "");
+    args = ns_asprintf("train '%s' -o '%s' --threads 1", spec_path, dir);
+    r = test_util_netspec(args);
+    char *want = ns_asprintf("cannot write %s/model.nsm: the %s an earlier run left cannot be removed: Is a directory",
+                             dir, stale);
+    CU_ASSERT_EQUAL(r.exit_code, 5);
+    CU_ASSERT(strstr(r.err, want) != NULL);
+    if (r.exit_code != 5 || !strstr(r.err, want))
+        fprintf(stderr, "\nexpected exit 5 and \"%s\":\n%s", want, r.err);
+    test_util_run_free(&r);
+    free(want);
+    free(args);
+    free(first);
+    free(stale);
+    free(dir);
 }
 
 static const struct test_util_case cases[] = {
     {"SIGKILL at chosen calls and random times: whole files, same bytes after --resume", test_kills},
     {"a full disk: exit 5, the previous checkpoint kept, --resume once space is back", test_full_disk},
-    {"links planted at NAME.tmp: replaced, nothing written through them", test_planted_links},
+    {"links planted at NAME.tmp: replaced, nothing written through them; a folder there is named", test_planted_links},
 };
 
 int main(void)

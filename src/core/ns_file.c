@@ -65,10 +65,15 @@ bool ns_file_write_text(struct ns_diag *diag, const char *path, const char *text
 
 /* ---- ns_file_replace: the run outputs' writer ---- */
 
-static void replace_failed(struct ns_diag *diag, const char *path, int err, bool replaced)
+static void replace_failed(struct ns_diag *diag, const char *path, const char *stale_tmp, int err, bool replaced)
 {
-    ns_diag_add(diag, NS_ERR_OUTPUT, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot write %s: %s", path,
-                strerror(err));
+    if (stale_tmp)
+        ns_diag_add(diag, NS_ERR_OUTPUT, (struct ns_loc){path, 0, 0, 0}, NULL,
+                    "cannot write %s: the %s an earlier run left cannot be removed: %s", path, stale_tmp,
+                    strerror(err));
+    else
+        ns_diag_add(diag, NS_ERR_OUTPUT, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot write %s: %s", path,
+                    strerror(err));
     if (replaced)
         ns_diag_hint(diag, "%s holds the new version, but its folder could not be synced: after a power loss "
                      "it may hold the previous one", path);
@@ -120,7 +125,12 @@ bool ns_file_replace(struct ns_diag *diag, const char *path, const void *data, s
     /* A killed run leaves PATH.tmp behind; removing it (a link is removed, not followed) and
      * creating it with O_EXCL writes into a new file of our own, inside the run's folder. */
     bool ok = unlink(tmp) == 0 || errno == ENOENT;
-    int fd = ok ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : -1;
+    if (!ok) {
+        replace_failed(diag, path, tmp, errno, false);
+        free(tmp);
+        return false;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     ok = fd >= 0 && write_all(fd, data, len);
     while (ok && fsync(fd) != 0)
         ok = errno == EINTR;
@@ -138,12 +148,12 @@ bool ns_file_replace(struct ns_diag *diag, const char *path, const void *data, s
         if (fd >= 0)
             unlink(tmp);
         free(tmp);
-        replace_failed(diag, path, err, false);
+        replace_failed(diag, path, NULL, err, false);
         return false;
     }
     free(tmp);
     if (!sync_folder_of(path)) {
-        replace_failed(diag, path, errno, true);
+        replace_failed(diag, path, NULL, errno, true);
         return false;
     }
     return true;

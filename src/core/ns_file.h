@@ -3,9 +3,9 @@
  *   ns_file_write_atomic(diag, "runs/x/model.nsm", data, len);  // tmp, fsync, rename, dir fsync
  *   char *p = ns_path_join("runs/x", "metrics.csv");             // malloc'd
  *
- * Every file netspec writes goes through ns_file_write_atomic: a crash or a full disk leaves the
- * previous version (or nothing), never half a file. A failure is an NS_ERR_DATA error naming
- * the path and the system's reason.
+ * Every file netspec writes goes through ns_file_write_atomic, or ns_file_replace for the files
+ * of a training run: a crash or a full disk leaves the previous version (or nothing), never
+ * half a file. A failure is an error naming the path and the system's reason.
  */
 #ifndef NS_FILE_H
 #define NS_FILE_H
