@@ -79,7 +79,8 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         entries++;
-        is_run = is_run || !strcmp(e->d_name, "spec.resolved.yaml");
+        /* A run killed while it wrote its first file leaves only that file's temporary. */
+        is_run = is_run || !strcmp(e->d_name, "spec.resolved.yaml") || !strcmp(e->d_name, "spec.resolved.yaml.tmp");
         if (!first && !run_owns_name(e->d_name))
             first = ns_xstrdup(e->d_name);
     }
@@ -172,7 +173,7 @@ static bool bind_model_files(struct ns_ctx *ctx, struct run *r)
         }
         free(old);
     } else {
-        ok = ns_file_write_text(&ctx->diag, path, text);
+        ok = ns_file_replace_text(&ctx->diag, path, text);
     }
     sha256_text(r->resolved, r->st.spec_sha256);
     sha256_text(text, r->st.model_sha256);
@@ -293,7 +294,7 @@ bool run_open(struct ns_ctx *ctx, const struct run_options *o, struct run *r)
         return false;
     if (!r->resumed) {
         char *spec_file = ns_path_join(r->dir, "spec.resolved.yaml");
-        bool ok = run_dir_make(&ctx->diag, r->dir) && ns_file_write_text(&ctx->diag, spec_file, r->resolved);
+        bool ok = run_dir_make(&ctx->diag, r->dir) && ns_file_replace_text(&ctx->diag, spec_file, r->resolved);
         free(spec_file);
         if (!ok)
             return false;
@@ -392,7 +393,7 @@ static bool write_summary(struct ns_ctx *ctx, struct run *r, const struct loop_e
     run_dir_json_put_number(&b, seconds);
     ns_buf_puts(&b, "\n}\n");
     char *path = ns_path_join(r->dir, "summary.json");
-    bool ok = ns_file_write_text(&ctx->diag, path, b.data);
+    bool ok = ns_file_replace_text(&ctx->diag, path, b.data);
     free(path);
     ns_buf_free(&b);
     return ok;
@@ -411,6 +412,18 @@ bool run_finish(struct ns_ctx *ctx, struct run *r, struct loop_eval *test, bool 
     }
     bool ok = write_summary(ctx, r, *has_test ? test : NULL, loop_now() - r->started);
     return write_manifest(ctx, r, "complete", true) && ok;
+}
+
+bool run_is_complete(const struct run *r)
+{
+    char *path = ns_path_join(r->dir, "manifest.json");
+    char *text = ns_read_file(path, 0, NULL, NULL);
+    /* run_dir_write_manifest writes the status in this one form; "complete" comes last of all,
+     * after summary.json. */
+    bool complete = text && strstr(text, "\"status\": \"complete\"") != NULL;
+    free(text);
+    free(path);
+    return complete;
 }
 
 bool run_stop(struct ns_ctx *ctx, struct run *r, const char *status)

@@ -174,6 +174,7 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
     b.perm = ns_xmalloc(n * sizeof *b.perm);
     struct kernels_cpu cpu = {.threads = ctx->threads, .isa = (enum kernels_isa)ctx->isa};
     enum loop_status status = LOOP_FINISHED;
+    size_t errors_before = ctx->diag.count;
     struct thread_tuner tuner;
     thread_tuner_init(&tuner, ctx->threads, ctx->threads_adapt);
 
@@ -257,6 +258,13 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
                                            .images_per_s = train_seconds > 0 ? (double)samples / train_seconds : 0,
                                            .stopping_early = stop_early};
             hooks->epoch(hooks->user, &info);
+        }
+        /* The hook writes the epoch's metrics: when it could not, a checkpoint of this epoch
+         * would leave metrics.csv a row short for good (a resume rewrites only the epochs
+         * after its checkpoint). */
+        if (ctx->diag.count > errors_before) {
+            status = LOOP_FAILED;
+            goto done;
         }
         int every = spec->train.checkpoint_every;
         bool saved = false;
