@@ -225,6 +225,16 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
+    if (ts.sample_size != run.g->input_size) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){a.run_dir, 0, 0, 0}, NULL,
+                    "the data now gives %zu inputs per example; the model takes %zu", ts.sample_size,
+                    run.g->input_size);
+        rc = 3;
+        goto out;
+    }
+    /* The preprocessing the run recorded, fitted values included, not a refit. */
+    data_prep_norm_free(&ts.norm);
+    data_prep_norm_copy(&run.norm, &ts.norm);
     const struct dataset *ds = trainset_split(&ts, a.split);
     bool present = want_test ? ts.has_test : ts.has_validation;
     if (!present || !ds->count) {

@@ -54,7 +54,7 @@ bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count,
             ts.class_names[c] = name ? ns_xstrdup(name) : ns_asprintf("%d", c);
         }
     }
-    if (!data_prep_from_spec(&ctx->diag, spec, ts.shape, &ts.norm, &ts.augment)) {
+    if (!data_prep_for_training(&ctx->diag, spec, &ts.train, &ts.norm, &ts.augment)) {
         trainset_free(&ts);
         return false;
     }
