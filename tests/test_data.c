@@ -25,6 +25,7 @@
 #include "data/data_split.h"
 #include "data/dataset.h"
 #include "spec/spec.h"
+#include "spec/spec_tree.h"
 
 #include "test_util.h"
 
@@ -1206,6 +1207,453 @@ static void test_spec_folder_and_csv(void)
     free(root);
 }
 
+/* ---- CSV as people have it ---- */
+
+/* A CSV training file of `rows` rows: features f1 (number), colour (category), f2 (number),
+ * the label kind (a name); blobs around three centres so a small model learns them.
+ * `sep` is the delimiter; with `decimal_comma` numbers are written 1,5. Every `missing_every`th
+ * row (0 = none) has an empty f2. */
+static char *blobs_text(int rows, char sep, bool decimal_comma, int missing_every, uint64_t seed)
+{
+    static const char *const kinds[3] = {"heron", "egret", "stork"};
+    static const char *const colours[3] = {"red", "green", "blue"};
+    static const double centre[3][2] = {{-2, 0}, {2, 1}, {0, -2.5}};
+    uint64_t rng = seed;
+    struct ns_buf b = {0};
+    ns_buf_printf(&b, "f1%ccolour%cf2%ckind\n", sep, sep, sep);
+    for (int i = 0; i < rows; i++) {
+        int c = i % 3;
+        char f1[32], f2[32];
+        snprintf(f1, sizeof f1, "%.4f", centre[c][0] + 0.6 * test_util_next_normal(&rng));
+        snprintf(f2, sizeof f2, "%.4f", centre[c][1] + 0.6 * test_util_next_normal(&rng));
+        for (char *p = f1; decimal_comma && *p; p++)
+            *p = *p == '.' ? ',' : *p;
+        for (char *p = f2; decimal_comma && *p; p++)
+            *p = *p == '.' ? ',' : *p;
+        const char *colour = colours[(c + (test_util_next_u64(&rng) % 4 == 0)) % 3];
+        bool gap = missing_every && i % missing_every == missing_every - 1;
+        ns_buf_printf(&b, "%s%c%s%c%s%c%s\n", f1, sep, colour, sep, gap ? "" : f2, sep, kinds[c]);
+    }
+    return b.data;
+}
+
+static struct data_csv_opts blobs_opts(void)
+{
+    static const char *const categorical[1] = {"colour"};
+    return (struct data_csv_opts){.label_column = "kind", .loss_name = "cross_entropy", .categorical_count = 1,
+                                  .categorical = categorical};
+}
+
+/* The same rows as a plain or gzip file, with commas or with semicolons and decimal commas,
+ * load to the same bits. */
+static void test_csv_formats_same_data(void)
+{
+    char *comma = blobs_text(60, ',', false, 0, 11), *semi = blobs_text(60, ';', true, 0, 11);
+    const char *names[4] = {"fmt_comma.csv", "fmt_comma.csv.gz", "fmt_semi.csv", "fmt_semi.csv.gz"};
+    char *paths[4];
+    for (int i = 0; i < 4; i++) {
+        paths[i] = test_util_tmp_path(names[i]);
+        const char *text = i < 2 ? comma : semi;
+        if (i % 2)
+            test_util_write_gz(paths[i], text, strlen(text));
+        else
+            test_util_write_text(paths[i], text);
+    }
+    struct data_csv_opts o = blobs_opts();
+    struct dataset ds[4];
+    struct ns_diag diag = {0};
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, paths[i], &o, &ds[i]));
+    print_diag(&diag);
+    CU_ASSERT_EQUAL(ds[0].count, 60);
+    CU_ASSERT_EQUAL(ds[0].sample_size, 5); /* f1, colour one-hot (blue, green, red), f2 */
+    CU_ASSERT_STRING_EQUAL(ds[0].csv->columns[1].categories[0], "blue");
+    CU_ASSERT_EQUAL(ds[0].csv->columns[2].offset, 4);
+    CU_ASSERT_EQUAL(ds[0].class_count, 3);
+    CU_ASSERT_STRING_EQUAL(ds[0].class_names[0], "egret"); /* names, sorted */
+    CU_ASSERT_STRING_EQUAL(ds[0].class_names[2], "stork");
+    for (int i = 1; i < 4; i++) {
+        CU_ASSERT_EQUAL_FATAL(ds[i].count, ds[0].count);
+        CU_ASSERT_EQUAL(memcmp(ds[i].x, ds[0].x, ds[0].count * ds[0].sample_size * sizeof(float)), 0);
+        CU_ASSERT_EQUAL(memcmp(ds[i].labels, ds[0].labels, ds[0].count * sizeof(int32_t)), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        dataset_free(&ds[i]);
+        free(paths[i]);
+    }
+    /* Tabs are found too, and a delimiter the spec names is used as given. */
+    char *tabbed = ns_xstrdup(comma);
+    for (char *p = tabbed; *p; p++)
+        *p = *p == ',' ? '\t' : *p;
+    char *path = test_util_tmp_path("fmt_tab.tsv");
+    test_util_write_text(path, tabbed);
+    CU_ASSERT_TRUE(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds[0]));
+    CU_ASSERT_EQUAL(ds[0].sample_size, 5);
+    dataset_free(&ds[0]);
+    o.delimiter = DELIMITER_SEMICOLON;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds[0]));
+    CU_ASSERT_TRUE(has_error(&diag, "no column \"kind\""));
+    ns_diag_free(&diag);
+    /* A gzip file cut short is named as such. */
+    char *gz = test_util_tmp_path("fmt_comma.csv.gz");
+    char *cut = test_util_tmp_path("fmt_cut.csv.gz");
+    size_t n;
+    char *bytes = test_util_slurp(gz, &n);
+    test_util_write_bytes(cut, bytes, n / 2);
+    o.delimiter = DELIMITER_AUTO;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, cut, &o, &ds[0]));
+    char *want = ns_asprintf("%s: error: \"%s\" is a damaged or truncated gzip file", cut, cut);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    ns_diag_free(&diag);
+    free(want);
+    free(bytes);
+    free(gz);
+    free(cut);
+    free(path);
+    free(tabbed);
+    free(comma);
+    free(semi);
+}
+
+static char *csv_fail_with(const char *text, const struct data_csv_opts *o, struct ns_diag *diag, char **path_out)
+{
+    char *path = test_util_tmp_path("labels.csv");
+    test_util_write_text(path, text);
+    struct dataset ds = {0};
+    CU_ASSERT_FALSE(data_csv_load(diag, (struct ns_loc){0}, path, o, &ds));
+    CU_ASSERT_TRUE_FATAL(diag->count >= 1);
+    *path_out = path;
+    return ns_error_first_line(&diag->items[0]);
+}
+
+/* Labels: names sorted or in the listed order; integers are class indices from 0; numbers
+ * that are not classes say which loss fits them. */
+static void test_csv_labels(void)
+{
+    struct ns_diag diag = {0};
+    char *path = test_util_tmp_path("names.csv");
+    test_util_write_text(path, "x,y\n1,dog\n2,cat\n3,eel\n4,cat\n");
+    struct data_csv_opts o = {.label_column = "y", .loss_name = "cross_entropy"};
+    struct dataset ds;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    CU_ASSERT_EQUAL(ds.class_count, 3);
+    CU_ASSERT_STRING_EQUAL(ds.class_names[0], "cat");
+    CU_ASSERT_EQUAL(ds.labels[0], 1);
+    CU_ASSERT_EQUAL(ds.labels[2], 2);
+    CU_ASSERT_TRUE(ds.csv->label_names);
+    dataset_free(&ds);
+    static const char *const listed[3] = {"eel", "dog", "cat"};
+    o.class_count = 3;
+    o.class_names = listed;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    CU_ASSERT_EQUAL(ds.labels[0], 1);
+    CU_ASSERT_EQUAL(ds.labels[1], 2);
+    CU_ASSERT_EQUAL(ds.labels[2], 0);
+    dataset_free(&ds);
+    /* Listed names the data does not hold: the stray label is an error at its cell. */
+    static const char *const other[3] = {"eel", "dog", "bat"};
+    o.class_names = other;
+    char *file = NULL, *line = csv_fail_with("x,y\n1,dog\n2,cat\n", &o, &diag, &file);
+    char *want = ns_asprintf("%s:3:3: error: label \"cat\" in column \"y\" is not one of the classes", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "classes: eel, dog, bat");
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    o = (struct data_csv_opts){.label_column = "y", .loss_name = "cross_entropy"};
+
+    /* Whole numbers from 1: class 0 would be empty. */
+    line = csv_fail_with("x,y\n1,1\n2,2\n3,3\n", &o, &diag, &file);
+    want = ns_asprintf("%s:1:3: error: no row has label 0 in column \"y\": labels are class indices from 0, and "
+                       "these run from 1 to 3", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "subtract 1 from the labels, or name the classes: `classes: [\"1\", "
+                                               "\"2\", \"3\"]` (labels that match listed names are names)");
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    /* ... which, listed, are names. */
+    static const char *const numbers[3] = {"1", "2", "3"};
+    o.class_count = 3;
+    o.class_names = numbers;
+    test_util_write_text(path, "x,y\n1,1\n2,2\n3,3\n");
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    CU_ASSERT_EQUAL(ds.labels[0], 0);
+    CU_ASSERT_EQUAL(ds.labels[2], 2);
+    dataset_free(&ds);
+    o = (struct data_csv_opts){.label_column = "y", .loss_name = "cross_entropy"};
+
+    /* A continuous target under cross_entropy: not "the data has 347 classes". */
+    line = csv_fail_with("x,y\n1,0\n2,2.21858\n3,-1.5\n", &o, &diag, &file);
+    want = ns_asprintf("%s:3:3: error: label \"2.21858\" in column \"y\" is not a whole number: cross_entropy needs "
+                       "class labels", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "the column looks like a numeric target: use `loss: mse` to predict it "
+                                               "(regression)");
+    CU_ASSERT_EQUAL(diag.count, 1);
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    struct ns_buf many = {0};
+    ns_buf_puts(&many, "x,y\n");
+    for (int i = 0; i < 100; i++)
+        ns_buf_printf(&many, "%d,%d\n", i, (i * 37) % 347);
+    line = csv_fail_with(many.data, &o, &diag, &file);
+    ns_buf_free(&many);
+    want = ns_asprintf("%s:1:3: error: column \"y\" holds 100 different whole numbers (0 to 346) in 100 rows: "
+                       "cross_entropy needs class labels, and these look like a numeric target", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag.items[0].hint, "use `loss: mse`"));
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    /* -1 and 1 are names waiting to be listed. */
+    line = csv_fail_with("x,y\n1,1\n2,-1\n", &o, &diag, &file);
+    want = ns_asprintf("%s:3:3: error: label \"-1\" in column \"y\" is not a class index (an integer 0 or more)", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "to use the labels as class names, list them: `classes: [\"-1\", \"1\"]`");
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    free(path);
+}
+
+/* Categories one-hot; missing cells by policy; a test file read against the training layout. */
+static void test_csv_categories_and_missing(void)
+{
+    struct ns_diag diag = {0};
+    char *train = test_util_tmp_path("cat_train.csv"), *test = test_util_tmp_path("cat_test.csv");
+    test_util_write_text(train, "size,grade,y\n1,10,a\n2,9,b\nNA,10,a\n4,,b\n5,2,a\n");
+    static const char *const grade[1] = {"grade"};
+    struct data_csv_opts o = {.label_column = "y", .categorical_count = 1, .categorical = grade,
+                              .missing = MISSING_DROP};
+    struct dataset ds;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_EQUAL(ds.count, 3);
+    CU_ASSERT_EQUAL(ds.dropped, 2);
+    CU_ASSERT_EQUAL(ds.csv->columns[1].category_count, 3); /* by number: 2, 9, 10 */
+    CU_ASSERT_STRING_EQUAL(ds.csv->columns[1].categories[0], "2");
+    CU_ASSERT_STRING_EQUAL(ds.csv->columns[1].categories[2], "10");
+    const float want_row0[4] = {1, 0, 0, 1};
+    CU_ASSERT_EQUAL(memcmp(ds.x, want_row0, sizeof want_row0), 0);
+    char *name = data_csv_input_name(ds.csv, 3);
+    CU_ASSERT_STRING_EQUAL(name, "grade=10");
+    free(name);
+
+    /* The test file: its own column order; a category training never saw is an error at its cell. */
+    o.layout = ds.csv;
+    test_util_write_text(test, "y,grade,size\nb,9,7\na,3,8\n");
+    struct dataset t;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, test, &o, &t));
+    char *want = ns_asprintf("%s:3:3: error: category \"3\" in column \"grade\" is not in the training file", test);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "its categories: 2, 9, 10");
+    free(want);
+    ns_diag_free(&diag);
+    test_util_write_text(test, "y,grade,size\nb,9,7\n");
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, test, &o, &t));
+    const float want_t[4] = {7, 0, 1, 0};
+    CU_ASSERT_EQUAL(memcmp(t.x, want_t, sizeof want_t), 0);
+    CU_ASSERT_EQUAL(t.labels[0], 1);
+    CU_ASSERT_PTR_NULL(t.csv);
+    dataset_free(&t);
+    test_util_write_text(test, "y,grade,id\nb,9,7\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, test, &o, &t));
+    want = ns_asprintf("%s:1:1: error: no column \"size\" in \"%s\"", test, test);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    want = ns_asprintf("%s:1:9: error: column \"id\" is not in the training file", test);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    o.layout = NULL;
+    dataset_free(&ds);
+
+    /* error (the default): located, with the way out. */
+    o.missing = MISSING_ERROR;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    want = ns_asprintf("%s:4:1: error: missing value \"NA\" in column \"size\"", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint,
+                           "to accept missing cells set data.missing to drop (leave the row out) or fill_mean");
+    want = ns_asprintf("%s:5:3: error: empty cell in column \"grade\"", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+
+    /* fill_mean: the training split's mean per input (the one-hot ones too). */
+    o.missing = MISSING_FILL_MEAN;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_EQUAL(ds.count, 5);
+    CU_ASSERT_TRUE(isnan(ds.x[2 * 4]));
+    struct dataset none = {0};
+    CU_ASSERT_TRUE(data_csv_fill_missing(&diag, (struct ns_loc){0}, ds.csv, &ds, (struct dataset *const[]){&none}, 1));
+    CU_ASSERT_EQUAL(ds.x[2 * 4], (float)((1 + 2 + 4 + 5) / 4.0));
+    CU_ASSERT_EQUAL(ds.csv->fill[0], ds.x[2 * 4]);
+    CU_ASSERT_EQUAL(ds.x[3 * 4 + 3], 0.5f); /* grade 10 in two of four rows */
+    dataset_free(&ds);
+    /* Labels are never filled. */
+    test_util_write_text(train, "size,grade,y\n1,10,\n2,9,b\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    want = ns_asprintf("%s:2:6: error: empty label in column \"y\"", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "data.missing: fill_mean fills features, never labels; drop leaves such rows out");
+    ns_diag_free(&diag);
+    /* A column with no value to take the mean of. */
+    test_util_write_text(train, "size,grade,y\n,10,a\n?,9,b\n");
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_FALSE(data_csv_fill_missing(&diag, (struct ns_loc){"spec.yaml", 7, 12, 9}, ds.csv, &ds, NULL, 0));
+    CU_ASSERT_TRUE(has_error(&diag, "spec.yaml:7:12: error: column \"size\" has no value in the training split"));
+    dataset_free(&ds);
+    ns_diag_free(&diag);
+    test_util_write_text(train, "size,grade,y\n1,,a\n2,,b\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    want = ns_asprintf("%s:1:6: error: categorical column \"grade\" has no values", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    /* drop with every row missing something. */
+    o.missing = MISSING_DROP;
+    o.categorical_count = 0;
+    test_util_write_text(train, "size,grade,y\n,1,a\n2,,b\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    want = ns_asprintf("\"%s\" has no rows left: each of its 2 rows has a missing cell", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    /* A numeric column with words in it points at categorical; categorical names are columns. */
+    o.missing = MISSING_ERROR;
+    test_util_write_text(train, "size,grade,y\n1,A,a\n2,B,b\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "a column of categories is listed under data.categorical: `categorical: [grade]`");
+    CU_ASSERT_EQUAL(diag.count, 2);
+    ns_diag_free(&diag);
+    static const char *const label_as_category[1] = {"y"};
+    o.categorical_count = 1;
+    o.categorical = label_as_category;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_TRUE(has_error(&diag, "error: \"y\" is the label column"));
+    ns_diag_free(&diag);
+    free(train);
+    free(test);
+}
+
+/* standardize: the training split's mean and std per input; constants centred; one-hot kept. */
+static void test_prep_standardize(void)
+{
+    struct ns_diag diag = {0};
+    char *path = test_util_tmp_path("std.csv");
+    test_util_write_text(path, "a,k,c,y\n1,u,5,0\n2,v,5,1\n3,u,5,0\n6,v,5,1\n");
+    static const char *const k[1] = {"k"};
+    struct data_csv_opts o = {.label_column = "y", .categorical_count = 1, .categorical = k};
+    struct dataset ds;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    struct data_prep_norm norm;
+    CU_ASSERT_TRUE_FATAL(data_prep_norm_fit(&diag, (struct ns_loc){0}, &ds, &norm));
+    CU_ASSERT_EQUAL(norm.channels, 4);
+    CU_ASSERT_EQUAL(norm.scale, 1.0f);
+    CU_ASSERT_EQUAL(norm.mean[0], 3.0f);
+    CU_ASSERT_EQUAL(norm.std[0], (float)sqrt(14.0 / 4));
+    CU_ASSERT_EQUAL(norm.mean[1], 0.0f); /* one-hot */
+    CU_ASSERT_EQUAL(norm.std[2], 1.0f);
+    CU_ASSERT_EQUAL(norm.mean[3], 5.0f); /* constant: centred */
+    CU_ASSERT_EQUAL(norm.std[3], 1.0f);
+    /* What model.yaml keeps reads back to the same floats. */
+    struct ns_buf yaml = {0};
+    ns_buf_puts(&yaml, "normalize: ");
+    data_prep_norm_put_yaml(&yaml, &norm);
+    ns_buf_puts(&yaml, "\ncsv:\n");
+    data_csv_layout_put_yaml(&yaml, ds.csv, 2);
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    const struct spec_node *root = spec_tree_parse(&ctx, "model.yaml", yaml.data, yaml.len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    struct data_prep_norm back;
+    CU_ASSERT_TRUE_FATAL(data_prep_norm_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "normalize"),
+                                                  ds.shape, &back));
+    CU_ASSERT_EQUAL(memcmp(back.mean, norm.mean, 4 * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(memcmp(back.std, norm.std, 4 * sizeof(float)), 0);
+    struct data_csv_layout *layout = NULL;
+    CU_ASSERT_TRUE_FATAL(data_csv_layout_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "csv"), &layout));
+    CU_ASSERT_EQUAL(layout->input_size, 4);
+    CU_ASSERT_STRING_EQUAL(layout->columns[1].categories[1], "v");
+    CU_ASSERT_STRING_EQUAL(layout->label, "y");
+    data_csv_layout_free(layout);
+    /* A damaged record is refused, not guessed at. */
+    CU_ASSERT_FALSE(data_prep_norm_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "csv"), ds.shape, &back));
+    CU_ASSERT_FALSE(data_csv_layout_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "normalize"), &layout));
+    CU_ASSERT_TRUE(has_error(&ctx.diag, "damaged run file: `normalize:` must be {scale, mean, std}"));
+    CU_ASSERT_TRUE(has_error(&ctx.diag, "damaged run file: `csv:` must hold label, labels, missing and columns"));
+    ns_ctx_free(&ctx);
+    ns_buf_free(&yaml);
+    data_prep_norm_free(&back);
+    data_prep_norm_free(&norm);
+    /* No training examples: nothing to fit. */
+    struct dataset empty = {.shape = ds.shape, .sample_size = 4};
+    CU_ASSERT_FALSE(data_prep_norm_fit(&diag, (struct ns_loc){"spec.yaml", 8, 14, 11}, &empty, &norm));
+    CU_ASSERT_TRUE(has_error(&diag, "spec.yaml:8:14: error: normalize: standardize needs training examples, and the "
+                                    "training split is empty"));
+    ns_diag_free(&diag);
+    dataset_free(&ds);
+    /* Images: one mean and std per channel over every pixel. */
+    struct dataset img = {.count = 2, .shape = {3, {1, 2, 2}}, .sample_size = 4};
+    uint8_t px[8] = {0, 10, 2, 10, 4, 10, 6, 10};
+    img.bytes = px;
+    CU_ASSERT_TRUE_FATAL(data_prep_norm_fit(&diag, (struct ns_loc){0}, &img, &norm));
+    CU_ASSERT_EQUAL(norm.channels, 2);
+    CU_ASSERT_EQUAL(norm.mean[0], 3.0f);
+    CU_ASSERT_EQUAL(norm.std[0], (float)sqrt(5.0));
+    CU_ASSERT_EQUAL(norm.mean[1], 10.0f);
+    CU_ASSERT_EQUAL(norm.std[1], 1.0f);
+    data_prep_norm_free(&norm);
+    free(path);
+}
+
+/* Rows to predict: columns by name, others ignored, a row that cannot be read flagged and
+ * reported while the rest are read. */
+static void test_csv_read_input(void)
+{
+    struct ns_diag diag = {0};
+    char *train = test_util_tmp_path("in_train.csv"), *rows = test_util_tmp_path("in_rows.csv");
+    test_util_write_text(train, "a,k,y\n1,u,0\n3,v,1\n");
+    static const char *const k[1] = {"k"};
+    struct data_csv_opts o = {.label_column = "y", .categorical_count = 1, .categorical = k,
+                              .missing = MISSING_FILL_MEAN};
+    struct dataset ds;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_TRUE(data_csv_fill_missing(&diag, (struct ns_loc){0}, ds.csv, &ds, NULL, 0));
+    test_util_write_text(rows, "id\tk\ta\nr1\tv\t5\nr2\tw\t6\nr3\tu\t\n");
+    struct data_csv_input in;
+    CU_ASSERT_TRUE_FATAL(data_csv_read_input(&diag, rows, ds.csv, DELIMITER_AUTO, &in));
+    CU_ASSERT_EQUAL(in.count, 3);
+    CU_ASSERT_EQUAL(in.delimiter, '\t');
+    CU_ASSERT_TRUE(in.ok[0]);
+    CU_ASSERT_FALSE(in.ok[1]);
+    CU_ASSERT_TRUE(in.ok[2]);
+    const float want0[3] = {5, 0, 1}, want2[3] = {2, 1, 0};
+    CU_ASSERT_EQUAL(memcmp(in.x, want0, sizeof want0), 0);
+    CU_ASSERT_EQUAL(memcmp(in.x + 6, want2, sizeof want2), 0); /* the training mean of a */
+    CU_ASSERT_STRING_EQUAL(in.text[1], "r2\tw\t6");
+    CU_ASSERT_EQUAL(in.line[2], 4);
+    char *want = ns_asprintf("%s:3:4: error: category \"w\" in column \"k\" is not in the training file", rows);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    CU_ASSERT_EQUAL(diag.count, 1);
+    free(want);
+    ns_diag_free(&diag);
+    data_csv_input_free(&in);
+    /* Without fill_mean a missing cell cannot be predicted: the run says why. */
+    free(ds.csv->fill);
+    ds.csv->fill = NULL;
+    ds.csv->missing = MISSING_DROP;
+    CU_ASSERT_TRUE_FATAL(data_csv_read_input(&diag, rows, ds.csv, DELIMITER_AUTO, &in));
+    CU_ASSERT_FALSE(in.ok[2]);
+    CU_ASSERT_TRUE(has_error(&diag, "error: empty cell in column \"a\""));
+    CU_ASSERT_STRING_EQUAL(diag.items[1].hint, "the run was trained with data.missing: drop; only fill_mean fills cells");
+    ns_diag_free(&diag);
+    data_csv_input_free(&in);
+    test_util_write_text(rows, "k\nu\n");
+    CU_ASSERT_FALSE(data_csv_read_input(&diag, rows, ds.csv, DELIMITER_AUTO, &in));
+    want = ns_asprintf("%s:1:1: error: no column \"a\" in \"%s\"", rows, rows);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    dataset_free(&ds);
+    free(train);
+    free(rows);
+}
+
 /* ---- SHA-256 ---- */
 
 static void test_sha256(void)
@@ -1263,6 +1711,11 @@ int main(void)
         {"prep: pixels as bytes give the batches floats gave", test_prep_bytes_equal_floats},
         {"spec idx", test_spec_idx},
         {"spec folder and csv", test_spec_folder_and_csv},
+        {"csv: plain, gz, comma, semicolon, tab give the same data", test_csv_formats_same_data},
+        {"csv labels: names, indices, numbers that are not classes", test_csv_labels},
+        {"csv categories and missing cells", test_csv_categories_and_missing},
+        {"prep: standardize, and what model.yaml keeps", test_prep_standardize},
+        {"csv rows to predict", test_csv_read_input},
         {"sha256", test_sha256},
     };
     return test_util_main("data", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);

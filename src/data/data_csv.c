@@ -555,6 +555,7 @@ struct csv_reader {
     const char *header_text;
     size_t body_pos; /* the first line after the header */
     int body_line;
+    bool missing_hinted;
 };
 
 static void reader_close(struct csv_reader *rd)
@@ -937,11 +938,6 @@ static bool decide_labels(struct csv_reader *rd, const struct data_csv_opts *o, 
     /* Names: sorted, so the same file always gives the same class numbers. */
     size_t count;
     l->class_names = sorted_values(&lf->names, &count);
-    if (count > 100000) {
-        ns_diag_add(diag, NS_ERR_DATA, header_cell, "use `loss: mse` for a numeric target",
-                    "column \"%s\" holds %zu different labels: too many classes", column, count);
-        return false;
-    }
     l->label_names = true;
     l->class_count = (int)count;
     return true;
@@ -957,8 +953,9 @@ enum encode_mode { ENCODE_LOAD, ENCODE_PREDICT };
 
 static void missing_hint(struct csv_reader *rd, bool listed, enum encode_mode mode, int policy)
 {
-    if (!listed)
+    if (!listed || rd->missing_hinted)
         return;
+    rd->missing_hinted = true; /* once per file: the way out is the same for every cell */
     if (mode == ENCODE_PREDICT)
         ns_diag_hint(rd->e.diag, "the run was trained with data.missing: %s; only fill_mean fills cells",
                      policy == MISSING_DROP ? "drop" : "error");
@@ -1465,6 +1462,7 @@ void data_csv_input_free(struct data_csv_input *in)
         free(in->text[i]);
     free(in->text);
     free(in->header);
+    data_csv_header_free(&in->hdr);
     memset(in, 0, sizeof *in);
 }
 
@@ -1487,6 +1485,7 @@ bool data_csv_read_input(struct ns_diag *diag, const char *path, const struct da
     out->line = ns_xcalloc(rows ? rows : 1, sizeof *out->line);
     out->text = ns_xcalloc(rows ? rows : 1, sizeof *out->text);
     out->header = ns_xstrndup(rd.header_text, (size_t)rd.header_len);
+    out->header_line = rd.header_line;
     out->delimiter = rd.delim;
     struct csv_row row = {0};
     const char *line;
@@ -1507,6 +1506,8 @@ bool data_csv_read_input(struct ns_diag *diag, const char *path, const struct da
                     "%d errors in \"%s\" in all", rd.e.count, rd.f.path);
     csv_row_free(&row);
     plan_free(&plan);
+    out->hdr = rd.hdr;
+    memset(&rd.hdr, 0, sizeof rd.hdr);
     reader_close(&rd);
     return true;
 }

@@ -125,6 +125,8 @@ struct data_csv_input {
     int *line;           /* (count) its line in the file */
     char **text;         /* (count) the row as written (without its line end) */
     char *header;        /* the header line as written */
+    int header_line;
+    struct data_csv_header hdr; /* its column names */
     char delimiter;      /* the file's */
 };
 /* False when the file or its header cannot be used (diag); rows that cannot be encoded (a
