@@ -24,8 +24,12 @@
 #include "data/data_prep.h"
 #include "data/data_split.h"
 #include "data/dataset.h"
+#include "kernels/activation.h"
+#include "model/model.h"
+#include "runtime/exec.h"
 #include "spec/spec.h"
 #include "spec/spec_tree.h"
+#include "train/trainset.h"
 
 #include "test_util.h"
 
@@ -1654,6 +1658,263 @@ static void test_csv_read_input(void)
     free(rows);
 }
 
+/* ---- CSV runs end to end: train, eval, predict ---- */
+
+static const char e2e_model[] = "model:\n  layers:\n    - dense: {units: 8, activation: tanh}\n    - dense: {units: auto}\n"
+                                "loss: cross_entropy\noptimizer: {type: adam, lr: 0.02}\n"
+                                "train: {epochs: 12, batch_size: 16}\nruntime: {threads: 1}\n";
+
+/* `netspec ARGS` from the test folder, which must succeed; its standard output. */
+static char *netspec_ok(const char *args)
+{
+    struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp(), .timeout = 120}, args);
+    if (r.exit_code != 0)
+        fprintf(stderr, "\n  netspec %s: exit %d\n%s", args, r.exit_code, r.err);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    char *out = ns_xstrdup(r.out ? r.out : "");
+    test_util_run_free(&r);
+    return out;
+}
+
+/* The same rows, plain or gzip, with commas or semicolons and decimal commas: the same run. */
+static void test_csv_formats_same_accuracy(void)
+{
+    char *comma = blobs_text(120, ',', false, 0, 21), *semi = blobs_text(120, ';', true, 0, 21);
+    const char *files[4] = {"acc_comma.csv", "acc_comma.csv.gz", "acc_semi.csv", "acc_semi.csv.gz"};
+    double accuracy[4], loss[4];
+    for (int i = 0; i < 4; i++) {
+        char *path = test_util_tmp_path(files[i]);
+        const char *text = i < 2 ? comma : semi;
+        if (i % 2)
+            test_util_write_gz(path, text, strlen(text));
+        else
+            test_util_write_text(path, text);
+        char *spec_path = test_util_tmp_path("acc.yaml");
+        char *spec = ns_asprintf("version: 1\nname: acc\nseed: 3\ndata:\n  format: csv\n  train: %s\n"
+                                 "  label_column: kind\n  categorical: [colour]\n  validation: 0.25\n"
+                                 "  normalize: standardize\n%s",
+                                 files[i], e2e_model);
+        test_util_write_text(spec_path, spec);
+        char *args = ns_asprintf("train acc.yaml -o acc_run%d", i);
+        free(netspec_ok(args));
+        free(args);
+        args = ns_asprintf("eval acc_run%d --split validation --json", i);
+        char *out = netspec_ok(args);
+        accuracy[i] = test_util_json_number(out, "accuracy");
+        loss[i] = test_util_json_number(out, "loss");
+        free(out);
+        free(args);
+        free(spec);
+        free(spec_path);
+        free(path);
+    }
+    printf("\n    csv formats: validation accuracy %.4f ", accuracy[0]);
+    CU_ASSERT(accuracy[0] > 0.8);
+    for (int i = 1; i < 4; i++) {
+        CU_ASSERT_EQUAL(accuracy[i], accuracy[0]);
+        CU_ASSERT_EQUAL(loss[i], loss[0]);
+    }
+    free(comma);
+    free(semi);
+}
+
+/* The rows of predict's CSV JSON: class names and every class's probability. */
+struct row_prediction {
+    int line;
+    char cls[32];
+    float p[3];
+};
+
+static int parse_row_predictions(const char *json, const char *const *classes, struct row_prediction *out, int cap)
+{
+    int n = 0;
+    for (const char *at = strstr(json, "{\"line\": "); at && n < cap; at = strstr(at + 1, "{\"line\": ")) {
+        struct row_prediction *r = &out[n++];
+        r->line = atoi(at + 9);
+        const char *c = strstr(at, "\"class\": \"");
+        if (!c)
+            return -1;
+        c += 10;
+        size_t len = strcspn(c, "\"");
+        snprintf(r->cls, sizeof r->cls, "%.*s", (int)len, c);
+        const char *ps = strstr(at, "\"probabilities\": {");
+        if (!ps)
+            return -1;
+        for (int k = 0; k < 3; k++) {
+            char *key = ns_asprintf("\"%s\": ", classes[k]);
+            const char *v = strstr(ps, key);
+            r->p[k] = v ? (float)strtod(v + strlen(key), NULL) : NAN; /* reads back to the float */
+            free(key);
+        }
+    }
+    return n;
+}
+
+/* Predict on the test rows without their labels, columns in another order, gives eval's
+ * classes and probabilities bit for bit; -o writes them beside the rows. */
+static void test_csv_predict_equals_eval(void)
+{
+    char *train = blobs_text(150, ',', false, 7, 31), *test = blobs_text(45, ',', false, 5, 32);
+    test_util_write_text(test_util_tmp_path("e2e_train.csv"), train); /* the path leaks; a test */
+    char *test_path = test_util_tmp_path("e2e_test.csv");
+    test_util_write_text(test_path, test);
+    /* The rows to predict: f2;colour;f1 with semicolons, the label left out. */
+    struct ns_buf rows = {0};
+    ns_buf_puts(&rows, "f2;colour;f1\n");
+    for (const char *line = strchr(test, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        char f1[32], colour[16], f2[32];
+        int a = (int)strcspn(line, ","), b = (int)strcspn(line + a + 1, ","), c = (int)strcspn(line + a + b + 2, ",");
+        snprintf(f1, sizeof f1, "%.*s", a, line);
+        snprintf(colour, sizeof colour, "%.*s", b, line + a + 1);
+        snprintf(f2, sizeof f2, "%.*s", c, line + a + b + 2);
+        ns_buf_printf(&rows, "%s;%s;%s\n", f2, colour, f1);
+    }
+    char *rows_path = test_util_tmp_path("e2e_rows.csv");
+    test_util_write_text(rows_path, rows.data);
+    ns_buf_free(&rows);
+    char *spec = ns_asprintf("version: 1\nname: e2e\nseed: 7\ndata:\n  format: csv\n  train: e2e_train.csv\n"
+                             "  test: e2e_test.csv\n  label_column: kind\n  categorical: [colour]\n"
+                             "  missing: fill_mean\n  validation: 0.2\n  normalize: standardize\n%s",
+                             e2e_model);
+    test_util_write_text(test_util_tmp_path("e2e.yaml"), spec);
+    free(spec);
+    free(netspec_ok("train e2e.yaml -o e2e_run"));
+    char *out = netspec_ok("eval e2e_run --json");
+    double eval_acc = test_util_json_number(out, "accuracy");
+    free(out);
+
+    /* eval's path in this process. */
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *run_dir = test_util_tmp_path("e2e_run");
+    struct model run;
+    CU_ASSERT_FATAL(model_load(&ctx, run_dir, &run));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(run.csv);
+    CU_ASSERT_PTR_NOT_NULL(run.csv->fill);
+    struct trainset ts;
+    CU_ASSERT_FATAL(trainset_load(&ctx, run.spec, run.info.class_count, &ts));
+    CU_ASSERT_EQUAL_FATAL(ts.test.count, 45);
+    CU_ASSERT_EQUAL(memcmp(ts.norm.mean, run.norm.mean, run.norm.channels * sizeof(float)), 0);
+    size_t n = ts.test.count, *index = ns_xmalloc(n * sizeof *index);
+    for (size_t i = 0; i < n; i++)
+        index[i] = i;
+    float *x = ns_xmalloc(n * run.g->input_size * sizeof *x);
+    trainset_gather(&ts, &ts.test, index, n, false, 0, x, NULL, NULL, NULL);
+    struct exec *ex = exec_new(run.g, (int)n);
+    const float *y = exec_forward(ex, run.st.params, x, (int)n, &(struct exec_run){.training = false});
+
+    out = netspec_ok("predict e2e_run e2e_rows.csv --json");
+    struct row_prediction pred[45];
+    int got = parse_row_predictions(out, (const char *const *)run.class_names, pred, 45);
+    free(out);
+    CU_ASSERT_EQUAL_FATAL(got, 45);
+    size_t same_class = 0, same_p = 0, correct = 0;
+    for (size_t i = 0; i < n; i++) {
+        float p[3];
+        int best = 0;
+        for (int k = 0; k < 3; k++) {
+            p[k] = y[i * 3 + (size_t)k];
+            best = p[k] > p[best] ? k : best;
+        }
+        activation_softmax_row(p, 3);
+        same_class += !strcmp(pred[i].cls, run.class_names[best]);
+        same_p += memcmp(p, pred[i].p, sizeof p) == 0;
+        correct += best == ts.test.labels[i];
+        CU_ASSERT_EQUAL(pred[i].line, (int)i + 2);
+    }
+    printf("\n    predict on %zu test rows: %zu same class, %zu same probabilities as eval; accuracy %.4f ", n,
+           same_class, same_p, (double)correct / (double)n);
+    CU_ASSERT_EQUAL(same_class, n);
+    CU_ASSERT_EQUAL(same_p, n);
+    CU_ASSERT_DOUBLE_EQUAL((double)correct / (double)n, eval_acc, 1e-12);
+    CU_ASSERT(eval_acc > 0.8);
+
+    /* -o: the rows as written, then predicted and probability, in the input's delimiter. */
+    out = netspec_ok("predict e2e_run e2e_rows.csv -o e2e_pred.csv");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "e2e_pred.csv: 45 of 45 rows predicted"));
+    free(out);
+    char *pred_path = test_util_tmp_path("e2e_pred.csv");
+    char *written = test_util_slurp(pred_path, NULL);
+    CU_ASSERT_EQUAL(strncmp(written, "f2;colour;f1;predicted;probability\n", 35), 0);
+    char *first = ns_asprintf(";%s;", pred[0].cls);
+    CU_ASSERT_PTR_NOT_NULL(strstr(written, first));
+    free(first);
+    free(written);
+    /* A second -o on its own output would hide a column: refused. */
+    struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()},
+                                                    "predict e2e_run e2e_pred.csv -o again.csv");
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "error: the input already has a column \"predicted\", which -o would add"));
+    test_util_run_free(&r);
+    r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()}, "predict e2e_run e2e_rows.csv e2e_rows.csv");
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "was trained on CSV data: give one CSV file (or - for standard input), not 2"));
+    test_util_run_free(&r);
+    /* The emitted header says which column feeds which input. */
+    free(netspec_ok("emit e2e_run -o e2e_c"));
+    char *header = test_util_slurp(test_util_tmp_path("e2e_c/e2e.h"), NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(header, "[1..3] \"colour\": one-hot, 1 at the cell's category and 0 elsewhere"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(header, "\"green\", \"red\"; a missing cell is"));
+    free(header);
+
+    exec_free(ex);
+    free(x);
+    free(index);
+    trainset_free(&ts);
+    model_free(&run);
+    ns_ctx_free(&ctx);
+    free(pred_path);
+    free(run_dir);
+    free(rows_path);
+    free(test_path);
+    free(train);
+    free(test);
+}
+
+/* Regression rows: predict prints each row's value, the runtime's float. */
+static void test_csv_predict_regression(void)
+{
+    struct ns_buf b = {0};
+    ns_buf_puts(&b, "a,b,y\n");
+    uint64_t rng = 5;
+    for (int i = 0; i < 80; i++) {
+        double a = test_util_next_normal(&rng), c = test_util_next_normal(&rng);
+        ns_buf_printf(&b, "%.4f,%.4f,%.4f\n", a, c, 2 * a - c + 0.5);
+    }
+    test_util_write_text(test_util_tmp_path("reg_rows.csv"), b.data);
+    ns_buf_free(&b);
+    test_util_write_text(test_util_tmp_path("reg.yaml"),
+                         "version: 1\nname: reg\nseed: 2\ndata: {format: csv, train: reg_rows.csv, label_column: y, "
+                         "normalize: standardize}\nmodel: {layers: [dense: {units: 1}]}\nloss: mse\n"
+                         "optimizer: {type: adam, lr: 0.05}\ntrain: {epochs: 5, batch_size: 16}\n");
+    free(netspec_ok("train reg.yaml -o reg_run"));
+    char *out = netspec_ok("predict reg_run reg_rows.csv --json");
+    double first = test_util_json_number(out, "value");
+    free(out);
+    out = netspec_ok("predict reg_run reg_rows.csv");
+    CU_ASSERT_EQUAL(strncmp(out, "  line  y\n", 10), 0);
+    free(out);
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *run_dir = test_util_tmp_path("reg_run");
+    struct model run;
+    CU_ASSERT_FATAL(model_load(&ctx, run_dir, &run));
+    struct data_csv_input in;
+    CU_ASSERT_FATAL(data_csv_read_input(&ctx.diag, test_util_tmp_path("reg_rows.csv"), run.csv, 0, &in));
+    float x[2];
+    struct dataset one = {.count = 1, .shape = run.g->input_shape, .sample_size = 2, .x = in.x};
+    size_t zero = 0;
+    data_prep_gather(1, &one, &zero, 1, &run.norm, NULL, 0, x);
+    struct exec *ex = exec_new(run.g, 1);
+    const float *y = exec_forward(ex, run.st.params, x, 1, &(struct exec_run){.training = false});
+    CU_ASSERT_EQUAL((float)first, y[0]);
+    exec_free(ex);
+    data_csv_input_free(&in);
+    model_free(&run);
+    ns_ctx_free(&ctx);
+    free(run_dir);
+}
+
 /* ---- SHA-256 ---- */
 
 static void test_sha256(void)
@@ -1716,6 +1977,9 @@ int main(void)
         {"csv categories and missing cells", test_csv_categories_and_missing},
         {"prep: standardize, and what model.yaml keeps", test_prep_standardize},
         {"csv rows to predict", test_csv_read_input},
+        {"csv: plain, gz, comma, semicolon give the same accuracy", test_csv_formats_same_accuracy},
+        {"csv: predict on the test rows equals eval, bit for bit", test_csv_predict_equals_eval},
+        {"csv: predict on regression rows", test_csv_predict_regression},
         {"sha256", test_sha256},
     };
     return test_util_main("data", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);

@@ -260,12 +260,11 @@ static void put_csv_inputs(struct ns_buf *h, const struct data_csv_layout *l)
             }
         }
         if (l->fill) {
-            char lit[OP_EMIT_FLOAT_MAX];
             ns_buf_puts(&t, "; a missing cell is");
             size_t width = col->category_count ? col->category_count : 1;
             for (size_t k = 0; k < width; k++)
-                ns_buf_printf(&t, "%s %s", k ? "," : "", op_emit_float(l->fill[col->offset + k], lit));
-            ns_buf_puts(&t, " (the training mean)");
+                ns_buf_printf(&t, "%s %.9g", k ? "," : "", (double)l->fill[col->offset + k]);
+            ns_buf_puts(&t, " (the training split's mean)");
         }
         put_wrapped(h, " *", t.data);
     }
