@@ -1576,6 +1576,7 @@ static void test_prep_standardize(void)
     CU_ASSERT_STRING_EQUAL(layout->label, "y");
     data_csv_layout_free(layout);
     /* A damaged record is refused, not guessed at. */
+    data_prep_norm_free(&back);
     CU_ASSERT_FALSE(data_prep_norm_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "csv"), ds.shape, &back));
     CU_ASSERT_FALSE(data_csv_layout_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "normalize"), &layout));
     CU_ASSERT_TRUE(has_error(&ctx.diag, "damaged run file: `normalize:` must be {scale, mean, std}"));
@@ -1663,6 +1664,14 @@ static void test_csv_read_input(void)
 static const char e2e_model[] = "model:\n  layers:\n    - dense: {units: 8, activation: tanh}\n    - dense: {units: auto}\n"
                                 "loss: cross_entropy\noptimizer: {type: adam, lr: 0.02}\n"
                                 "train: {epochs: 12, batch_size: 16}\nruntime: {threads: 1}\n";
+
+/* Writes `text` to the test folder's file `name`. */
+static void write_tmp(const char *name, const char *text)
+{
+    char *path = test_util_tmp_path(name);
+    test_util_write_text(path, text);
+    free(path);
+}
 
 /* `netspec ARGS` from the test folder, which must succeed; its standard output. */
 static char *netspec_ok(const char *args)
@@ -1755,7 +1764,7 @@ static int parse_row_predictions(const char *json, const char *const *classes, s
 static void test_csv_predict_equals_eval(void)
 {
     char *train = blobs_text(150, ',', false, 7, 31), *test = blobs_text(45, ',', false, 5, 32);
-    test_util_write_text(test_util_tmp_path("e2e_train.csv"), train); /* the path leaks; a test */
+    write_tmp("e2e_train.csv", train);
     char *test_path = test_util_tmp_path("e2e_test.csv");
     test_util_write_text(test_path, test);
     /* The rows to predict: f2;colour;f1 with semicolons, the label left out. */
@@ -1776,7 +1785,7 @@ static void test_csv_predict_equals_eval(void)
                              "  test: e2e_test.csv\n  label_column: kind\n  categorical: [colour]\n"
                              "  missing: fill_mean\n  validation: 0.2\n  normalize: standardize\n%s",
                              e2e_model);
-    test_util_write_text(test_util_tmp_path("e2e.yaml"), spec);
+    write_tmp("e2e.yaml", spec);
     free(spec);
     free(netspec_ok("train e2e.yaml -o e2e_run"));
     char *out = netspec_ok("eval e2e_run --json");
@@ -1852,7 +1861,9 @@ static void test_csv_predict_equals_eval(void)
     test_util_run_free(&r);
     /* The emitted header says which column feeds which input. */
     free(netspec_ok("emit e2e_run -o e2e_c"));
-    char *header = test_util_slurp(test_util_tmp_path("e2e_c/e2e.h"), NULL);
+    char *header_path = test_util_tmp_path("e2e_c/e2e.h");
+    char *header = test_util_slurp(header_path, NULL);
+    free(header_path);
     CU_ASSERT_PTR_NOT_NULL(strstr(header, "[1..3] \"colour\": one-hot, 1 at the cell's category and 0 elsewhere"));
     CU_ASSERT_PTR_NOT_NULL(strstr(header, "\"green\", \"red\"; a missing cell is"));
     free(header);
@@ -1881,9 +1892,9 @@ static void test_csv_predict_regression(void)
         double a = test_util_next_normal(&rng), c = test_util_next_normal(&rng);
         ns_buf_printf(&b, "%.4f,%.4f,%.4f\n", a, c, 2 * a - c + 0.5);
     }
-    test_util_write_text(test_util_tmp_path("reg_rows.csv"), b.data);
+    write_tmp("reg_rows.csv", b.data);
     ns_buf_free(&b);
-    test_util_write_text(test_util_tmp_path("reg.yaml"),
+    write_tmp("reg.yaml",
                          "version: 1\nname: reg\nseed: 2\ndata: {format: csv, train: reg_rows.csv, label_column: y, "
                          "normalize: standardize}\nmodel: {layers: [dense: {units: 1}]}\nloss: mse\n"
                          "optimizer: {type: adam, lr: 0.05}\ntrain: {epochs: 5, batch_size: 16}\n");
@@ -1900,7 +1911,9 @@ static void test_csv_predict_regression(void)
     struct model run;
     CU_ASSERT_FATAL(model_load(&ctx, run_dir, &run));
     struct data_csv_input in;
-    CU_ASSERT_FATAL(data_csv_read_input(&ctx.diag, test_util_tmp_path("reg_rows.csv"), run.csv, 0, &in));
+    char *rows_path = test_util_tmp_path("reg_rows.csv");
+    CU_ASSERT_FATAL(data_csv_read_input(&ctx.diag, rows_path, run.csv, 0, &in));
+    free(rows_path);
     float x[2];
     struct dataset one = {.count = 1, .shape = run.g->input_shape, .sample_size = 2, .x = in.x};
     size_t zero = 0;

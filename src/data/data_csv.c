@@ -463,7 +463,8 @@ static char **sorted_values(struct strset *set, size_t *count)
     for (size_t i = 0; i < set->count && numbers; i++)
         numbers = csv_number(set->items[i], false, &v);
     char **out = ns_xcalloc(set->count ? set->count : 1, sizeof *out);
-    memcpy(out, set->items, set->count * sizeof *out);
+    if (set->count)
+        memcpy(out, set->items, set->count * sizeof *out);
     *count = set->count;
     qsort(out, set->count, sizeof *out, numbers ? cmp_number_text : cmp_text);
     set->count = 0; /* the strings now belong to out */
