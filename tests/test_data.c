@@ -1926,6 +1926,35 @@ static void test_csv_predict_regression(void)
     model_free(&run);
     ns_ctx_free(&ctx);
     free(run_dir);
+
+    /* A training file that changed its columns cannot be evaluated, even when allowed to change. */
+    write_tmp("reg_rows.csv", "a,b,c,y\n1,2,3,4\n2,3,4,5\n3,4,5,6\n4,5,6,7\n5,6,7,8\n6,7,8,9\n7,8,9,1\n8,9,1,2\n"
+                              "9,1,2,3\n1,1,1,1\n");
+    struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()},
+                                                    "eval reg_run --split validation --allow-data-change");
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "reg_run: error: the data now gives 3 inputs per example; the model takes 2"));
+    test_util_run_free(&r);
+}
+
+/* -o writes CSV rows: an image run says so. */
+static void test_predict_output_needs_csv(void)
+{
+    char *images = test_util_tmp_path("o_images.idx"), *labels = test_util_tmp_path("o_labels.idx");
+    CU_ASSERT_FATAL(test_util_save_stripes(images, labels, 60, 3, 4, NULL));
+    char *spec = ns_asprintf("version: 1\nname: stripes\ndata:\n  format: idx\n  train: {images: %s, labels: %s}\n"
+                             "  validation: 0\nmodel: {layers: [flatten, dense: {units: auto}]}\nloss: cross_entropy\n"
+                             "train: {epochs: 1, checkpoint_every: 0}\n", images, labels);
+    write_tmp("stripes.yaml", spec);
+    free(spec);
+    free(netspec_ok("train stripes.yaml -o stripes_run"));
+    struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()},
+                                                    "predict stripes_run x.png -o out.csv");
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "error: -o writes CSV rows with their predictions; stripes_run classifies images"));
+    test_util_run_free(&r);
+    free(images);
+    free(labels);
 }
 
 /* ---- SHA-256 ---- */
@@ -1993,6 +2022,7 @@ int main(void)
         {"csv: plain, gz, comma, semicolon give the same accuracy", test_csv_formats_same_accuracy},
         {"csv: predict on the test rows equals eval, bit for bit", test_csv_predict_equals_eval},
         {"csv: predict on regression rows", test_csv_predict_regression},
+        {"predict -o needs a CSV run", test_predict_output_needs_csv},
         {"sha256", test_sha256},
     };
     return test_util_main("data", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);

@@ -119,7 +119,8 @@ static const struct schema_section split_section = SECTION(S, "split", split_fie
 #define S struct spec_data
 #define DATA_COMMON                                                                                \
     {.key = "classes", .type = SCHEMA_NAMES, .offset = offsetof(S, classes), .min = 1, .max = 100000,            \
-     .doc = "class names in label order; default: the labels' numbers (idx, csv), the sorted label names (csv) or the sorted sub-folder names (image_folder)"}, \
+     .doc = "class names in label order; default: the labels' numbers (idx; csv with labels 0..k-1), the labels sorted (csv with names) or the sorted sub-folder names (image_folder). " \
+            "csv labels that match listed names are those classes"}, \
     {.key = "normalize", .type = SCHEMA_VARIANT, .offset = offsetof(S, normalize), .def = "{}", .variant = &normalize_variant, SCHEMA_NO_RANGE, \
      .doc = "input preprocessing, applied in training, evaluation, prediction and the emitted C; `normalize: standardize` fits it to the training split"}
 #define IMAGE_AUGMENT                                                                              \
