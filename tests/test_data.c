@@ -1248,6 +1248,13 @@ static struct data_csv_opts blobs_opts(void)
                                   .categorical = categorical};
 }
 
+static void want_dir_error(const struct ns_diag *diag, const char *dir)
+{
+    char *want = ns_asprintf("spec.yaml:6:10: error: cannot read \"%s\": %s", dir, strerror(EISDIR));
+    CU_ASSERT_TRUE(has_error(diag, want));
+    free(want);
+}
+
 /* The same rows as a plain or gzip file, with commas or with semicolons and decimal commas,
  * load to the same bits. */
 static void test_csv_formats_same_data(void)
@@ -1298,6 +1305,13 @@ static void test_csv_formats_same_data(void)
     CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds[0]));
     CU_ASSERT_TRUE(has_error(&diag, "no column \"kind\""));
     ns_diag_free(&diag);
+    /* A directory opens but does not read. */
+    char *dir = test_util_tmp_path("fmt_dir.csv");
+    mkdir(dir, 0755);
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){"spec.yaml", 6, 10, 11}, dir, &o, &ds[0]));
+    want_dir_error(&diag, dir);
+    ns_diag_free(&diag);
+    free(dir);
     /* A gzip file cut short is named as such. */
     char *gz = test_util_tmp_path("fmt_comma.csv.gz");
     char *cut = test_util_tmp_path("fmt_cut.csv.gz");
@@ -1585,6 +1599,11 @@ static void test_prep_standardize(void)
     ns_buf_free(&yaml);
     data_prep_norm_free(&back);
     data_prep_norm_free(&norm);
+    /* Fixed values: one, or one per input. */
+    double two[2] = {1, 2};
+    CU_ASSERT_FALSE(data_prep_norm_init(&diag, (struct ns_loc){"spec.yaml", 9, 3, 4}, ds.shape, 1.0, two, 2, NULL, 0, &norm));
+    CU_ASSERT_TRUE(has_error(&diag, "spec.yaml:9:3: error: normalize.mean has 2 values; expected 1 or 4 (one per input)"));
+    ns_diag_free(&diag);
     /* No training examples: nothing to fit. */
     struct dataset empty = {.shape = ds.shape, .sample_size = 4};
     CU_ASSERT_FALSE(data_prep_norm_fit(&diag, (struct ns_loc){"spec.yaml", 8, 14, 11}, &empty, &norm));
@@ -1646,6 +1665,20 @@ static void test_csv_read_input(void)
     CU_ASSERT_FALSE(in.ok[2]);
     CU_ASSERT_TRUE(has_error(&diag, "error: empty cell in column \"a\""));
     CU_ASSERT_STRING_EQUAL(diag.items[1].hint, "the run was trained with data.missing: drop; only fill_mean fills cells");
+    ns_diag_free(&diag);
+    data_csv_input_free(&in);
+    /* Past ten errors the rest are counted. */
+    struct ns_buf many = {0};
+    ns_buf_puts(&many, "a,k\n");
+    for (int i = 0; i < 12; i++)
+        ns_buf_puts(&many, "1,w\n");
+    test_util_write_text(rows, many.data);
+    ns_buf_free(&many);
+    CU_ASSERT_TRUE_FATAL(data_csv_read_input(&diag, rows, ds.csv, DELIMITER_AUTO, &in));
+    want = ns_asprintf("%s: error: 12 errors in \"%s\" in all", rows, rows);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    CU_ASSERT_EQUAL(diag.count, 11);
     ns_diag_free(&diag);
     data_csv_input_free(&in);
     test_util_write_text(rows, "k\nu\n");
