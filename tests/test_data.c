@@ -1824,6 +1824,10 @@ static void test_csv_predict_equals_eval(void)
     char *out = netspec_ok("eval e2e_run --json");
     double eval_acc = test_util_json_number(out, "accuracy");
     free(out);
+    /* The test file as other data: read with the run's columns, classes and fill values. */
+    out = netspec_ok("eval e2e_run --data e2e_test.csv --json");
+    CU_ASSERT_EQUAL(test_util_json_number(out, "accuracy"), eval_acc);
+    free(out);
 
     /* eval's path in this process. */
     struct ns_ctx ctx;

@@ -1344,6 +1344,15 @@ bool data_csv_fill_missing(struct ns_diag *diag, struct ns_loc loc, struct data_
     return ok;
 }
 
+bool data_csv_fill_recorded(const struct data_csv_layout *layout, struct dataset *ds)
+{
+    size_t m = layout->input_size;
+    for (size_t i = 0; layout->fill && ds->x && i < ds->count * m; i++)
+        if (isnan(ds->x[i]))
+            ds->x[i] = layout->fill[i % m];
+    return true;
+}
+
 /* ---- the layout in model.yaml ---- */
 
 static void put_float_list(struct ns_buf *out, const float *v, size_t n)

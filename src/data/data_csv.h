@@ -106,6 +106,9 @@ bool data_csv_load(struct ns_diag *diag, struct ns_loc spec_loc, const char *pat
 bool data_csv_fill_missing(struct ns_diag *diag, struct ns_loc loc, struct data_csv_layout *layout,
                            struct dataset *train, struct dataset *const *others, size_t other_count);
 
+/* The NaN cells of `ds` (missing: fill_mean) take the means the layout recorded. True. */
+bool data_csv_fill_recorded(const struct data_csv_layout *layout, struct dataset *ds);
+
 struct data_csv_layout *data_csv_layout_copy(const struct data_csv_layout *layout);
 void data_csv_layout_free(struct data_csv_layout *layout); /* and the struct itself */
 /* The model input names: "petal_length", or "colour=red" for a category. Owned by the caller. */

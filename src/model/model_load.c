@@ -78,6 +78,15 @@ static bool read_model_info(struct ns_ctx *ctx, const char *run_dir, struct mode
         ok = data_prep_from_spec(&ctx->diag, run->spec, run->info.input, &run->norm, &(struct data_prep_augment){0});
     if (ok && csv)
         ok = data_csv_layout_from_yaml(&ctx->diag, path, csv, &run->csv);
+    if (ok && run->csv && !run->csv->regression) {
+        /* The classes are model.yaml's own list; labels of other files are read against it. */
+        run->csv->class_count = run->info.class_count;
+        if (run->csv->label_names) {
+            run->csv->class_names = ns_xcalloc((size_t)run->info.class_count + 1, sizeof *run->csv->class_names);
+            for (int c = 0; c < run->info.class_count; c++)
+                run->csv->class_names[c] = ns_xstrdup(run->class_names[c]);
+        }
+    }
     if (ok && run->csv && run->csv->input_size != dataset_shape_size(run->info.input)) {
         ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, csv->line, csv->col, 1}, NULL,
                     "damaged run file: `csv:` describes %zu inputs, `input:` %zu", run->csv->input_size,
