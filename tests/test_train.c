@@ -1280,7 +1280,7 @@ static void test_eval_other_data(void)
         {"eval other --data other-four.csv", "other-four.csv:3:9: error: label 3 in column \"kind\" is outside classes 0..2\n",
          3},
         {"eval other --data other-three-features.csv",
-         "error: the samples of \"other-three-features.csv\" are [3] but the model takes [4]\n", 3},
+         "other-three-features.csv:1:1: error: no column \"f4\" in \"other-three-features.csv\"\n", 3},
         {"eval other --data other-test.csv --labels x.idx",
          "error: --labels is for idx runs; a csv run reads its label column \"kind\" from --data\n", 2},
         {"eval reg --data .", ".: error: \".\" is a folder, but reg was trained on a CSV file\n", 3},

@@ -96,10 +96,6 @@ static bool write_file(struct ns_ctx *ctx, const char *dir, const char *prefix, 
 
 static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct model *run)
 {
-    struct data_prep_norm norm;
-    struct data_prep_augment unused_augment;
-    if (!data_prep_from_spec(&ctx->diag, run->spec, run->g->input_shape, &norm, &unused_augment))
-        return (int)ns_diag_code(&ctx->diag);
     char prefix[EMIT_PREFIX_MAX];
     if (a->prefix)
         snprintf(prefix, sizeof prefix, "%s", a->prefix);
@@ -112,7 +108,8 @@ static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct 
         .class_names = (const char *const *)run->class_names,
         .target_name = run->info.class_count > 0 ? NULL : run->spec->data.label_column,
         .loss = run->spec->loss.type,
-        .norm = &norm,
+        .norm = &run->norm,
+        .csv = run->csv,
         .name = run->spec->name,
         .source = a->run_dir,
         .version = PACKAGE_VERSION,
@@ -138,7 +135,6 @@ static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct 
                    a->out_dir, prefix, prefix);
     }
     emit_files_free(&files);
-    data_prep_norm_free(&norm);
     return rc;
 }
 

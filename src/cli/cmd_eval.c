@@ -297,7 +297,8 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
         /* Other data: the run's own files are neither checked nor read. */
         if (!check_data_kind(ctx, spec, &a) ||
             !trainset_load_other(ctx, spec, &run.info.input, run.info.class_count,
-                                 (const char *const *)run.class_names, a.data, a.labels, &ts)) {
+                                 (const char *const *)run.class_names, run.csv, &run.norm, a.data, a.labels,
+                                 &ts)) {
             rc = (int)ns_diag_code(&ctx->diag);
             goto out;
         }
@@ -306,6 +307,16 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
+    if (ts.sample_size != run.g->input_size) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){a.data ? a.data : a.run_dir, 0, 0, 0}, NULL,
+                    "the data now gives %zu inputs per example; the model takes %zu", ts.sample_size,
+                    run.g->input_size);
+        rc = 3;
+        goto out;
+    }
+    /* The preprocessing the run recorded, fitted values included, not a refit. */
+    data_prep_norm_free(&ts.norm);
+    data_prep_norm_copy(&run.norm, &ts.norm);
     bool want_test = !strcmp(a.split, "test") || a.data;
     const struct dataset *ds = a.data ? &ts.test : trainset_split(&ts, a.split);
     bool present = want_test ? ts.has_test : ts.has_validation;

@@ -100,24 +100,16 @@ static bool load_idx(struct ns_diag *diag, const struct spec *spec, struct data_
 static bool load_csv(struct ns_diag *diag, const struct spec *spec, struct data_load *out)
 {
     const struct spec_data *d = &spec->data;
-    bool regression = d->task == TASK_REGRESSION || (d->task == TASK_AUTO && spec->loss.type == LOSS_MSE);
-    struct data_csv_opts o = {.label_column = d->label_column,
-                              .label_loc = spec_field_loc(spec, d->node, "label_column"),
-                              .regression = regression,
-                              .class_count = regression ? 0 : (int)d->classes.count};
+    struct data_csv_opts o;
+    data_csv_opts_from_spec(spec, &o);
     struct dataset all = {0};
     if (!data_csv_load(diag, spec_field_loc(spec, d->node, "train"), d->train_csv, &o, &all))
         return false;
     if (d->test_csv) {
-        o.class_count = all.class_count;
-        struct ns_loc loc = spec_field_loc(spec, d->node, "test");
-        if (!data_csv_load(diag, loc, d->test_csv, &o, &out->test)) {
-            dataset_free(&all);
-            return false;
-        }
-        if (out->test.sample_size != all.sample_size) {
-            ns_diag_add(diag, NS_ERR_DATA, loc, NULL, "\"%s\" has %zu features but \"%s\" has %zu", d->test_csv,
-                        out->test.sample_size, d->train_csv, all.sample_size);
+        /* The test file is read as the training file was: its columns by name, its categories
+         * and classes. */
+        o.layout = all.csv;
+        if (!data_csv_load(diag, spec_field_loc(spec, d->node, "test"), d->test_csv, &o, &out->test)) {
             dataset_free(&all);
             return false;
         }
@@ -126,6 +118,9 @@ static bool load_csv(struct ns_diag *diag, const struct spec *spec, struct data_
     set_class_names(&all, &d->classes);
     const double f[2] = {1 - d->validation, d->validation};
     split_into(&all, f, 2, data_load_split_key(spec), (struct dataset *const[]){&out->train, &out->validation});
+    if (d->missing == MISSING_FILL_MEAN && out->train.csv)
+        return data_csv_fill_missing(diag, spec_field_loc(spec, d->node, "missing"), out->train.csv, &out->train,
+                                     (struct dataset *const[]){&out->validation, &out->test}, 2);
     return true;
 }
 
@@ -294,7 +289,8 @@ static bool load_folder(struct ns_diag *diag, const struct spec *spec, int threa
 }
 
 bool data_load_other(struct ns_diag *diag, const struct spec *spec, int threads, const char *path,
-                     const char *labels, const char *const *class_names, int class_count, struct dataset *out)
+                     const char *labels, const char *const *class_names, int class_count,
+                     const struct data_csv_layout *csv, struct dataset *out)
 {
     const struct spec_data *d = &spec->data;
     memset(out, 0, sizeof *out);
@@ -303,11 +299,16 @@ bool data_load_other(struct ns_diag *diag, const struct spec *spec, int threads,
     case DATA_IDX:
         return data_idx_load(diag, at_file, path, at_file, labels, class_count, out);
     case DATA_CSV: {
-        struct data_csv_opts o = {.label_column = d->label_column,
-                                  .label_loc = at_file,
-                                  .regression = d->task == TASK_REGRESSION,
-                                  .class_count = d->task == TASK_REGRESSION ? 0 : class_count};
-        return data_csv_load(diag, at_file, path, &o, out);
+        struct data_csv_opts o;
+        data_csv_opts_from_spec(spec, &o);
+        o.label_loc = at_file;
+        o.categorical_nodes = NULL;
+        o.layout = csv;
+        if (!csv) { /* a run that did not record its columns: the spec's options, the run's classes */
+            o.class_count = o.regression ? 0 : class_count;
+            o.class_names = NULL;
+        }
+        return data_csv_load(diag, at_file, path, &o, out) && (!csv || data_csv_fill_recorded(csv, out));
     }
     case DATA_IMAGE_FOLDER: {
         struct data_folder_opts o;

@@ -42,8 +42,11 @@ bool data_load_check_folders(struct ns_diag *diag, const struct spec *spec, size
  * a folder laid out like root, its class folders matched to class_names by name (labels in
  * that order; a class without a folder or a folder that is no class is an error), an IDX
  * images file with its `labels` file (labels below class_count), or a CSV file with the spec's
- * label column. Errors go at the data files (NS_ERR_DATA). */
+ * label column, read against the run's CSV layout `csv` when it recorded one (columns by name,
+ * its categories and classes, missing cells filled with its recorded means). Errors go at the
+ * data files (NS_ERR_DATA). */
 bool data_load_other(struct ns_diag *diag, const struct spec *spec, int threads, const char *path,
-                     const char *labels, const char *const *class_names, int class_count, struct dataset *out);
+                     const char *labels, const char *const *class_names, int class_count,
+                     const struct data_csv_layout *csv, struct dataset *out);
 
 #endif

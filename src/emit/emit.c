@@ -238,6 +238,42 @@ static void put_origin(struct ns_buf *b, const struct emit_plan *p, const char *
     ns_buf_free(&t);
 }
 
+/* Which CSV column feeds each raw input, so a caller can build the vector from a row: numbers
+ * as read, categories one-hot, missing cells as the run treated them. */
+static void put_csv_inputs(struct ns_buf *h, const struct data_csv_layout *l)
+{
+    struct ns_buf t = {0};
+    ns_buf_puts(&t, "The raw inputs come from the columns of the CSV file the model was trained on (by name):");
+    put_wrapped(h, " *", t.data);
+    for (size_t j = 0; j < l->column_count; j++) {
+        const struct data_csv_column *col = &l->columns[j];
+        t.len = 0;
+        if (!col->category_count) {
+            ns_buf_printf(&t, "   [%zu] \"", col->offset);
+            put_comment_text(&t, col->name);
+            ns_buf_puts(&t, "\": the number in the cell");
+        } else {
+            ns_buf_printf(&t, "   [%zu..%zu] \"", col->offset, col->offset + col->category_count - 1);
+            put_comment_text(&t, col->name);
+            ns_buf_puts(&t, "\": one-hot, 1 at the cell's category and 0 elsewhere, in the order");
+            for (size_t k = 0; k < col->category_count; k++) {
+                ns_buf_puts(&t, k ? ", \"" : " \"");
+                put_comment_text(&t, col->categories[k]);
+                ns_buf_puts(&t, "\"");
+            }
+        }
+        if (l->fill) {
+            ns_buf_puts(&t, "; a missing cell is");
+            size_t width = col->category_count ? col->category_count : 1;
+            for (size_t k = 0; k < width; k++)
+                ns_buf_printf(&t, "%s %.9g", k ? "," : "", (double)l->fill[col->offset + k]);
+            ns_buf_puts(&t, " (the training split's mean)");
+        }
+        put_wrapped(h, " *", t.data);
+    }
+    ns_buf_free(&t);
+}
+
 static void put_header(struct ns_buf *h, const struct emit_plan *p)
 {
     const struct emit_model *m = p->m;
@@ -282,7 +318,14 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
                           "%s_INPUT_SIZE floats.", shape, X);
     else
         ns_buf_printf(&t, "Input: %s, a vector of %s_INPUT_SIZE features.", shape, X);
-    ns_buf_printf(&t, " Preprocessing (%s_preprocess), for the raw value v at index i, in float:", x);
+    if (m->csv) {
+        put_wrapped(h, " *", t.data);
+        put_csv_inputs(h, m->csv);
+        t.len = 0;
+        ns_buf_printf(&t, "Preprocessing (%s_preprocess), for the raw value v at index i, in float:", x);
+    } else {
+        ns_buf_printf(&t, " Preprocessing (%s_preprocess), for the raw value v at index i, in float:", x);
+    }
     put_wrapped(h, " *", t.data);
     if (n->channels) {
         ns_buf_printf(h, " *     x = (v * scale - mean[i %% %zu]) / std[i %% %zu]\n", n->channels, n->channels);

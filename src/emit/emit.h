@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "core/ns_error.h"
+#include "data/data_csv.h"
 #include "data/data_prep.h"
 #include "graph/graph.h"
 
@@ -37,6 +38,7 @@ struct emit_model {
     const char *target_name;          /* regression: the predicted column, for the header; or NULL */
     int loss;                         /* enum spec_loss_type: how probabilities are made */
     const struct data_prep_norm *norm; /* the run's normalisation of raw values */
+    const struct data_csv_layout *csv; /* how a CSV row becomes the raw inputs; NULL for images */
     const char *name;                 /* the spec's name, for comments */
     const char *source;               /* where the model came from (the run directory), for comments */
     const char *version;              /* netspec's version, for comments */

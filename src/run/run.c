@@ -12,6 +12,7 @@
 #include "core/ns_file.h"
 #include "core/ns_sha256.h"
 #include "core/ns_util.h"
+#include "data/data_csv.h"
 #include "spec/spec_resolve.h"
 #include "train/checkpoint.h"
 
@@ -139,8 +140,9 @@ static char *default_run_dir(const char *name)
     return dir;
 }
 
-/* model.yaml: the input shape and class names the model was built for, so model_load needs no
- * data files to rebuild it. */
+/* model.yaml: the input shape and class names the model was built for, the preprocessing as
+ * training applied it (fitted values included) and how CSV columns became inputs, so
+ * model_load needs no data files to rebuild it and predict and emit read raw values. */
 static char *model_yaml(const struct run *r)
 {
     struct ns_buf b = {0};
@@ -152,7 +154,13 @@ static char *model_yaml(const struct run *r)
         ns_buf_puts(&b, c ? ", " : "");
         spec_resolve_put_string(&b, r->data.class_names[c]);
     }
-    ns_buf_puts(&b, "]\n");
+    ns_buf_puts(&b, "]\nnormalize: ");
+    data_prep_norm_put_yaml(&b, &r->data.norm);
+    ns_buf_puts(&b, "\n");
+    if (r->data.train.csv) {
+        ns_buf_puts(&b, "csv:\n");
+        data_csv_layout_put_yaml(&b, r->data.train.csv, 2);
+    }
     return b.data;
 }
 

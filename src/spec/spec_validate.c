@@ -348,7 +348,9 @@ static bool parse_floats(struct validator *v, const struct schema_field *f,
 {
     size_t count = node->kind == SPEC_SEQ ? node->count : 1;
     if (node->kind == SPEC_MAP || (has_range(f) && (count < f->min || count > f->max))) {
-        type_error(v, node, f->key, "a number or a list of 1 to 4 numbers", NULL);
+        char *expected = ns_asprintf("a number or a list of %.0f to %.0f numbers", f->min, f->max);
+        type_error(v, node, f->key, expected, NULL);
+        free(expected);
         return false;
     }
     out->count = count;
@@ -937,11 +939,12 @@ static bool check_cross_rules(struct validator *v, struct spec *spec, const stru
             ok = false;
             break;
         }
-    if (d->format == DATA_CSV && (d->augment.hflip || d->augment.random_crop)) {
-        error_at(v, d->augment.node, NULL,
-                 "augment flips and crops images; csv data has no images");
-        ok = false;
-    }
+    for (size_t i = 0; d->format == DATA_CSV && i < d->categorical.count; i++)
+        if (!strcmp(d->categorical.names[i], d->label_column)) {
+            error_at(v, d->categorical.nodes[i], "categorical lists feature columns; the label's classes come from its values",
+                     "\"%s\" is the label column", d->label_column);
+            ok = false;
+        }
     if (d->format == DATA_CSV && d->task == TASK_AUTO)
         d->task = spec->loss.type == LOSS_MSE ? TASK_REGRESSION : TASK_CLASSIFICATION;
     if (d->format == DATA_CSV && d->task == TASK_REGRESSION && spec->loss.type != LOSS_MSE) {

@@ -55,7 +55,7 @@ bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count,
             ts.class_names[c] = name ? ns_xstrdup(name) : ns_asprintf("%d", c);
         }
     }
-    if (!data_prep_from_spec(&ctx->diag, spec, ts.shape, &ts.norm, &ts.augment)) {
+    if (!data_prep_for_training(&ctx->diag, spec, &ts.train, &ts.norm, &ts.augment)) {
         trainset_free(&ts);
         return false;
     }
@@ -74,7 +74,8 @@ static bool same_shape(struct spec_shape a, struct spec_shape b)
 }
 
 bool trainset_load_other(struct ns_ctx *ctx, const struct spec *spec, const struct spec_shape *shape,
-                         int class_count, const char *const *class_names, const char *path, const char *labels,
+                         int class_count, const char *const *class_names, const struct data_csv_layout *csv,
+                         const struct data_prep_norm *norm, const char *path, const char *labels,
                          struct trainset *out)
 {
     const struct spec_data *d = &spec->data;
@@ -85,7 +86,7 @@ bool trainset_load_other(struct ns_ctx *ctx, const struct spec *spec, const stru
     ts.isa = ctx->isa;
     ts.regression = d->format == DATA_CSV && d->task == TASK_REGRESSION;
     ts.class_count = ts.regression ? 0 : class_count;
-    if (!data_load_other(&ctx->diag, spec, ctx->threads, path, labels, class_names, ts.class_count, &ts.test))
+    if (!data_load_other(&ctx->diag, spec, ctx->threads, path, labels, class_names, ts.class_count, csv, &ts.test))
         return false;
     ts.has_test = true;
     ts.skipped = ts.test.skipped;
@@ -106,10 +107,7 @@ bool trainset_load_other(struct ns_ctx *ctx, const struct spec *spec, const stru
         for (int c = 0; c < class_count; c++)
             ts.class_names[c] = ns_xstrdup(class_names[c]);
     }
-    if (!data_prep_from_spec(&ctx->diag, spec, ts.shape, &ts.norm, &ts.augment)) {
-        trainset_free(&ts);
-        return false;
-    }
+    data_prep_norm_copy(norm, &ts.norm);
     *out = ts;
     return true;
 }
