@@ -1197,6 +1197,90 @@ static void test_divergence(void)
     free(spec_path);
 }
 
+/* ---- issue 9: inputs that are not files, outputs that cannot be written ---- */
+
+/* netspec ARGS from the scratch folder, bounded: a command that waits on a FIFO would hit the
+ * timeout (exit 124) instead of hanging the suite. */
+static struct test_util_run run_bounded(const char *args)
+{
+    return test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp(), .timeout = 20}, args);
+}
+
+static void expect_run(const char *args, int code, const char *message)
+{
+    struct test_util_run r = run_bounded(args);
+    CU_ASSERT_EQUAL(r.exit_code, code);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, message));
+    if (r.exit_code != code || !strstr(r.err, message))
+        fprintf(stderr, "\n  netspec %s (exit %d, want %d and \"%s\"):\n%s", args, r.exit_code, code, message, r.err);
+    test_util_run_free(&r);
+}
+
+/* A FIFO or a device where a file is expected is refused at once, never read or waited on. */
+static void test_inputs_must_be_files(void)
+{
+    const char *tmp = test_util_tmp();
+    char *fifo = test_util_tmp_path("spec.fifo");
+    unlink(fifo);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    expect_run("check spec.fifo", 2, "spec.fifo: error: cannot read spec: not a regular file (a FIFO)");
+    expect_run("train spec.fifo -o fifo_run", 2, "spec.fifo: error: cannot read spec: not a regular file (a FIFO)");
+    char *child = test_util_tmp_path("extends_fifo.yaml");
+    test_util_write_text(child, "version: 1\nextends: spec.fifo\n");
+    expect_run("check extends_fifo.yaml", 2,
+               "extends_fifo.yaml:2:10: error: extends: cannot read \"spec.fifo\": not a regular file (a FIFO)");
+    /* model.nsm as a link to /dev/zero, then as a FIFO: every command that loads a run. */
+    const char *swaps[2] = {"ln -s /dev/zero", "mkfifo"};
+    const char *why[2] = {"not a regular file (a device)", "not a regular file (a FIFO)"};
+    for (int k = 0; k < 2; k++) {
+        char *sh = ns_asprintf("rm -rf %s/odd_nsm && cp -r %s/a1 %s/odd_nsm && rm %s/odd_nsm/model.nsm && %s %s/odd_nsm/model.nsm",
+                               tmp, tmp, tmp, tmp, swaps[k], tmp);
+        struct test_util_run r = test_util_shell(sh);
+        CU_ASSERT_EQUAL_FATAL(r.exit_code, 0);
+        test_util_run_free(&r);
+        char *want = ns_asprintf("odd_nsm/model.nsm: error: cannot read odd_nsm/model.nsm: %s", why[k]);
+        expect_run("eval odd_nsm", 3, want);
+        expect_run("predict odd_nsm x.png", 3, want);
+        expect_run("emit odd_nsm -o odd_emit", 3, want);
+        expect_run("train tiny.yaml --resume odd_nsm", 3, want);
+        free(want);
+        free(sh);
+    }
+    struct stat sb;
+    char *emitted = test_util_tmp_path("odd_emit");
+    CU_ASSERT(stat(emitted, &sb) != 0);
+    free(emitted);
+    free(child);
+    free(fifo);
+}
+
+/* Exit 5 when an output cannot be written; an empty -o is a usage error, not a file error. */
+static void test_output_errors(void)
+{
+    expect_run("train tiny.yaml -o ''", 2, "error: -o needs a directory name, not an empty string");
+    expect_run("emit a1 -o ''", 2, "error: -o needs a directory name, not an empty string");
+    char *in_way = test_util_tmp_path("in_the_way");
+    test_util_write_text(in_way, "a file\n");
+    expect_run("train tiny.yaml -o in_the_way", 5, "in_the_way: error: in_the_way exists and is not a directory");
+    expect_run("emit a1 -o in_the_way", 5, "in_the_way: error: in_the_way exists and is not a directory");
+    expect_run("emit a1 -o in_the_way/sub", 5, "error: cannot create the directory in_the_way/sub: Not a directory");
+    /* eval writes RUN/eval_test.json: a directory of that name is in the way. */
+    char *blocked = test_util_tmp_path("a1/eval_test.json");
+    CU_ASSERT_EQUAL_FATAL(mkdir(blocked, 0777), 0);
+    expect_run("eval a1", 5, "error: cannot rename a1/eval_test.json.tmp to a1/eval_test.json: Is a directory");
+    rmdir(blocked);
+    /* Results on a full standard output. */
+    struct stat sb;
+    if (stat("/dev/full", &sb) == 0) {
+        expect_run("check tiny.yaml > /dev/full", 5, "error: cannot write to standard output: No space left on device");
+        expect_run("schema > /dev/full", 5, "error: cannot write the schema to standard output: No space left on device");
+    } else {
+        fprintf(stderr, "\n  SKIPPED LOUDLY: /dev/full is missing, the full-stdout cases did not run\n");
+    }
+    free(blocked);
+    free(in_way);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -1222,6 +1306,8 @@ int main(void)
         {"regression reaches its RMSE", test_regression},
         {"classification, eval JSON and the data check", test_classification_and_eval},
         {"a diverging run stops with exit 4", test_divergence},
+        {"inputs that are FIFOs or devices are refused, never read", test_inputs_must_be_files},
+        {"outputs that cannot be written exit 5", test_output_errors},
     };
     return test_util_main("train", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }

@@ -25,7 +25,8 @@ void cmd_emit_help(void)
            "-ffast-math or -Ofast (the file refuses them). The header documents NAME_preprocess,\n"
            "NAME_logits, NAME_classify, their _batch forms and NAME_WORKSPACE_BYTES.\n"
 
-           "Exit status: 0 ok, 2 usage error or a model that cannot be emitted, 3 data error.\n\n"
+           "Exit status: 0 ok, 2 usage error or a model that cannot be emitted, 3 data error,\n"
+           "5 the files cannot be written.\n\n"
            "options:\n"
            "  -o, --output DIR    where to write the files (created if missing)\n"
            "      --prefix NAME   the files' and symbols' prefix (default: the spec's name made\n"
@@ -67,6 +68,10 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct emit_ar
     }
     if (!a->out_dir) {
         cli_usage_error(ctx, usage, "no output directory given (-o DIR)");
+        return false;
+    }
+    if (!*a->out_dir) {
+        cli_usage_error(ctx, usage, "-o needs a directory name, not an empty string");
         return false;
     }
     if (a->prefix && !emit_prefix_valid(a->prefix)) {

@@ -54,7 +54,7 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
     if (stat(dir, &sb) != 0)
         return true;
     if (!S_ISDIR(sb.st_mode)) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc, "choose another directory with -o",
+        ns_diag_add(&ctx->diag, NS_ERR_OUTPUT, loc, "choose another directory with -o",
                     "%s exists and is not a directory", dir);
         return false;
     }
@@ -66,7 +66,7 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
     }
     DIR *d = opendir(dir);
     if (!d) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc, "choose another directory with -o",
+        ns_diag_add(&ctx->diag, NS_ERR_OUTPUT, loc, "choose another directory with -o",
                     "cannot read the directory %s: %s", dir, strerror(errno));
         return false;
     }
@@ -99,7 +99,7 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
 static bool resume_dir_ok(struct ns_ctx *ctx, struct run *r)
 {
     char *spec_file = ns_path_join(r->dir, "spec.resolved.yaml");
-    char *old = ns_read_file(spec_file, 0, NULL, NULL);
+    char *old = ns_file_read_input(spec_file, SPEC_TREE_MAX_BYTES, NULL, NULL);
     bool ok = true;
     if (!old || !file_exists(r->model_path)) {
         ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){r->dir, 0, 0, 0}, "start a new run without --resume",
@@ -162,7 +162,7 @@ static bool bind_model_files(struct ns_ctx *ctx, struct run *r)
     char *path = ns_path_join(r->dir, "model.yaml");
     bool ok = true;
     if (r->resumed) {
-        char *old = ns_read_file(path, 0, NULL, NULL);
+        char *old = ns_file_read_input(path, SPEC_TREE_MAX_BYTES, NULL, NULL);
         if (!old || strcmp(old, text) != 0) {
             ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0},
                         "restore the run's model.yaml, or start a new run",
