@@ -1,10 +1,12 @@
 /* netspec predict: classify image files with a trained run, preprocessed as in training. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/ns_file.h"
 #include "core/ns_util.h"
 #include "data/data_folder.h"
 #include "data/data_prep.h"
@@ -81,14 +83,15 @@ static void read_stdin_list(struct predict_args *a)
     free(line);
 }
 
+/* Any whole number from 1: more than the classes prints them all, however many more. */
 static bool parse_top(const char *text, int *out)
 {
     char *end;
     errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 1 || v > 1000000)
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end || v < 1 || (errno && errno != ERANGE))
         return false;
-    *out = (int)v;
+    *out = v > INT_MAX || errno == ERANGE ? INT_MAX : (int)v;
     return true;
 }
 
@@ -202,8 +205,11 @@ static void print_one(struct predictor *pr, const char *file, const float *z /* 
     class_values(pr->kind, pr->k, pr->classes, z, pr->p);
     rank_classes(pr->p, pr->classes, pr->top, pr->order);
     char *const *names = pr->run->class_names;
+    /* A path is echoed as text: control characters and bytes that are not UTF-8 as \xNN. */
+    char *shown = ns_path_printable(file);
     if (!pr->json) {
-        printf("%s\n", file);
+        printf("%s\n", shown);
+        free(shown);
         for (int r = 0; r < pr->top; r++) {
             int c = pr->order[r];
             if (pr->kind == OUT_SCORE)
@@ -216,7 +222,8 @@ static void print_one(struct predictor *pr, const char *file, const float *z /* 
     }
     struct ns_buf b = {0};
     ns_buf_puts(&b, pr->printed ? ",\n  {\"file\": " : "\n  {\"file\": ");
-    run_dir_json_put_string(&b, file);
+    run_dir_json_put_string(&b, ns_text_is_clean_utf8(file) ? file : shown);
+    free(shown);
     ns_buf_puts(&b, ", \"top\": [");
     for (int r = 0; r < pr->top; r++) {
         int c = pr->order[r];
