@@ -554,7 +554,7 @@ static void expect_no_dir(const char *name)
 /* A PNG whose header says width x height, with one short IDAT: what a lying header looks like. */
 static void write_png_header(const char *path, uint32_t width, uint32_t height)
 {
-    unsigned char png[64] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char png[96] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     size_t at = 8;
     const unsigned char ihdr[13] = {width >> 24, width >> 16 & 255, width >> 8 & 255, width & 255,
                                     height >> 24, height >> 16 & 255, height >> 8 & 255, height & 255,

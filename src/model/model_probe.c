@@ -138,7 +138,7 @@ bool model_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct model_
         ok = probe_folder(ctx, spec, info);
         break;
     }
-    if (!ok)
+    if (!ok || !spec_check_normalize(ctx, spec, info->input))
         return false;
     const struct spec_shape *want = &spec->model.input;
     if (want->rank && !same_shape(want, &info->input)) {
