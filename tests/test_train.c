@@ -1281,6 +1281,78 @@ static void test_output_errors(void)
     free(in_way);
 }
 
+static bool tmp_exists(const char *name)
+{
+    char *path = test_util_tmp_path(name);
+    struct stat sb;
+    bool there = stat(path, &sb) == 0;
+    free(path);
+    return there;
+}
+
+/* What check can see, check refuses, so train refuses it before a run directory exists; what
+ * only reading the data shows (a damaged gzip CRC) is still found before the directory is
+ * made; and a run that fails writing its first files takes them back. */
+static void test_no_dir_for_runs_that_never_started(void)
+{
+    static const struct {
+        const char *set, *message;
+        int code;
+    } refused[3] = {
+        {"data.normalize.mean=[0.1,0.2,0.3]",
+         "--set data.normalize.mean=[0.1,0.2,0.3]: error: normalize.mean has 3 values, but the data has 1 channel", 2},
+        {"data.normalize.std=1e-300",
+         "--set data.normalize.std=1e-300: error: normalize.std value 1e-300 is 0 in single precision", 2},
+        {"'model.layers[1]=dense'", "--set model.layers[1]=dense: error: missing required key \"units\" in layer 1 (dense)",
+         2},
+    };
+    for (int i = 0; i < 3; i++) {
+        char *check = ns_asprintf("check tiny.yaml --set %s", refused[i].set);
+        char *train = ns_asprintf("train tiny.yaml -o never_started --set %s", refused[i].set);
+        expect_run(check, refused[i].code, refused[i].message);
+        expect_run(train, refused[i].code, refused[i].message);
+        CU_ASSERT_FALSE(tmp_exists("never_started"));
+        free(check);
+        free(train);
+    }
+    /* A gzip member whose CRC does not match its data: the header and length agree, so check
+     * passes; train reads the pixels, fails, and leaves nothing. */
+    char *plain = test_util_tmp_path("tiny-train-images.idx");
+    size_t len;
+    char *bytes = test_util_slurp(plain, &len);
+    char *damaged = test_util_tmp_path("damaged-images.idx.gz");
+    test_util_write_gz(damaged, bytes, len);
+    free(bytes);
+    bytes = test_util_slurp(damaged, &len);
+    CU_ASSERT_FATAL(len > 8);
+    bytes[len - 8] ^= 0x5a;
+    test_util_write_bytes(damaged, bytes, len);
+    free(bytes);
+    char *spec = test_util_tmp_path("damaged.yaml");
+    test_util_write_text(spec, "version: 1\nextends: tiny.yaml\nname: damaged\n"
+                               "data: {train: {images: damaged-images.idx.gz}}\n");
+    expect_run("check damaged.yaml", 0, "");
+    expect_run("train damaged.yaml -o damaged_run", 3, "damaged-images.idx.gz\": incorrect data check");
+    CU_ASSERT_FALSE(tmp_exists("damaged_run"));
+    /* A directory where model.yaml goes: the run's own spec.resolved.yaml is taken back. */
+    char *blocked_dir = test_util_tmp_path("blocked_run");
+    char *blocked = test_util_tmp_path("blocked_run/model.yaml");
+    CU_ASSERT_EQUAL_FATAL(mkdir(blocked_dir, 0777), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(blocked, 0777), 0);
+    char *old = test_util_tmp_path("blocked_run/spec.resolved.yaml");
+    test_util_write_text(old, "# an unfinished run's\n");
+    expect_run("train tiny.yaml -o blocked_run", 5, "error: cannot rename blocked_run/model.yaml.tmp to "
+                                                       "blocked_run/model.yaml: Is a directory");
+    CU_ASSERT_FALSE(tmp_exists("blocked_run/spec.resolved.yaml"));
+    CU_ASSERT_TRUE(tmp_exists("blocked_run/model.yaml"));
+    free(old);
+    free(blocked);
+    free(blocked_dir);
+    free(spec);
+    free(damaged);
+    free(plain);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -1308,6 +1380,7 @@ int main(void)
         {"a diverging run stops with exit 4", test_divergence},
         {"inputs that are FIFOs or devices are refused, never read", test_inputs_must_be_files},
         {"outputs that cannot be written exit 5", test_output_errors},
+        {"no run directory for a run that never started", test_no_dir_for_runs_that_never_started},
     };
     return test_util_main("train", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }

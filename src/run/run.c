@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "core/ns_file.h"
@@ -93,6 +94,23 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
                     stranger ? stranger : "no spec.resolved.yaml");
     free(first);
     return ok;
+}
+
+/* A fresh run that failed before training began takes back what it wrote, and the directory
+ * when it made it (mkdir -p's parents stay): a run that never started leaves no run behind. */
+static void forget_fresh_dir(const char *dir, bool created)
+{
+    static const char *const names[] = {"spec.resolved.yaml", "model.yaml"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *path = ns_path_join(dir, names[i]);
+        char *tmp = ns_asprintf("%s.tmp", path);
+        unlink(path);
+        unlink(tmp);
+        free(tmp);
+        free(path);
+    }
+    if (created)
+        rmdir(dir);
 }
 
 /* Resume: the directory must hold this spec's run, bound to its files. */
@@ -289,17 +307,26 @@ bool run_open(struct ns_ctx *ctx, const struct run_options *o, struct run *r)
     r->resolved = spec_resolve_yaml(r->spec);
     if (r->resumed ? !resume_dir_ok(ctx, r) : !fresh_dir_ok(ctx, r->dir, r->model_path))
         return false;
-    if (!trainset_load(ctx, r->spec, r->info.class_count, &r->data))
+    /* Reading and hashing every input comes first: a data error leaves no directory. */
+    if (!trainset_load(ctx, r->spec, r->info.class_count, &r->data) || !hash_data(ctx, r))
         return false;
+    bool created = false;
     if (!r->resumed) {
+        struct stat sb;
+        created = stat(r->dir, &sb) != 0;
         char *spec_file = ns_path_join(r->dir, "spec.resolved.yaml");
         bool ok = run_dir_make(&ctx->diag, r->dir) && ns_file_write_text(&ctx->diag, spec_file, r->resolved);
         free(spec_file);
-        if (!ok)
+        if (!ok) {
+            forget_fresh_dir(r->dir, created);
             return false;
+        }
     }
-    if (!bind_model_files(ctx, r) || !hash_data(ctx, r) || !load_state(ctx, r))
+    if (!bind_model_files(ctx, r) || !load_state(ctx, r)) {
+        if (!r->resumed)
+            forget_fresh_dir(r->dir, created);
         return false;
+    }
     fill_manifest(ctx, r, o);
     return true;
 }
