@@ -1229,6 +1229,16 @@ static void test_inputs_must_be_files(void)
     test_util_write_text(child, "version: 1\nextends: spec.fifo\n");
     expect_run("check extends_fifo.yaml", 2,
                "extends_fifo.yaml:2:10: error: extends: cannot read \"spec.fifo\": not a regular file (a FIFO)");
+    /* A FIFO as a data file (CSV here; IDX and images in test_data and test_images). */
+    char *csv_spec = test_util_tmp_path("csv_fifo.yaml");
+    test_util_write_text(csv_spec, "version: 1\ndata: {format: csv, train: spec.fifo, label_column: y}\n"
+                                   "model:\n  layers:\n    - dense: {units: auto}\nloss: cross_entropy\n");
+    char *want_csv = ns_asprintf("csv_fifo.yaml:2:28: error: cannot open \"%s/spec.fifo\": not a regular file (a FIFO)",
+                                 tmp);
+    expect_run("check csv_fifo.yaml", 3, want_csv);
+    expect_run("train csv_fifo.yaml -o csv_fifo_run", 3, want_csv);
+    free(want_csv);
+    free(csv_spec);
     /* model.nsm as a link to /dev/zero, then as a FIFO: every command that loads a run. */
     const char *swaps[2] = {"ln -s /dev/zero", "mkfifo"};
     const char *why[2] = {"not a regular file (a device)", "not a regular file (a FIFO)"};

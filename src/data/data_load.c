@@ -4,6 +4,7 @@
 
 #include "core/ns_util.h"
 #include "data/data_csv.h"
+#include "data/data_error.h"
 #include "data/data_folder.h"
 #include "data/data_idx.h"
 #include "data/data_split.h"
@@ -104,7 +105,10 @@ static bool load_csv(struct ns_diag *diag, const struct spec *spec, struct data_
                               .regression = regression,
                               .class_count = regression ? 0 : (int)d->classes.count};
     struct dataset all = {0};
-    if (!data_csv_load(diag, spec_field_loc(spec, d->node, "train"), d->train_csv, &o, &all))
+    /* Regular files only, refused before the CSV reader opens them (a FIFO would block it). */
+    if (!data_check_input(diag, spec_field_loc(spec, d->node, "train"), d->train_csv)
+        || (d->test_csv && !data_check_input(diag, spec_field_loc(spec, d->node, "test"), d->test_csv))
+        || !data_csv_load(diag, spec_field_loc(spec, d->node, "train"), d->train_csv, &o, &all))
         return false;
     if (d->test_csv) {
         o.class_count = all.class_count;
