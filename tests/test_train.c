@@ -1325,6 +1325,12 @@ static void test_no_dir_for_runs_that_never_started(void)
         free(check);
         free(train);
     }
+    /* Early stopping with a validation fraction that holds out no sample: known once the data
+     * is split, which train does before it makes the directory. */
+    expect_run("train tiny.yaml -o never_started --set data.validation=0.001 --set train.early_stopping.patience=2", 2,
+               "--set train.early_stopping.patience=2: error: early stopping watches the validation set, but the "
+               "split leaves it empty (300 training samples)");
+    CU_ASSERT_FALSE(tmp_exists("never_started"));
     /* A gzip member whose CRC does not match its data: the header and length agree, so check
      * passes; train reads the pixels, fails, and leaves nothing. */
     char *plain = test_util_tmp_path("tiny-train-images.idx");

@@ -96,6 +96,27 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
     return ok;
 }
 
+/* What the training loop would refuse once the split is known (loop.c says the same), said
+ * before the run directory exists: a split that leaves no training samples, or early stopping
+ * with a validation fraction too small to hold out any sample. */
+static bool splits_usable(struct ns_ctx *ctx, const struct run *r)
+{
+    const struct spec *spec = r->spec;
+    if (r->data.train.count == 0) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, spec_field_loc(spec, spec->data.node, "train"), NULL,
+                    "the training set is empty");
+        return false;
+    }
+    if (spec->train.early_stopping.patience > 0 && (!r->data.has_validation || r->data.validation.count == 0)) {
+        ns_diag_add(&ctx->diag, NS_ERR_SPEC, spec_field_loc(spec, spec->train.node, "early_stopping"),
+                    "set data.validation to a fraction that holds out at least one sample, or remove early_stopping",
+                    "early stopping watches the validation set, but the split leaves it empty (%zu training samples)",
+                    r->data.train.count);
+        return false;
+    }
+    return true;
+}
+
 /* A fresh run that failed before training began takes back what it wrote, and the directory
  * when it made it (mkdir -p's parents stay): a run that never started leaves no run behind. */
 static void forget_fresh_dir(const char *dir, bool created)
@@ -308,7 +329,7 @@ bool run_open(struct ns_ctx *ctx, const struct run_options *o, struct run *r)
     if (r->resumed ? !resume_dir_ok(ctx, r) : !fresh_dir_ok(ctx, r->dir, r->model_path))
         return false;
     /* Reading and hashing every input comes first: a data error leaves no directory. */
-    if (!trainset_load(ctx, r->spec, r->info.class_count, &r->data) || !hash_data(ctx, r))
+    if (!trainset_load(ctx, r->spec, r->info.class_count, &r->data) || !splits_usable(ctx, r) || !hash_data(ctx, r))
         return false;
     bool created = false;
     if (!r->resumed) {
