@@ -1256,6 +1256,24 @@ static void test_inputs_must_be_files(void)
         free(want);
         free(sh);
     }
+    /* A model.nsm larger than any model this machine trains (sparse: nothing is written or
+     * read), and run files that are not files. */
+    const char *odd[3][3] = {
+        {"model.nsm", "truncate -s 1T", "error: odd_run/model.nsm has 1099511627776 bytes, more than training can hold "
+                                        "in memory here ("},
+        {"model.yaml", "mkfifo", "error: cannot read odd_run/model.yaml: not a regular file (a FIFO)"},
+        {"spec.resolved.yaml", "mkdir", "error: cannot read odd_run/spec.resolved.yaml: not a regular file (a directory)"},
+    };
+    for (int k = 0; k < 3; k++) {
+        char *sh = ns_asprintf("rm -rf %s/odd_run && cp -r %s/a1 %s/odd_run && rm %s/odd_run/%s && %s %s/odd_run/%s", tmp,
+                               tmp, tmp, tmp, odd[k][0], odd[k][1], tmp, odd[k][0]);
+        struct test_util_run r = test_util_shell(sh);
+        CU_ASSERT_EQUAL_FATAL(r.exit_code, 0);
+        test_util_run_free(&r);
+        expect_run("eval odd_run", 3, odd[k][2]);
+        expect_run("train tiny.yaml --resume odd_run", 3, odd[k][2]);
+        free(sh);
+    }
     struct stat sb;
     char *emitted = test_util_tmp_path("odd_emit");
     CU_ASSERT(stat(emitted, &sb) != 0);

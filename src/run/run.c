@@ -138,9 +138,14 @@ static void forget_fresh_dir(const char *dir, bool created)
 static bool resume_dir_ok(struct ns_ctx *ctx, struct run *r)
 {
     char *spec_file = ns_path_join(r->dir, "spec.resolved.yaml");
-    char *old = ns_file_read_input(spec_file, SPEC_TREE_MAX_BYTES, NULL, NULL);
+    int err = 0;
+    char *old = ns_file_read_input(spec_file, SPEC_TREE_MAX_BYTES, NULL, &err);
     bool ok = true;
-    if (!old || !file_exists(r->model_path)) {
+    if (!old && err != ENOENT && err != ENOTDIR) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){spec_file, 0, 0, 0}, NULL, "cannot read %s: %s",
+                    spec_file, ns_file_strerror(err));
+        ok = false;
+    } else if (!old || !file_exists(r->model_path)) {
         ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){r->dir, 0, 0, 0}, "start a new run without --resume",
                     "%s holds no run to resume (it needs spec.resolved.yaml and model.nsm)", r->dir);
         ok = false;
