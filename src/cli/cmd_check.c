@@ -18,7 +18,7 @@ void cmd_check_help(void)
            "output shape, parameters and forward FLOPs per sample, with totals, then the\n"
            "memory training needs (estimated from the memory plan and the data) and the\n"
            "limit, runtime.max_memory; above the limit is a spec error.\n"
-           "Exit status: 0 ok, 2 spec or usage error, 3 data error.\n\n"
+           "Exit status: 0 ok, 2 spec or usage error, 3 data error, 5 output cannot be written.\n\n"
            "options:\n"
            "  -s, --set PATH=VALUE   override a value, e.g. --set optimizer.lr=0.01 (repeatable)\n",
            usage);

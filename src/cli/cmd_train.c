@@ -27,7 +27,8 @@ void cmd_train_help(void)
            "A kill at any moment (SIGKILL, power loss) leaves whole files and the last\n"
            "checkpoint, which --resume continues.\n"
            "Exit status: 0 ok, 2 spec or usage error, 3 data error, 4 training diverged,\n"
-           "5 a file of the run could not be written (disk full: the last checkpoint is kept),\n"
+           "5 a file of the run cannot be written (disk full, no permission, a path in the way:\n"
+           "  the last checkpoint is kept),\n"
            "130/143 interrupted by SIGINT/SIGTERM (checkpoint saved).\n"
            "-o refuses a directory that holds files of anything but a netspec run; model.nsm\n"
            "records the hashes of spec.resolved.yaml and model.yaml, and --resume, eval,\n"
@@ -102,6 +103,11 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct train_a
     }
     if (!a->spec_path) {
         cli_usage_error(ctx, usage, "no spec file given");
+        return false;
+    }
+    if ((a->out_dir && !*a->out_dir) || (a->resume_dir && !*a->resume_dir)) {
+        cli_usage_error(ctx, usage, "%s needs a directory name, not an empty string",
+                        a->out_dir && !*a->out_dir ? "-o" : "--resume");
         return false;
     }
     if (a->resume_dir && a->out_dir && strcmp(a->resume_dir, a->out_dir) != 0) {
