@@ -2,6 +2,7 @@
 check_PROGRAMS += tests/test_schema
 TESTS += tests/test_schema
 tests_test_schema_SOURCES = tests/test_schema.c tests/test_util.c tests/test_util.h
+EXTRA_DIST += tests/schema_corpus.py
 check_PROGRAMS += tests/test_spec
 TESTS += tests/test_spec
 tests_test_spec_SOURCES = tests/test_spec.c tests/test_util.c tests/test_util.h
