@@ -24,6 +24,8 @@ void cmd_emit_help(void)
            "any compiler, flags, C library and CPU, as long as it is not compiled with\n"
            "-ffast-math or -Ofast (the file refuses them). The header documents NAME_preprocess,\n"
            "NAME_logits, NAME_classify, their _batch forms and NAME_WORKSPACE_BYTES.\n"
+           "A regression run gives NAME_outputs and NAME_predict, which returns the predicted\n"
+           "value (the runtime's bits too), in place of NAME_logits and NAME_classify.\n"
 
            "Exit status: 0 ok, 2 usage error or a model that cannot be emitted, 3 data error.\n\n"
            "options:\n"
@@ -108,6 +110,7 @@ static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct 
         .params = run->st.params,
         .class_count = run->info.class_count,
         .class_names = (const char *const *)run->class_names,
+        .target_name = run->info.class_count > 0 ? NULL : run->spec->data.label_column,
         .loss = run->spec->loss.type,
         .norm = &norm,
         .name = run->spec->name,
@@ -123,8 +126,13 @@ static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct 
                || (files.main_source && !write_file(ctx, a->out_dir, prefix, "_main.c", files.main_source))) {
         rc = (int)ns_diag_code(&ctx->diag);
     } else {
-        printf("%s: %zu parameters, %d classes, a workspace of %zu bytes\n", prefix, run->g->param_floats,
-               run->info.class_count, files.workspace_bytes);
+        if (run->info.class_count > 0)
+            printf("%s: %zu parameters, %d classes, a workspace of %zu bytes\n", prefix, run->g->param_floats,
+                   run->info.class_count, files.workspace_bytes);
+        else
+            printf("%s: %zu parameters, regression (%zu output%s), a workspace of %zu bytes\n", prefix,
+                   run->g->param_floats, run->g->nodes[run->g->output_node].out_size,
+                   run->g->nodes[run->g->output_node].out_size == 1 ? "" : "s", files.workspace_bytes);
         if (files.main_source)
             printf("build: cc -O2 %s/%s.c %s/%s_main.c -lm -o %s\n", a->out_dir, prefix,
                    a->out_dir, prefix, prefix);

@@ -8,6 +8,7 @@
 #include "data/data_csv.h"
 #include "data/data_folder.h"
 #include "data/data_idx.h"
+#include "data/data_load.h"
 #include "data/dataset.h"
 #include "graph/graph.h"
 #include "ops/op.h"
@@ -110,16 +111,23 @@ static bool probe_folder(struct ns_ctx *ctx, const struct spec *spec, struct mod
     struct data_header header;
     if (!data_folder_check(&ctx->diag, spec, &header))
         return false;
+    size_t validation = 0, test = 0;
+    if (!data_load_check_folders(&ctx->diag, spec, &validation, &test))
+        return false;
     info->input = header.shape;
     info->class_count = header.class_count;
-    info->held_samples = header.count;
+    info->held_samples = header.count + validation + test;
     info->copied_samples = (size_t)((double)header.count * (d->split.validation + d->split.test) + 0.5);
     char shape[48];
     op_shape_format(&header.shape, shape);
-    snprintf(info->summary, sizeof info->summary,
-             "image_folder, %zu images in %d classes, split %.2g/%.2g/%.2g, resized to %s",
-             header.count, header.class_count, d->split.train, d->split.validation, d->split.test,
-             shape);
+    int n = snprintf(info->summary, sizeof info->summary,
+                     "image_folder, %zu images in %d classes, split %.2g/%.2g/%.2g", header.count,
+                     header.class_count, d->split.train, d->split.validation, d->split.test);
+    if (d->validation_folder)
+        n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu validation images", validation);
+    if (d->test_folder)
+        n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu test images", test);
+    snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", resized to %s", shape);
     return true;
 }
 

@@ -50,7 +50,7 @@ static const struct schema_section conv2d_schema = {
     .name = "conv2d", .fields = conv2d_fields, .field_count = SCHEMA_COUNT(conv2d_fields), .has_node = false};
 
 /* The im2col buffer holds at most this many floats (one chunk of samples; at least one). */
-enum { CONV_COL_BUDGET = 1 << 21 };
+enum { CONV_COL_BUDGET = 1 << 17 };
 
 static bool conv2d_window(const struct conv2d_params *p, const struct spec_shape *in,
                           struct kernels_window *g)

@@ -105,6 +105,8 @@ struct spec_data {
     const char *root;
     struct spec_image image;
     struct spec_split split;
+    const char *validation_folder; /* laid out like root; NULL = split.validation of root */
+    const char *test_folder;       /* laid out like root; NULL = split.test of root */
     int on_error; /* enum spec_on_error */
     /* csv */
     const char *train_csv;

@@ -482,6 +482,23 @@ static void refine_section(struct jctx *j, const struct schema_section *s, struc
         struct jv *then = has_key(j, "momentum", jv_new(j, JV_OBJECT));
         jv_set(j, jv_get(jv_get(then, "properties"), "momentum"), "exclusiveMinimum", jv_double(j, 0));
         add_rule(j, v, if_then(j, has_key(j, "nesterov", yes), then));
+    } else if (!strcmp(s->name, "data (image_folder)")) {
+        /* folder_split_parts: a test or validation folder replaces that part of root's split,
+         * which may then only be written as 0. */
+        static const char *const parts[] = {"test", "validation"};
+        struct jv *split = property(v, "split");
+        for (int i = 0; i < 2 && split; i++) {
+            if (!property(v, parts[i]) || !property(split, parts[i]))
+                continue;
+            struct jv *zero = jv_new(j, JV_OBJECT);
+            jv_set(j, zero, "const", jv_int(j, 0));
+            struct jv *then = jv_new(j, JV_OBJECT);
+            struct jv *split_props = jv_set(j, jv_set(j, jv_set(j, then, "properties", jv_new(j, JV_OBJECT)), "split",
+                                                      jv_new(j, JV_OBJECT)),
+                                            "properties", jv_new(j, JV_OBJECT));
+            jv_set(j, split_props, parts[i], zero);
+            add_rule(j, v, if_then(j, has_key(j, parts[i], jv_new(j, JV_OBJECT)), then));
+        }
     } else if (!strcmp(s->name, "data (csv)")) {
         /* check_cross_rules: augment flips and crops images; a CSV row may only keep them off. */
         struct jv *augment = property(v, "augment");
@@ -515,8 +532,9 @@ static void add_cross_section_rules(struct jctx *j, struct jv *spec)
                "anyOf", forms);
         add_rule(j, spec, if_then(j, has_key(j, data->key, csv), then));
     }
-    /* Early stopping watches the validation set: with patience above 0, the fraction held out
-     * for it (data.validation, or data.split.validation of image folders) is above 0. */
+    /* Early stopping watches the validation set: with patience above 0, an image folder has a
+     * validation folder, or the fraction held out for it (data.validation, or
+     * data.split.validation of image folders) is above 0. */
     struct jv *patience = jv_new(j, JV_OBJECT);
     jv_set_string(j, patience, "type", "integer");
     jv_set(j, patience, "minimum", jv_int(j, 1));
@@ -524,9 +542,16 @@ static void add_cross_section_rules(struct jctx *j, struct jv *spec)
     struct jv *above = jv_new(j, JV_OBJECT);
     jv_set(j, above, "exclusiveMinimum", jv_double(j, 0));
     struct jv *then = jv_new(j, JV_OBJECT);
-    struct jv *data_props = jv_set(j, jv_set(j, jv_set(j, then, "properties", jv_new(j, JV_OBJECT)), "data",
+    struct jv *data_forms = jv_set(j, jv_set(j, jv_set(j, then, "properties", jv_new(j, JV_OBJECT)), "data",
                                              jv_new(j, JV_OBJECT)),
-                                   "properties", jv_new(j, JV_OBJECT));
+                                   "anyOf", jv_new(j, JV_ARRAY));
+    if (data && schema_find(data->variant->cases[DATA_IMAGE_FOLDER], "validation")) {
+        struct jv *folder = jv_push(j, data_forms,
+                                    has_key(j, data->variant->tag_key,
+                                            const_string(j, data->variant->tag_names[DATA_IMAGE_FOLDER])));
+        jv_push(j, jv_get(folder, "required"), jv_string(j, "validation"));
+    }
+    struct jv *data_props = jv_set(j, jv_push(j, data_forms, jv_new(j, JV_OBJECT)), "properties", jv_new(j, JV_OBJECT));
     jv_set(j, data_props, "validation", above);
     jv_set(j, jv_set(j, jv_set(j, data_props, "split", jv_new(j, JV_OBJECT)), "properties", jv_new(j, JV_OBJECT)),
            "validation", above);

@@ -92,7 +92,7 @@ static const struct schema_section image_section = SECTION(S, "image", image_fie
 #define S struct spec_split
 static const struct schema_field split_fields[] = {
     {.key = "train", .type = SCHEMA_FLOAT, .offset = offsetof(S, train), .def = "0.8", .min = 0, .max = 1, .min_exclusive = true,
-     .doc = "fraction of each class used for training"},
+     .doc = "fraction of each class used for training; with a test or validation folder the default is what the other fractions leave"},
     {.key = "validation", .type = SCHEMA_FLOAT, .offset = offsetof(S, validation), .def = "0.1", .min = 0, .max = 1,
      .doc = "fraction of each class held out for validation"},
     {.key = "test", .type = SCHEMA_FLOAT, .offset = offsetof(S, test), .def = "0.1", .min = 0, .max = 1,
@@ -129,6 +129,10 @@ static const struct schema_field data_folder_fields[] = {
     FORMAT_FIELD,
     {.key = "root", .type = SCHEMA_PATH, .offset = offsetof(S, root), .required = true, SCHEMA_NO_RANGE,
      .doc = "folder with one sub-folder of PNG/JPEG/BMP/PGM images per class"},
+    {.key = "test", .type = SCHEMA_PATH, .offset = offsetof(S, test_folder), SCHEMA_NO_RANGE,
+     .doc = "folder laid out like root (a sub-folder for each class) holding the test images; split.test is then 0, so root is only split into training and validation"},
+    {.key = "validation", .type = SCHEMA_PATH, .offset = offsetof(S, validation_folder), SCHEMA_NO_RANGE,
+     .doc = "folder laid out like root (a sub-folder for each class) holding the validation images; split.validation is then 0"},
     {.key = "image", .type = SCHEMA_SECTION, .offset = offsetof(S, image), .required = true, .section = &image_section, SCHEMA_NO_RANGE,
      .doc = "the size and channels every image is converted to"},
     {.key = "split", .type = SCHEMA_SECTION, .offset = offsetof(S, split), .def = "{}", .section = &split_section, SCHEMA_NO_RANGE,
@@ -284,7 +288,7 @@ static const struct schema_section train_section = SECTION(S, "train", train_fie
 #define S struct spec_runtime
 static const struct schema_field runtime_fields[] = {
     {.key = "threads", .type = SCHEMA_INT, .offset = offsetof(S, threads), .def = "auto", .auto_ok = true, .min = 1, .max = 1024,
-     .doc = "OpenMP threads; auto = all cores; `--threads` wins. Results do not depend on it"},
+     .doc = "OpenMP threads; auto = all cores, and training drops to fewer while other processes compete for them; a number is used as given; `--threads` wins. Results do not depend on it"},
     {.key = "max_memory", .type = SCHEMA_SIZE, .offset = offsetof(S, max_memory), .def = "auto", .auto_ok = true, SCHEMA_NO_RANGE,
      .doc = "memory training may use, in bytes or with a unit (512MiB, 4GiB, 2GB); auto = 80% of physical memory. "
             "`check` and `train` stop with an error when the estimate is larger"},
