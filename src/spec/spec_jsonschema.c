@@ -388,11 +388,6 @@ static struct jv *has_key(struct jctx *j, const char *key, struct jv *value)
     return v;
 }
 
-static struct jv *const_string(struct jctx *j, const char *value)
-{
-    return const_schema(j, value);
-}
-
 static struct jv *if_then(struct jctx *j, struct jv *cond, struct jv *then)
 {
     struct jv *v = jv_new(j, JV_OBJECT);
@@ -521,13 +516,13 @@ static void add_cross_section_rules(struct jctx *j, struct jv *spec)
     if (task && loss) {
         /* CSV regression needs the mse loss. */
         const char *mse = loss->variant->tag_names[LOSS_MSE];
-        struct jv *csv = has_key(j, data->variant->tag_key, const_string(j, data->variant->tag_names[DATA_CSV]));
+        struct jv *csv = has_key(j, data->variant->tag_key, const_schema(j, data->variant->tag_names[DATA_CSV]));
         jv_push(j, jv_get(csv, "required"), jv_string(j, task->key));
-        jv_set(j, jv_get(csv, "properties"), task->key, const_string(j, task->names[TASK_REGRESSION]));
+        jv_set(j, jv_get(csv, "properties"), task->key, const_schema(j, task->names[TASK_REGRESSION]));
         struct jv *then = jv_new(j, JV_OBJECT);
         struct jv *forms = jv_new(j, JV_ARRAY);
-        jv_push(j, forms, const_string(j, mse));
-        jv_push(j, forms, has_key(j, loss->variant->tag_key, const_string(j, mse)));
+        jv_push(j, forms, const_schema(j, mse));
+        jv_push(j, forms, has_key(j, loss->variant->tag_key, const_schema(j, mse)));
         jv_set(j, jv_set(j, jv_set(j, then, "properties", jv_new(j, JV_OBJECT)), loss->key, jv_new(j, JV_OBJECT)),
                "anyOf", forms);
         add_rule(j, spec, if_then(j, has_key(j, data->key, csv), then));
@@ -548,7 +543,7 @@ static void add_cross_section_rules(struct jctx *j, struct jv *spec)
     if (data && schema_find(data->variant->cases[DATA_IMAGE_FOLDER], "validation")) {
         struct jv *folder = jv_push(j, data_forms,
                                     has_key(j, data->variant->tag_key,
-                                            const_string(j, data->variant->tag_names[DATA_IMAGE_FOLDER])));
+                                            const_schema(j, data->variant->tag_names[DATA_IMAGE_FOLDER])));
         jv_push(j, jv_get(folder, "required"), jv_string(j, "validation"));
     }
     struct jv *data_props = jv_set(j, jv_push(j, data_forms, jv_new(j, JV_OBJECT)), "properties", jv_new(j, JV_OBJECT));
