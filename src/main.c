@@ -12,13 +12,13 @@
 #include "core/ns_util.h"
 
 static const struct command commands[] = {
-    {"check", "SPEC [--set path=value]...",
+    {"check", "SPEC [--set path=value]... [--json]",
      "validate a spec, read the data headers, infer shapes; print the layer table", cmd_check,
      cmd_check_help},
     {"resolve", "SPEC [--set path=value]...",
      "print the fully resolved spec (defaults, extends, overrides)", cmd_resolve, cmd_resolve_help},
     {"schema", "", "print the spec language's JSON Schema", cmd_schema, cmd_schema_help},
-    {"train", "SPEC [-o RUN_DIR] [--set path=value]... [--threads N] [--isa NAME] [--resume RUN_DIR]",
+    {"train", "SPEC [-o RUN_DIR] [--set path=value]... [--threads N] [--isa NAME] [--resume RUN_DIR] [--json]",
      "train the model; keep weights, metrics and plots in a run directory", cmd_train, cmd_train_help},
     {"eval", "RUN_DIR [--split test|validation | --data PATH [--labels PATH]] [--json] [--allow-data-change] [--isa NAME]",
      "evaluate a trained run (its test split, or other data): loss, accuracy, per-class accuracy, confusion matrix", cmd_eval,

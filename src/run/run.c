@@ -37,7 +37,8 @@ static void sha256_text(const char *text, char hex[65])
 static bool run_owns_name(const char *name)
 {
     static const char *const names[] = {"spec.resolved.yaml", "model.yaml", "manifest.json",
-                                        "metrics.csv", "curves.svg", "summary.json", "model.nsm"};
+                                        "metrics.csv", "curves.svg", "summary.json", "model.nsm",
+                                        "best.nsm"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         size_t n = strlen(names[i]);
         /* NAME.tmp is what an interrupted atomic write leaves. */
@@ -417,7 +418,9 @@ static bool write_summary(struct ns_ctx *ctx, struct run *r, const struct loop_e
     if (r->spec->train.early_stopping.patience > 0 && st->es_best_epoch >= 0) {
         ns_buf_printf(&b, "  \"early_stopping\": {\"best_epoch\": %d, \"best\": ", st->es_best_epoch + 1);
         run_dir_json_put_number(&b, st->es_best);
-        ns_buf_printf(&b, ", \"epochs_without_improvement\": %d},\n", st->es_bad_epochs);
+        bool best_weights = r->spec->train.early_stopping.restore_best;
+        ns_buf_printf(&b, ", \"epochs_without_improvement\": %d, \"weights_epoch\": %d},\n", st->es_bad_epochs,
+                      best_weights ? st->es_best_epoch + 1 : (int)st->history_count);
     }
     if (st->history_count) {
         const struct train_epoch *e = &st->history[st->history_count - 1];

@@ -175,6 +175,7 @@ struct spec_early_stopping {
     int patience; /* 0 = off */
     int metric;   /* enum spec_metric */
     double min_delta;
+    bool restore_best; /* end with the best epoch's weights, not the last's */
 };
 
 struct spec_train {
