@@ -7,7 +7,9 @@
  * runtime's (exec_forward in eval mode, batches of 64 and of 7) bit for bit, the class the
  * runtime's. The files must compile with -Wall -Wextra -Werror -pedantic, hold no malloc and
  * no mutable global; the --main program must classify PGM/PPM files as `netspec predict`
- * does. Without cc the compiling tests pass with a message. No timing is asserted. */
+ * does. CSV runs (standardize, a categorical column, missing cells; a classifier and a
+ * regression model) fed their test rows as the header documents the inputs give eval's and
+ * predict's bits. Without cc the compiling tests pass with a message. No timing is asserted. */
 #include <CUnit/Basic.h>
 
 #include <float.h>
