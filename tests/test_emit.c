@@ -7,7 +7,9 @@
  * runtime's (exec_forward in eval mode, batches of 64 and of 7) bit for bit, the class the
  * runtime's. The files must compile with -Wall -Wextra -Werror -pedantic, hold no malloc and
  * no mutable global; the --main program must classify PGM/PPM files as `netspec predict`
- * does. Without cc the compiling tests pass with a message. No timing is asserted. */
+ * does. CSV runs (standardize, a categorical column, missing cells; a classifier and a
+ * regression model) fed their test rows as the header documents the inputs give eval's and
+ * predict's bits. Without cc the compiling tests pass with a message. No timing is asserted. */
 #include <CUnit/Basic.h>
 
 #include <float.h>
@@ -28,6 +30,7 @@
 #include "kernels/nsk.h"
 #include "runtime/exec.h"
 #include "train/loss.h"
+#include "train/trainset.h"
 
 #include "test_util.h"
 
@@ -1277,6 +1280,399 @@ static void test_regression_bit_exact(void)
     free(raw);
 }
 
+/* ---- CSV runs: standardize, a categorical column, missing cells ---- */
+
+/* The emitted C on a CSV run's test rows, built into raw vectors the way the header documents
+ * them, gives eval's classes and probabilities (a classifier) or values (a regression model)
+ * bit for bit, as `netspec predict` does on the same rows without their label column. */
+
+enum { CSV_COLUMNS = 5, CSV_TRAIN_ROWS = 150, CSV_TEST_ROWS = 45, CSV_MAX_CATEGORIES = 4 };
+
+static const char *const csv_column_names[CSV_COLUMNS] = {"f1", "colour", "f2", "kind", "y"};
+
+struct csv_row {
+    char cell[CSV_COLUMNS][16];
+};
+
+/* Three blobs (kind) in f1, f2, a colour mostly following the kind and a numeric target y; an
+ * empty f2, colour or f1 in some rows (a row of the test file has two). */
+static struct csv_row *csv_blob_rows(int count, uint64_t seed)
+{
+    static const char *const kinds[3] = {"heron", "egret", "stork"};
+    static const char *const colours[3] = {"red", "green", "blue"};
+    static const double centre[3][2] = {{-2, 0}, {2, 1}, {0, -2.5}};
+    uint64_t rng = seed;
+    struct csv_row *rows = ns_xcalloc((size_t)count, sizeof *rows);
+    for (int i = 0; i < count; i++) {
+        int c = i % 3, colour = (c + (test_util_next_u64(&rng) % 4 == 0)) % 3;
+        double f1 = centre[c][0] + 0.6 * test_util_next_normal(&rng);
+        double f2 = centre[c][1] + 0.6 * test_util_next_normal(&rng);
+        double y = f1 - 0.5 * f2 + 0.7 * colour + 0.1 * test_util_next_normal(&rng);
+        struct csv_row *r = &rows[i];
+        if (i % 13 != 6)
+            snprintf(r->cell[0], sizeof r->cell[0], "%.4f", f1);
+        if (i % 11 != 5)
+            snprintf(r->cell[1], sizeof r->cell[1], "%s", colours[colour]);
+        if (i % 7 != 3)
+            snprintf(r->cell[2], sizeof r->cell[2], "%.4f", f2);
+        snprintf(r->cell[3], sizeof r->cell[3], "%s", kinds[c]);
+        snprintf(r->cell[4], sizeof r->cell[4], "%.4f", y);
+    }
+    return rows;
+}
+
+/* The rows as a CSV file in the test folder, without column `leave_out` (-1: all columns). */
+static void csv_save(const char *name, const struct csv_row *rows, int count, int leave_out)
+{
+    struct ns_buf b = {0};
+    for (int i = -1; i < count; i++) {
+        const char *sep = "";
+        for (int j = 0; j < CSV_COLUMNS; j++) {
+            if (j == leave_out)
+                continue;
+            ns_buf_printf(&b, "%s%s", sep, i < 0 ? csv_column_names[j] : rows[i].cell[j]);
+            sep = ",";
+        }
+        ns_buf_puts(&b, "\n");
+    }
+    char *path = test_util_tmp_path(name);
+    test_util_write_text(path, b.data);
+    free(path);
+    ns_buf_free(&b);
+}
+
+/* One CSV column as the emitted header documents it. */
+struct header_column {
+    char name[16];
+    size_t first, width;
+    char categories[CSV_MAX_CATEGORIES][16];
+    float fill[CSV_MAX_CATEGORIES];
+    bool has_fill;
+};
+
+/* Reads the column list of an emitted header: its comment lines between "(by name):" and
+ * "Preprocessing" joined, then per column "[i] \"NAME\": the number in the cell" or
+ * "[i..j] \"NAME\": one-hot, ... in the order \"A\", \"B\"", each optionally followed by
+ * "; a missing cell is V, ..." (%.9g: the float's exact value). The count, or -1. */
+static int parse_header_columns(const char *header, struct header_column *cols, int cap)
+{
+    const char *from = strstr(header, "(by name):");
+    const char *to = from ? strstr(from, "Preprocessing (") : NULL;
+    if (!to)
+        return -1;
+    struct ns_buf text = {0};
+    for (const char *p = from + strlen("(by name):"); p < to;) {
+        if (*p != '\n') {
+            ns_buf_append(&text, p++, 1);
+            continue;
+        }
+        p++;
+        if (p[0] == ' ' && p[1] == '*')
+            p += 2;
+        while (*p == ' ')
+            p++;
+        ns_buf_puts(&text, " ");
+    }
+    int n = 0;
+    const char *p = text.data;
+    while ((p = strchr(p, '[')) != NULL) {
+        if (n == cap) {
+            n = -1;
+            break;
+        }
+        struct header_column *c = &cols[n];
+        memset(c, 0, sizeof *c);
+        char *end;
+        c->first = strtoul(p + 1, &end, 10);
+        size_t last = c->first;
+        if (strncmp(end, "..", 2) == 0)
+            last = strtoul(end + 2, &end, 10);
+        c->width = last - c->first + 1;
+        if (strncmp(end, "] \"", 3) != 0 || c->width > CSV_MAX_CATEGORIES) {
+            n = -1;
+            break;
+        }
+        const char *name = end + 3;
+        size_t len = strcspn(name, "\"");
+        snprintf(c->name, sizeof c->name, "%.*s", (int)len, name);
+        p = name + len;
+        const char *next = strchr(p, '[');
+        const char *order = strstr(p, "in the order ");
+        if (c->width > 1) {
+            if (!order || (next && order > next)) {
+                n = -1;
+                break;
+            }
+            const char *q = order;
+            for (size_t k = 0; k < c->width; k++) {
+                q = strchr(q, '"') + 1;
+                size_t clen = strcspn(q, "\"");
+                snprintf(c->categories[k], sizeof c->categories[k], "%.*s", (int)clen, q);
+                q += clen + 1;
+            }
+        }
+        const char *missing = strstr(p, "a missing cell is ");
+        if (missing && (!next || missing < next)) {
+            const char *q = missing + strlen("a missing cell is ");
+            for (size_t k = 0; k < c->width; k++) {
+                c->fill[k] = strtof(q, &end);
+                q = end + (*end == ',');
+            }
+            c->has_fill = true;
+        }
+        n++;
+    }
+    ns_buf_free(&text);
+    return n;
+}
+
+/* The raw vector of one row as the header says: the number in the cell, the category one-hot,
+ * a missing cell the header's values. False when the header leaves a cell unexplained. */
+static bool raw_from_row(const struct header_column *cols, int count, const struct csv_row *row, float *raw)
+{
+    for (int j = 0; j < count; j++) {
+        const struct header_column *c = &cols[j];
+        int column = -1;
+        for (int i = 0; i < CSV_COLUMNS; i++)
+            if (strcmp(csv_column_names[i], c->name) == 0)
+                column = i;
+        if (column < 0)
+            return false;
+        const char *cell = row->cell[column];
+        if (!*cell) {
+            if (!c->has_fill)
+                return false;
+            memcpy(raw + c->first, c->fill, c->width * sizeof *raw);
+        } else if (c->width == 1 && !c->categories[0][0]) {
+            raw[c->first] = strtof(cell, NULL); /* what the CSV reader makes of it */
+        } else {
+            bool found = false;
+            for (size_t k = 0; k < c->width; k++) {
+                raw[c->first + k] = strcmp(cell, c->categories[k]) == 0 ? 1.0f : 0.0f;
+                found = found || strcmp(cell, c->categories[k]) == 0;
+            }
+            if (!found)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* What `netspec eval` makes of the run's test split, in this process as eval does it: the
+ * spec's data loaded and split, the test rows gathered (normalised), exec_forward in eval
+ * mode, softmax for the probabilities. *accuracy: the share of rows classified as labelled. */
+static bool eval_reference(const char *run_dir, struct reference *ref, double *accuracy)
+{
+    memset(ref, 0, sizeof *ref);
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    struct model run;
+    struct trainset ts;
+    if (!model_load(&ctx, run_dir, &run) || !trainset_load(&ctx, run.spec, run.info.class_count, &ts)) {
+        ns_diag_print(&ctx.diag, stderr, false);
+        ns_ctx_free(&ctx);
+        return false;
+    }
+    size_t n = ts.test.count, *index = ns_xmalloc(n * sizeof *index);
+    for (size_t i = 0; i < n; i++)
+        index[i] = i;
+    ref->n = n;
+    ref->in_size = run.g->input_size;
+    ref->k = run.g->nodes[run.g->output_node].out_size;
+    ref->classes = (size_t)run.info.class_count;
+    ref->x = ns_xmalloc(n * ref->in_size * sizeof *ref->x);
+    int32_t *labels = ns_xmalloc(n * sizeof *labels);
+    trainset_gather(&ts, &ts.test, index, n, false, 0, ref->x, labels, NULL, NULL);
+    struct exec *ex = exec_new(run.g, (int)n);
+    const float *y = exec_forward(ex, run.st.params, ref->x, (int)n, &(struct exec_run){.training = false});
+    ref->logits = ns_xmalloc(n * ref->k * sizeof *ref->logits);
+    memcpy(ref->logits, y, n * ref->k * sizeof *y);
+    exec_free(ex);
+    ref->probs = ns_xmalloc(n * ref->classes * sizeof *ref->probs + 1);
+    ref->cls = ns_xcalloc(n, sizeof *ref->cls);
+    struct loss_config lc = loss_config_from_spec(run.spec, false);
+    size_t correct = 0;
+    for (size_t i = 0; i < n && ref->classes; i++) {
+        float *p = ref->probs + i * ref->classes;
+        ref->cls[i] = loss_predict(&lc, (int)ref->k, ref->logits + i * ref->k);
+        memcpy(p, ref->logits + i * ref->k, ref->k * sizeof *p);
+        activation_forward(KERNELS_CPU_SERIAL, ACT_SOFTMAX, 0.0f, p, 1, ref->k);
+        correct += ref->cls[i] == labels[i];
+    }
+    *accuracy = n ? (double)correct / (double)n : 0;
+    ref->names = ns_xcalloc(ref->classes + 1, sizeof *ref->names);
+    for (size_t c = 0; c < ref->classes; c++)
+        ref->names[c] = ns_xstrdup(run.class_names[c]);
+    free(labels);
+    free(index);
+    trainset_free(&ts);
+    model_free(&run);
+    ns_ctx_free(&ctx);
+    return true;
+}
+
+/* predict --json on the rows without their label column gives the reference's classes and
+ * probabilities (or values) bit for bit; the number of rows that agree. */
+static size_t predict_agreement(const char *run, const char *rows, const struct reference *ref)
+{
+    char *args = ns_asprintf("predict %s/%s %s/%s --json", test_util_tmp(), run, test_util_tmp(), rows);
+    struct test_util_run r = test_util_netspec(args);
+    expect_ok(&r);
+    size_t same = 0, i = 0;
+    for (const char *at = r.out ? strstr(r.out, "{\"line\": ") : NULL; at && i < ref->n;
+         at = strstr(at + 1, "{\"line\": "), i++) {
+        const char *eol = strchr(at, '\n');
+        char *line = ns_asprintf("%.*s", (int)(eol ? (size_t)(eol - at) : strlen(at)), at);
+        bool ok = atoi(line + 9) == (int)i + 2;
+        if (!ref->classes) {
+            const char *v = strstr(line, "\"value\": ");
+            float value = v ? (float)strtod(v + 9, NULL) : NAN; /* printed so it reads back exactly */
+            ok = ok && memcmp(&value, &ref->logits[i], sizeof value) == 0;
+        } else {
+            char *cls = ns_asprintf("\"class\": \"%s\"", ref->names[ref->cls[i]]);
+            ok = ok && strstr(line, cls) != NULL;
+            free(cls);
+            const char *ps = strstr(line, "\"probabilities\": {");
+            for (size_t c = 0; c < ref->classes; c++) {
+                char *key = ns_asprintf("\"%s\": ", ref->names[c]);
+                const char *v = ps ? strstr(ps, key) : NULL;
+                float p = v ? (float)strtod(v + strlen(key), NULL) : NAN;
+                ok = ok && memcmp(&p, &ref->probs[i * ref->classes + c], sizeof p) == 0;
+                free(key);
+            }
+        }
+        if (!ok)
+            fprintf(stderr, "\npredict %s, row %zu: %s\n", run, i, line);
+        same += ok;
+        free(line);
+    }
+    test_util_run_free(&r);
+    free(args);
+    return same;
+}
+
+/* Trains and emits the CSV run `run` (spec text without its data's label and categorical
+ * lines, which label_column and categorical give), then compares the emitted C under every
+ * build of emit_builds, eval and predict on the test rows. */
+static void check_csv_run(const char *run, const char *label_column, const char *categorical, const char *model)
+{
+    char *spec = ns_asprintf("version: 1\nname: %s\nseed: 7\ndata:\n  format: csv\n  train: emitcsv_train.csv\n"
+                             "  test: emitcsv_test.csv\n  label_column: %s\n  categorical: [%s]\n"
+                             "  missing: fill_mean\n  validation: 0.2\n  normalize: standardize\n%s"
+                             "optimizer: {type: adam, lr: 0.02}\ntrain: {epochs: 12, batch_size: 16}\n",
+                             run, label_column, categorical, model);
+    char *spec_name = ns_asprintf("%s.yaml", run);
+    char *spec_path = test_util_tmp_path(spec_name);
+    test_util_write_text(spec_path, spec);
+    CU_ASSERT_FATAL(train_and_emit(spec_name, run, run, NULL));
+    char *run_dir = test_util_tmp_path(run);
+    struct reference ref;
+    double accuracy = 0;
+    CU_ASSERT_FATAL(eval_reference(run_dir, &ref, &accuracy));
+    CU_ASSERT_EQUAL_FATAL(ref.n, (size_t)CSV_TEST_ROWS);
+    struct csv_row *test = csv_blob_rows(CSV_TEST_ROWS, 32);
+    int label = -1;
+    for (int j = 0; j < CSV_COLUMNS; j++)
+        label = strcmp(csv_column_names[j], label_column) == 0 ? j : label;
+    char *rows_name = ns_asprintf("%s-rows.csv", run);
+    csv_save(rows_name, test, CSV_TEST_ROWS, label);
+    if (ref.classes) {
+        /* The reference is eval's: the same accuracy as `netspec eval`. */
+        char *args = ns_asprintf("eval %s --json", run_dir);
+        struct test_util_run r = test_util_netspec(args);
+        expect_ok(&r);
+        CU_ASSERT_DOUBLE_EQUAL(test_util_json_number(r.out, "accuracy"), accuracy, 1e-12);
+        CU_ASSERT(accuracy > 0.8);
+        test_util_run_free(&r);
+        free(args);
+    }
+    CU_ASSERT_EQUAL(predict_agreement(run, rows_name, &ref), ref.n);
+
+    /* The raw vectors, as the header documents the inputs. */
+    char *dir = ns_asprintf("%s/%s-c", test_util_tmp(), run);
+    char *header_path = ns_asprintf("%s/%s.h", dir, run);
+    char *header = test_util_slurp(header_path, NULL);
+    struct header_column cols[CSV_COLUMNS];
+    int count = parse_header_columns(header, cols, CSV_COLUMNS);
+    CU_ASSERT_EQUAL_FATAL(count, CSV_COLUMNS - 1);
+    size_t documented = 0;
+    for (int j = 0; j < count; j++) {
+        documented += cols[j].width;
+        CU_ASSERT(cols[j].has_fill);
+    }
+    CU_ASSERT_EQUAL_FATAL(documented, ref.in_size);
+    float *raw = ns_xcalloc((size_t)CSV_TEST_ROWS * ref.in_size, sizeof *raw);
+    size_t gaps = 0;
+    for (int i = 0; i < CSV_TEST_ROWS; i++) {
+        CU_ASSERT(raw_from_row(cols, count, &test[i], raw + (size_t)i * ref.in_size));
+        for (int j = 0; j < CSV_COLUMNS; j++)
+            gaps += !test[i].cell[j][0];
+    }
+    CU_ASSERT(gaps >= 10);
+    char *inputs_name = ns_asprintf("%s-inputs.bin", run);
+    char *inputs = test_util_tmp_path(inputs_name);
+    test_util_write_bytes(inputs, raw, (size_t)CSV_TEST_ROWS * ref.in_size * sizeof *raw);
+    if (!have_cc) {
+        CU_PASS("no cc: the emitted C was not compiled");
+    } else {
+        char *driver = ns_asprintf("%s/driver.c", dir);
+        char *src = ref.classes ? driver_source(run) : regression_driver_source(run);
+        CU_ASSERT_FATAL(test_util_save_text(driver, src));
+        free(src);
+        for (size_t b = 0; b < sizeof emit_builds / sizeof *emit_builds; b++) {
+            const char *compiler = build_compiler(b, "the emitted C of a CSV run");
+            if (!compiler)
+                continue;
+            CU_ASSERT_FATAL(compile_with(compiler, dir, run, "driver.c", emit_builds[b].flags, emit_builds[b].name));
+            char *built = ns_asprintf("%s/%s", dir, emit_builds[b].name);
+            size_t same = compare_with_runner(emit_builds[b].runner, built, inputs, &ref);
+            CU_ASSERT_EQUAL(same, ref.n);
+            if (same != ref.n)
+                fprintf(stderr, "test_emit: CSV run %s built with %s %s\n", run, compiler, emit_builds[b].flags);
+            free(built);
+        }
+        free(driver);
+    }
+    free(inputs);
+    free(inputs_name);
+    free(raw);
+    free(header);
+    free(header_path);
+    free(dir);
+    free(rows_name);
+    free(test);
+    reference_free(&ref);
+    free(run_dir);
+    free(spec_path);
+    free(spec_name);
+    free(spec);
+}
+
+static void save_csv_data(void)
+{
+    struct csv_row *train = csv_blob_rows(CSV_TRAIN_ROWS, 31), *test = csv_blob_rows(CSV_TEST_ROWS, 32);
+    csv_save("emitcsv_train.csv", train, CSV_TRAIN_ROWS, -1);
+    csv_save("emitcsv_test.csv", test, CSV_TEST_ROWS, -1);
+    free(train);
+    free(test);
+}
+
+static void test_csv_classifier_bit_exact(void)
+{
+    save_csv_data();
+    check_csv_run("emitcsv_kind", "kind", "colour",
+                  "model:\n  layers:\n    - dense: {units: 8, activation: tanh}\n    - dense: {units: auto}\n"
+                  "loss: cross_entropy\n");
+}
+
+static void test_csv_regression_bit_exact(void)
+{
+    save_csv_data();
+    check_csv_run("emitcsv_y", "y", "colour, kind",
+                  "model:\n  layers:\n    - dense: {units: 8, activation: tanh}\n    - dense: {units: 1}\n"
+                  "loss: mse\n");
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -1292,6 +1688,9 @@ int main(void)
         {"usage errors", test_usage_errors},
         {"models that cannot be emitted are refused", test_refusals},
         {"a regression model: emitted C equals the runtime bit for bit", test_regression_bit_exact},
+        {"a CSV classifier (standardize, categorical, missing cells): emitted C, predict and eval agree bit for bit",
+         test_csv_classifier_bit_exact},
+        {"a CSV regression model: emitted C, predict and eval agree bit for bit", test_csv_regression_bit_exact},
     };
     return test_util_main("emit", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }
