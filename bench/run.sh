@@ -6,6 +6,9 @@
 #   bench/run.sh gemm [THREADS] [--json] [--isa NAME]
 #                               SGEMM GFLOP/s alone: netspec vs OpenBLAS (needs libopenblas-dev;
 #                               1 thread by default; OPENBLAS_CORETYPE=... picks its kernel)
+#   bench/run.sh sklearn [--json]
+#                               test accuracy and RMSE beside scikit-learn on the data sets
+#                               python3-sklearn ships (bench/sklearn_compare.py)
 # A busy machine makes every figure noisy: check `uptime` and `ps` first, and repeat.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,8 +29,12 @@ gemm)
         $(ls "$build"/libkernels_*.a 2>/dev/null) -lopenblas -lm
     OPENBLAS_NUM_THREADS=$gemm_threads "$build/bench_gemm" --threads "$gemm_threads" "$@"
     ;;
+sklearn)
+    shift
+    /usr/bin/python3 "$top/bench/sklearn_compare.py" --netspec "$build/netspec" "$@"
+    ;;
 *)
-    echo "usage: bench/run.sh [all | gemm [THREADS]]" >&2
+    echo "usage: bench/run.sh [all | gemm [THREADS] | sklearn [--json]]" >&2
     exit 2
     ;;
 esac

@@ -24,7 +24,12 @@
 #include "data/data_prep.h"
 #include "data/data_split.h"
 #include "data/dataset.h"
+#include "kernels/activation.h"
+#include "model/model.h"
+#include "runtime/exec.h"
 #include "spec/spec.h"
+#include "spec/spec_tree.h"
+#include "train/trainset.h"
 
 #include "test_util.h"
 
@@ -1206,6 +1211,789 @@ static void test_spec_folder_and_csv(void)
     free(root);
 }
 
+/* ---- CSV as people have it ---- */
+
+/* A CSV training file of `rows` rows: features f1 (number), colour (category), f2 (number),
+ * the label kind (a name); blobs around three centres so a small model learns them.
+ * `sep` is the delimiter; with `decimal_comma` numbers are written 1,5. Every `missing_every`th
+ * row (0 = none) has an empty f2. */
+static char *blobs_text(int rows, char sep, bool decimal_comma, int missing_every, uint64_t seed)
+{
+    static const char *const kinds[3] = {"heron", "egret", "stork"};
+    static const char *const colours[3] = {"red", "green", "blue"};
+    static const double centre[3][2] = {{-2, 0}, {2, 1}, {0, -2.5}};
+    uint64_t rng = seed;
+    struct ns_buf b = {0};
+    ns_buf_printf(&b, "f1%ccolour%cf2%ckind\n", sep, sep, sep);
+    for (int i = 0; i < rows; i++) {
+        int c = i % 3;
+        char f1[32], f2[32];
+        snprintf(f1, sizeof f1, "%.4f", centre[c][0] + 0.6 * test_util_next_normal(&rng));
+        snprintf(f2, sizeof f2, "%.4f", centre[c][1] + 0.6 * test_util_next_normal(&rng));
+        for (char *p = f1; decimal_comma && *p; p++)
+            *p = *p == '.' ? ',' : *p;
+        for (char *p = f2; decimal_comma && *p; p++)
+            *p = *p == '.' ? ',' : *p;
+        const char *colour = colours[(c + (test_util_next_u64(&rng) % 4 == 0)) % 3];
+        bool gap = missing_every && i % missing_every == missing_every - 1;
+        ns_buf_printf(&b, "%s%c%s%c%s%c%s\n", f1, sep, colour, sep, gap ? "" : f2, sep, kinds[c]);
+    }
+    return b.data;
+}
+
+static struct data_csv_opts blobs_opts(void)
+{
+    static const char *const categorical[1] = {"colour"};
+    return (struct data_csv_opts){.label_column = "kind", .loss_name = "cross_entropy", .categorical_count = 1,
+                                  .categorical = categorical};
+}
+
+static void want_dir_error(const struct ns_diag *diag, const char *dir)
+{
+    char *want = ns_asprintf("spec.yaml:6:10: error: cannot read \"%s\": %s", dir, strerror(EISDIR));
+    CU_ASSERT_TRUE(has_error(diag, want));
+    free(want);
+}
+
+/* The same rows as a plain or gzip file, with commas or with semicolons and decimal commas,
+ * load to the same bits. */
+static void test_csv_formats_same_data(void)
+{
+    char *comma = blobs_text(60, ',', false, 0, 11), *semi = blobs_text(60, ';', true, 0, 11);
+    const char *names[4] = {"fmt_comma.csv", "fmt_comma.csv.gz", "fmt_semi.csv", "fmt_semi.csv.gz"};
+    char *paths[4];
+    for (int i = 0; i < 4; i++) {
+        paths[i] = test_util_tmp_path(names[i]);
+        const char *text = i < 2 ? comma : semi;
+        if (i % 2)
+            test_util_write_gz(paths[i], text, strlen(text));
+        else
+            test_util_write_text(paths[i], text);
+    }
+    struct data_csv_opts o = blobs_opts();
+    struct dataset ds[4];
+    struct ns_diag diag = {0};
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, paths[i], &o, &ds[i]));
+    print_diag(&diag);
+    CU_ASSERT_EQUAL(ds[0].count, 60);
+    CU_ASSERT_EQUAL(ds[0].sample_size, 5); /* f1, colour one-hot (blue, green, red), f2 */
+    CU_ASSERT_STRING_EQUAL(ds[0].csv->columns[1].categories[0], "blue");
+    CU_ASSERT_EQUAL(ds[0].csv->columns[2].offset, 4);
+    CU_ASSERT_EQUAL(ds[0].class_count, 3);
+    CU_ASSERT_STRING_EQUAL(ds[0].class_names[0], "egret"); /* names, sorted */
+    CU_ASSERT_STRING_EQUAL(ds[0].class_names[2], "stork");
+    for (int i = 1; i < 4; i++) {
+        CU_ASSERT_EQUAL_FATAL(ds[i].count, ds[0].count);
+        CU_ASSERT_EQUAL(memcmp(ds[i].x, ds[0].x, ds[0].count * ds[0].sample_size * sizeof(float)), 0);
+        CU_ASSERT_EQUAL(memcmp(ds[i].labels, ds[0].labels, ds[0].count * sizeof(int32_t)), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        dataset_free(&ds[i]);
+        free(paths[i]);
+    }
+    /* Tabs are found too, and a delimiter the spec names is used as given. */
+    char *tabbed = ns_xstrdup(comma);
+    for (char *p = tabbed; *p; p++)
+        *p = *p == ',' ? '\t' : *p;
+    char *path = test_util_tmp_path("fmt_tab.tsv");
+    test_util_write_text(path, tabbed);
+    CU_ASSERT_TRUE(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds[0]));
+    CU_ASSERT_EQUAL(ds[0].sample_size, 5);
+    dataset_free(&ds[0]);
+    o.delimiter = DELIMITER_SEMICOLON;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds[0]));
+    CU_ASSERT_TRUE(has_error(&diag, "no column \"kind\""));
+    ns_diag_free(&diag);
+    /* A directory opens but does not read. */
+    char *dir = test_util_tmp_path("fmt_dir.csv");
+    mkdir(dir, 0755);
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){"spec.yaml", 6, 10, 11}, dir, &o, &ds[0]));
+    want_dir_error(&diag, dir);
+    ns_diag_free(&diag);
+    free(dir);
+    /* A gzip file cut short is named as such. */
+    char *gz = test_util_tmp_path("fmt_comma.csv.gz");
+    char *cut = test_util_tmp_path("fmt_cut.csv.gz");
+    size_t n;
+    char *bytes = test_util_slurp(gz, &n);
+    test_util_write_bytes(cut, bytes, n / 2);
+    o.delimiter = DELIMITER_AUTO;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, cut, &o, &ds[0]));
+    char *want = ns_asprintf("%s: error: \"%s\" is a damaged or truncated gzip file", cut, cut);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    ns_diag_free(&diag);
+    free(want);
+    free(bytes);
+    free(gz);
+    free(cut);
+    free(path);
+    free(tabbed);
+    free(comma);
+    free(semi);
+}
+
+static char *csv_fail_with(const char *text, const struct data_csv_opts *o, struct ns_diag *diag, char **path_out)
+{
+    char *path = test_util_tmp_path("labels.csv");
+    test_util_write_text(path, text);
+    struct dataset ds = {0};
+    CU_ASSERT_FALSE(data_csv_load(diag, (struct ns_loc){0}, path, o, &ds));
+    CU_ASSERT_TRUE_FATAL(diag->count >= 1);
+    *path_out = path;
+    return ns_error_first_line(&diag->items[0]);
+}
+
+/* Labels: names sorted or in the listed order; integers are class indices from 0; numbers
+ * that are not classes say which loss fits them. */
+static void test_csv_labels(void)
+{
+    struct ns_diag diag = {0};
+    char *path = test_util_tmp_path("names.csv");
+    test_util_write_text(path, "x,y\n1,dog\n2,cat\n3,eel\n4,cat\n");
+    struct data_csv_opts o = {.label_column = "y", .loss_name = "cross_entropy"};
+    struct dataset ds;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    CU_ASSERT_EQUAL(ds.class_count, 3);
+    CU_ASSERT_STRING_EQUAL(ds.class_names[0], "cat");
+    CU_ASSERT_EQUAL(ds.labels[0], 1);
+    CU_ASSERT_EQUAL(ds.labels[2], 2);
+    CU_ASSERT_TRUE(ds.csv->label_names);
+    dataset_free(&ds);
+    static const char *const listed[3] = {"eel", "dog", "cat"};
+    o.class_count = 3;
+    o.class_names = listed;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    CU_ASSERT_EQUAL(ds.labels[0], 1);
+    CU_ASSERT_EQUAL(ds.labels[1], 2);
+    CU_ASSERT_EQUAL(ds.labels[2], 0);
+    dataset_free(&ds);
+    /* Listed names the data does not hold: the stray label is an error at its cell. */
+    static const char *const other[3] = {"eel", "dog", "bat"};
+    o.class_names = other;
+    char *file = NULL, *line = csv_fail_with("x,y\n1,dog\n2,cat\n", &o, &diag, &file);
+    char *want = ns_asprintf("%s:3:3: error: label \"cat\" in column \"y\" is not one of the classes", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "classes: eel, dog, bat");
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    o = (struct data_csv_opts){.label_column = "y", .loss_name = "cross_entropy"};
+
+    /* Whole numbers from 1: class 0 would be empty. */
+    line = csv_fail_with("x,y\n1,1\n2,2\n3,3\n", &o, &diag, &file);
+    want = ns_asprintf("%s:1:3: error: no row has label 0 in column \"y\": labels are class indices from 0, and "
+                       "these run from 1 to 3", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "subtract 1 from the labels, or name the classes: `classes: [\"1\", "
+                                               "\"2\", \"3\"]` (labels that match listed names are names)");
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    /* ... which, listed, are names. */
+    static const char *const numbers[3] = {"1", "2", "3"};
+    o.class_count = 3;
+    o.class_names = numbers;
+    test_util_write_text(path, "x,y\n1,1\n2,2\n3,3\n");
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    CU_ASSERT_EQUAL(ds.labels[0], 0);
+    CU_ASSERT_EQUAL(ds.labels[2], 2);
+    dataset_free(&ds);
+    o = (struct data_csv_opts){.label_column = "y", .loss_name = "cross_entropy"};
+
+    /* A continuous target under cross_entropy: not "the data has 347 classes". */
+    line = csv_fail_with("x,y\n1,0\n2,2.21858\n3,-1.5\n", &o, &diag, &file);
+    want = ns_asprintf("%s:3:3: error: label \"2.21858\" in column \"y\" is not a whole number: cross_entropy needs "
+                       "class labels", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "the column looks like a numeric target: use `loss: mse` to predict it "
+                                               "(regression)");
+    CU_ASSERT_EQUAL(diag.count, 1);
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    struct ns_buf many = {0};
+    ns_buf_puts(&many, "x,y\n");
+    for (int i = 0; i < 100; i++)
+        ns_buf_printf(&many, "%d,%d\n", i, (i * 37) % 347);
+    line = csv_fail_with(many.data, &o, &diag, &file);
+    ns_buf_free(&many);
+    want = ns_asprintf("%s:1:3: error: column \"y\" holds 100 different whole numbers (0 to 346) in 100 rows: "
+                       "cross_entropy needs class labels, and these look like a numeric target", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(diag.items[0].hint, "use `loss: mse`"));
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    /* -1 and 1 are names waiting to be listed. */
+    line = csv_fail_with("x,y\n1,1\n2,-1\n", &o, &diag, &file);
+    want = ns_asprintf("%s:3:3: error: label \"-1\" in column \"y\" is not a class index (an integer 0 or more)", file);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "to use the labels as class names, list them: `classes: [\"-1\", \"1\"]`");
+    free(want), free(line), free(file), ns_diag_free(&diag);
+    free(path);
+}
+
+/* Categories one-hot; missing cells by policy; a test file read against the training layout. */
+static void test_csv_categories_and_missing(void)
+{
+    struct ns_diag diag = {0};
+    char *train = test_util_tmp_path("cat_train.csv"), *test = test_util_tmp_path("cat_test.csv");
+    test_util_write_text(train, "size,grade,y\n1,10,a\n2,9,b\nNA,10,a\n4,,b\n5,2,a\n");
+    static const char *const grade[1] = {"grade"};
+    struct data_csv_opts o = {.label_column = "y", .categorical_count = 1, .categorical = grade,
+                              .missing = MISSING_DROP};
+    struct dataset ds;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_EQUAL(ds.count, 3);
+    CU_ASSERT_EQUAL(ds.dropped, 2);
+    CU_ASSERT_EQUAL(ds.csv->columns[1].category_count, 3); /* by number: 2, 9, 10 */
+    CU_ASSERT_STRING_EQUAL(ds.csv->columns[1].categories[0], "2");
+    CU_ASSERT_STRING_EQUAL(ds.csv->columns[1].categories[2], "10");
+    const float want_row0[4] = {1, 0, 0, 1};
+    CU_ASSERT_EQUAL(memcmp(ds.x, want_row0, sizeof want_row0), 0);
+    char *name = data_csv_input_name(ds.csv, 3);
+    CU_ASSERT_STRING_EQUAL(name, "grade=10");
+    free(name);
+
+    /* The test file: its own column order; a category training never saw is an error at its cell. */
+    o.layout = ds.csv;
+    test_util_write_text(test, "y,grade,size\nb,9,7\na,3,8\n");
+    struct dataset t;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, test, &o, &t));
+    char *want = ns_asprintf("%s:3:3: error: category \"3\" in column \"grade\" is not in the training file", test);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "its categories: 2, 9, 10");
+    free(want);
+    ns_diag_free(&diag);
+    test_util_write_text(test, "y,grade,size\nb,9,7\n");
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, test, &o, &t));
+    const float want_t[4] = {7, 0, 1, 0};
+    CU_ASSERT_EQUAL(memcmp(t.x, want_t, sizeof want_t), 0);
+    CU_ASSERT_EQUAL(t.labels[0], 1);
+    CU_ASSERT_PTR_NULL(t.csv);
+    dataset_free(&t);
+    test_util_write_text(test, "y,grade,id\nb,9,7\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, test, &o, &t));
+    want = ns_asprintf("%s:1:1: error: no column \"size\" in \"%s\"", test, test);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    want = ns_asprintf("%s:1:9: error: column \"id\" is not in the training file", test);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    o.layout = NULL;
+    dataset_free(&ds);
+
+    /* error (the default): located, with the way out. */
+    o.missing = MISSING_ERROR;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    want = ns_asprintf("%s:4:1: error: missing value \"NA\" in column \"size\"", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint,
+                           "to accept missing cells set data.missing to drop (leave the row out) or fill_mean");
+    want = ns_asprintf("%s:5:3: error: empty cell in column \"grade\"", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+
+    /* fill_mean: the training split's mean per input (the one-hot ones too). */
+    o.missing = MISSING_FILL_MEAN;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_EQUAL(ds.count, 5);
+    CU_ASSERT_TRUE(isnan(ds.x[2 * 4]));
+    struct dataset none = {0};
+    CU_ASSERT_TRUE(data_csv_fill_missing(&diag, (struct ns_loc){0}, ds.csv, &ds, (struct dataset *const[]){&none}, 1));
+    CU_ASSERT_EQUAL(ds.x[2 * 4], (float)((1 + 2 + 4 + 5) / 4.0));
+    CU_ASSERT_EQUAL(ds.csv->fill[0], ds.x[2 * 4]);
+    CU_ASSERT_EQUAL(ds.x[3 * 4 + 3], 0.5f); /* grade 10 in two of four rows */
+    dataset_free(&ds);
+    /* Labels are never filled. */
+    test_util_write_text(train, "size,grade,y\n1,10,\n2,9,b\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    want = ns_asprintf("%s:2:6: error: empty label in column \"y\"", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "data.missing: fill_mean fills features, never labels; drop leaves such rows out");
+    ns_diag_free(&diag);
+    /* A column with no value to take the mean of. */
+    test_util_write_text(train, "size,grade,y\n,10,a\n?,9,b\n");
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_FALSE(data_csv_fill_missing(&diag, (struct ns_loc){"spec.yaml", 7, 12, 9}, ds.csv, &ds, NULL, 0));
+    CU_ASSERT_TRUE(has_error(&diag, "spec.yaml:7:12: error: column \"size\" has no value in the training split"));
+    dataset_free(&ds);
+    ns_diag_free(&diag);
+    test_util_write_text(train, "size,grade,y\n1,,a\n2,,b\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    want = ns_asprintf("%s:1:6: error: categorical column \"grade\" has no values", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    /* drop with every row missing something. */
+    o.missing = MISSING_DROP;
+    o.categorical_count = 0;
+    test_util_write_text(train, "size,grade,y\n,1,a\n2,,b\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    want = ns_asprintf("\"%s\" has no rows left: each of its 2 rows has a missing cell", train);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    /* A numeric column with words in it points at categorical; categorical names are columns. */
+    o.missing = MISSING_ERROR;
+    test_util_write_text(train, "size,grade,y\n1,A,a\n2,B,b\n");
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint, "a column of categories is listed under data.categorical: `categorical: [grade]`");
+    CU_ASSERT_EQUAL(diag.count, 2);
+    ns_diag_free(&diag);
+    static const char *const label_as_category[1] = {"y"};
+    o.categorical_count = 1;
+    o.categorical = label_as_category;
+    CU_ASSERT_FALSE(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_TRUE(has_error(&diag, "error: \"y\" is the label column"));
+    ns_diag_free(&diag);
+    free(train);
+    free(test);
+}
+
+/* standardize: the training split's mean and std per input; constants centred; one-hot kept. */
+static void test_prep_standardize(void)
+{
+    struct ns_diag diag = {0};
+    char *path = test_util_tmp_path("std.csv");
+    test_util_write_text(path, "a,k,c,y\n1,u,5,0\n2,v,5,1\n3,u,5,0\n6,v,5,1\n");
+    static const char *const k[1] = {"k"};
+    struct data_csv_opts o = {.label_column = "y", .categorical_count = 1, .categorical = k};
+    struct dataset ds;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, path, &o, &ds));
+    struct data_prep_norm norm;
+    CU_ASSERT_TRUE_FATAL(data_prep_norm_fit(&diag, (struct ns_loc){0}, &ds, &norm));
+    CU_ASSERT_EQUAL(norm.channels, 4);
+    CU_ASSERT_EQUAL(norm.scale, 1.0f);
+    CU_ASSERT_EQUAL(norm.mean[0], 3.0f);
+    CU_ASSERT_EQUAL(norm.std[0], (float)sqrt(14.0 / 4));
+    CU_ASSERT_EQUAL(norm.mean[1], 0.0f); /* one-hot */
+    CU_ASSERT_EQUAL(norm.std[2], 1.0f);
+    CU_ASSERT_EQUAL(norm.mean[3], 5.0f); /* constant: centred */
+    CU_ASSERT_EQUAL(norm.std[3], 1.0f);
+    /* What model.yaml keeps reads back to the same floats. */
+    struct ns_buf yaml = {0};
+    ns_buf_puts(&yaml, "normalize: ");
+    data_prep_norm_put_yaml(&yaml, &norm);
+    ns_buf_puts(&yaml, "\ncsv:\n");
+    data_csv_layout_put_yaml(&yaml, ds.csv, 2);
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    const struct spec_node *root = spec_tree_parse(&ctx, "model.yaml", yaml.data, yaml.len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    struct data_prep_norm back;
+    CU_ASSERT_TRUE_FATAL(data_prep_norm_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "normalize"),
+                                                  ds.shape, &back));
+    CU_ASSERT_EQUAL(memcmp(back.mean, norm.mean, 4 * sizeof(float)), 0);
+    CU_ASSERT_EQUAL(memcmp(back.std, norm.std, 4 * sizeof(float)), 0);
+    struct data_csv_layout *layout = NULL;
+    CU_ASSERT_TRUE_FATAL(data_csv_layout_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "csv"), &layout));
+    CU_ASSERT_EQUAL(layout->input_size, 4);
+    CU_ASSERT_STRING_EQUAL(layout->columns[1].categories[1], "v");
+    CU_ASSERT_STRING_EQUAL(layout->label, "y");
+    data_csv_layout_free(layout);
+    /* A damaged record is refused, not guessed at. */
+    data_prep_norm_free(&back);
+    CU_ASSERT_FALSE(data_prep_norm_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "csv"), ds.shape, &back));
+    CU_ASSERT_FALSE(data_csv_layout_from_yaml(&ctx.diag, "model.yaml", spec_tree_get(root, "normalize"), &layout));
+    CU_ASSERT_TRUE(has_error(&ctx.diag, "damaged run file: `normalize:` must be {scale, mean, std}"));
+    CU_ASSERT_TRUE(has_error(&ctx.diag, "damaged run file: `csv:` must hold label, labels, missing and columns"));
+    ns_ctx_free(&ctx);
+    ns_buf_free(&yaml);
+    data_prep_norm_free(&back);
+    data_prep_norm_free(&norm);
+    /* Fixed values: one, or one per input. */
+    double two[2] = {1, 2};
+    CU_ASSERT_FALSE(data_prep_norm_init(&diag, (struct ns_loc){"spec.yaml", 9, 3, 4}, ds.shape, 1.0, two, 2, NULL, 0, &norm));
+    CU_ASSERT_TRUE(has_error(&diag, "spec.yaml:9:3: error: normalize.mean has 2 values; expected 1 or 4 (one per input)"));
+    ns_diag_free(&diag);
+    /* No training examples: nothing to fit. */
+    struct dataset empty = {.shape = ds.shape, .sample_size = 4};
+    CU_ASSERT_FALSE(data_prep_norm_fit(&diag, (struct ns_loc){"spec.yaml", 8, 14, 11}, &empty, &norm));
+    CU_ASSERT_TRUE(has_error(&diag, "spec.yaml:8:14: error: normalize: standardize needs training examples, and the "
+                                    "training split is empty"));
+    ns_diag_free(&diag);
+    dataset_free(&ds);
+    /* Images: one mean and std per channel over every pixel. */
+    struct dataset img = {.count = 2, .shape = {3, {1, 2, 2}}, .sample_size = 4};
+    uint8_t px[8] = {0, 10, 2, 10, 4, 10, 6, 10};
+    img.bytes = px;
+    CU_ASSERT_TRUE_FATAL(data_prep_norm_fit(&diag, (struct ns_loc){0}, &img, &norm));
+    CU_ASSERT_EQUAL(norm.channels, 2);
+    CU_ASSERT_EQUAL(norm.mean[0], 3.0f);
+    CU_ASSERT_EQUAL(norm.std[0], (float)sqrt(5.0));
+    CU_ASSERT_EQUAL(norm.mean[1], 10.0f);
+    CU_ASSERT_EQUAL(norm.std[1], 1.0f);
+    data_prep_norm_free(&norm);
+    free(path);
+}
+
+/* Rows to predict: columns by name, others ignored, a row that cannot be read flagged and
+ * reported while the rest are read. */
+static void test_csv_read_input(void)
+{
+    struct ns_diag diag = {0};
+    char *train = test_util_tmp_path("in_train.csv"), *rows = test_util_tmp_path("in_rows.csv");
+    test_util_write_text(train, "a,k,y\n1,u,0\n3,v,1\n");
+    static const char *const k[1] = {"k"};
+    struct data_csv_opts o = {.label_column = "y", .categorical_count = 1, .categorical = k,
+                              .missing = MISSING_FILL_MEAN};
+    struct dataset ds;
+    CU_ASSERT_TRUE_FATAL(data_csv_load(&diag, (struct ns_loc){0}, train, &o, &ds));
+    CU_ASSERT_TRUE(data_csv_fill_missing(&diag, (struct ns_loc){0}, ds.csv, &ds, NULL, 0));
+    test_util_write_text(rows, "id\tk\ta\nr1\tv\t5\nr2\tw\t6\nr3\tu\t\n");
+    struct data_csv_input in;
+    CU_ASSERT_TRUE_FATAL(data_csv_read_input(&diag, rows, ds.csv, DELIMITER_AUTO, &in));
+    CU_ASSERT_EQUAL(in.count, 3);
+    CU_ASSERT_EQUAL(in.delimiter, '\t');
+    CU_ASSERT_TRUE(in.ok[0]);
+    CU_ASSERT_FALSE(in.ok[1]);
+    CU_ASSERT_TRUE(in.ok[2]);
+    const float want0[3] = {5, 0, 1}, want2[3] = {2, 1, 0};
+    CU_ASSERT_EQUAL(memcmp(in.x, want0, sizeof want0), 0);
+    CU_ASSERT_EQUAL(memcmp(in.x + 6, want2, sizeof want2), 0); /* the training mean of a */
+    CU_ASSERT_STRING_EQUAL(in.text[1], "r2\tw\t6");
+    CU_ASSERT_EQUAL(in.line[2], 4);
+    char *want = ns_asprintf("%s:3:4: error: category \"w\" in column \"k\" is not in the training file", rows);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    CU_ASSERT_EQUAL(diag.count, 1);
+    free(want);
+    ns_diag_free(&diag);
+    data_csv_input_free(&in);
+    /* Without fill_mean a missing cell cannot be predicted: the run says why. */
+    free(ds.csv->fill);
+    ds.csv->fill = NULL;
+    ds.csv->missing = MISSING_DROP;
+    CU_ASSERT_TRUE_FATAL(data_csv_read_input(&diag, rows, ds.csv, DELIMITER_AUTO, &in));
+    CU_ASSERT_FALSE(in.ok[2]);
+    CU_ASSERT_TRUE(has_error(&diag, "error: empty cell in column \"a\""));
+    CU_ASSERT_STRING_EQUAL(diag.items[1].hint, "the run was trained with data.missing: drop; only fill_mean fills cells");
+    ns_diag_free(&diag);
+    data_csv_input_free(&in);
+    /* Past ten errors the rest are counted. */
+    struct ns_buf many = {0};
+    ns_buf_puts(&many, "a,k\n");
+    for (int i = 0; i < 12; i++)
+        ns_buf_puts(&many, "1,w\n");
+    test_util_write_text(rows, many.data);
+    ns_buf_free(&many);
+    CU_ASSERT_TRUE_FATAL(data_csv_read_input(&diag, rows, ds.csv, DELIMITER_AUTO, &in));
+    want = ns_asprintf("%s: error: 12 errors in \"%s\" in all", rows, rows);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    CU_ASSERT_EQUAL(diag.count, 11);
+    ns_diag_free(&diag);
+    data_csv_input_free(&in);
+    test_util_write_text(rows, "k\nu\n");
+    CU_ASSERT_FALSE(data_csv_read_input(&diag, rows, ds.csv, DELIMITER_AUTO, &in));
+    want = ns_asprintf("%s:1:1: error: no column \"a\" in \"%s\"", rows, rows);
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    free(want);
+    ns_diag_free(&diag);
+    dataset_free(&ds);
+    free(train);
+    free(rows);
+}
+
+/* ---- CSV runs end to end: train, eval, predict ---- */
+
+static const char e2e_model[] = "model:\n  layers:\n    - dense: {units: 8, activation: tanh}\n    - dense: {units: auto}\n"
+                                "loss: cross_entropy\noptimizer: {type: adam, lr: 0.02}\n"
+                                "train: {epochs: 12, batch_size: 16}\nruntime: {threads: 1}\n";
+
+/* Writes `text` to the test folder's file `name`. */
+static void write_tmp(const char *name, const char *text)
+{
+    char *path = test_util_tmp_path(name);
+    test_util_write_text(path, text);
+    free(path);
+}
+
+/* `netspec ARGS` from the test folder, which must succeed; its standard output. */
+static char *netspec_ok(const char *args)
+{
+    struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp(), .timeout = 120}, args);
+    if (r.exit_code != 0)
+        fprintf(stderr, "\n  netspec %s: exit %d\n%s", args, r.exit_code, r.err);
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    char *out = ns_xstrdup(r.out ? r.out : "");
+    test_util_run_free(&r);
+    return out;
+}
+
+/* The same rows, plain or gzip, with commas or semicolons and decimal commas: the same run. */
+static void test_csv_formats_same_accuracy(void)
+{
+    char *comma = blobs_text(120, ',', false, 0, 21), *semi = blobs_text(120, ';', true, 0, 21);
+    const char *files[4] = {"acc_comma.csv", "acc_comma.csv.gz", "acc_semi.csv", "acc_semi.csv.gz"};
+    double accuracy[4], loss[4];
+    for (int i = 0; i < 4; i++) {
+        char *path = test_util_tmp_path(files[i]);
+        const char *text = i < 2 ? comma : semi;
+        if (i % 2)
+            test_util_write_gz(path, text, strlen(text));
+        else
+            test_util_write_text(path, text);
+        char *spec_path = test_util_tmp_path("acc.yaml");
+        char *spec = ns_asprintf("version: 1\nname: acc\nseed: 3\ndata:\n  format: csv\n  train: %s\n"
+                                 "  label_column: kind\n  categorical: [colour]\n  validation: 0.25\n"
+                                 "  normalize: standardize\n%s",
+                                 files[i], e2e_model);
+        test_util_write_text(spec_path, spec);
+        char *args = ns_asprintf("train acc.yaml -o acc_run%d", i);
+        free(netspec_ok(args));
+        free(args);
+        args = ns_asprintf("eval acc_run%d --split validation --json", i);
+        char *out = netspec_ok(args);
+        accuracy[i] = test_util_json_number(out, "accuracy");
+        loss[i] = test_util_json_number(out, "loss");
+        free(out);
+        free(args);
+        free(spec);
+        free(spec_path);
+        free(path);
+    }
+    printf("\n    csv formats: validation accuracy %.4f ", accuracy[0]);
+    CU_ASSERT(accuracy[0] > 0.8);
+    for (int i = 1; i < 4; i++) {
+        CU_ASSERT_EQUAL(accuracy[i], accuracy[0]);
+        CU_ASSERT_EQUAL(loss[i], loss[0]);
+    }
+    free(comma);
+    free(semi);
+}
+
+/* The rows of predict's CSV JSON: class names and every class's probability. */
+struct row_prediction {
+    int line;
+    char cls[32];
+    float p[3];
+};
+
+static int parse_row_predictions(const char *json, const char *const *classes, struct row_prediction *out, int cap)
+{
+    int n = 0;
+    for (const char *at = strstr(json, "{\"line\": "); at && n < cap; at = strstr(at + 1, "{\"line\": ")) {
+        struct row_prediction *r = &out[n++];
+        r->line = atoi(at + 9);
+        const char *c = strstr(at, "\"class\": \"");
+        if (!c)
+            return -1;
+        c += 10;
+        size_t len = strcspn(c, "\"");
+        snprintf(r->cls, sizeof r->cls, "%.*s", (int)len, c);
+        const char *ps = strstr(at, "\"probabilities\": {");
+        if (!ps)
+            return -1;
+        for (int k = 0; k < 3; k++) {
+            char *key = ns_asprintf("\"%s\": ", classes[k]);
+            const char *v = strstr(ps, key);
+            r->p[k] = v ? (float)strtod(v + strlen(key), NULL) : NAN; /* reads back to the float */
+            free(key);
+        }
+    }
+    return n;
+}
+
+/* Predict on the test rows without their labels, columns in another order, gives eval's
+ * classes and probabilities bit for bit; -o writes them beside the rows. */
+static void test_csv_predict_equals_eval(void)
+{
+    char *train = blobs_text(150, ',', false, 7, 31), *test = blobs_text(45, ',', false, 5, 32);
+    write_tmp("e2e_train.csv", train);
+    char *test_path = test_util_tmp_path("e2e_test.csv");
+    test_util_write_text(test_path, test);
+    /* The rows to predict: f2;colour;f1 with semicolons, the label left out. */
+    struct ns_buf rows = {0};
+    ns_buf_puts(&rows, "f2;colour;f1\n");
+    for (const char *line = strchr(test, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        char f1[32], colour[16], f2[32];
+        int a = (int)strcspn(line, ","), b = (int)strcspn(line + a + 1, ","), c = (int)strcspn(line + a + b + 2, ",");
+        snprintf(f1, sizeof f1, "%.*s", a, line);
+        snprintf(colour, sizeof colour, "%.*s", b, line + a + 1);
+        snprintf(f2, sizeof f2, "%.*s", c, line + a + b + 2);
+        ns_buf_printf(&rows, "%s;%s;%s\n", f2, colour, f1);
+    }
+    char *rows_path = test_util_tmp_path("e2e_rows.csv");
+    test_util_write_text(rows_path, rows.data);
+    ns_buf_free(&rows);
+    char *spec = ns_asprintf("version: 1\nname: e2e\nseed: 7\ndata:\n  format: csv\n  train: e2e_train.csv\n"
+                             "  test: e2e_test.csv\n  label_column: kind\n  categorical: [colour]\n"
+                             "  missing: fill_mean\n  validation: 0.2\n  normalize: standardize\n%s",
+                             e2e_model);
+    write_tmp("e2e.yaml", spec);
+    free(spec);
+    free(netspec_ok("train e2e.yaml -o e2e_run"));
+    char *out = netspec_ok("eval e2e_run --json");
+    double eval_acc = test_util_json_number(out, "accuracy");
+    free(out);
+    /* The test file as other data: read with the run's columns, classes and fill values. */
+    out = netspec_ok("eval e2e_run --data e2e_test.csv --json");
+    CU_ASSERT_EQUAL(test_util_json_number(out, "accuracy"), eval_acc);
+    free(out);
+
+    /* eval's path in this process. */
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *run_dir = test_util_tmp_path("e2e_run");
+    struct model run;
+    CU_ASSERT_FATAL(model_load(&ctx, run_dir, &run));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(run.csv);
+    CU_ASSERT_PTR_NOT_NULL(run.csv->fill);
+    struct trainset ts;
+    CU_ASSERT_FATAL(trainset_load(&ctx, run.spec, run.info.class_count, &ts));
+    CU_ASSERT_EQUAL_FATAL(ts.test.count, 45);
+    CU_ASSERT_EQUAL(memcmp(ts.norm.mean, run.norm.mean, run.norm.channels * sizeof(float)), 0);
+    size_t n = ts.test.count, *index = ns_xmalloc(n * sizeof *index);
+    for (size_t i = 0; i < n; i++)
+        index[i] = i;
+    float *x = ns_xmalloc(n * run.g->input_size * sizeof *x);
+    trainset_gather(&ts, &ts.test, index, n, false, 0, x, NULL, NULL, NULL);
+    struct exec *ex = exec_new(run.g, (int)n);
+    const float *y = exec_forward(ex, run.st.params, x, (int)n, &(struct exec_run){.training = false});
+
+    out = netspec_ok("predict e2e_run e2e_rows.csv --json");
+    struct row_prediction pred[45];
+    int got = parse_row_predictions(out, (const char *const *)run.class_names, pred, 45);
+    free(out);
+    CU_ASSERT_EQUAL_FATAL(got, 45);
+    size_t same_class = 0, same_p = 0, correct = 0;
+    for (size_t i = 0; i < n; i++) {
+        float p[3];
+        int best = 0;
+        for (int k = 0; k < 3; k++) {
+            p[k] = y[i * 3 + (size_t)k];
+            best = p[k] > p[best] ? k : best;
+        }
+        activation_softmax_row(p, 3);
+        same_class += !strcmp(pred[i].cls, run.class_names[best]);
+        same_p += memcmp(p, pred[i].p, sizeof p) == 0;
+        correct += best == ts.test.labels[i];
+        CU_ASSERT_EQUAL(pred[i].line, (int)i + 2);
+    }
+    printf("\n    predict on %zu test rows: %zu same class, %zu same probabilities as eval; accuracy %.4f ", n,
+           same_class, same_p, (double)correct / (double)n);
+    CU_ASSERT_EQUAL(same_class, n);
+    CU_ASSERT_EQUAL(same_p, n);
+    CU_ASSERT_DOUBLE_EQUAL((double)correct / (double)n, eval_acc, 1e-12);
+    CU_ASSERT(eval_acc > 0.8);
+
+    /* -o: the rows as written, then predicted and probability, in the input's delimiter. */
+    out = netspec_ok("predict e2e_run e2e_rows.csv -o e2e_pred.csv");
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "e2e_pred.csv: 45 of 45 rows predicted"));
+    free(out);
+    char *pred_path = test_util_tmp_path("e2e_pred.csv");
+    char *written = test_util_slurp(pred_path, NULL);
+    CU_ASSERT_EQUAL(strncmp(written, "f2;colour;f1;predicted;probability\n", 35), 0);
+    char *first = ns_asprintf(";%s;", pred[0].cls);
+    CU_ASSERT_PTR_NOT_NULL(strstr(written, first));
+    free(first);
+    free(written);
+    /* A second -o on its own output would hide a column: refused. */
+    struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()},
+                                                    "predict e2e_run e2e_pred.csv -o again.csv");
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "error: the input already has a column \"predicted\", which -o would add"));
+    test_util_run_free(&r);
+    r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()}, "predict e2e_run e2e_rows.csv e2e_rows.csv");
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "was trained on CSV data: give one CSV file (or - for standard input), not 2"));
+    test_util_run_free(&r);
+    /* The emitted header says which column feeds which input. */
+    free(netspec_ok("emit e2e_run -o e2e_c"));
+    char *header_path = test_util_tmp_path("e2e_c/e2e.h");
+    char *header = test_util_slurp(header_path, NULL);
+    free(header_path);
+    CU_ASSERT_PTR_NOT_NULL(strstr(header, "[1..3] \"colour\": one-hot, 1 at the cell's category and 0 elsewhere"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(header, "\"green\", \"red\"; a missing cell is"));
+    free(header);
+
+    exec_free(ex);
+    free(x);
+    free(index);
+    trainset_free(&ts);
+    model_free(&run);
+    ns_ctx_free(&ctx);
+    free(pred_path);
+    free(run_dir);
+    free(rows_path);
+    free(test_path);
+    free(train);
+    free(test);
+}
+
+/* Regression rows: predict prints each row's value, the runtime's float. */
+static void test_csv_predict_regression(void)
+{
+    struct ns_buf b = {0};
+    ns_buf_puts(&b, "a,b,y\n");
+    uint64_t rng = 5;
+    for (int i = 0; i < 80; i++) {
+        double a = test_util_next_normal(&rng), c = test_util_next_normal(&rng);
+        ns_buf_printf(&b, "%.4f,%.4f,%.4f\n", a, c, 2 * a - c + 0.5);
+    }
+    write_tmp("reg_rows.csv", b.data);
+    ns_buf_free(&b);
+    write_tmp("reg.yaml",
+                         "version: 1\nname: reg\nseed: 2\ndata: {format: csv, train: reg_rows.csv, label_column: y, "
+                         "normalize: standardize}\nmodel: {layers: [dense: {units: 1}]}\nloss: mse\n"
+                         "optimizer: {type: adam, lr: 0.05}\ntrain: {epochs: 5, batch_size: 16}\n");
+    free(netspec_ok("train reg.yaml -o reg_run"));
+    char *out = netspec_ok("predict reg_run reg_rows.csv --json");
+    double first = test_util_json_number(out, "value");
+    free(out);
+    out = netspec_ok("predict reg_run reg_rows.csv");
+    CU_ASSERT_EQUAL(strncmp(out, "  line  y\n", 10), 0);
+    free(out);
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *run_dir = test_util_tmp_path("reg_run");
+    struct model run;
+    CU_ASSERT_FATAL(model_load(&ctx, run_dir, &run));
+    struct data_csv_input in;
+    char *rows_path = test_util_tmp_path("reg_rows.csv");
+    CU_ASSERT_FATAL(data_csv_read_input(&ctx.diag, rows_path, run.csv, 0, &in));
+    free(rows_path);
+    float x[2];
+    struct dataset one = {.count = 1, .shape = run.g->input_shape, .sample_size = 2, .x = in.x};
+    size_t zero = 0;
+    data_prep_gather(1, &one, &zero, 1, &run.norm, NULL, 0, x);
+    struct exec *ex = exec_new(run.g, 1);
+    const float *y = exec_forward(ex, run.st.params, x, 1, &(struct exec_run){.training = false});
+    CU_ASSERT_EQUAL((float)first, y[0]);
+    exec_free(ex);
+    data_csv_input_free(&in);
+    model_free(&run);
+    ns_ctx_free(&ctx);
+    free(run_dir);
+
+    /* A training file that changed its columns cannot be evaluated, even when allowed to change. */
+    write_tmp("reg_rows.csv", "a,b,c,y\n1,2,3,4\n2,3,4,5\n3,4,5,6\n4,5,6,7\n5,6,7,8\n6,7,8,9\n7,8,9,1\n8,9,1,2\n"
+                              "9,1,2,3\n1,1,1,1\n");
+    struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()},
+                                                    "eval reg_run --split validation --allow-data-change");
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "reg_run: error: the data now gives 3 inputs per example; the model takes 2"));
+    test_util_run_free(&r);
+}
+
+/* -o writes CSV rows: an image run says so. */
+static void test_predict_output_needs_csv(void)
+{
+    char *images = test_util_tmp_path("o_images.idx"), *labels = test_util_tmp_path("o_labels.idx");
+    CU_ASSERT_FATAL(test_util_save_stripes(images, labels, 60, 3, 4, NULL));
+    char *spec = ns_asprintf("version: 1\nname: stripes\ndata:\n  format: idx\n  train: {images: %s, labels: %s}\n"
+                             "  validation: 0\nmodel: {layers: [flatten, dense: {units: auto}]}\nloss: cross_entropy\n"
+                             "train: {epochs: 1, checkpoint_every: 0}\n", images, labels);
+    write_tmp("stripes.yaml", spec);
+    free(spec);
+    free(netspec_ok("train stripes.yaml -o stripes_run"));
+    struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()},
+                                                    "predict stripes_run x.png -o out.csv");
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "error: -o writes CSV rows with their predictions; stripes_run classifies images"));
+    test_util_run_free(&r);
+    free(images);
+    free(labels);
+}
+
 /* ---- SHA-256 ---- */
 
 static void test_sha256(void)
@@ -1263,6 +2051,15 @@ int main(void)
         {"prep: pixels as bytes give the batches floats gave", test_prep_bytes_equal_floats},
         {"spec idx", test_spec_idx},
         {"spec folder and csv", test_spec_folder_and_csv},
+        {"csv: plain, gz, comma, semicolon, tab give the same data", test_csv_formats_same_data},
+        {"csv labels: names, indices, numbers that are not classes", test_csv_labels},
+        {"csv categories and missing cells", test_csv_categories_and_missing},
+        {"prep: standardize, and what model.yaml keeps", test_prep_standardize},
+        {"csv rows to predict", test_csv_read_input},
+        {"csv: plain, gz, comma, semicolon give the same accuracy", test_csv_formats_same_accuracy},
+        {"csv: predict on the test rows equals eval, bit for bit", test_csv_predict_equals_eval},
+        {"csv: predict on regression rows", test_csv_predict_regression},
+        {"predict -o needs a CSV run", test_predict_output_needs_csv},
         {"sha256", test_sha256},
     };
     return test_util_main("data", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);

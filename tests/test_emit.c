@@ -331,11 +331,12 @@ static bool reference_compute(const char *run_dir, const float *raw, size_t n, s
     CU_ASSERT(memcmp(ref->logits, again, n * ref->k * sizeof *again) == 0);
     free(again);
     /* Probabilities as the emitted header promises them: the runtime's softmax, or its
-     * sigmoid for one binary_cross_entropy output. */
-    ref->probs = ns_xmalloc(n * ref->classes * sizeof *ref->probs);
-    ref->cls = ns_xmalloc(n * sizeof *ref->cls);
+     * sigmoid for one binary_cross_entropy output. A regression model has neither: its
+     * outputs are compared, and its "class" is 0. */
+    ref->probs = ns_xmalloc(n * ref->classes * sizeof *ref->probs + 1);
+    ref->cls = ns_xcalloc(n, sizeof *ref->cls);
     struct loss_config lc = loss_config_from_spec(run.spec, false);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && ref->classes; i++) {
         const float *z = ref->logits + i * ref->k;
         float *p = ref->probs + i * ref->classes;
         ref->cls[i] = loss_predict(&lc, (int)ref->k, z);
@@ -349,7 +350,7 @@ static bool reference_compute(const char *run_dir, const float *raw, size_t n, s
             activation_forward(KERNELS_CPU_SERIAL, ACT_SOFTMAX, 0.0f, p, 1, ref->k);
         }
     }
-    ref->names = ns_xcalloc(ref->classes, sizeof *ref->names);
+    ref->names = ns_xcalloc(ref->classes + 1, sizeof *ref->names);
     for (size_t c = 0; c < ref->classes; c++)
         ref->names[c] = ns_xstrdup(run.class_names[c]);
     data_prep_norm_free(&norm);
@@ -1079,7 +1080,7 @@ static void test_usage_errors(void)
     test_util_run_free(&r);
 }
 
-/* Library-level refusals: regression models and a main program for vector input. */
+/* Library-level refusals: a main program for a regression model, a bad prefix, a NaN weight. */
 static void test_refusals(void)
 {
     struct ns_ctx ctx;
@@ -1092,8 +1093,11 @@ static void test_refusals(void)
     struct emit_model m = {.g = run.g, .params = run.st.params, .class_count = 0, .norm = &norm,
                            .name = "x", .source = run_dir, .version = "test"};
     struct emit_files files;
-    CU_ASSERT(!emit_classifier(&ctx.diag, &m, "x", false, &files));
-    CU_ASSERT(ctx.diag.count == 1 && strstr(ctx.diag.items[0].message, "regression") != NULL);
+    /* A regression model has no classes for --main to print. */
+    CU_ASSERT(!emit_classifier(&ctx.diag, &m, "x", true, &files));
+    CU_ASSERT(ctx.diag.count == 1 &&
+              strstr(ctx.diag.items[0].message, "--main classifies images, but the model is a regression model"));
+    CU_ASSERT(ctx.diag.count == 1 && ctx.diag.items[0].hint && strstr(ctx.diag.items[0].hint, "x_predict"));
     CU_ASSERT_EQUAL(ns_diag_code(&ctx.diag), NS_ERR_SPEC);
     m.class_count = run.info.class_count;
     m.class_names = (const char *const *)run.class_names;
@@ -1112,6 +1116,165 @@ static void test_refusals(void)
     ns_ctx_free(&ctx);
 }
 
+/* ---- a regression model ---- */
+
+enum { REG_FEATURES = 5, REG_ROWS = 240 };
+
+/* Every input the way check_bit_exact's driver prints it, for a regression model: 0 (no
+ * class), then x and the outputs. NAME_predict must return outputs[0] and fill what
+ * NAME_outputs gives, NULL or not, and NAME_predict_batch the same bits. */
+static char *regression_driver_source(const char *prefix)
+{
+    char upper[EMIT_PREFIX_MAX];
+    size_t i = 0;
+    for (; prefix[i]; i++)
+        upper[i] = (char)(prefix[i] >= 'a' && prefix[i] <= 'z' ? prefix[i] - 'a' + 'A' : prefix[i]);
+    upper[i] = '\0';
+    return ns_asprintf(
+        "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"%1$s.h\"\n"
+        "static void put(const float *v, size_t n)\n"
+        "{\n"
+        "    for (size_t i = 0; i < n; i++) {\n"
+        "        unsigned int u;\n"
+        "        memcpy(&u, &v[i], sizeof u);\n"
+        "        printf(\" %%08x\", u);\n"
+        "    }\n"
+        "}\n"
+        "int main(int argc, char **argv)\n"
+        "{\n"
+        "    FILE *f = argc > 1 ? fopen(argv[1], \"rb\") : NULL;\n"
+        "    float raw[%2$s_INPUT_SIZE], x[%2$s_INPUT_SIZE], z[%2$s_OUTPUT_SIZE], o[%2$s_OUTPUT_SIZE],\n"
+        "          b[%2$s_OUTPUT_SIZE];\n"
+        "    void *ws = malloc(%2$s_WORKSPACE_BYTES);\n"
+        "    if (!f || !ws || strcmp(%2$s_TARGET_NAME, \"y\") != 0)\n"
+        "        return 1;\n"
+        "    while (fread(raw, sizeof raw, 1, f) == 1) {\n"
+        "        float y, again;\n"
+        "        %1$s_preprocess(raw, x);\n"
+        "        %1$s_outputs(x, z, ws);\n"
+        "        y = %1$s_predict(raw, o, ws);\n"
+        "        again = %1$s_predict(raw, NULL, ws);\n"
+        "        %1$s_predict_batch(raw, 1, b, ws);\n"
+        "        if (memcmp(&y, &z[0], sizeof y) != 0 || memcmp(&again, &y, sizeof y) != 0\n"
+        "            || memcmp(o, z, sizeof z) != 0 || memcmp(b, z, sizeof z) != 0)\n"
+        "            return 3;\n"
+        "        printf(\"0\");\n"
+        "        put(x, %2$s_INPUT_SIZE);\n"
+        "        put(z, %2$s_OUTPUT_SIZE);\n"
+        "        printf(\"\\n\");\n"
+        "    }\n"
+        "    fclose(f);\n"
+        "    free(ws);\n"
+        "    return 0;\n"
+        "}\n",
+        prefix, upper);
+}
+
+/* A regression run (CSV features, loss mse) is emitted and, compiled by every build of
+ * emit_builds, gives the runtime's preprocessed inputs and outputs bit for bit: on the
+ * training rows and on random feature vectors far outside them. */
+static void test_regression_bit_exact(void)
+{
+    uint64_t rng = 77;
+    struct ns_buf csv = {0};
+    ns_buf_puts(&csv, "x1,x2,x3,x4,x5,y\n");
+    float *raw = ns_xmalloc((size_t)INPUT_COUNT * REG_FEATURES * sizeof *raw);
+    for (size_t r = 0; r < INPUT_COUNT; r++) {
+        double v[REG_FEATURES];
+        for (int j = 0; j < REG_FEATURES; j++) {
+            v[j] = r < REG_ROWS ? 4 * test_util_next_uniform(&rng) - 2 : 100 * test_util_next_uniform(&rng) - 50;
+            char text[32];
+            snprintf(text, sizeof text, "%.5f", v[j]);
+            raw[r * REG_FEATURES + (size_t)j] = strtof(text, NULL); /* what the CSV reader makes of it */
+            if (r < REG_ROWS)
+                ns_buf_printf(&csv, "%s,", text);
+        }
+        if (r < REG_ROWS)
+            ns_buf_printf(&csv, "%.5f\n", sin(v[0]) + v[1] * v[2] - 0.5 * v[3] + 0.05 * test_util_next_normal(&rng));
+    }
+    char *csv_path = test_util_tmp_path("reg-train.csv");
+    test_util_write_text(csv_path, csv.data);
+    ns_buf_free(&csv);
+    char *spec_path = test_util_tmp_path("reg.yaml");
+    /* 300 hidden units: the next sums are longer than the GEMM's K block, as in the MLP. */
+    test_util_write_text(spec_path, "version: 1\nname: tiny-reg\nseed: 9\n"
+                                    "data:\n  format: csv\n  train: reg-train.csv\n  label_column: y\n"
+                                    "  validation: 0.2\n  normalize: {scale: 0.5, mean: 0.1, std: 0.7}\n"
+                                    "model:\n  layers:\n"
+                                    "    - dense: {units: 300, activation: tanh}\n"
+                                    "    - dropout: 0.1\n"
+                                    "    - dense: {units: 12, activation: gelu}\n"
+                                    "    - dense: {units: 1}\n"
+                                    "loss: mse\noptimizer: {type: adam, lr: 0.01}\n"
+                                    "train: {epochs: 3, batch_size: 32}\n");
+    CU_ASSERT_FATAL(train_and_emit("reg.yaml", "reg", "reg", NULL));
+    char *header_path = test_util_tmp_path("reg-c/reg.h");
+    char *header = test_util_slurp(header_path, NULL);
+    CU_ASSERT(strstr(header, "float reg_predict(const float *raw, float *outputs, void *workspace);") != NULL);
+    CU_ASSERT(strstr(header, "#define REG_TARGET_NAME \"y\"") != NULL);
+    CU_ASSERT(strstr(header, "the regression model \"tiny-reg\"") != NULL);
+    CU_ASSERT(strstr(header, "CLASS_COUNT") == NULL && strstr(header, "classify") == NULL);
+    free(header);
+    free(header_path);
+    char *run_dir = test_util_tmp_path("reg");
+    struct reference ref;
+    CU_ASSERT_FATAL(reference_compute(run_dir, raw, INPUT_COUNT, &ref));
+    CU_ASSERT_EQUAL(ref.classes, 0);
+    CU_ASSERT_EQUAL(ref.in_size, (size_t)REG_FEATURES);
+    /* The outputs spread: a constant model would compare nothing. */
+    size_t distinct = 0;
+    for (size_t i = 1; i < ref.n; i++)
+        distinct += ref.logits[i] != ref.logits[0];
+    CU_ASSERT(distinct > ref.n / 2);
+    if (!have_cc) {
+        CU_PASS("no cc: the emitted C was not compiled");
+    } else {
+        char *dir = test_util_tmp_path("reg-c");
+        char *driver = ns_asprintf("%s/driver.c", dir);
+        char *src = regression_driver_source("reg");
+        CU_ASSERT_FATAL(test_util_save_text(driver, src));
+        free(src);
+        char *inputs = test_util_tmp_path("reg-inputs.bin");
+        test_util_write_bytes(inputs, raw, (size_t)INPUT_COUNT * REG_FEATURES * sizeof *raw);
+        for (size_t b = 0; b < sizeof emit_builds / sizeof *emit_builds; b++) {
+            const char *compiler = build_compiler(b, "the emitted regression C");
+            if (!compiler)
+                continue;
+            CU_ASSERT_FATAL(compile_with(compiler, dir, "reg", "driver.c", emit_builds[b].flags, emit_builds[b].name));
+            char *built = ns_asprintf("%s/%s", dir, emit_builds[b].name);
+            size_t same = compare_with_runner(emit_builds[b].runner, built, inputs, &ref);
+            CU_ASSERT_EQUAL(same, (size_t)INPUT_COUNT);
+            if (same != (size_t)INPUT_COUNT)
+                fprintf(stderr, "test_emit: regression built with %s %s\n", compiler, emit_builds[b].flags);
+            free(built);
+        }
+        char *cmd = ns_asprintf("cc -std=c99 -Wall -Wextra -Werror -pedantic -O2 -I'%s' -c '%s/reg.c' -o '%s/reg.o'",
+                                dir, dir, dir);
+        struct test_util_run r = test_util_shell(cmd);
+        CU_ASSERT_EQUAL(r.exit_code, 0);
+        if (r.exit_code)
+            fprintf(stderr, "\n%s\n%s", cmd, r.err);
+        test_util_run_free(&r);
+        free(cmd);
+        free(inputs);
+        free(driver);
+        free(dir);
+    }
+    /* --main classifies images: refused for a regression run, with what to call instead. */
+    char *args = ns_asprintf("emit %s -o %s/reg-main --main", run_dir, test_util_tmp());
+    struct test_util_run r = test_util_netspec(args);
+    CU_ASSERT_EQUAL(r.exit_code, 2);
+    CU_ASSERT(strstr(r.err, "error: --main classifies images, but the model is a regression model\n"
+                            "  leave out --main and call tiny_reg_predict from your own program") != NULL);
+    test_util_run_free(&r);
+    free(args);
+    reference_free(&ref);
+    free(run_dir);
+    free(spec_path);
+    free(csv_path);
+    free(raw);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -1126,6 +1289,7 @@ int main(void)
         {"nsk.h gives the runtime's bits under every compiler and flags", test_nsk_every_compiler},
         {"usage errors", test_usage_errors},
         {"models that cannot be emitted are refused", test_refusals},
+        {"a regression model: emitted C equals the runtime bit for bit", test_regression_bit_exact},
     };
     return test_util_main("emit", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }

@@ -522,6 +522,169 @@ static void test_fashion_png_equals_eval(void)
     free(spec_path);
 }
 
+/* ---- separate test and validation folders ---- */
+
+/* A spec over tf_train with the classes listed in an order that is not the folders' sorted
+ * one, so test folders are right only when their classes are matched by name. */
+static char *test_folder_spec(const char *extra)
+{
+    return ns_asprintf("version: 1\nname: folders\nseed: 5\n"
+                       "data:\n  format: image_folder\n  root: tf_train\n%s"
+                       "  image: {size: [%d, %d], channels: 1}\n"
+                       "  classes: [plus, frame, disc, cross]\n"
+                       "  normalize: {scale: 0.00392156862745098, mean: 0.25, std: 0.3}\n"
+                       "model:\n  layers:\n"
+                       "    - conv2d: {filters: 8, kernel: 3, padding: same, activation: relu}\n"
+                       "    - maxpool2d: {size: 2}\n"
+                       "    - conv2d: {filters: 16, kernel: 3, padding: same, activation: relu}\n"
+                       "    - global_avgpool2d\n"
+                       "    - dense: {units: auto}\n"
+                       "loss: cross_entropy\noptimizer: {type: adam, lr: 0.01}\n"
+                       "train: {epochs: 12, batch_size: 16}\nruntime: {threads: 1}\n",
+                       extra, SIDE, SIDE);
+}
+
+static struct test_util_run run_in_tmp(const char *args)
+{
+    return test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()}, args);
+}
+
+/* test: FOLDER beside root. check and train count its images; root is split into training and
+ * validation only (144 + 16 of 160); the model, trained with permuted class names, scores far
+ * above chance on the folder (so its classes were matched by name, not by position); eval of
+ * the test split and eval --data on the folder agree, and --data writes nothing into the run. */
+static void test_test_folder(void)
+{
+    char *root = test_util_tmp_path("tf_train"), *test = test_util_tmp_path("tf_test");
+    write_shapes(root, 40, 21);
+    write_shapes(test, 10, 22);
+    char *spec = test_folder_spec("  test: tf_test\n  split: {validation: 0.1}\n");
+    char *spec_path = test_util_tmp_path("folders.yaml");
+    test_util_write_text(spec_path, spec);
+    free(spec);
+
+    struct test_util_run r = run_in_tmp("check folders.yaml");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT(strstr(r.out, "160 images in 4 classes, split 0.9/0.1/0, 40 test images") != NULL);
+    test_util_run_free(&r);
+    r = run_in_tmp("resolve folders.yaml");
+    CU_ASSERT(strstr(r.out, "    train: 0.9\n    validation: 0.1\n    test: 0.0\n") != NULL);
+    char *line = ns_asprintf("  test: %s\n", test);
+    CU_ASSERT(strstr(r.out, line) != NULL);
+    free(line);
+    test_util_run_free(&r);
+
+    r = run_in_tmp("train folders.yaml -o tf_run");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    if (r.exit_code)
+        fprintf(stderr, "\n%s%s", r.out, r.err);
+    CU_ASSERT(strstr(r.out, "144 training, 16 validation, 40 test samples") != NULL);
+    test_util_run_free(&r);
+
+    r = run_in_tmp("eval tf_run --json");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    double acc = test_util_json_number(r.out, "accuracy");
+    CU_ASSERT_EQUAL(test_util_json_number(r.out, "count"), 40);
+    printf("\n    test folder: accuracy %.4f on 40 images (must be >= 0.80; chance 0.25) ", acc);
+    CU_ASSERT(acc >= 0.80);
+    CU_ASSERT(strstr(r.out, "\"classes\": [\"plus\", \"frame\", \"disc\", \"cross\"]") != NULL);
+    test_util_run_free(&r);
+
+    r = run_in_tmp("eval tf_run --data tf_test --json");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT_EQUAL(test_util_json_number(r.out, "count"), 40);
+    CU_ASSERT_DOUBLE_EQUAL(test_util_json_number(r.out, "accuracy"), acc, 1e-12);
+    CU_ASSERT(strstr(r.out, "\"split\": \"data\",\n  \"data\": \"tf_test\"") != NULL);
+    test_util_run_free(&r);
+    r = run_in_tmp("eval tf_run --data tf_test");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT(strncmp(r.out, "folders: tf_test, 40 samples\n", 29) == 0);
+    test_util_run_free(&r);
+    char *data_report = test_util_tmp_path("tf_run/eval_data.json");
+    CU_ASSERT_NOT_EQUAL(access(data_report, F_OK), 0);
+    free(data_report);
+
+    /* A validation folder too: all of root trains, and early stopping has its data. */
+    r = run_in_tmp("train folders.yaml -o tf_run2 --set data.validation=tf_test --set data.split={} "
+                   "--set train.epochs=2 --set train.early_stopping.patience=1");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT(strstr(r.out, "160 training, 40 validation, 40 test samples") != NULL);
+    if (r.exit_code)
+        fprintf(stderr, "\n%s%s", r.out, r.err);
+    test_util_run_free(&r);
+    free(spec_path);
+    free(root);
+    free(test);
+}
+
+/* Class folders are matched by name: a class without a folder and a folder that is no class
+ * are errors naming them, in check and in eval --data; the wrong kind of --data and option
+ * mix-ups are refused; split.test cannot also hold out root's images. Needs tf_run. */
+static void test_test_folder_errors(void)
+{
+    char *bad = test_util_tmp_path("tf_bad");
+    write_shapes(bad, 2, 23);
+    char *from = ns_asprintf("%s/plus", bad), *to = ns_asprintf("%s/star", bad);
+    CU_ASSERT_FATAL(rename(from, to) == 0);
+    free(from);
+    free(to);
+    char *spec = test_folder_spec("  test: tf_bad\n");
+    char *spec_path = test_util_tmp_path("folders_bad.yaml");
+    test_util_write_text(spec_path, spec);
+    free(spec);
+
+    struct test_util_run r = run_in_tmp("check folders_bad.yaml");
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    char *missing = ns_asprintf("folders_bad.yaml:7:9: error: the test folder \"%s\" has no sub-folder for class "
+                                "\"plus\"\n", bad);
+    char *extra = ns_asprintf("folders_bad.yaml:7:9: error: the test folder \"%s\" has a sub-folder \"star\", which "
+                              "is not one of the model's classes\n", bad);
+    CU_ASSERT(strstr(r.err, missing) != NULL);
+    CU_ASSERT(strstr(r.err, extra) != NULL);
+    if (!strstr(r.err, missing) || !strstr(r.err, extra))
+        fprintf(stderr, "\n%s", r.err);
+    free(missing);
+    free(extra);
+    CU_ASSERT(strstr(r.err, "every class the model knows (plus, frame, disc, cross) needs a sub-folder") != NULL);
+    test_util_run_free(&r);
+
+    r = run_in_tmp("eval tf_run --data tf_bad");
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT(strstr(r.err, "tf_bad: error: the folder \"tf_bad\" has no sub-folder for class \"plus\"\n") != NULL);
+    CU_ASSERT(strstr(r.err, "tf_bad: error: the folder \"tf_bad\" has a sub-folder \"star\", which is not one of "
+                            "the model's classes\n") != NULL);
+    test_util_run_free(&r);
+
+    static const struct {
+        const char *args, *message;
+        int exit_code;
+    } refusals[] = {
+        {"eval tf_run --data folders.yaml",
+         "folders.yaml: error: \"folders.yaml\" is not a folder, but tf_run was trained on an image folder\n", 3},
+        {"eval tf_run --data tf_test --labels x.idx",
+         "error: --labels is for idx runs; in an image folder the sub-folders are the labels\n", 2},
+        {"eval tf_run --data tf_test --split test",
+         "error: --split names a part of the run's own data and --data other data: give one\n", 2},
+        {"eval tf_run --labels x.idx",
+         "error: --labels is the labels file of --data IMAGES (idx runs): give --data too\n", 2},
+        {"eval tf_run --data", "error: --data needs a path\n", 2},
+        {"check folders.yaml --set data.split.test=0.2",
+         "--set data.split.test=0.2: error: data.test names a test folder, so split.test must be 0: root's images "
+         "would be a second test set\n", 2},
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof *refusals; i++) {
+        r = run_in_tmp(refusals[i].args);
+        CU_ASSERT_EQUAL(r.exit_code, refusals[i].exit_code);
+        bool said = strstr(r.err, refusals[i].message) != NULL;
+        CU_ASSERT(said);
+        if (!said || r.exit_code != refusals[i].exit_code)
+            fprintf(stderr, "\nnetspec %s: exit %d\n%s", refusals[i].args, r.exit_code, r.err);
+        test_util_run_free(&r);
+    }
+    free(spec_path);
+    free(bad);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -529,6 +692,8 @@ int main(void)
         {"predict: JSON, text, stdin list, unreadable files", test_predict},
         {"a truncated PNG: on_error fail and skip", test_truncated_png},
         {"Fashion-MNIST PNGs: predict equals eval", test_fashion_png_equals_eval},
+        {"a test folder beside root: classes matched by name, eval --data", test_test_folder},
+        {"test folders: missing and extra classes, wrong --data, split.test", test_test_folder_errors},
     };
     return test_util_main("images", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }

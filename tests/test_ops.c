@@ -538,6 +538,12 @@ static void test_shapes(void)
     CU_ASSERT(fx.node.tensors[1].constant && fx.node.tensors[1].init_value == 0.0);
     /* multiply-add = 2: 28*28*32 outputs of 9 taps, + bias + relu */
     CU_ASSERT_DOUBLE_EQUAL(fx.node.flops, 28.0 * 28 * 32 * (2 * 9 + 1 + 1), 0.5);
+    /* relu's backward reads the output: nothing saved */
+    CU_ASSERT_EQUAL(fx.node.saved_floats, 0);
+    fixture_free(&fx);
+    /* tanh's needs the pre-activation */
+    CU_ASSERT_FATAL(fixture_shape(&fx, "conv2d", (const char *const[]){"filters=32", "kernel=3", "padding=same", "activation=tanh", NULL},
+                                  1, &in, 10, 0, &diag));
     CU_ASSERT_EQUAL(fx.node.saved_floats, 28 * 28 * 32);
     fixture_free(&fx);
 

@@ -519,7 +519,7 @@ static void check_round_trip(const char *path, const char *const *sets, size_t s
     /* Every section with a default is written out, and every layer keeps its name. */
     static const char *const always[] = {"\nseed: ", "\noptimizer:\n  type: ", "\nschedule:\n  type: ",
                                          "\ntrain:\n  epochs: ", "\n  early_stopping:\n    patience: ",
-                                         "\nruntime:\n  threads: ", "\n  normalize:\n    scale: ", NULL};
+                                         "\nruntime:\n  threads: ", "\n  normalize:\n    type: ", NULL};
     for (size_t i = 0; always[i]; i++)
         CU_ASSERT_PTR_NOT_NULL(strstr(first, always[i]));
     for (const char *p = strstr(first, "\n    - "); p; p = strstr(p + 1, "\n    - ")) {

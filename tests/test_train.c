@@ -1197,6 +1197,111 @@ static void test_divergence(void)
     free(spec_path);
 }
 
+static void write_tmp_text(const char *name, const char *text)
+{
+    char *path = test_util_tmp_path(name);
+    test_util_write_text(path, text);
+    free(path);
+}
+
+/* eval --data on the data of another set, for IDX and CSV runs: the test files given again
+ * score what the test split scores; labels outside the run's classes, samples of another
+ * shape, the wrong kind of path and option mix-ups are refused with their messages. Needs the
+ * runs a1 (idx) and reg (csv regression). */
+static void test_eval_other_data(void)
+{
+    struct test_util_opts in_tmp = {.cwd = test_util_tmp()};
+    struct test_util_run r = test_util_netspec_opts(in_tmp, "eval a1 --json");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    double acc = test_util_json_number(r.out, "accuracy"), loss = test_util_json_number(r.out, "loss");
+    test_util_run_free(&r);
+    r = test_util_netspec_opts(in_tmp, "eval a1 --data tiny-test-images.idx --labels tiny-test-labels.idx.gz --json");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT_EQUAL(test_util_json_number(r.out, "count"), 90);
+    CU_ASSERT_DOUBLE_EQUAL(test_util_json_number(r.out, "accuracy"), acc, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(test_util_json_number(r.out, "loss"), loss, 1e-12);
+    CU_ASSERT(strstr(r.out, "\"data\": \"tiny-test-images.idx\"") != NULL);
+    test_util_run_free(&r);
+
+    /* IDX data of four classes for a three-class run, and 4x4 images for an 8x8 model. */
+    char *four_i = test_util_tmp_path("four-images.idx"), *four_l = test_util_tmp_path("four-labels.idx");
+    CU_ASSERT_FATAL(test_util_save_stripes(four_i, four_l, 40, 4, 9, NULL));
+    unsigned char small[16 * 5], labels[5] = {0, 1, 2, 0, 1}, file[256];
+    memset(small, 40, sizeof small);
+    char *small_i = test_util_tmp_path("small-images.idx");
+    size_t n = test_util_make_idx(file, 0x08, 3, (const uint32_t[]){5, 4, 4}, small, sizeof small);
+    test_util_write_bytes(small_i, file, n);
+    char *small_l = test_util_tmp_path("small-labels.idx");
+    n = test_util_make_idx(file, 0x08, 1, (const uint32_t[]){5}, labels, sizeof labels);
+    test_util_write_bytes(small_l, file, n);
+
+    /* A three-class CSV run, and a file whose labels go up to 3. */
+    char *train_csv = test_util_tmp_path("other-train.csv"), *test_csv = test_util_tmp_path("other-test.csv");
+    write_blobs(train_csv, 150, 31);
+    write_blobs(test_csv, 60, 32);
+    write_tmp_text("other-four.csv", "f1,f2,f3,f4,kind\n1,2,3,4,0\n1,2,3,4,3\n");
+    write_tmp_text("other-three-features.csv", "f1,f2,f3,kind\n1,2,3,0\n");
+    write_tmp_text("other.yaml",
+                   "version: 1\nname: other\nseed: 3\n"
+                   "data: {format: csv, train: other-train.csv, test: other-test.csv, label_column: kind}\n"
+                   "model:\n  layers:\n    - dense: {units: 8, activation: relu}\n    - dense: {units: auto}\n"
+                   "loss: cross_entropy\ntrain: {epochs: 4, batch_size: 16}\n");
+    r = test_util_netspec_opts(in_tmp, "train other.yaml -o other");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    test_util_run_free(&r);
+    r = test_util_netspec_opts(in_tmp, "eval other --json");
+    acc = test_util_json_number(r.out, "accuracy");
+    test_util_run_free(&r);
+    r = test_util_netspec_opts(in_tmp, "eval other --data other-test.csv --json");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT_EQUAL(test_util_json_number(r.out, "count"), 60);
+    CU_ASSERT_DOUBLE_EQUAL(test_util_json_number(r.out, "accuracy"), acc, 1e-12);
+    test_util_run_free(&r);
+    /* Regression: the targets of another file, scored with mse. */
+    r = test_util_netspec_opts(in_tmp, "eval reg --data regression.csv --json");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT_EQUAL(test_util_json_number(r.out, "count"), 800);
+    CU_ASSERT(test_util_json_number(r.out, "rmse") < 0.2);
+    test_util_run_free(&r);
+
+    static const struct {
+        const char *args, *message;
+        int exit_code;
+    } refusals[] = {
+        {"eval a1 --data four-images.idx --labels four-labels.idx",
+         "four-labels.idx: error: 10 labels in \"four-labels.idx\" are outside classes 0..2", 3},
+        {"eval a1 --data small-images.idx --labels small-labels.idx",
+         "small-images.idx: error: the samples of \"small-images.idx\" are [4, 4, 1] but the model takes [8, 8, 1]\n",
+         3},
+        {"eval a1 --data tiny-test-images.idx",
+         "error: a1 was trained on IDX files: give --data IMAGES --labels LABELS\n", 2},
+        {"eval a1 --data . --labels tiny-test-labels.idx.gz",
+         ".: error: \".\" is a folder, but a1 was trained on IDX files\n", 3},
+        {"eval other --data other-four.csv", "other-four.csv:3:9: error: label 3 in column \"kind\" is outside classes 0..2\n",
+         3},
+        {"eval other --data other-three-features.csv",
+         "other-three-features.csv:1:1: error: no column \"f4\" in \"other-three-features.csv\"\n", 3},
+        {"eval other --data other-test.csv --labels x.idx",
+         "error: --labels is for idx runs; a csv run reads its label column \"kind\" from --data\n", 2},
+        {"eval reg --data .", ".: error: \".\" is a folder, but reg was trained on a CSV file\n", 3},
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof *refusals; i++) {
+        r = test_util_netspec_opts(in_tmp, refusals[i].args);
+        CU_ASSERT_EQUAL(r.exit_code, refusals[i].exit_code);
+        bool said = strstr(r.err, refusals[i].message) != NULL;
+        CU_ASSERT(said);
+        if (!said || r.exit_code != refusals[i].exit_code)
+            fprintf(stderr, "\nnetspec %s: exit %d\n%s", refusals[i].args, r.exit_code, r.err);
+        test_util_run_free(&r);
+    }
+    free(four_i);
+    free(four_l);
+    free(small_i);
+    free(small_l);
+    free(train_csv);
+    free(test_csv);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -1222,6 +1327,7 @@ int main(void)
         {"regression reaches its RMSE", test_regression},
         {"classification, eval JSON and the data check", test_classification_and_eval},
         {"a diverging run stops with exit 4", test_divergence},
+        {"eval --data: IDX and CSV data beside the run's, and what is refused", test_eval_other_data},
     };
     return test_util_main("train", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);
 }

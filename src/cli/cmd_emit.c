@@ -24,6 +24,8 @@ void cmd_emit_help(void)
            "any compiler, flags, C library and CPU, as long as it is not compiled with\n"
            "-ffast-math or -Ofast (the file refuses them). The header documents NAME_preprocess,\n"
            "NAME_logits, NAME_classify, their _batch forms and NAME_WORKSPACE_BYTES.\n"
+           "A regression run gives NAME_outputs and NAME_predict, which returns the predicted\n"
+           "value (the runtime's bits too), in place of NAME_logits and NAME_classify.\n"
 
            "Exit status: 0 ok, 2 usage error or a model that cannot be emitted, 3 data error.\n\n"
            "options:\n"
@@ -94,10 +96,6 @@ static bool write_file(struct ns_ctx *ctx, const char *dir, const char *prefix, 
 
 static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct model *run)
 {
-    struct data_prep_norm norm;
-    struct data_prep_augment unused_augment;
-    if (!data_prep_from_spec(&ctx->diag, run->spec, run->g->input_shape, &norm, &unused_augment))
-        return (int)ns_diag_code(&ctx->diag);
     char prefix[EMIT_PREFIX_MAX];
     if (a->prefix)
         snprintf(prefix, sizeof prefix, "%s", a->prefix);
@@ -108,8 +106,10 @@ static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct 
         .params = run->st.params,
         .class_count = run->info.class_count,
         .class_names = (const char *const *)run->class_names,
+        .target_name = run->info.class_count > 0 ? NULL : run->spec->data.label_column,
         .loss = run->spec->loss.type,
-        .norm = &norm,
+        .norm = &run->norm,
+        .csv = run->csv,
         .name = run->spec->name,
         .source = a->run_dir,
         .version = PACKAGE_VERSION,
@@ -123,14 +123,18 @@ static int emit_run(struct ns_ctx *ctx, const struct emit_args *a, const struct 
                || (files.main_source && !write_file(ctx, a->out_dir, prefix, "_main.c", files.main_source))) {
         rc = (int)ns_diag_code(&ctx->diag);
     } else {
-        printf("%s: %zu parameters, %d classes, a workspace of %zu bytes\n", prefix, run->g->param_floats,
-               run->info.class_count, files.workspace_bytes);
+        if (run->info.class_count > 0)
+            printf("%s: %zu parameters, %d classes, a workspace of %zu bytes\n", prefix, run->g->param_floats,
+                   run->info.class_count, files.workspace_bytes);
+        else
+            printf("%s: %zu parameters, regression (%zu output%s), a workspace of %zu bytes\n", prefix,
+                   run->g->param_floats, run->g->nodes[run->g->output_node].out_size,
+                   run->g->nodes[run->g->output_node].out_size == 1 ? "" : "s", files.workspace_bytes);
         if (files.main_source)
             printf("build: cc -O2 %s/%s.c %s/%s_main.c -lm -o %s\n", a->out_dir, prefix,
                    a->out_dir, prefix, prefix);
     }
     emit_files_free(&files);
-    data_prep_norm_free(&norm);
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/ns_file.h"
@@ -11,7 +12,8 @@
 #include "train/loop.h"
 #include "run/run_dir.h"
 
-static const char usage[] = "netspec eval RUN_DIR [--split test|validation] [--json] [--allow-data-change] [--isa NAME]";
+static const char usage[] = "netspec eval RUN_DIR [--split test|validation | --data PATH [--labels PATH]] [--json] "
+                            "[--allow-data-change] [--isa NAME]";
 
 void cmd_eval_help(void)
 {
@@ -21,9 +23,16 @@ void cmd_eval_help(void)
            "matrix (rows: true class, columns: predicted), or mse and rmse for regression.\n"
            "The data files must match the SHA-256 the run recorded in manifest.json.\n"
            "The report is also written to RUN_DIR/eval_SPLIT.json.\n"
+           "With --data it scores other data of the kind the run was trained on instead: a folder\n"
+           "with a sub-folder per class (classes matched by name; a class missing or extra is an\n"
+           "error), an IDX images file with --labels, or a CSV file with the run's columns. The\n"
+           "run's own data is then not read, and the report is only printed.\n"
            "Exit status: 0 ok, 2 usage error, 3 data error (missing or changed data).\n\n"
            "options:\n"
            "      --split NAME          test (default) or validation\n"
+           "      --data PATH           evaluate on this folder (image_folder runs), IDX images file\n"
+           "                            (idx runs) or CSV file (csv runs) instead\n"
+           "      --labels PATH         the IDX labels file that goes with --data (idx runs)\n"
            "      --json                print JSON with the keys loss, accuracy, per_class, confusion\n"
            "      --allow-data-change   evaluate even when the data differs from the manifest\n"
            CLI_ISA_HELP,
@@ -33,6 +42,9 @@ void cmd_eval_help(void)
 struct eval_args {
     const char *run_dir;
     const char *split;
+    bool split_given;
+    const char *data;   /* --data: other data instead of the run's split */
+    const char *labels; /* --labels: its IDX labels */
     bool json;
     bool allow_data_change;
 };
@@ -42,9 +54,17 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct eval_ar
     memset(a, 0, sizeof *a);
     a->split = "test";
     for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
+        const char *arg = argv[i], *v;
+        bool missing = false;
         int isa;
-        if (!strcmp(arg, "--json")) {
+        if ((v = cli_option_value(argc, argv, &i, NULL, "--data", &missing))) {
+            a->data = v;
+        } else if ((v = cli_option_value(argc, argv, &i, NULL, "--labels", &missing))) {
+            a->labels = v;
+        } else if (missing) {
+            cli_usage_error(ctx, usage, "%s needs a path", arg);
+            return false;
+        } else if (!strcmp(arg, "--json")) {
             a->json = true;
         } else if (!strcmp(arg, "--allow-data-change")) {
             a->allow_data_change = true;
@@ -64,12 +84,61 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct eval_ar
                 cli_usage_error(ctx, usage, "--split is test or validation, not \"%s\"", a->split);
                 return false;
             }
+            a->split_given = true;
         } else if (!cli_take_argument(ctx, usage, arg, &a->run_dir)) {
             return false;
         }
     }
     if (!a->run_dir) {
         cli_usage_error(ctx, usage, "no run directory given");
+        return false;
+    }
+    if (a->data && a->split_given) {
+        cli_usage_error(ctx, usage, "--split names a part of the run's own data and --data other data: give one");
+        return false;
+    }
+    if (a->labels && !a->data) {
+        cli_usage_error(ctx, usage, "--labels is the labels file of --data IMAGES (idx runs): give --data too");
+        return false;
+    }
+    return true;
+}
+
+/* --data must be what the run's format reads: a folder for image folders, a file otherwise,
+ * and --labels exactly for IDX. */
+static bool check_data_kind(struct ns_ctx *ctx, const struct spec *spec, const struct eval_args *a)
+{
+    const struct spec_data *d = &spec->data;
+    struct stat st;
+    bool exists = stat(a->data, &st) == 0, folder = exists && S_ISDIR(st.st_mode);
+    struct ns_loc at = {a->data, 0, 0, 0};
+    if (d->format == DATA_IMAGE_FOLDER) {
+        if (a->labels) {
+            cli_usage_error(ctx, usage, "--labels is for idx runs; in an image folder the sub-folders are the labels");
+            return false;
+        }
+        if (exists && !folder) {
+            ns_diag_add(&ctx->diag, NS_ERR_DATA, at, "give a folder with one sub-folder of images per class",
+                        "\"%s\" is not a folder, but %s was trained on an image folder", a->data, a->run_dir);
+            return false;
+        }
+        return true;
+    }
+    const char *kind = d->format == DATA_IDX ? "IDX files" : "a CSV file";
+    if (d->format == DATA_IDX && !a->labels) {
+        cli_usage_error(ctx, usage, "%s was trained on IDX files: give --data IMAGES --labels LABELS", a->run_dir);
+        return false;
+    }
+    if (d->format == DATA_CSV && a->labels) {
+        cli_usage_error(ctx, usage, "--labels is for idx runs; a csv run reads its label column \"%s\" from --data",
+                        d->label_column);
+        return false;
+    }
+    if (folder) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, at,
+                    d->format == DATA_IDX ? "give --data IMAGES --labels LABELS (IDX files, .gz or not)"
+                                          : "give a CSV file with the run's columns",
+                    "\"%s\" is a folder, but %s was trained on %s", a->data, a->run_dir, kind);
         return false;
     }
     return true;
@@ -111,13 +180,17 @@ static bool check_data(struct ns_ctx *ctx, const struct spec *spec, const struct
     return ok;
 }
 
-static void put_report_json(struct ns_buf *b, const char *name, const char *split, const struct trainset *ts,
-                            const struct loop_eval *ev)
+static void put_report_json(struct ns_buf *b, const char *name, const char *split, const char *data,
+                            const struct trainset *ts, const struct loop_eval *ev)
 {
     ns_buf_puts(b, "{\n  \"name\": ");
     run_dir_json_put_string(b, name);
     ns_buf_puts(b, ",\n  \"split\": ");
     run_dir_json_put_string(b, split);
+    if (data) {
+        ns_buf_puts(b, ",\n  \"data\": ");
+        run_dir_json_put_string(b, data);
+    }
     ns_buf_printf(b, ",\n  \"count\": %zu,\n  \"loss\": ", ev->count);
     run_dir_json_put_number(b, ev->loss);
     if (ts->regression) {
@@ -158,9 +231,13 @@ static void put_report_json(struct ns_buf *b, const char *name, const char *spli
     ns_buf_puts(b, k ? "\n  ]\n}\n" : "]\n}\n");
 }
 
-static void print_table(const char *name, const char *split, const struct trainset *ts, const struct loop_eval *ev)
+static void print_table(const char *name, const char *split, const char *data, const struct trainset *ts,
+                        const struct loop_eval *ev)
 {
-    printf("%s: %s split, %zu samples\n", name, split, ev->count);
+    if (data)
+        printf("%s: %s, %zu samples\n", name, data, ev->count);
+    else
+        printf("%s: %s split, %zu samples\n", name, split, ev->count);
     if (ts->regression) {
         printf("  mse   %.6g\n  rmse  %.6g\n", ev->mse, ev->rmse);
         return;
@@ -216,17 +293,39 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
         goto out;
     }
     const struct spec *spec = run.spec;
-    if (!check_data(ctx, spec, &a)) {
+    if (a.data) {
+        /* Other data: the run's own files are neither checked nor read. */
+        if (!check_data_kind(ctx, spec, &a) ||
+            !trainset_load_other(ctx, spec, &run.info.input, run.info.class_count,
+                                 (const char *const *)run.class_names, run.csv, &run.norm, a.data, a.labels,
+                                 &ts)) {
+            rc = (int)ns_diag_code(&ctx->diag);
+            goto out;
+        }
+        a.split = "data";
+    } else if (!check_data(ctx, spec, &a) || !trainset_load(ctx, spec, run.info.class_count, &ts)) {
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
-    bool want_test = !strcmp(a.split, "test");
-    if (!trainset_load(ctx, spec, run.info.class_count, &ts)) {
-        rc = (int)ns_diag_code(&ctx->diag);
+    if (ts.sample_size != run.g->input_size) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){a.data ? a.data : a.run_dir, 0, 0, 0}, NULL,
+                    "the data now gives %zu inputs per example; the model takes %zu", ts.sample_size,
+                    run.g->input_size);
+        rc = 3;
         goto out;
     }
-    const struct dataset *ds = trainset_split(&ts, a.split);
+    /* The preprocessing the run recorded, fitted values included, not a refit. */
+    data_prep_norm_free(&ts.norm);
+    data_prep_norm_copy(&run.norm, &ts.norm);
+    bool want_test = !strcmp(a.split, "test") || a.data;
+    const struct dataset *ds = a.data ? &ts.test : trainset_split(&ts, a.split);
     bool present = want_test ? ts.has_test : ts.has_validation;
+    if (a.data && !ds->count) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){a.data, 0, 0, 0}, NULL, "\"%s\" holds no samples",
+                    a.data);
+        rc = 3;
+        goto out;
+    }
     if (!present || !ds->count) {
         ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){a.run_dir, 0, 0, 0},
                     want_test ? "use --split validation" : "use --split test",
@@ -242,17 +341,20 @@ int cmd_eval(struct ns_ctx *ctx, int argc, char **argv)
     loop_evaluate(run.g, ex, run.st.params, &ts, ds, &lc, &ev);
     exec_free(ex);
     struct ns_buf json = {0};
-    put_report_json(&json, spec->name, a.split, &ts, &ev);
+    put_report_json(&json, spec->name, a.split, a.data, &ts, &ev);
     if (a.json)
         fputs(json.data, stdout);
     else
-        print_table(spec->name, a.split, &ts, &ev);
+        print_table(spec->name, a.split, a.data, &ts, &ev);
     fflush(stdout);
-    char *name = ns_asprintf("eval_%s.json", a.split);
-    char *out_path = ns_path_join(a.run_dir, name);
-    rc = ns_file_write_text(&ctx->diag, out_path, json.data) ? 0 : (int)ns_diag_code(&ctx->diag);
-    free(name);
-    free(out_path);
+    rc = 0;
+    if (!a.data) { /* the run's files describe its own data only */
+        char *name = ns_asprintf("eval_%s.json", a.split);
+        char *out_path = ns_path_join(a.run_dir, name);
+        rc = ns_file_write_text(&ctx->diag, out_path, json.data) ? 0 : (int)ns_diag_code(&ctx->diag);
+        free(name);
+        free(out_path);
+    }
     ns_buf_free(&json);
     loop_eval_free(&ev);
 out:

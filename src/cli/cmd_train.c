@@ -24,7 +24,10 @@ void cmd_train_help(void)
            "the same model.nsm bytes on any number of threads.\n"
            "Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume continues it to the\n"
            "same result as an uninterrupted run.\n"
+           "A kill at any moment (SIGKILL, power loss) leaves whole files and the last\n"
+           "checkpoint, which --resume continues.\n"
            "Exit status: 0 ok, 2 spec or usage error, 3 data error, 4 training diverged,\n"
+           "5 a file of the run could not be written (disk full: the last checkpoint is kept),\n"
            "130/143 interrupted by SIGINT/SIGTERM (checkpoint saved).\n"
            "-o refuses a directory that holds files of anything but a netspec run; model.nsm\n"
            "records the hashes of spec.resolved.yaml and model.yaml, and --resume, eval,\n"
@@ -307,12 +310,15 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
-    if (r.st.finished) {
+    if (r.st.finished && run_is_complete(&r)) {
         printf("%s is complete (%zu epochs); nothing to resume\nrun: %s\n", r.dir, r.st.history_count, r.dir);
         rc = 0;
         goto out;
     }
-    print_start(&r, ctx);
+    if (r.st.finished)
+        printf("%s trained all its epochs but was stopped before its summary: writing it\n", r.dir);
+    else
+        print_start(&r, ctx);
 
     struct train_ui ui = {.ctx = ctx, .st = &r.st, .tty = ctx->progress_tty, .bar_epoch = -1,
                           .stop_after = a.stop_after};

@@ -23,6 +23,8 @@ struct ns_ctx {
     int threads;       /* worker threads (model_choose_threads): the one source; executors,
                         * ops, kernels and data loaders are handed it, OpenMP's global count
                         * is never set. 0 = not chosen yet */
+    bool threads_adapt; /* threads was netspec's choice (auto): training may use fewer while
+                         * other processes compete for the CPUs (runtime/thread_tuner.h) */
     int isa;           /* the kernels' instruction set (enum kernels_isa, --isa); 0 = auto, the
                         * best the CPU has. Never changes a result, only speed */
     bool progress_tty; /* draw progress bars (stderr is a terminal) */

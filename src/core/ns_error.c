@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "core/ns_util.h"
 
@@ -104,28 +105,29 @@ char *ns_error_first_line(const struct ns_error *err)
 }
 
 /* Reads line `line` of `path`; NULL when the file or line is not there (e.g. "--set" sources).
- * Reads at most 512 bytes of it so a 100 MB line does not get echoed. */
+ * Reads at most 512 bytes of it so a 100 MB line does not get echoed. Through zlib, which
+ * reads plain files as they are, so an error in a .csv.gz shows its line too. */
 static char *read_source_line(const char *path, int line, size_t *full_len)
 {
-    FILE *f = fopen(path, "rb");
+    gzFile f = gzopen(path, "rb");
     if (!f)
         return NULL;
     int c, cur = 1;
-    while (cur < line && (c = getc(f)) != EOF)
+    while (cur < line && (c = gzgetc(f)) != -1)
         if (c == '\n')
             cur++;
     if (cur != line) {
-        fclose(f);
+        gzclose(f);
         return NULL;
     }
     char buf[513];
     size_t n = 0, total = 0;
-    while ((c = getc(f)) != EOF && c != '\n') {
+    while ((c = gzgetc(f)) != -1 && c != '\n') {
         if (n < sizeof buf - 1 && c != '\r')
             buf[n++] = (char)c;
         total++;
     }
-    fclose(f);
+    gzclose(f);
     buf[n] = '\0';
     *full_len = total;
     return ns_xstrdup(buf);

@@ -214,3 +214,14 @@ const char *ns_closest(const char *word, const char *const *candidates, size_t c
     }
     return best;
 }
+
+double ns_sched_wait_seconds(void)
+{
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    if (!f)
+        return -1;
+    unsigned long long on_cpu = 0, waiting = 0;
+    int got = fscanf(f, "%llu %llu", &on_cpu, &waiting);
+    fclose(f);
+    return got == 2 ? (double)waiting * 1e-9 : -1;
+}

@@ -34,6 +34,10 @@ void ns_buf_put_json_string(struct ns_buf *buf, const char *s);
 char *ns_read_file(const char *path, size_t max, size_t *len, int *err);
 
 /* Levenshtein distance, capped: returns cap+1 when it exceeds `cap`. */
+/* Seconds the calling thread has spent runnable but waiting for a CPU since it started (the
+ * kernel's run-queue delay, /proc/thread-self/schedstat); < 0 when the system does not say. */
+double ns_sched_wait_seconds(void);
+
 size_t ns_edit_distance(const char *a, const char *b, size_t cap);
 /* The candidate closest to `word` if it is close enough to be a plausible typo, else NULL. */
 const char *ns_closest(const char *word, const char *const *candidates, size_t count);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/ns_error.h"
+#include "core/ns_util.h"
 #include "data/dataset.h"
 
 struct data_prep_norm {
@@ -60,9 +61,29 @@ void data_prep_augment_sample(const struct data_prep_augment *aug, struct spec_s
                          const float *in, float *out);
 
 /* The spec's normalize and augment sections for samples of `shape`. Augmentation asked of
- * [n] data is an NS_ERR_SPEC error at the augment section. */
+ * [n] data is an NS_ERR_SPEC error at the augment section. `normalize: standardize` is fitted
+ * to training data (data_prep_for_training), so here it is an NS_ERR_DATA error: a run records
+ * the fitted values (model.yaml) and is read back with data_prep_norm_from_yaml. */
 bool data_prep_from_spec(struct ns_diag *diag, const struct spec *spec, struct spec_shape shape,
                          struct data_prep_norm *norm, struct data_prep_augment *aug);
+/* data_prep_from_spec for the data a run trains on: `normalize: standardize` is fitted to
+ * `train` (data_prep_norm_fit). */
+bool data_prep_for_training(struct ns_diag *diag, const struct spec *spec, const struct dataset *train,
+                            struct data_prep_norm *norm, struct data_prep_augment *aug);
+/* standardize: scale 1 and, per channel (the innermost dimension: an image channel, a CSV
+ * input), the mean and population standard deviation of every value of `train`, summed in
+ * double in sample order (so the same on every machine), rounded once to float. A constant
+ * channel keeps std 1 (it is centred, not scaled); one-hot inputs of a CSV layout (train->csv)
+ * keep mean 0 and std 1. No samples is an NS_ERR_DATA error at loc. */
+bool data_prep_norm_fit(struct ns_diag *diag, struct ns_loc loc, const struct dataset *train,
+                        struct data_prep_norm *out);
+void data_prep_norm_copy(const struct data_prep_norm *src, struct data_prep_norm *dst);
+/* `{scale: S, mean: [...], std: [...]}` (the lists when channels > 0), each float written so it
+ * reads back as the same float: what model.yaml records under `normalize:`. */
+void data_prep_norm_put_yaml(struct ns_buf *out, const struct data_prep_norm *norm);
+/* Reads it back for samples of `shape`; false + an NS_ERR_DATA error at `path` when damaged. */
+bool data_prep_norm_from_yaml(struct ns_diag *diag, const char *path, const struct spec_node *node,
+                              struct spec_shape shape, struct data_prep_norm *out);
 
 /* Copies samples index[0..n) of ds into out (n, sample_size) as floats (bytes or floats: the
  * same values, dataset.h), augments them when aug is active (aug may be NULL), then normalises

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/ns_util.h"
+#include "data/data_csv.h"
 
 size_t dataset_shape_size(struct spec_shape shape)
 {
@@ -28,6 +29,7 @@ void dataset_free(struct dataset *ds)
             free(ds->class_names[i]);
         free(ds->class_names);
     }
+    data_csv_layout_free(ds->csv);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -26,6 +26,8 @@
 #include "core/ns_error.h"
 #include "spec/spec.h"
 
+struct data_csv_layout;
+
 struct dataset {
     size_t count;
     struct spec_shape shape; /* per sample: [h, w, c] or [n] */
@@ -39,6 +41,9 @@ struct dataset {
     char **class_names;      /* (class_count) owned, or NULL when the data carries none */
     size_t skipped;          /* unreadable images left out (image folders, on_error: skip) */
     size_t ignored;          /* files in class folders that are not images, left out */
+    size_t dropped;          /* CSV rows left out for a missing cell (missing: drop) */
+    struct data_csv_layout *csv; /* owned: a CSV training file's columns, encoding and classes
+                                    (data_csv.h); NULL otherwise, and in subsets */
 };
 
 /* What `netspec check` needs without loading the samples. */

@@ -93,6 +93,8 @@ struct emit_plan {
     char upper[EMIT_PREFIX_MAX];
     size_t input_size, output_size;
     size_t act_floats, scratch_floats;
+    bool regression;     /* no classes: PREFIX_outputs and PREFIX_predict */
+    const char *forward; /* "logits", or "outputs" for regression */
     unsigned helpers;
     struct ns_buf *bodies; /* (node_count) each node's function body */
     bool *uses_scratch;    /* (node_count) */
@@ -112,13 +114,9 @@ static bool check_model(struct ns_diag *diag, const struct emit_model *m, const 
 {
     const struct graph *g = m->g;
     struct ns_loc here = {m->source, 0, 0, 0};
-    if (m->class_count <= 0) {
-        ns_diag_add(diag, NS_ERR_SPEC, here, "emit writes classifiers; use netspec eval for regression runs",
-                    "the model is a regression model (no classes)");
-        return false;
-    }
+    bool regression = m->class_count <= 0;
     size_t k = g->nodes[g->output_node].out_size;
-    if (!(k == (size_t)m->class_count || (k == 1 && m->class_count == 2))) {
+    if (!regression && !(k == (size_t)m->class_count || (k == 1 && m->class_count == 2))) {
         ns_diag_add(diag, NS_ERR_SPEC, here, NULL, "the model has %zu outputs for %d classes", k, m->class_count);
         return false;
     }
@@ -141,6 +139,11 @@ static bool check_model(struct ns_diag *diag, const struct emit_model *m, const 
         norm_ok = norm_ok && isfinite(n->mean[c]) && isfinite(n->std[c]);
     if (!norm_ok) {
         ns_diag_add(diag, NS_ERR_SPEC, here, NULL, "the normalisation (data.normalize) is not finite");
+        return false;
+    }
+    if (with_main && regression) {
+        ns_diag_add(diag, NS_ERR_SPEC, here, NULL, "--main classifies images, but the model is a regression model");
+        ns_diag_hint(diag, "leave out --main and call %s_predict from your own program", prefix);
         return false;
     }
     if (with_main && (g->input_shape.rank != 3 || g->input_shape.dims[2] > 4)) {
@@ -225,7 +228,7 @@ static void put_wrapped(struct ns_buf *b, const char *first, const char *text)
 static void put_origin(struct ns_buf *b, const struct emit_plan *p, const char *file, const char *more)
 {
     struct ns_buf t = {0};
-    ns_buf_printf(&t, "%s: the classifier \"", file);
+    ns_buf_printf(&t, "%s: the %s \"", file, p->regression ? "regression model" : "classifier");
     put_comment_text(&t, p->m->name);
     ns_buf_puts(&t, "\", written by netspec ");
     put_comment_text(&t, p->m->version);
@@ -233,6 +236,42 @@ static void put_origin(struct ns_buf *b, const struct emit_plan *p, const char *
     put_comment_text(&t, p->m->source);
     ns_buf_printf(&t, ".%s", more);
     put_wrapped(b, "/*", t.data);
+    ns_buf_free(&t);
+}
+
+/* Which CSV column feeds each raw input, so a caller can build the vector from a row: numbers
+ * as read, categories one-hot, missing cells as the run treated them. */
+static void put_csv_inputs(struct ns_buf *h, const struct data_csv_layout *l)
+{
+    struct ns_buf t = {0};
+    ns_buf_puts(&t, "The raw inputs come from the columns of the CSV file the model was trained on (by name):");
+    put_wrapped(h, " *", t.data);
+    for (size_t j = 0; j < l->column_count; j++) {
+        const struct data_csv_column *col = &l->columns[j];
+        t.len = 0;
+        if (!col->category_count) {
+            ns_buf_printf(&t, "   [%zu] \"", col->offset);
+            put_comment_text(&t, col->name);
+            ns_buf_puts(&t, "\": the number in the cell");
+        } else {
+            ns_buf_printf(&t, "   [%zu..%zu] \"", col->offset, col->offset + col->category_count - 1);
+            put_comment_text(&t, col->name);
+            ns_buf_puts(&t, "\": one-hot, 1 at the cell's category and 0 elsewhere, in the order");
+            for (size_t k = 0; k < col->category_count; k++) {
+                ns_buf_puts(&t, k ? ", \"" : " \"");
+                put_comment_text(&t, col->categories[k]);
+                ns_buf_puts(&t, "\"");
+            }
+        }
+        if (l->fill) {
+            ns_buf_puts(&t, "; a missing cell is");
+            size_t width = col->category_count ? col->category_count : 1;
+            for (size_t k = 0; k < width; k++)
+                ns_buf_printf(&t, "%s %.9g", k ? "," : "", (double)l->fill[col->offset + k]);
+            ns_buf_puts(&t, " (the training split's mean)");
+        }
+        put_wrapped(h, " *", t.data);
+    }
     ns_buf_free(&t);
 }
 
@@ -249,15 +288,25 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
     put_origin(h, p, file, "");
     free(file);
     bool image = g->input_shape.rank == 3;
-    ns_buf_printf(h,
-                  " *\n"
-                  " *   static float workspace[%s_WORKSPACE_BYTES / sizeof(float)];\n"
-                  " *   float raw[%s_INPUT_SIZE];         %s\n"
-                  " *   float p[%s_CLASS_COUNT];\n"
-                  " *   int c = %s_classify(raw, p, workspace);\n"
-                  " *   printf(\"%%s %%.3f\\n\", %s_class_names[c], p[c]);\n"
-                  " *\n",
-                  X, X, image ? "(values 0..255, [h, w, c] order)" : "(the raw feature values)", X, x, x);
+    if (p->regression)
+        ns_buf_printf(h,
+                      " *\n"
+                      " *   static float workspace[%s_WORKSPACE_BYTES / sizeof(float)];\n"
+                      " *   float raw[%s_INPUT_SIZE];         %s\n"
+                      " *   float y = %s_predict(raw, NULL, workspace);\n"
+                      " *   printf(\"%%g\\n\", y);\n"
+                      " *\n",
+                      X, X, image ? "(values 0..255, [h, w, c] order)" : "(the raw feature values)", x);
+    else
+        ns_buf_printf(h,
+                      " *\n"
+                      " *   static float workspace[%s_WORKSPACE_BYTES / sizeof(float)];\n"
+                      " *   float raw[%s_INPUT_SIZE];         %s\n"
+                      " *   float p[%s_CLASS_COUNT];\n"
+                      " *   int c = %s_classify(raw, p, workspace);\n"
+                      " *   printf(\"%%s %%.3f\\n\", %s_class_names[c], p[c]);\n"
+                      " *\n",
+                      X, X, image ? "(values 0..255, [h, w, c] order)" : "(the raw feature values)", X, x, x);
     struct ns_buf t = {0};
     ns_buf_printf(&t, "Plain C99 needing only <math.h> for fmaf and sqrtf (link with -lm): no allocation, no state. The caller passes "
                       "a workspace of %s_WORKSPACE_BYTES bytes aligned for float; calls with different workspaces "
@@ -270,7 +319,14 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
                           "%s_INPUT_SIZE floats.", shape, X);
     else
         ns_buf_printf(&t, "Input: %s, a vector of %s_INPUT_SIZE features.", shape, X);
-    ns_buf_printf(&t, " Preprocessing (%s_preprocess), for the raw value v at index i, in float:", x);
+    if (m->csv) {
+        put_wrapped(h, " *", t.data);
+        put_csv_inputs(h, m->csv);
+        t.len = 0;
+        ns_buf_printf(&t, "Preprocessing (%s_preprocess), for the raw value v at index i, in float:", x);
+    } else {
+        ns_buf_printf(&t, " Preprocessing (%s_preprocess), for the raw value v at index i, in float:", x);
+    }
     put_wrapped(h, " *", t.data);
     if (n->channels) {
         ns_buf_printf(h, " *     x = (v * scale - mean[i %% %zu]) / std[i %% %zu]\n", n->channels, n->channels);
@@ -290,18 +346,31 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
     }
     put_wrapped(h, " *", t.data);
     t.len = 0;
-    ns_buf_printf(&t, "Output: %s_OUTPUT_SIZE logits. %s_classify returns the class of the largest (the first on "
-                      "ties) and, when probabilities is not NULL, fills %s_CLASS_COUNT of them: %s.",
-                  X, x, X, loss_probabilities(p));
+    if (p->regression) {
+        ns_buf_printf(&t, "Output: %s_OUTPUT_SIZE regression value%s, the model's last layer as it is (no softmax), "
+                          "in the units of the training targets", X, p->output_size == 1 ? "" : "s");
+        if (m->target_name) {
+            ns_buf_puts(&t, " (the column \"");
+            put_comment_text(&t, m->target_name);
+            ns_buf_printf(&t, "\", %s_TARGET_NAME)", X);
+        }
+        ns_buf_printf(&t, ". %s_predict returns the first and, when outputs is not NULL, fills all "
+                          "%s_OUTPUT_SIZE: the values `netspec eval` scores with mse.", x, X);
+    } else {
+        ns_buf_printf(&t, "Output: %s_OUTPUT_SIZE logits. %s_classify returns the class of the largest (the first "
+                          "on ties) and, when probabilities is not NULL, fills %s_CLASS_COUNT of them: %s.",
+                      X, x, X, loss_probabilities(p));
+    }
     put_wrapped(h, " *", t.data);
     ns_buf_puts(h, " *\n");
     t.len = 0;
-    ns_buf_printf(&t, "Bit for bit: %s_logits and the probabilities are the netspec runtime's own float values "
+    ns_buf_printf(&t, "Bit for bit: %s_%s and %s are the netspec runtime's own float values "
                       "(eval mode: batchnorm running statistics, dropout off) with any C99 compiler, optimisation "
                       "level, -march, C library and CPU, under one condition: do not compile with -ffast-math "
                       "(or -Ofast). %s.c refuses to compile under it, and where float expressions are evaluated in "
                       "a wider type (FLT_EVAL_METHOD 1 or 2: x87 without SSE). The file carries netspec's kernels "
-                      "(kernels/nsk.h) verbatim; their first comment states the arithmetic contract.", x, x);
+                      "(kernels/nsk.h) verbatim; their first comment states the arithmetic contract.", x, p->forward,
+                  p->regression ? "the predicted values" : "the probabilities", x);
     put_wrapped(h, " *", t.data);
     ns_buf_puts(h, " */\n");
     ns_buf_free(&t);
@@ -309,16 +378,39 @@ static void put_header(struct ns_buf *h, const struct emit_plan *p)
     if (g->input_shape.rank == 3)
         ns_buf_printf(h, "#define %s_INPUT_HEIGHT %d\n#define %s_INPUT_WIDTH %d\n#define %s_INPUT_CHANNELS %d\n", X,
                       g->input_shape.dims[0], X, g->input_shape.dims[1], X, g->input_shape.dims[2]);
+    ns_buf_printf(h, "#define %s_INPUT_SIZE %zu\n#define %s_OUTPUT_SIZE %zu\n", X, p->input_size, X, p->output_size);
+    if (p->regression && m->target_name) {
+        ns_buf_printf(h, "#define %s_TARGET_NAME ", X);
+        put_string_literal(h, m->target_name);
+        ns_buf_puts(h, "\n");
+    } else if (!p->regression) {
+        ns_buf_printf(h, "#define %s_CLASS_COUNT %d\n", X, m->class_count);
+    }
     ns_buf_printf(h,
-                  "#define %s_INPUT_SIZE %zu\n"
-                  "#define %s_OUTPUT_SIZE %zu\n"
-                  "#define %s_CLASS_COUNT %d\n"
                   "/* The layers' outputs, sharing memory where their lifetimes allow (%zu floats),\n"
-                  " * convolution scratch (%zu), and for %s_classify\n"
-                  " * the preprocessed input and the logits. */\n"
+                  " * convolution scratch (%zu), and for %s_%s\n"
+                  " * the preprocessed input and the %s. */\n"
                   "#define %s_WORKSPACE_BYTES (%zu * sizeof(float))\n\n",
-                  X, p->input_size, X, p->output_size, X, m->class_count, p->act_floats, p->scratch_floats, x, X,
+                  p->act_floats, p->scratch_floats, x, p->regression ? "predict" : "classify", p->forward, X,
                   workspace);
+    if (p->regression) {
+        ns_buf_printf(h,
+                      "/* x (%s_INPUT_SIZE) = the normalised raw values (%s_INPUT_SIZE, 0..255 for images). */\n"
+                      "void %s_preprocess(const float *raw, float *x);\n"
+                      "/* outputs (%s_OUTPUT_SIZE) of the preprocessed input x; workspace as above. */\n"
+                      "void %s_outputs(const float *x, float *outputs, void *workspace);\n"
+                      "/* The predicted value of raw values (preprocess + outputs): the first output; outputs\n"
+                      " * (%s_OUTPUT_SIZE) receives them all unless NULL. */\n"
+                      "float %s_predict(const float *raw, float *outputs, void *workspace);\n"
+                      "/* %s_predict for n inputs one after another: raw (n, %s_INPUT_SIZE), outputs\n"
+                      " * (n, %s_OUTPUT_SIZE). The same bits as n single calls. */\n"
+                      "void %s_predict_batch(const float *raw, size_t n, float *outputs, void *workspace);\n"
+                      "/* %s_outputs for n preprocessed inputs x (n, %s_INPUT_SIZE) into outputs (n, %s_OUTPUT_SIZE). */\n"
+                      "void %s_outputs_batch(const float *x, size_t n, float *outputs, void *workspace);\n\n"
+                      "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
+                      X, X, x, X, x, X, x, x, X, X, x, x, X, X, x);
+        return;
+    }
     ns_buf_printf(h, "static const char *const %s_class_names[%s_CLASS_COUNT] = {\n", x, X);
     for (int c = 0; c < m->class_count; c++) {
         ns_buf_puts(h, "    ");
@@ -454,11 +546,11 @@ static void put_logits(struct ns_buf *c, const struct emit_plan *p)
 {
     const struct graph *g = p->m->g;
     ns_buf_printf(c,
-                  "void %s_logits(const float *x, float *logits, void *workspace)\n"
+                  "void %s_%s(const float *x, float *%s, void *workspace)\n"
                   "{\n"
                   "    float *act = (float *)workspace; /* (%zu) the layers' outputs, as planned */\n"
                   "    float *scratch = act + %zu;      /* (%zu) */\n",
-                  p->prefix, p->act_floats, p->act_floats, p->scratch_floats);
+                  p->prefix, p->forward, p->forward, p->act_floats, p->act_floats, p->scratch_floats);
     const struct graph_plan *plan = &g->plan[GRAPH_INFERENCE];
     for (size_t s = 0; s < g->node_count; s++) {
         size_t i = (size_t)g->order[s];
@@ -475,9 +567,9 @@ static void put_logits(struct ns_buf *c, const struct emit_plan *p)
     }
     ns_buf_printf(c,
                   "    for (size_t i = 0; i < %zu; i++)\n"
-                  "        logits[i] = act[%zu + i];\n"
+                  "        %s[i] = act[%zu + i];\n"
                   "}\n\n",
-                  p->output_size, plan->act_offset[g->output_node]);
+                  p->output_size, p->forward, plan->act_offset[g->output_node]);
 }
 
 static void put_classify(struct ns_buf *c, struct emit_plan *p)
@@ -546,11 +638,46 @@ static void put_classify(struct ns_buf *c, struct emit_plan *p)
                   x, x, p->input_size, p->m->class_count, x, x, p->input_size, p->output_size);
 }
 
+/* A regression model's entry points: the outputs as they are. */
+static void put_predict(struct ns_buf *c, const struct emit_plan *p)
+{
+    const char *x = p->prefix;
+    ns_buf_printf(c,
+                  "float %s_predict(const float *raw, float *outputs, void *workspace)\n"
+                  "{\n"
+                  "    float *in = (float *)workspace + %zu; /* past what %s_outputs uses */\n"
+                  "    float *z = in + %zu;\n"
+                  "    %s_preprocess(raw, in);\n"
+                  "    %s_outputs(in, z, workspace);\n"
+                  "    if (outputs)\n"
+                  "        for (size_t j = 0; j < %zu; j++)\n"
+                  "            outputs[j] = z[j];\n"
+                  "    return z[0];\n"
+                  "}\n\n"
+                  "void %s_predict_batch(const float *raw, size_t n, float *outputs, void *workspace)\n"
+                  "{\n"
+                  "    size_t i;\n"
+                  "    for (i = 0; i < n; i++)\n"
+                  "        %s_predict(raw + i * %zu, outputs + i * %zu, workspace);\n"
+                  "}\n\n"
+                  "void %s_outputs_batch(const float *x, size_t n, float *outputs, void *workspace)\n"
+                  "{\n"
+                  "    size_t i;\n"
+                  "    for (i = 0; i < n; i++)\n"
+                  "        %s_outputs(x + i * %zu, outputs + i * %zu, workspace);\n"
+                  "}\n",
+                  x, p->act_floats + p->scratch_floats, x, p->input_size, x, x, p->output_size, x, x,
+                  p->input_size, p->output_size, x, x, p->input_size, p->output_size);
+}
+
 static void put_source(struct ns_buf *c, struct emit_plan *p)
 {
     /* classify decides the last helpers, so it is written first and placed last. */
     struct ns_buf classify = {0};
-    put_classify(&classify, p);
+    if (p->regression)
+        put_predict(&classify, p);
+    else
+        put_classify(&classify, p);
     char *file = ns_asprintf("%s.c", p->prefix);
     char *more = ns_asprintf(" See %s.h. Each layer is one function repeating the runtime's arithmetic for one "
                              "sample in the runtime's order, through netspec's kernels (kernels/nsk.h, copied "
@@ -754,7 +881,8 @@ bool emit_classifier(struct ns_diag *diag, const struct emit_model *m, const cha
     }
     if (!check_model(diag, m, prefix, with_main))
         return false;
-    struct emit_plan p = {.m = m, .prefix = prefix};
+    struct emit_plan p = {.m = m, .prefix = prefix, .regression = m->class_count <= 0};
+    p.forward = p.regression ? "outputs" : "logits";
     upper_copy(prefix, p.upper);
     plan_bodies(&p);
     struct ns_buf h = {0}, c = {0};

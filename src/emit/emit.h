@@ -1,5 +1,7 @@
 /* netspec emit: a trained model as a standalone C99 classifier (PREFIX.h, PREFIX.c and, on
- * request, PREFIX_main.c) whose logits equal the runtime's bit for bit.
+ * request, PREFIX_main.c) whose logits equal the runtime's bit for bit. A regression model
+ * (class_count 0) gets PREFIX_outputs and PREFIX_predict, returning the predicted values,
+ * in place of PREFIX_logits and PREFIX_classify.
  *
  *   struct emit_model m = {.g = run.g, .params = run.st.params, .class_names = names, ...};
  *   struct emit_files files;
@@ -22,6 +24,7 @@
 #include <stddef.h>
 
 #include "core/ns_error.h"
+#include "data/data_csv.h"
 #include "data/data_prep.h"
 #include "graph/graph.h"
 
@@ -30,10 +33,12 @@ enum { EMIT_PREFIX_MAX = 64 };
 struct emit_model {
     const struct graph *g;
     const float *params;              /* (g->param_floats) trained values, running statistics too */
-    int class_count;                  /* > 0: emit writes classifiers only */
+    int class_count;                  /* > 0: a classifier; 0: a regression model */
     const char *const *class_names;   /* (class_count) */
+    const char *target_name;          /* regression: the predicted column, for the header; or NULL */
     int loss;                         /* enum spec_loss_type: how probabilities are made */
     const struct data_prep_norm *norm; /* the run's normalisation of raw values */
+    const struct data_csv_layout *csv; /* how a CSV row becomes the raw inputs; NULL for images */
     const char *name;                 /* the spec's name, for comments */
     const char *source;               /* where the model came from (the run directory), for comments */
     const char *version;              /* netspec's version, for comments */
@@ -55,8 +60,8 @@ void emit_prefix_from_name(const char *name, char out[EMIT_PREFIX_MAX]);
 bool emit_prefix_valid(const char *prefix);
 
 /* Writes the three files' text. False + diag (NS_ERR_SPEC) when the model cannot be emitted:
- * a regression model, an op without an emitted form, a non-finite parameter, a main program
- * asked for a model whose input is not an image. */
+ * an op without an emitted form, a non-finite parameter, a main program asked for a
+ * regression model or a model whose input is not an image. */
 bool emit_classifier(struct ns_diag *diag, const struct emit_model *m, const char *prefix, bool with_main,
                      struct emit_files *out);
 void emit_files_free(struct emit_files *files);

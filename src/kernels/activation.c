@@ -34,6 +34,11 @@ bool activation_needs_input(int act)
     return a && !a->identity;
 }
 
+bool activation_saves_input(int act)
+{
+    return activation_needs_input(act) && act != ACT_RELU;
+}
+
 double activation_flops(int act)
 {
     const struct activation_info *a = activation_info(act);

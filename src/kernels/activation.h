@@ -57,6 +57,11 @@ const struct activation_info *activation_info(int act);
 
 /* true when backward needs the pre-activation (everything but linear). */
 bool activation_needs_input(int act);
+/* true when a layer must save the pre-activation for backward; false when the gradient can be
+ * computed from the layer's output instead (relu: relu(z) > 0 exactly when z > 0, NaN and -0
+ * included, so its gradient from the output is the same bits). Saves a copy of every relu
+ * layer's output in training (memory and a pass over it). */
+bool activation_saves_input(int act);
 /* x = f(x), in place; x is (rows, cols). */
 void activation_forward(const struct kernels_cpu *cpu, int act, float alpha, float *x, size_t rows, size_t cols);
 /* dz = dy * f'(z) (or dz += ... when accumulate); z, dy, dz are (rows, cols); dz may alias dy

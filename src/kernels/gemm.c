@@ -214,6 +214,33 @@ static void im2col_segment(const struct kernels_window *w, const float *in, stru
         copy_run(dst, run, run_len);
 }
 
+/* Rows [row0, row0 + rows) of the im2col matrix, columns [tap0, tap0 + count), row r at
+ * dst + r * stride. Whole rows whose window lies inside the image (the common case) are k_h
+ * copies of k_w * channels floats each, done here without im2col_segment's bookkeeping, which
+ * cost more than the copies for small windows (3 floats a run for a 3x3 kernel on 1 channel). */
+static void im2col_rows(const struct kernels_window *w, const float *in, long row0, int rows, int tap0, int count,
+                        float *dst, size_t stride)
+{
+    const int ch = w->channels, span = w->k_w * ch;
+    const bool whole = tap0 == 0 && count == w->k_h * span && w->dil_w == 1;
+    const size_t image = (size_t)w->in_h * (size_t)w->in_w * (size_t)ch;
+    struct im2col_row row = im2col_row_at(w, row0);
+    struct im2col_tap tap = im2col_tap_at(w, tap0);
+    for (int r = 0; r < rows; r++, im2col_row_next(w, &row)) {
+        float *d = dst + (size_t)r * stride;
+        const int y0 = row.oy * w->stride_h - w->pad_top, x0 = row.ox * w->stride_w - w->pad_left;
+        if (whole && x0 >= 0 && x0 + w->k_w <= w->in_w && y0 >= 0 && y0 + (w->k_h - 1) * w->dil_h < w->in_h) {
+            const float *src = in + (size_t)row.s * image + ((size_t)y0 * (size_t)w->in_w + (size_t)x0) * (size_t)ch;
+            const size_t row_step = (size_t)w->dil_h * (size_t)w->in_w * (size_t)ch;
+            for (int ky = 0; ky < w->k_h; ky++, d += span, src += row_step)
+                for (int i = 0; i < span; i++)
+                    d[i] = src[i];
+        } else {
+            im2col_segment(w, in, row, tap, count, d);
+        }
+    }
+}
+
 /* Where a task's micro-kernels find op(A)'s rows [i0, i0 + mc) at columns [p0, p0 + kc): the
  * micro-panel of rows ir.. starts at base + ir * step, its element (r, k) at [r * rs + k * ks]. */
 struct a_block {
@@ -228,16 +255,10 @@ struct a_block {
 static void prepare_a(const struct gemm_args *g, int i0, int mc, int p0, int kc, float *ap, struct a_block *blk)
 {
     if (g->a_window && !g->trans_a) {
-        struct im2col_row row = im2col_row_at(g->a_window, i0);
-        struct im2col_tap tap = im2col_tap_at(g->a_window, p0);
-        for (int r = 0; r < mc; r++, im2col_row_next(g->a_window, &row))
-            im2col_segment(g->a_window, g->a, row, tap, kc, ap + (size_t)r * (size_t)kc);
+        im2col_rows(g->a_window, g->a, i0, mc, p0, kc, ap, (size_t)kc);
         *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = (size_t)kc, .ks = 1};
     } else if (g->a_window) {
-        struct im2col_row row = im2col_row_at(g->a_window, p0);
-        struct im2col_tap tap = im2col_tap_at(g->a_window, i0);
-        for (int k = 0; k < kc; k++, im2col_row_next(g->a_window, &row))
-            im2col_segment(g->a_window, g->a, row, tap, mc, ap + (size_t)k * (size_t)mc);
+        im2col_rows(g->a_window, g->a, p0, kc, i0, mc, ap, (size_t)mc);
         *blk = (struct a_block){.base = ap, .step = 1, .rs = 1, .ks = (size_t)mc};
     } else {
         size_t rs = g->trans_a ? 1 : (size_t)g->lda, ks = g->trans_a ? (size_t)g->lda : 1;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "kernels/activation.h"
+#include "kernels/kernels.h"
 #include "kernels/kernels_cpu.h"
 
 /* One row of activations.def: elementwise rows fill forward and backward (over [begin, end)),
@@ -33,6 +34,11 @@ struct isa_loops {
     /* y (rows, cols) = fmaf(x, scale[c], shift[c]): nsk_affine_cols. */
     void (*affine_rows)(const float *x, const float *scale, const float *shift, size_t rows, size_t cols,
                         float *y);
+    /* kernels_col2im_add and kernels_maxpool_forward over their rows [r0, r1): (sample, input
+     * row) pairs for col2im, (sample, output row) pairs for the pooling. */
+    void (*col2im_rows)(const struct kernels_window *g, long r0, long r1, const float *col, float *d_in);
+    void (*maxpool_rows)(const struct kernels_window *g, long r0, long r1, const float *in, float *out,
+                         void *argmax);
 };
 
 extern const struct isa_loops isa_loops_portable;

@@ -86,44 +86,21 @@ void kernels_im2col(const struct kernels_cpu *cpu, const struct kernels_window *
     }
 }
 
-/* The output index o with o * stride + kpos * dil - pad == i, or -1. */
-static int window_source(int i, int kpos, int stride, int dil, int pad, int out)
-{
-    int t = i + pad - kpos * dil;
-    if (t < 0 || t % stride != 0)
-        return -1;
-    t /= stride;
-    return t < out ? t : -1;
-}
+/* Rows of (sample, row) pairs a thread takes at a time: few enough per batch to share out, many
+ * enough that the parallel loop's bookkeeping stays small. */
+enum { KERNELS_ROW_BLOCK = 8 };
 
 void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *col, float *d_in)
 {
-    const size_t ch = (size_t)g->channels;
-    const size_t kcols = (size_t)g->k_h * (size_t)g->k_w * ch;
+    const size_t kcols = (size_t)g->k_h * (size_t)g->k_w * (size_t)g->channels;
     const long rows = (long)n * g->in_h;
+    const long blocks = (rows + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
     const double work = (double)n * g->out_h * g->out_w * (double)kcols;
+    const struct isa_loops *loops = isa_loops_pick(cpu);
 #pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
-    for (long r = 0; r < rows; r++) {
-        int s = (int)(r / g->in_h), iy = (int)(r % g->in_h);
-        const float *scol = col + (size_t)s * (size_t)g->out_h * (size_t)g->out_w * kcols;
-        for (int ix = 0; ix < g->in_w; ix++) {
-            float *d = d_in + ((size_t)r * (size_t)g->in_w + (size_t)ix) * ch;
-            for (int ky = 0; ky < g->k_h; ky++) {
-                int oy = window_source(iy, ky, g->stride_h, g->dil_h, g->pad_top, g->out_h);
-                if (oy < 0)
-                    continue;
-                for (int kx = 0; kx < g->k_w; kx++) {
-                    int ox = window_source(ix, kx, g->stride_w, g->dil_w, g->pad_left, g->out_w);
-                    if (ox < 0)
-                        continue;
-                    const float *src = scol + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * kcols
-                                       + ((size_t)ky * (size_t)g->k_w + (size_t)kx) * ch;
-#pragma omp simd
-                    for (size_t c = 0; c < ch; c++)
-                        d[c] += src[c];
-                }
-            }
-        }
+    for (long b = 0; b < blocks; b++) {
+        long r0 = b * KERNELS_ROW_BLOCK;
+        loops->col2im_rows(g, r0, r0 + KERNELS_ROW_BLOCK < rows ? r0 + KERNELS_ROW_BLOCK : rows, col, d_in);
     }
 }
 
@@ -136,64 +113,18 @@ static int32_t get_index(const void *base, size_t at)
     return v;
 }
 
-enum { POOL_CBLOCK = 256 };
-
 void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in, float *out,
                              void *argmax)
 {
-    const size_t ch = (size_t)g->channels;
-    const size_t in_size = (size_t)g->in_h * (size_t)g->in_w * ch;
-    const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
+    const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * (size_t)g->channels;
     const long rows = (long)n * g->out_h;
+    const long blocks = (rows + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
     const double work = (double)n * (double)out_size * g->k_h * g->k_w;
+    const struct isa_loops *loops = isa_loops_pick(cpu);
 #pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
-    for (long r = 0; r < rows; r++) {
-        int s = (int)(r / g->out_h), oy = (int)(r % g->out_h);
-        const float *img = in + (size_t)s * in_size;
-        /* Channels innermost (contiguous in NHWC), in blocks held in local arrays so the
-         * compare-and-select loop vectorises. */
-        float best[POOL_CBLOCK];
-        int32_t best_at[POOL_CBLOCK];
-        for (int ox = 0; ox < g->out_w; ox++) {
-            size_t o = (size_t)s * out_size + ((size_t)oy * (size_t)g->out_w + (size_t)ox) * ch;
-            for (size_t c0 = 0; c0 < ch; c0 += POOL_CBLOCK) {
-                size_t cn = ch - c0 < POOL_CBLOCK ? ch - c0 : POOL_CBLOCK;
-                bool first = true;
-                for (int ky = 0; ky < g->k_h; ky++) {
-                    int iy = oy * g->stride_h + ky * g->dil_h - g->pad_top;
-                    if (iy < 0 || iy >= g->in_h)
-                        continue;
-                    for (int kx = 0; kx < g->k_w; kx++) {
-                        int ix = ox * g->stride_w + kx * g->dil_w - g->pad_left;
-                        if (ix < 0 || ix >= g->in_w)
-                            continue;
-                        int32_t at = (int32_t)(((size_t)iy * (size_t)g->in_w + (size_t)ix) * ch + c0);
-                        const float *src = img + at;
-                        if (first) {
-#pragma omp simd
-                            for (size_t c = 0; c < cn; c++) {
-                                best[c] = src[c];
-                                best_at[c] = at + (int32_t)c;
-                            }
-                            first = false;
-                            continue;
-                        }
-                        /* Strictly greater: the first maximum in scan order wins ties. */
-#pragma omp simd
-                        for (size_t c = 0; c < cn; c++) {
-                            float v = src[c], b = best[c];
-                            /* A mask rather than a second select: GCC vectorises this form. */
-                            int32_t take = -(int32_t)(v > b);
-                            best_at[c] = ((at + (int32_t)c) & take) | (best_at[c] & ~take);
-                            best[c] = v > b ? v : b;
-                        }
-                    }
-                }
-                memcpy(out + o + c0, best, cn * sizeof *best);
-                if (argmax)
-                    memcpy((char *)argmax + (o + c0) * sizeof(int32_t), best_at, cn * sizeof(int32_t));
-            }
-        }
+    for (long b = 0; b < blocks; b++) {
+        long r0 = b * KERNELS_ROW_BLOCK;
+        loops->maxpool_rows(g, r0, r0 + KERNELS_ROW_BLOCK < rows ? r0 + KERNELS_ROW_BLOCK : rows, in, out, argmax);
     }
 }
 

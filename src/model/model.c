@@ -13,9 +13,11 @@ int model_choose_threads(struct ns_ctx *ctx, int requested, const struct spec *s
 #ifdef _OPENMP
     /* Only the context carries the count: OpenMP's global setting is left alone, and every
      * parallel region names its threads (num_threads) from what it was handed. */
+    ctx->threads_adapt = n <= 0;
     if (n <= 0)
         n = omp_get_num_procs();
 #else
+    ctx->threads_adapt = false;
     n = 1;
 #endif
     ctx->threads = n;

@@ -16,6 +16,8 @@
 #include <stdbool.h>
 
 #include "core/ns_ctx.h"
+#include "data/data_csv.h"
+#include "data/data_prep.h"
 #include "graph/graph.h"
 #include "spec/spec.h"
 #include "train/train_state.h"
@@ -79,6 +81,8 @@ struct model {
     struct model_info info;
     struct train_state st; /* st.params: the trained weights */
     char **class_names;    /* (info.class_count) owned: listed, folder names, or "0", "1", ... */
+    struct data_prep_norm norm;   /* the preprocessing training applied (model.yaml, else the spec) */
+    struct data_csv_layout *csv;  /* owned: how CSV rows become inputs (model.yaml); NULL for images */
 };
 bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out);
 /* model.nsm's recorded SHA-256 of spec.resolved.yaml and model.yaml against the files in

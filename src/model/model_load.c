@@ -70,6 +70,29 @@ static bool read_model_info(struct ns_ctx *ctx, const char *run_dir, struct mode
     if (*present && !ok && !ns_diag_has_errors(&ctx->diag))
         ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, NULL,
                     "damaged run file: expected `input: [...]` and `classes: [...]`");
+    /* Runs made before model.yaml recorded the preprocessing take it from their spec. */
+    const struct spec_node *norm = spec_tree_get(root, "normalize"), *csv = spec_tree_get(root, "csv");
+    if (ok && norm)
+        ok = data_prep_norm_from_yaml(&ctx->diag, path, norm, run->info.input, &run->norm);
+    else if (ok)
+        ok = data_prep_from_spec(&ctx->diag, run->spec, run->info.input, &run->norm, &(struct data_prep_augment){0});
+    if (ok && csv)
+        ok = data_csv_layout_from_yaml(&ctx->diag, path, csv, &run->csv);
+    if (ok && run->csv && !run->csv->regression) {
+        /* The classes are model.yaml's own list; labels of other files are read against it. */
+        run->csv->class_count = run->info.class_count;
+        if (run->csv->label_names) {
+            run->csv->class_names = ns_xcalloc((size_t)run->info.class_count + 1, sizeof *run->csv->class_names);
+            for (int c = 0; c < run->info.class_count; c++)
+                run->csv->class_names[c] = ns_xstrdup(run->class_names[c]);
+        }
+    }
+    if (ok && run->csv && run->csv->input_size != dataset_shape_size(run->info.input)) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, csv->line, csv->col, 1}, NULL,
+                    "damaged run file: `csv:` describes %zu inputs, `input:` %zu", run->csv->input_size,
+                    dataset_shape_size(run->info.input));
+        ok = false;
+    }
     free(path);
     return ok;
 }
@@ -139,7 +162,9 @@ bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out)
         out->g = graph_build(ctx, out->spec, out->info.input, out->info.class_count);
         if (!out->g || !graph_check_output(ctx, out->spec, out->g, out->info.class_count))
             goto out;
-    } else if (has_info || !model_prepare(ctx, out->spec, &out->info, &out->g)) {
+    } else if (has_info || !model_prepare(ctx, out->spec, &out->info, &out->g) ||
+               !data_prep_from_spec(&ctx->diag, out->spec, out->info.input, &out->norm,
+                                    &(struct data_prep_augment){0})) {
         goto out;
     }
     train_state_blank(&out->st, out->spec, out->g);
@@ -159,6 +184,8 @@ void model_free(struct model *run)
     if (!run)
         return;
     train_state_free(&run->st);
+    data_prep_norm_free(&run->norm);
+    data_csv_layout_free(run->csv);
     if (run->class_names) {
         for (int c = 0; c < run->info.class_count; c++)
             free(run->class_names[c]);

@@ -8,6 +8,7 @@
 #include "data/data_csv.h"
 #include "data/data_folder.h"
 #include "data/data_idx.h"
+#include "data/data_load.h"
 #include "data/dataset.h"
 #include "graph/graph.h"
 #include "ops/op.h"
@@ -64,10 +65,9 @@ static bool probe_idx(struct ns_ctx *ctx, const struct spec *spec, struct model_
 static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct model_info *info)
 {
     const struct spec_data *d = &spec->data;
-    bool regression = d->task == TASK_REGRESSION;
-    struct data_csv_opts opts = {.label_column = d->label_column,
-                                 .label_loc = spec_field_loc(spec, d->node, "label_column"),
-                                 .regression = regression, .class_count = (int)d->classes.count};
+    struct data_csv_opts opts;
+    data_csv_opts_from_spec(spec, &opts);
+    bool regression = opts.regression;
     /* Tabular files are small; loading them is the only way to count the classes. */
     struct dataset train = {0};
     if (!data_csv_load(&ctx->diag, spec_field_loc(spec, d->node, "train"), d->train_csv, &opts, &train))
@@ -76,25 +76,29 @@ static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct model_
     info->class_count = regression ? 0 : train.class_count;
     info->held_samples = train.count;
     info->copied_samples = (size_t)((double)train.count * d->validation + 0.5);
-    int n = snprintf(info->summary, sizeof info->summary, "csv, %zu training rows, %zu features",
-                     train.count, train.sample_size);
-    dataset_free(&train);
+    size_t one_hot = 0;
+    for (size_t j = 0; j < train.csv->column_count; j++)
+        one_hot += train.csv->columns[j].category_count ? 1 : 0;
+    int n = snprintf(info->summary, sizeof info->summary, "csv, %zu training rows, %zu features", train.count,
+                     train.sample_size);
+    if (one_hot)
+        n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, " (%zu categorical column%s one-hot)",
+                      one_hot, one_hot == 1 ? "" : "s");
+    if (train.dropped)
+        n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu rows with missing cells dropped",
+                      train.dropped);
     if (d->test_csv) {
         struct dataset test = {0};
-        opts.class_count = info->class_count;
-        if (!data_csv_load(&ctx->diag, spec_field_loc(spec, d->node, "test"), d->test_csv, &opts, &test))
-            return false;
-        if (!same_shape(&test.shape, &info->input)) {
-            ns_diag_add(&ctx->diag, NS_ERR_DATA, spec_field_loc(spec, d->node, "test"), NULL,
-                        "the test file has %zu features but the training file %zu",
-                        test.sample_size, op_shape_size(&info->input));
-            dataset_free(&test);
+        opts.layout = train.csv;
+        if (!data_csv_load(&ctx->diag, spec_field_loc(spec, d->node, "test"), d->test_csv, &opts, &test)) {
+            dataset_free(&train);
             return false;
         }
         info->held_samples += test.count;
         n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu test rows", test.count);
         dataset_free(&test);
     }
+    dataset_free(&train);
     if (regression)
         snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", regression on \"%s\"",
                  d->label_column);
@@ -110,16 +114,23 @@ static bool probe_folder(struct ns_ctx *ctx, const struct spec *spec, struct mod
     struct data_header header;
     if (!data_folder_check(&ctx->diag, spec, &header))
         return false;
+    size_t validation = 0, test = 0;
+    if (!data_load_check_folders(&ctx->diag, spec, &validation, &test))
+        return false;
     info->input = header.shape;
     info->class_count = header.class_count;
-    info->held_samples = header.count;
+    info->held_samples = header.count + validation + test;
     info->copied_samples = (size_t)((double)header.count * (d->split.validation + d->split.test) + 0.5);
     char shape[48];
     op_shape_format(&header.shape, shape);
-    snprintf(info->summary, sizeof info->summary,
-             "image_folder, %zu images in %d classes, split %.2g/%.2g/%.2g, resized to %s",
-             header.count, header.class_count, d->split.train, d->split.validation, d->split.test,
-             shape);
+    int n = snprintf(info->summary, sizeof info->summary,
+                     "image_folder, %zu images in %d classes, split %.2g/%.2g/%.2g", header.count,
+                     header.class_count, d->split.train, d->split.validation, d->split.test);
+    if (d->validation_folder)
+        n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu validation images", validation);
+    if (d->test_folder)
+        n += snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", %zu test images", test);
+    snprintf(info->summary + n, sizeof info->summary - (size_t)n, ", resized to %s", shape);
     return true;
 }
 

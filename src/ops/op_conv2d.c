@@ -50,7 +50,7 @@ static const struct schema_section conv2d_schema = {
     .name = "conv2d", .fields = conv2d_fields, .field_count = SCHEMA_COUNT(conv2d_fields), .has_node = false};
 
 /* The im2col buffer holds at most this many floats (one chunk of samples; at least one). */
-enum { CONV_COL_BUDGET = 1 << 21 };
+enum { CONV_COL_BUDGET = 1 << 17 };
 
 static bool conv2d_window(const struct conv2d_params *p, const struct spec_shape *in,
                           struct kernels_window *g)
@@ -102,7 +102,7 @@ static bool conv2d_shape(struct op_shape_args *args, struct ns_diag *diag)
         args->tensors[args->tensor_count++] = op_constant_tensor("bias", (size_t)p->filters, 0.0, true);
     double outs = (double)positions * p->filters;
     args->flops = 2.0 * outs * (double)k + (p->use_bias ? outs : 0) + activation_flops(p->activation) * outs;
-    args->saved_floats = activation_needs_input(p->activation) ? positions * (size_t)p->filters : 0;
+    args->saved_floats = activation_saves_input(p->activation) ? positions * (size_t)p->filters : 0;
     return true;
 }
 
@@ -161,7 +161,7 @@ static void conv2d_forward(const struct op_run_args *args)
                           .a = args->inputs[0], .lda = plan.k, .a_window = plan.direct ? NULL : &plan.g,
                           .b = args->tensors[0], .ldb = plan.filters, .c = args->output, .ldc = plan.filters,
                           .bias = p->use_bias ? args->tensors[1] : NULL,
-                          .saved = activation_needs_input(p->activation) ? args->saved : NULL,
+                          .saved = activation_saves_input(p->activation) ? args->saved : NULL,
                           .activation = p->activation, .activation_alpha = ACTIVATION_LEAKY_ALPHA};
     kernels_gemm(&args->cpu, &args->gemm_work, &g);
 }
@@ -178,7 +178,8 @@ static void conv2d_backward(const struct op_run_args *args)
     size_t rows = (size_t)batch * (size_t)plan.positions;
     const float *dz = args->d_output; /* (batch, out_h, out_w, filters) */
     if (activation_needs_input(p->activation)) {
-        activation_backward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA, args->saved, args->d_output,
+        activation_backward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA,
+                            activation_saves_input(p->activation) ? args->saved : args->output, args->d_output,
                             scratch, rows, (size_t)plan.filters, false);
         dz = scratch;
         scratch += (size_t)batch * node->out_size;

@@ -72,7 +72,7 @@ static bool dense_shape(struct op_shape_args *args, struct ns_diag *diag)
         args->tensors[args->tensor_count++] = op_constant_tensor("bias", (size_t)units, 0.0, true);
     args->flops = 2.0 * (double)n_in * units + (p->use_bias ? units : 0)
                   + activation_flops(p->activation) * units;
-    args->saved_floats = activation_needs_input(p->activation) ? (size_t)units : 0;
+    args->saved_floats = activation_saves_input(p->activation) ? (size_t)units : 0;
     return true;
 }
 
@@ -91,7 +91,7 @@ static void dense_forward(const struct op_run_args *args)
     struct gemm_args g = {.m = batch, .n = units, .k = n_in, .a = args->inputs[0], .lda = n_in,
                           .b = args->tensors[0], .ldb = units, .c = args->output, .ldc = units,
                           .bias = p->use_bias ? args->tensors[1] : NULL,
-                          .saved = activation_needs_input(p->activation) ? args->saved : NULL,
+                          .saved = activation_saves_input(p->activation) ? args->saved : NULL,
                           .activation = p->activation, .activation_alpha = ACTIVATION_LEAKY_ALPHA};
     kernels_gemm(&args->cpu, &args->gemm_work, &g);
 }
@@ -105,7 +105,8 @@ static void dense_backward(const struct op_run_args *args)
     const float *dz = args->d_output; /* (batch, units) */
     if (activation_needs_input(p->activation)) {
         float *buf = op_scratch(args, dense_scratch_floats(node, batch), &owned);
-        activation_backward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA, args->saved, args->d_output, buf,
+        activation_backward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA,
+                            activation_saves_input(p->activation) ? args->saved : args->output, args->d_output, buf,
                             (size_t)batch, (size_t)units, false);
         dz = buf;
     }

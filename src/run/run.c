@@ -12,6 +12,7 @@
 #include "core/ns_file.h"
 #include "core/ns_sha256.h"
 #include "core/ns_util.h"
+#include "data/data_csv.h"
 #include "spec/spec_resolve.h"
 #include "train/checkpoint.h"
 
@@ -79,7 +80,8 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
         entries++;
-        is_run = is_run || !strcmp(e->d_name, "spec.resolved.yaml");
+        /* A run killed while it wrote its first file leaves only that file's temporary. */
+        is_run = is_run || !strcmp(e->d_name, "spec.resolved.yaml") || !strcmp(e->d_name, "spec.resolved.yaml.tmp");
         if (!first && !run_owns_name(e->d_name))
             first = ns_xstrdup(e->d_name);
     }
@@ -138,8 +140,9 @@ static char *default_run_dir(const char *name)
     return dir;
 }
 
-/* model.yaml: the input shape and class names the model was built for, so model_load needs no
- * data files to rebuild it. */
+/* model.yaml: the input shape and class names the model was built for, the preprocessing as
+ * training applied it (fitted values included) and how CSV columns became inputs, so
+ * model_load needs no data files to rebuild it and predict and emit read raw values. */
 static char *model_yaml(const struct run *r)
 {
     struct ns_buf b = {0};
@@ -151,7 +154,13 @@ static char *model_yaml(const struct run *r)
         ns_buf_puts(&b, c ? ", " : "");
         spec_resolve_put_string(&b, r->data.class_names[c]);
     }
-    ns_buf_puts(&b, "]\n");
+    ns_buf_puts(&b, "]\nnormalize: ");
+    data_prep_norm_put_yaml(&b, &r->data.norm);
+    ns_buf_puts(&b, "\n");
+    if (r->data.train.csv) {
+        ns_buf_puts(&b, "csv:\n");
+        data_csv_layout_put_yaml(&b, r->data.train.csv, 2);
+    }
     return b.data;
 }
 
@@ -172,7 +181,7 @@ static bool bind_model_files(struct ns_ctx *ctx, struct run *r)
         }
         free(old);
     } else {
-        ok = ns_file_write_text(&ctx->diag, path, text);
+        ok = ns_file_replace_text(&ctx->diag, path, text);
     }
     sha256_text(r->resolved, r->st.spec_sha256);
     sha256_text(text, r->st.model_sha256);
@@ -293,7 +302,7 @@ bool run_open(struct ns_ctx *ctx, const struct run_options *o, struct run *r)
         return false;
     if (!r->resumed) {
         char *spec_file = ns_path_join(r->dir, "spec.resolved.yaml");
-        bool ok = run_dir_make(&ctx->diag, r->dir) && ns_file_write_text(&ctx->diag, spec_file, r->resolved);
+        bool ok = run_dir_make(&ctx->diag, r->dir) && ns_file_replace_text(&ctx->diag, spec_file, r->resolved);
         free(spec_file);
         if (!ok)
             return false;
@@ -392,7 +401,7 @@ static bool write_summary(struct ns_ctx *ctx, struct run *r, const struct loop_e
     run_dir_json_put_number(&b, seconds);
     ns_buf_puts(&b, "\n}\n");
     char *path = ns_path_join(r->dir, "summary.json");
-    bool ok = ns_file_write_text(&ctx->diag, path, b.data);
+    bool ok = ns_file_replace_text(&ctx->diag, path, b.data);
     free(path);
     ns_buf_free(&b);
     return ok;
@@ -411,6 +420,18 @@ bool run_finish(struct ns_ctx *ctx, struct run *r, struct loop_eval *test, bool 
     }
     bool ok = write_summary(ctx, r, *has_test ? test : NULL, loop_now() - r->started);
     return write_manifest(ctx, r, "complete", true) && ok;
+}
+
+bool run_is_complete(const struct run *r)
+{
+    char *path = ns_path_join(r->dir, "manifest.json");
+    char *text = ns_read_file(path, 0, NULL, NULL);
+    /* run_dir_write_manifest writes the status in this one form; "complete" comes last of all,
+     * after summary.json. */
+    bool complete = text && strstr(text, "\"status\": \"complete\"") != NULL;
+    free(text);
+    free(path);
+    return complete;
 }
 
 bool run_stop(struct ns_ctx *ctx, struct run *r, const char *status)

@@ -62,6 +62,10 @@ bool run_open(struct ns_ctx *ctx, const struct run_options *opts, struct run *r)
 enum loop_status run_train(struct ns_ctx *ctx, struct run *r, const struct loop_hooks *hooks);
 /* The test set's figures (when there is one: *has_test), summary.json, manifest "complete". */
 bool run_finish(struct ns_ctx *ctx, struct run *r, struct loop_eval *test, bool *has_test);
+/* Whether the manifest says "complete": false for a run killed after its last checkpoint but
+ * before run_finish wrote its summary and manifest (run_train then trains nothing, and
+ * run_finish writes them). */
+bool run_is_complete(const struct run *r);
 /* The manifest after a run that did not finish: status "interrupted", "paused", "diverged" or
  * "failed". */
 bool run_stop(struct ns_ctx *ctx, struct run *r, const char *status);

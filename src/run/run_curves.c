@@ -128,7 +128,7 @@ bool run_dir_write_curves(struct ns_diag *diag, const char *dir, const char *tit
                     "stroke-dasharray=\"6 4\"/>\n"
                     "  <text x=\"466\" y=\"348\">validation</text>\n</svg>\n");
     char *path = ns_path_join(dir, "curves.svg");
-    bool ok = ns_file_write_text(diag, path, b.data);
+    bool ok = ns_file_replace_text(diag, path, b.data);
     free(path);
     ns_buf_free(&b);
     return ok;

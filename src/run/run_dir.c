@@ -187,7 +187,7 @@ bool run_dir_write_manifest(struct ns_diag *diag, const char *dir, const struct 
     }
     ns_buf_puts(&b, "]\n}\n");
     char *path = ns_path_join(dir, "manifest.json");
-    bool ok = ns_file_write_text(diag, path, b.data);
+    bool ok = ns_file_replace_text(diag, path, b.data);
     free(path);
     ns_buf_free(&b);
     return ok;
@@ -268,7 +268,7 @@ bool run_dir_metrics_begin(struct ns_diag *diag, const char *dir, bool regressio
         }
         free(old);
     }
-    bool ok = ns_file_write_text(diag, path, b.data);
+    bool ok = ns_file_replace_text(diag, path, b.data);
     ns_buf_free(&b);
     free(path);
     return ok;
@@ -289,7 +289,7 @@ bool run_dir_metrics_append(struct ns_diag *diag, const char *dir, int epoch, co
     put_cell(&b, e->val_metric);
     put_cell(&b, e->lr);
     ns_buf_printf(&b, ",%.3f,%.1f\n", seconds, images_per_s);
-    bool ok = ns_file_write_text(diag, path, b.data);
+    bool ok = ns_file_replace_text(diag, path, b.data);
     ns_buf_free(&b);
     free(path);
     return ok;

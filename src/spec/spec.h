@@ -64,6 +64,9 @@ enum spec_schedule_type { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE };
 enum spec_metric { METRIC_VAL_LOSS, METRIC_VAL_ACCURACY };
 enum spec_on_error { ON_ERROR_FAIL, ON_ERROR_SKIP };
 enum spec_task { TASK_AUTO, TASK_CLASSIFICATION, TASK_REGRESSION };
+enum spec_normalize_type { NORMALIZE_FIXED, NORMALIZE_STANDARDIZE };
+enum spec_delimiter { DELIMITER_AUTO, DELIMITER_COMMA, DELIMITER_SEMICOLON, DELIMITER_TAB };
+enum spec_missing { MISSING_ERROR, MISSING_DROP, MISSING_FILL_MEAN };
 
 struct spec_idx_pair {
     const struct spec_node *node;
@@ -73,6 +76,7 @@ struct spec_idx_pair {
 
 struct spec_normalize {
     const struct spec_node *node;
+    int type; /* enum spec_normalize_type: fixed values, or fitted to the training split */
     double scale;
     struct spec_floats mean; /* one value, or one per channel */
     struct spec_floats std;
@@ -105,12 +109,17 @@ struct spec_data {
     const char *root;
     struct spec_image image;
     struct spec_split split;
+    const char *validation_folder; /* laid out like root; NULL = split.validation of root */
+    const char *test_folder;       /* laid out like root; NULL = split.test of root */
     int on_error; /* enum spec_on_error */
     /* csv */
     const char *train_csv;
     const char *test_csv;
     const char *label_column;
     int task; /* enum spec_task */
+    int delimiter; /* enum spec_delimiter */
+    struct spec_names categorical; /* feature columns one-hot encoded */
+    int missing;   /* enum spec_missing */
     /* all formats */
     double validation;
     struct spec_names classes;

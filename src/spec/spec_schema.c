@@ -26,6 +26,9 @@ static const char *const schedule_names[] = {"constant", "step", "cosine", NULL}
 static const char *const metric_names[] = {"val_loss", "val_accuracy", NULL};
 static const char *const on_error_names[] = {"fail", "skip", NULL};
 static const char *const task_names[] = {"auto", "classification", "regression", NULL};
+static const char *const normalize_names[] = {"fixed", "standardize", NULL};
+static const char *const delimiter_names[] = {"auto", "comma", "semicolon", "tab", NULL};
+static const char *const missing_names[] = {"error", "drop", "fill_mean", NULL};
 
 const char *spec_activation_name(int activation)
 {
@@ -58,15 +61,27 @@ static const struct schema_section idx_pair_section = SECTION(S, "data files", i
 #undef S
 
 #define S struct spec_normalize
-static const struct schema_field normalize_fields[] = {
+#define NORMALIZE_TYPE                                                                             \
+    {.key = "type", .type = SCHEMA_ENUM, .offset = offsetof(S, type), .required = true, .names = normalize_names, SCHEMA_NO_RANGE, \
+     .doc = "fixed: scale, mean and std as written; standardize: the mean and standard deviation of each image channel or csv feature, " \
+            "computed on the training split only and recorded in the run (a constant feature is centred, not scaled; one-hot columns pass through)"}
+static const struct schema_field normalize_fixed_fields[] = {
+    NORMALIZE_TYPE,
     {.key = "scale", .type = SCHEMA_FLOAT, .offset = offsetof(S, scale), .def = "1.0", .min = 0, .max = 1e9, .min_exclusive = true,
      .doc = "multiply every input value by this first (0.00392156862745098 maps bytes to [0, 1])"},
-    {.key = "mean", .type = SCHEMA_FLOATS, .offset = offsetof(S, mean), .min = 1, .max = 4,
-     .doc = "subtract after scaling: one value, or one per channel"},
-    {.key = "std", .type = SCHEMA_FLOATS, .offset = offsetof(S, std), .min = 1, .max = 4,
-     .doc = "divide by after subtracting the mean: one value, or one per channel (each > 0)"},
+    {.key = "mean", .type = SCHEMA_FLOATS, .offset = offsetof(S, mean), .min = 1, .max = 100000,
+     .doc = "subtract after scaling: one value, or one per channel (images) or per model input (csv)"},
+    {.key = "std", .type = SCHEMA_FLOATS, .offset = offsetof(S, std), .min = 1, .max = 100000,
+     .doc = "divide by after subtracting the mean: one value, or one per channel (images) or per model input (csv), each > 0"},
 };
-static const struct schema_section normalize_section = SECTION(S, "normalize", normalize_fields);
+static const struct schema_field normalize_standardize_fields[] = {NORMALIZE_TYPE};
+#undef NORMALIZE_TYPE
+static const struct schema_section normalize_fixed = SECTION(S, "normalize (fixed)", normalize_fixed_fields);
+static const struct schema_section normalize_standardize = SECTION(S, "normalize (standardize)", normalize_standardize_fields);
+static const struct schema_section *const normalize_cases[] = {&normalize_fixed, &normalize_standardize};
+static const struct schema_variant normalize_variant = {
+    .tag_key = "type", .tag_names = normalize_names, .tag_offset = offsetof(S, type), .default_tag = "fixed",
+    .scalar_ok = true, .cases = normalize_cases, .node_offset = offsetof(S, node)};
 #undef S
 
 #define S struct spec_augment
@@ -92,7 +107,7 @@ static const struct schema_section image_section = SECTION(S, "image", image_fie
 #define S struct spec_split
 static const struct schema_field split_fields[] = {
     {.key = "train", .type = SCHEMA_FLOAT, .offset = offsetof(S, train), .def = "0.8", .min = 0, .max = 1, .min_exclusive = true,
-     .doc = "fraction of each class used for training"},
+     .doc = "fraction of each class used for training; with a test or validation folder the default is what the other fractions leave"},
     {.key = "validation", .type = SCHEMA_FLOAT, .offset = offsetof(S, validation), .def = "0.1", .min = 0, .max = 1,
      .doc = "fraction of each class held out for validation"},
     {.key = "test", .type = SCHEMA_FLOAT, .offset = offsetof(S, test), .def = "0.1", .min = 0, .max = 1,
@@ -104,11 +119,13 @@ static const struct schema_section split_section = SECTION(S, "split", split_fie
 #define S struct spec_data
 #define DATA_COMMON                                                                                \
     {.key = "classes", .type = SCHEMA_NAMES, .offset = offsetof(S, classes), .min = 1, .max = 100000,            \
-     .doc = "class names in label order; default: the labels' numbers (idx, csv) or the sorted sub-folder names (image_folder)"}, \
-    {.key = "normalize", .type = SCHEMA_SECTION, .offset = offsetof(S, normalize), .def = "{}", .section = &normalize_section, SCHEMA_NO_RANGE, \
-     .doc = "input preprocessing, applied in training, evaluation, prediction and the emitted C"},       \
+     .doc = "class names in label order; default: the labels' numbers (idx; csv with labels 0..k-1), the labels sorted (csv with names) or the sorted sub-folder names (image_folder). " \
+            "csv labels that match listed names are those classes"}, \
+    {.key = "normalize", .type = SCHEMA_VARIANT, .offset = offsetof(S, normalize), .def = "{}", .variant = &normalize_variant, SCHEMA_NO_RANGE, \
+     .doc = "input preprocessing, applied in training, evaluation, prediction and the emitted C; `normalize: standardize` fits it to the training split"}
+#define IMAGE_AUGMENT                                                                              \
     {.key = "augment", .type = SCHEMA_SECTION, .offset = offsetof(S, augment), .def = "{}", .section = &augment_section, SCHEMA_NO_RANGE, \
-     .doc = "random changes to training images, seeded per sample (stream \"augment\")"}
+     .doc = "random changes to training images, seeded per sample (stream \"augment\"); images only"}
 #define FORMAT_FIELD                                                                               \
     {.key = "format", .type = SCHEMA_ENUM, .offset = offsetof(S, format), .required = true, .names = data_format_names, SCHEMA_NO_RANGE, \
      .doc = "where the examples come from"}
@@ -124,11 +141,16 @@ static const struct schema_field data_idx_fields[] = {
      .doc = "test images and labels (optional)"},
     VALIDATION_FIELD,
     DATA_COMMON,
+    IMAGE_AUGMENT,
 };
 static const struct schema_field data_folder_fields[] = {
     FORMAT_FIELD,
     {.key = "root", .type = SCHEMA_PATH, .offset = offsetof(S, root), .required = true, SCHEMA_NO_RANGE,
      .doc = "folder with one sub-folder of PNG/JPEG/BMP/PGM images per class"},
+    {.key = "test", .type = SCHEMA_PATH, .offset = offsetof(S, test_folder), SCHEMA_NO_RANGE,
+     .doc = "folder laid out like root (a sub-folder for each class) holding the test images; split.test is then 0, so root is only split into training and validation"},
+    {.key = "validation", .type = SCHEMA_PATH, .offset = offsetof(S, validation_folder), SCHEMA_NO_RANGE,
+     .doc = "folder laid out like root (a sub-folder for each class) holding the validation images; split.validation is then 0"},
     {.key = "image", .type = SCHEMA_SECTION, .offset = offsetof(S, image), .required = true, .section = &image_section, SCHEMA_NO_RANGE,
      .doc = "the size and channels every image is converted to"},
     {.key = "split", .type = SCHEMA_SECTION, .offset = offsetof(S, split), .def = "{}", .section = &split_section, SCHEMA_NO_RANGE,
@@ -136,21 +158,33 @@ static const struct schema_field data_folder_fields[] = {
     {.key = "on_error", .type = SCHEMA_ENUM, .offset = offsetof(S, on_error), .def = "fail", .names = on_error_names, SCHEMA_NO_RANGE,
      .doc = "fail: an unreadable image stops the run; skip: it is left out and counted"},
     DATA_COMMON,
+    IMAGE_AUGMENT,
 };
 static const struct schema_field data_csv_fields[] = {
     FORMAT_FIELD,
     {.key = "train", .type = SCHEMA_PATH, .offset = offsetof(S, train_csv), .required = true, SCHEMA_NO_RANGE,
-     .doc = "CSV file with a header row; every column but the label is a numeric feature"},
+     .doc = "CSV file with a header row naming the columns (.gz is read through zlib); every column but the label is a feature: "
+            "a number, or a category when listed in categorical"},
     {.key = "test", .type = SCHEMA_PATH, .offset = offsetof(S, test_csv), SCHEMA_NO_RANGE,
-     .doc = "CSV test file with the same columns (optional)"},
+     .doc = "CSV test file with the training file's columns, matched by name, in any order (optional)"},
     {.key = "label_column", .type = SCHEMA_STRING, .offset = offsetof(S, label_column), .required = true, SCHEMA_NO_RANGE,
      .doc = "header name of the column to predict"},
     {.key = "task", .type = SCHEMA_ENUM, .offset = offsetof(S, task), .def = "auto", .names = task_names, SCHEMA_NO_RANGE,
-     .doc = "classification (integer labels 0..k-1) or regression (numeric target); auto = regression when the loss is mse"},
+     .doc = "classification (class names, or integer labels 0..k-1) or regression (numeric target); auto = regression when the loss is mse"},
+    {.key = "delimiter", .type = SCHEMA_ENUM, .offset = offsetof(S, delimiter), .def = "auto", .names = delimiter_names, SCHEMA_NO_RANGE,
+     .doc = "what separates the cells; auto = detected from the header and the first rows (comma, semicolon or tab). "
+            "With semicolon or tab, a decimal comma (1,5) reads as 1.5"},
+    {.key = "categorical", .type = SCHEMA_NAMES, .offset = offsetof(S, categorical), .min = 1, .max = 100000,
+     .doc = "feature columns holding categories, one-hot encoded: one model input per value seen in the training file, sorted "
+            "(by number when all are numbers); the encoding is recorded in the run"},
+    {.key = "missing", .type = SCHEMA_ENUM, .offset = offsetof(S, missing), .def = "error", .names = missing_names, SCHEMA_NO_RANGE,
+     .doc = "a missing cell (empty, NA, N/A, NaN, null or ?): error = a located error; drop = leave the row out; "
+            "fill_mean = the feature's mean over the training split (recorded in the run; labels are never filled)"},
     VALIDATION_FIELD,
     DATA_COMMON,
 };
 #undef DATA_COMMON
+#undef IMAGE_AUGMENT
 #undef FORMAT_FIELD
 #undef VALIDATION_FIELD
 static const struct schema_section data_idx = SECTION(S, "data (idx)", data_idx_fields);
@@ -281,7 +315,7 @@ static const struct schema_section train_section = SECTION(S, "train", train_fie
 #define S struct spec_runtime
 static const struct schema_field runtime_fields[] = {
     {.key = "threads", .type = SCHEMA_INT, .offset = offsetof(S, threads), .def = "auto", .auto_ok = true, .min = 1, .max = 1024,
-     .doc = "OpenMP threads; auto = all cores; `--threads` wins. Results do not depend on it"},
+     .doc = "OpenMP threads; auto = all cores, and training drops to fewer while other processes compete for them; a number is used as given; `--threads` wins. Results do not depend on it"},
     {.key = "max_memory", .type = SCHEMA_SIZE, .offset = offsetof(S, max_memory), .def = "auto", .auto_ok = true, SCHEMA_NO_RANGE,
      .doc = "memory training may use, in bytes or with a unit (512MiB, 4GiB, 2GB); auto = 80% of physical memory. "
             "`check` and `train` stop with an error when the estimate is larger"},

@@ -348,7 +348,9 @@ static bool parse_floats(struct validator *v, const struct schema_field *f,
 {
     size_t count = node->kind == SPEC_SEQ ? node->count : 1;
     if (node->kind == SPEC_MAP || (has_range(f) && (count < f->min || count > f->max))) {
-        type_error(v, node, f->key, "a number or a list of 1 to 4 numbers", NULL);
+        char *expected = ns_asprintf("a number or a list of %.0f to %.0f numbers", f->min, f->max);
+        type_error(v, node, f->key, expected, NULL);
+        free(expected);
         return false;
     }
     out->count = count;
@@ -865,6 +867,41 @@ static bool name_is_plain(const char *name)
     return true;
 }
 
+/* A test or validation folder replaces that part of root's split: the part is 0 and, unless
+ * written, training takes what the other parts leave, so root's images are never held out as a
+ * second test or validation set. */
+static bool folder_split_parts(struct validator *v, struct spec_data *d)
+{
+    const struct {
+        const char *folder, *key;
+        double *part;
+    } parts[2] = {{d->test_folder, "test", &d->split.test}, {d->validation_folder, "validation", &d->split.validation}};
+    bool ok = true;
+    for (int i = 0; i < 2; i++) {
+        if (!parts[i].folder)
+            continue;
+        const struct spec_node *written = spec_tree_get(d->split.node, parts[i].key);
+        if (written && *parts[i].part != 0) {
+            char *hint = ns_asprintf("leave split.%s out (or write 0): root is then split into the other parts only",
+                                     parts[i].key);
+            error_at(v, written, hint,
+                     "data.%s names a %s folder, so split.%s must be 0: root's images would be a second %s set",
+                     parts[i].key, parts[i].key, parts[i].key, parts[i].key);
+            free(hint);
+            ok = false;
+        }
+        *parts[i].part = 0;
+    }
+    if ((d->test_folder || d->validation_folder) && !spec_tree_get(d->split.node, "train"))
+        d->split.train = 1 - d->split.validation - d->split.test;
+    if (ok && !(d->split.train > 0)) {
+        error_at(v, d->split.node ? d->split.node : d->node, "lower split.validation",
+                 "the split leaves no images of root for training");
+        ok = false;
+    }
+    return ok;
+}
+
 static bool check_cross_rules(struct validator *v, struct spec *spec, const struct spec_node *root)
 {
     bool ok = true;
@@ -875,7 +912,9 @@ static bool check_cross_rules(struct validator *v, struct spec *spec, const stru
         ok = false;
     }
     struct spec_data *d = &spec->data;
-    if (d->format == DATA_IMAGE_FOLDER) {
+    bool parts_ok = d->format != DATA_IMAGE_FOLDER || folder_split_parts(v, d);
+    ok &= parts_ok;
+    if (d->format == DATA_IMAGE_FOLDER && parts_ok) {
         double sum = d->split.train + d->split.validation + d->split.test;
         if (fabs(sum - 1.0) > 1e-6) {
             char text[SPEC_RESOLVE_DOUBLE_MAX];
@@ -900,11 +939,12 @@ static bool check_cross_rules(struct validator *v, struct spec *spec, const stru
             ok = false;
             break;
         }
-    if (d->format == DATA_CSV && (d->augment.hflip || d->augment.random_crop)) {
-        error_at(v, d->augment.node, NULL,
-                 "augment flips and crops images; csv data has no images");
-        ok = false;
-    }
+    for (size_t i = 0; d->format == DATA_CSV && i < d->categorical.count; i++)
+        if (!strcmp(d->categorical.names[i], d->label_column)) {
+            error_at(v, d->categorical.nodes[i], "categorical lists feature columns; the label's classes come from its values",
+                     "\"%s\" is the label column", d->label_column);
+            ok = false;
+        }
     if (d->format == DATA_CSV && d->task == TASK_AUTO)
         d->task = spec->loss.type == LOSS_MSE ? TASK_REGRESSION : TASK_CLASSIFICATION;
     if (d->format == DATA_CSV && d->task == TASK_REGRESSION && spec->loss.type != LOSS_MSE) {
@@ -918,7 +958,7 @@ static bool check_cross_rules(struct validator *v, struct spec *spec, const stru
         ok = false;
     }
     double held_out = d->format == DATA_IMAGE_FOLDER ? d->split.validation : d->validation;
-    if (spec->train.early_stopping.patience > 0 && held_out <= 0) {
+    if (spec->train.early_stopping.patience > 0 && held_out <= 0 && !d->validation_folder) {
         error_at(v, field_node(spec->train.early_stopping.node, "patience"),
                  "set data.validation (or data.split.validation) above 0",
                  "early stopping watches the validation set, but no validation data is held out");

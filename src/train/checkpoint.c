@@ -174,7 +174,7 @@ bool checkpoint_write(struct ns_diag *diag, const char *path, const struct graph
         off += n;
     }
     put_u32(&b, (uint32_t)crc);
-    bool ok = ns_file_write_atomic(diag, path, b.data, b.len);
+    bool ok = ns_file_replace(diag, path, b.data, b.len);
     ns_buf_free(&b);
     return ok;
 }

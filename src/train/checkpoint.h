@@ -32,6 +32,8 @@
 
 enum { CHECKPOINT_VERSION = 2 };
 
+/* Whole or not at all (ns_file_replace): a failure is an NS_ERR_OUTPUT error and leaves the
+ * previous checkpoint in place, loadable. */
 bool checkpoint_write(struct ns_diag *diag, const char *path, const struct graph *g,
                       const struct train_state *st);
 /* st must come from train_state_blank (or init) for the same spec and graph. A file of

@@ -7,6 +7,7 @@
 
 #include "core/ns_util.h"
 #include "data/data_split.h"
+#include "runtime/thread_tuner.h"
 #include "train/checkpoint.h"
 #include "train/init.h"
 #include "train/sched.h"
@@ -171,8 +172,11 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
     b.targets = ns_xmalloc((size_t)bs * sizeof *b.targets);
     b.ids = ns_xmalloc((size_t)bs * sizeof *b.ids);
     b.perm = ns_xmalloc(n * sizeof *b.perm);
-    const struct kernels_cpu cpu = {.threads = ctx->threads, .isa = (enum kernels_isa)ctx->isa};
+    struct kernels_cpu cpu = {.threads = ctx->threads, .isa = (enum kernels_isa)ctx->isa};
     enum loop_status status = LOOP_FINISHED;
+    size_t errors_before = ctx->diag.count;
+    struct thread_tuner tuner;
+    thread_tuner_init(&tuner, ctx->threads, ctx->threads_adapt);
 
     while (!st->finished && st->epoch < epochs) {
         int e = st->epoch;
@@ -183,6 +187,9 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
         for (int bi = st->batch; bi < batches; bi++) {
             size_t start = (size_t)bi * (size_t)bs;
             size_t m = n - start < (size_t)bs ? n - start : (size_t)bs;
+            double step_t0 = loop_now(), step_wait0 = ns_sched_wait_seconds();
+            cpu.threads = thread_tuner_threads(&tuner);
+            exec_set_threads(b.ex, cpu.threads);
             trainset_gather(ts, &ts->train, b.perm + start, m, true, e, b.x, b.labels, b.targets, b.ids);
             struct exec_run run = {.training = true, .rng_key = dropout_key, .sample_ids = b.ids};
             const float *out = exec_forward(b.ex, st->params, b.x, (int)m, &run);
@@ -201,6 +208,9 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
             }
             exec_backward(b.ex, st->params, b.d_out, b.grads);
             optim_step(&st->opt, &cpu, st->params, b.grads, sched_lr(&sc, (long long)e * batches + bi));
+            double step_wait1 = ns_sched_wait_seconds();
+            thread_tuner_record(&tuner, loop_now() - step_t0,
+                                step_wait0 >= 0 && step_wait1 >= 0 ? step_wait1 - step_wait0 : -1, m);
             st->epoch_loss += loss;
             st->epoch_correct += correct;
             st->epoch_seen += m;
@@ -248,6 +258,13 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
                                            .images_per_s = train_seconds > 0 ? (double)samples / train_seconds : 0,
                                            .stopping_early = stop_early};
             hooks->epoch(hooks->user, &info);
+        }
+        /* The hook writes the epoch's metrics: when it could not, a checkpoint of this epoch
+         * would leave metrics.csv a row short for good (a resume rewrites only the epochs
+         * after its checkpoint). */
+        if (ctx->diag.count > errors_before) {
+            status = LOOP_FAILED;
+            goto done;
         }
         int every = spec->train.checkpoint_every;
         bool saved = false;

@@ -12,7 +12,9 @@
  * LOOP_INTERRUPTED. A non-finite batch loss is an NS_ERR_DIVERGED error naming the epoch and
  * batch (LOOP_FAILED); the last checkpoint is left alone.
  * Checkpoints go to checkpoint_path every train.checkpoint_every epochs, on interrupt and at
- * the end. The hooks see progress (batch) and each finished epoch (before its checkpoint).
+ * the end. The hooks see progress (batch) and each finished epoch (before its checkpoint); an
+ * error the epoch hook adds to ctx->diag (its files could not be written) ends the run with
+ * LOOP_FAILED before that epoch's checkpoint.
  */
 #ifndef LOOP_H
 #define LOOP_H

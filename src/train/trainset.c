@@ -9,6 +9,7 @@
 #include "core/ns_util.h"
 #include "data/data_folder.h"
 #include "data/data_load.h"
+#include "ops/op.h"
 #include "train/init.h"
 
 bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count, struct trainset *out)
@@ -31,8 +32,8 @@ bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count,
     ts.skipped = dl.skipped;
     ts.sample_size = dl.train.sample_size;
     if (d->format == DATA_IMAGE_FOLDER) {
-        ts.has_validation = d->split.validation > 0;
-        ts.has_test = d->split.test > 0;
+        ts.has_validation = d->split.validation > 0 || d->validation_folder;
+        ts.has_test = d->split.test > 0 || d->test_folder;
     } else {
         ts.has_validation = d->validation > 0;
         ts.has_test = d->format == DATA_IDX ? d->test.node != NULL : d->test_csv != NULL;
@@ -54,10 +55,59 @@ bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count,
             ts.class_names[c] = name ? ns_xstrdup(name) : ns_asprintf("%d", c);
         }
     }
-    if (!data_prep_from_spec(&ctx->diag, spec, ts.shape, &ts.norm, &ts.augment)) {
+    if (!data_prep_for_training(&ctx->diag, spec, &ts.train, &ts.norm, &ts.augment)) {
         trainset_free(&ts);
         return false;
     }
+    *out = ts;
+    return true;
+}
+
+static bool same_shape(struct spec_shape a, struct spec_shape b)
+{
+    if (a.rank != b.rank)
+        return false;
+    for (int i = 0; i < a.rank; i++)
+        if (a.dims[i] != b.dims[i])
+            return false;
+    return true;
+}
+
+bool trainset_load_other(struct ns_ctx *ctx, const struct spec *spec, const struct spec_shape *shape,
+                         int class_count, const char *const *class_names, const struct data_csv_layout *csv,
+                         const struct data_prep_norm *norm, const char *path, const char *labels,
+                         struct trainset *out)
+{
+    const struct spec_data *d = &spec->data;
+    struct trainset ts;
+    memset(&ts, 0, sizeof ts);
+    ts.seed = (uint64_t)spec->seed;
+    ts.threads = ctx->threads;
+    ts.isa = ctx->isa;
+    ts.regression = d->format == DATA_CSV && d->task == TASK_REGRESSION;
+    ts.class_count = ts.regression ? 0 : class_count;
+    if (!data_load_other(&ctx->diag, spec, ctx->threads, path, labels, class_names, ts.class_count, csv, &ts.test))
+        return false;
+    ts.has_test = true;
+    ts.skipped = ts.test.skipped;
+    if (!same_shape(ts.test.shape, *shape)) {
+        char have[48], want[48];
+        op_shape_format(&ts.test.shape, have);
+        op_shape_format(shape, want);
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0},
+                    "give data of the kind the run was trained on",
+                    "the samples of \"%s\" are %s but the model takes %s", path, have, want);
+        trainset_free(&ts);
+        return false;
+    }
+    ts.shape = *shape;
+    ts.sample_size = ts.test.sample_size;
+    if (!ts.regression) {
+        ts.class_names = ns_xcalloc((size_t)(class_count > 0 ? class_count : 1), sizeof *ts.class_names);
+        for (int c = 0; c < class_count; c++)
+            ts.class_names[c] = ns_xstrdup(class_names[c]);
+    }
+    data_prep_norm_copy(norm, &ts.norm);
     *out = ts;
     return true;
 }
@@ -132,12 +182,23 @@ bool trainset_list_files(struct ns_ctx *ctx, const struct spec *spec, struct tra
     case DATA_IMAGE_FOLDER: {
         struct data_folder_opts o;
         data_folder_opts_from_spec(spec, ctx->threads, &o);
-        struct data_folder_index idx;
-        if (!data_folder_scan(&ctx->diag, &o, false, &idx))
-            return false;
-        for (size_t i = 0; i < idx.count; i++)
-            add_file(out, idx.paths[i]);
-        data_folder_index_free(&idx);
+        const char *roots[3] = {d->root, d->validation_folder, d->test_folder};
+        for (int r = 0; r < 3; r++) {
+            if (!roots[r])
+                continue;
+            if (r > 0) { /* listed as found: loading matches the classes */
+                o.root = roots[r];
+                o.class_count = 0;
+                o.classes = NULL;
+                o.class_nodes = NULL;
+            }
+            struct data_folder_index idx;
+            if (!data_folder_scan(&ctx->diag, &o, false, &idx))
+                return false;
+            for (size_t i = 0; i < idx.count; i++)
+                add_file(out, idx.paths[i]);
+            data_folder_index_free(&idx);
+        }
         return true;
     }
     }
@@ -181,6 +242,8 @@ void trainset_absolute_paths(struct ns_ctx *ctx, struct spec *spec)
     d->test.images = absolute(ctx, d->test.images);
     d->test.labels = absolute(ctx, d->test.labels);
     d->root = absolute(ctx, d->root);
+    d->validation_folder = absolute(ctx, d->validation_folder);
+    d->test_folder = absolute(ctx, d->test_folder);
     d->train_csv = absolute(ctx, d->train_csv);
     d->test_csv = absolute(ctx, d->test_csv);
 }

@@ -40,6 +40,14 @@ struct trainset {
 
 /* class_count: what the graph was built for (model_probe_data); the data must agree. */
 bool trainset_load(struct ns_ctx *ctx, const struct spec *spec, int class_count, struct trainset *out);
+/* The run's preprocessing around another data set (`netspec eval --data`, data_load_other),
+ * which becomes ts->test; the spec's own data is not read. shape: what the model takes; csv:
+ * the run's CSV layout (NULL for images, or a run that did not record it); norm: the
+ * normalisation the run recorded (fitted values included). */
+bool trainset_load_other(struct ns_ctx *ctx, const struct spec *spec, const struct spec_shape *shape,
+                         int class_count, const char *const *class_names, const struct data_csv_layout *csv,
+                         const struct data_prep_norm *norm, const char *path, const char *labels,
+                         struct trainset *out);
 void trainset_free(struct trainset *ts);
 /* The split a name means: "train", "validation", "test"; NULL when unknown. */
 const struct dataset *trainset_split(const struct trainset *ts, const char *name);
