@@ -8,6 +8,8 @@
 set -euo pipefail
 packages=(build-essential autoconf automake pkg-config libyaml-dev libstb-dev
           libcunit1-dev zlib1g-dev dataset-fashion-mnist strace)
+# tests/test_schema checks the JSON Schema against netspec with a JSON Schema validator.
+packages+=(python3-jsonschema python3-yaml)
 fuzz_packages=(clang-14 clang libclang-rt-14-dev libomp-14-dev)
 cross=no
 case ${1:-} in

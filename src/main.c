@@ -1,4 +1,5 @@
 /* netspec: the only place that prints errors and chooses exit codes. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,13 @@
 #include "core/ns_util.h"
 
 static const struct command commands[] = {
-    {"check", "SPEC [--set path=value]...",
+    {"check", "SPEC [--set path=value]... [--json]",
      "validate a spec, read the data headers, infer shapes; print the layer table", cmd_check,
      cmd_check_help},
     {"resolve", "SPEC [--set path=value]...",
      "print the fully resolved spec (defaults, extends, overrides)", cmd_resolve, cmd_resolve_help},
     {"schema", "", "print the spec language's JSON Schema", cmd_schema, cmd_schema_help},
-    {"train", "SPEC [-o RUN_DIR] [--set path=value]... [--threads N] [--isa NAME] [--resume RUN_DIR]",
+    {"train", "SPEC [-o RUN_DIR] [--set path=value]... [--threads N] [--isa NAME] [--resume RUN_DIR] [--json]",
      "train the model; keep weights, metrics and plots in a run directory", cmd_train, cmd_train_help},
     {"eval", "RUN_DIR [--split test|validation | --data PATH [--labels PATH]] [--json] [--allow-data-change] [--isa NAME]",
      "evaluate a trained run (its test split, or other data): loss, accuracy, per-class accuracy, confusion matrix", cmd_eval,
@@ -94,7 +95,7 @@ static void print_help(FILE *out)
                  "  -V, --version    show the version\n"
                  "  -s, --set P=V    override a spec value, e.g. --set optimizer.lr=0.01\n"
                  "\nexit codes: 0 ok, 1 internal error, 2 usage or spec error, 3 data error,\n"
-                 "            4 training diverged\n"
+                 "            4 training diverged, 5 an output cannot be written\n"
                  "\nsee netspec(1) and netspec-spec(5)\n");
 }
 
@@ -138,6 +139,13 @@ int main(int argc, char **argv)
     ns_ctx_init(&ctx);
     ctx.progress_tty = isatty(STDERR_FILENO);
     int rc = cmd->run(&ctx, argc - 1, argv + 1);
+    /* Results go to stdout: a full disk or a closed pipe there is an output that was not
+     * written, not success. */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && (rc == 0 || !ns_diag_has_errors(&ctx.diag))) {
+        ns_diag_add(&ctx.diag, NS_ERR_OUTPUT, (struct ns_loc){"netspec", 0, 0, 0}, NULL,
+                    "cannot write to standard output: %s", strerror(errno));
+        rc = NS_ERR_OUTPUT;
+    }
     if (ns_diag_has_errors(&ctx.diag)) {
         fflush(stdout);
         ns_diag_print(&ctx.diag, stderr, isatty(STDERR_FILENO) && !getenv("NO_COLOR"));

@@ -2,6 +2,7 @@
 check_PROGRAMS += tests/test_schema
 TESTS += tests/test_schema
 tests_test_schema_SOURCES = tests/test_schema.c tests/test_util.c tests/test_util.h
+EXTRA_DIST += tests/schema_corpus.py
 check_PROGRAMS += tests/test_spec
 TESTS += tests/test_spec
 tests_test_spec_SOURCES = tests/test_spec.c tests/test_util.c tests/test_util.h
@@ -35,6 +36,9 @@ tests_test_runtime_SOURCES = tests/test_runtime.c tests/test_util.c tests/test_u
 check_PROGRAMS += tests/test_exact
 TESTS += tests/test_exact
 tests_test_exact_SOURCES = tests/test_exact.c tests/test_util.c tests/test_util.h
+check_PROGRAMS += tests/test_cli
+TESTS += tests/test_cli
+tests_test_cli_SOURCES = tests/test_cli.c tests/test_util.c tests/test_util.h
 # The exactness drivers (tests/exact_io.h): exact_runtime prints the runtime's outputs,
 # exact_emitted (compiled by scripts/cross-check.sh against emitted C, by several compilers)
 # the emitted C's. Built with the tests, and by cross-check.sh for aarch64.

@@ -348,6 +348,150 @@ static void test_idx_fashion_headers(void)
     free(te_lab);
 }
 
+
+/* ---- issue 9: declared sizes are bounded by the file before anything is allocated ---- */
+
+/* The first error of data_idx_read_header (what `check` runs) and of data_idx_load (what
+ * `train` runs) on the same files; both must fail with `want`. */
+static void expect_idx_both(const char *images, const char *labels, const char *want)
+{
+    struct ns_diag diag = {0};
+    struct data_header h;
+    CU_ASSERT_FALSE(data_idx_read_header(&diag, (struct ns_loc){0}, images, (struct ns_loc){0}, labels, 0, &h));
+    CU_ASSERT_TRUE(has_error(&diag, want));
+    if (!has_error(&diag, want)) {
+        fprintf(stderr, "\n  check wanted: %s\n", want);
+        print_diag(&diag);
+    }
+    ns_diag_free(&diag);
+    char *line = idx_fail(images, labels, 0, (struct ns_loc){0});
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, want));
+    if (!strstr(line, want))
+        fprintf(stderr, "\n  load wanted: %s\n  got: %s\n", want, line);
+    free(line);
+}
+
+static unsigned char *gz_bytes(const void *data, size_t n, size_t *gz_len)
+{
+    char *tmp = test_util_tmp_path("gz_bytes.gz");
+    test_util_write_gz(tmp, data, n);
+    unsigned char *gz = (unsigned char *)test_util_slurp(tmp, gz_len);
+    unlink(tmp);
+    free(tmp);
+    return gz;
+}
+
+static void test_idx_bounds(void)
+{
+    char *good_images = test_util_tmp_path("b-img.idx");
+    char *good_labels = test_util_tmp_path("b-lab.idx");
+    write_idx_pair(good_images, good_labels, false);
+    char *images = test_util_tmp_path("b-bad.idx.gz");
+    unsigned char buf[256];
+
+    /* A header that declares more than deflate can expand the file to: refused at once. */
+    uint32_t huge[3] = {13000000, 28, 28};
+    test_util_write_gz(images, buf, test_util_make_idx(buf, 0x08, 3, huge, pixels, sizeof pixels));
+    expect_idx_both(images, good_labels, "declares 10192000000 bytes of pixels, more than a gzip file of ");
+    expect_idx_both(images, good_labels, "bytes can hold (at most ");
+
+    /* Within the ratio, but the trailer's length disagrees: counted (1 MiB), not allocated (1 GB). */
+    size_t noise_n = 1 << 20;
+    unsigned char *noise = ns_xmalloc(16 + noise_n);
+    uint64_t rng = 9;
+    uint32_t many[3] = {1300000, 28, 28};
+    for (size_t i = 0; i < noise_n; i++)
+        noise[16 + i] = (unsigned char)(test_util_next_u64(&rng) >> 40);
+    test_util_make_idx(buf, 0x08, 3, many, pixels, 0);
+    memcpy(noise, buf, 16);
+    test_util_write_gz(images, noise, 16 + noise_n);
+    expect_idx_both(images, good_labels, "is truncated: expected 1019200000 bytes of pixels, file ends after 1048576");
+    free(noise);
+
+    /* Plain files: their size settles it, for check as for train. */
+    char *plain = test_util_tmp_path("b-plain.idx");
+    unsigned char more[61];
+    memcpy(more, pixels, 60);
+    more[60] = 1;
+    test_util_write_bytes(plain, buf, test_util_make_idx(buf, 0x08, 3, img_dims, more, sizeof more));
+    expect_idx_both(plain, good_labels, "has data after the 76 bytes its header declares");
+    test_util_write_bytes(plain, buf, test_util_make_idx(buf, 0x08, 3, img_dims, pixels, 10));
+    expect_idx_both(plain, good_labels, "is truncated: expected 60 bytes of pixels, file ends after 10");
+
+    /* gzip held to the same strictness: a cut-off trailer, and bytes after the stream. */
+    size_t n = test_util_make_idx(buf, 0x08, 3, img_dims, pixels, sizeof pixels);
+    size_t gz_n = 0;
+    unsigned char *gz = gz_bytes(buf, n, &gz_n);
+    unsigned char with_tail[512];
+    CU_ASSERT_FATAL(gz_n + 8 <= sizeof with_tail);
+    for (size_t cut = 1; cut <= 8; cut += 7) {
+        test_util_write_bytes(images, gz, gz_n - cut);
+        expect_idx_both(images, good_labels,
+                        "is truncated: its gzip data ends without the trailer (CRC-32 and length) that checks it");
+    }
+    const char *tails[3] = {"garbage!", "\0\0\0\0", "\x1f\0ab"};
+    for (int t = 0; t < 3; t++) {
+        memcpy(with_tail, gz, gz_n);
+        memcpy(with_tail + gz_n, tails[t], 4 + 4 * (t == 0));
+        test_util_write_bytes(images, with_tail, gz_n + 4 + 4 * (t == 0));
+        expect_idx_both(images, good_labels, "has bytes after the end of its gzip data");
+    }
+    /* A damaged CRC: the header and length agree, so check passes; reading the data fails. */
+    memcpy(with_tail, gz, gz_n);
+    with_tail[gz_n - 8] ^= 0x55;
+    test_util_write_bytes(images, with_tail, gz_n);
+    char *line = idx_fail(images, good_labels, 0, (struct ns_loc){0});
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, "\": incorrect data check"));
+    free(line);
+    /* Two members (gzip a b > ab.gz) are one file. */
+    size_t first_n = 0, second_n = 0;
+    unsigned char *first = gz_bytes(buf, 30, &first_n), *second = gz_bytes(buf + 30, n - 30, &second_n);
+    CU_ASSERT_FATAL(first_n + second_n <= sizeof with_tail);
+    memcpy(with_tail, first, first_n);
+    memcpy(with_tail + first_n, second, second_n);
+    test_util_write_bytes(images, with_tail, first_n + second_n);
+    struct ns_diag diag = {0};
+    struct dataset ds = {0};
+    CU_ASSERT_TRUE(data_idx_load(&diag, (struct ns_loc){0}, images, (struct ns_loc){0}, good_labels, 0, &ds));
+    print_diag(&diag);
+    check_idx_dataset(&ds, 3);
+    dataset_free(&ds);
+    ns_diag_free(&diag);
+    free(first);
+    free(second);
+    free(gz);
+
+    /* One class is not a classification problem. */
+    char *one_class = test_util_tmp_path("b-one.idx");
+    const unsigned char zeros[5] = {0};
+    const uint32_t five[1] = {5};
+    test_util_write_bytes(one_class, buf, test_util_make_idx(buf, 0x08, 1, five, zeros, 5));
+    line = idx_fail(good_images, one_class, 0, (struct ns_loc){0});
+    char *want = ns_asprintf("error: every label in \"%s\" is 0: the data has 1 class", one_class);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, want));
+    free(want);
+    free(line);
+
+    /* A FIFO is refused, never waited on (the alarm ends a hang as a failure). */
+    char *fifo = test_util_tmp_path("b-images.fifo");
+    unlink(fifo);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    line = idx_fail(fifo, good_labels, 0, (struct ns_loc){"spec.yaml", 5, 19, 4});
+    alarm(0);
+    want = ns_asprintf("spec.yaml:5:19: error: cannot open \"%s\": not a regular file (a FIFO)", fifo);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    free(fifo);
+
+    free(one_class);
+    free(plain);
+    free(images);
+    free(good_images);
+    free(good_labels);
+}
+
 /* ---- CSV ---- */
 
 static void test_csv_good(void)
@@ -2057,6 +2201,7 @@ int main(void)
         {"idx 4-d", test_idx_4d},
         {"idx errors", test_idx_errors},
         {"idx fashion-mnist headers", test_idx_fashion_headers},
+        {"idx: declared sizes bounded by the file; strict gzip; one class; FIFO", test_idx_bounds},
         {"csv good", test_csv_good},
         {"csv errors", test_csv_errors},
         {"folder load", test_folder_load},

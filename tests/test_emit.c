@@ -71,9 +71,9 @@ static const char *const mlp_spec =
     "optimizer: {type: adam, lr: 0.01}\n"
     "train: {epochs: 3, batch_size: 32}\n";
 
-/* Every op and every activation, odd geometry (a [2, 3] kernel with stride 2 and explicit
- * padding, a dilated kernel, a 1x1 convolution, overlapping same-padded average pooling) and
- * class names that need escaping in C. */
+/* Every op (reshape is in the binary model) and every activation, odd geometry (a [2, 3]
+ * kernel with stride 2 and explicit padding, a dilated kernel, a 1x1 convolution, overlapping
+ * same-padded average pooling) and class names that need escaping in C. */
 static const char *const cnn_spec =
     "version: 1\n"
     "name: tiny-cnn\n"
@@ -122,6 +122,8 @@ static const char *const binary_spec =
     "  normalize: {scale: 0.00392156862745098}\n"
     "model:\n"
     "  layers:\n"
+    "    - flatten\n"
+    "    - reshape: {shape: [8, 8, 1]}\n"
     "    - conv2d: {filters: 3, kernel: 3, activation: relu}\n"
     "    - global_avgpool2d\n"
     "    - dense: {units: 6, activation: sigmoid}\n"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include "model/model.h"
 #include "core/ns_ctx.h"
@@ -522,6 +523,201 @@ static void test_fashion_png_equals_eval(void)
     free(spec_path);
 }
 
+/* ---- issue 9: names and files an image folder may not hold ---- */
+
+static struct test_util_run run_bounded_in_tmp(const char *args)
+{
+    return test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp(), .timeout = 20}, args);
+}
+
+/* `netspec ARGS` in the scratch folder must exit with `code` and say `message`. */
+static void expect_images_run(const char *args, int code, const char *message)
+{
+    struct test_util_run r = run_bounded_in_tmp(args);
+    CU_ASSERT_EQUAL(r.exit_code, code);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, message));
+    if (r.exit_code != code || !strstr(r.err, message))
+        fprintf(stderr, "\n  netspec %s (exit %d, want %d and \"%s\"):\n%s", args, r.exit_code, code, message, r.err);
+    test_util_run_free(&r);
+}
+
+static void expect_no_dir(const char *name)
+{
+    char *path = test_util_tmp_path(name);
+    struct stat sb;
+    CU_ASSERT(stat(path, &sb) != 0);
+    if (stat(path, &sb) == 0)
+        fprintf(stderr, "\n  %s was left behind by a run that never started\n", path);
+    free(path);
+}
+
+/* A PNG whose header says width x height, with one short IDAT: what a lying header looks like. */
+static void write_png_header(const char *path, uint32_t width, uint32_t height)
+{
+    unsigned char png[96] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    size_t at = 8;
+    const unsigned char ihdr[13] = {width >> 24, width >> 16 & 255, width >> 8 & 255, width & 255,
+                                    height >> 24, height >> 16 & 255, height >> 8 & 255, height & 255,
+                                    8, 0, 0, 0, 0};
+    const unsigned char idat[8] = {0x78, 0x9c, 0x63, 0, 0, 0, 1, 0};
+    const struct {
+        const char *tag;
+        const unsigned char *data;
+        unsigned len;
+    } chunks[3] = {{"IHDR", ihdr, 13}, {"IDAT", idat, 8}, {"IEND", NULL, 0}};
+    for (int c = 0; c < 3; c++) {
+        unsigned char *start = png + at + 4;
+        png[at++] = 0, png[at++] = 0, png[at++] = 0, png[at++] = (unsigned char)chunks[c].len;
+        memcpy(png + at, chunks[c].tag, 4);
+        at += 4;
+        if (chunks[c].len)
+            memcpy(png + at, chunks[c].data, chunks[c].len);
+        at += chunks[c].len;
+        uint32_t crc = (uint32_t)crc32(0, start, 4 + chunks[c].len);
+        png[at++] = (unsigned char)(crc >> 24), png[at++] = (unsigned char)(crc >> 16);
+        png[at++] = (unsigned char)(crc >> 8), png[at++] = (unsigned char)crc;
+    }
+    test_util_write_bytes(path, png, at);
+}
+
+static void test_folder_refusals(void)
+{
+    /* A class folder whose name is not UTF-8 (or holds a control character) never reaches
+     * model.yaml: check and train refuse it, and train leaves no run directory. */
+    const char *names[2] = {"bad\xff", "tab\there"};
+    const char *shown[2] = {"bad\\xff", "tab\\x09here"};
+    for (int k = 0; k < 2; k++) {
+        char *root = ns_asprintf("%s/named%d", test_util_tmp(), k);
+        write_shapes(root, 3, 5);
+        char *odd = ns_asprintf("%s/%s", root, names[k]);
+        CU_ASSERT_FATAL(mkdir(odd, 0755) == 0);
+        char *cp = ns_asprintf("cp %s/disc/disc_000.png '%s/'", root, odd);
+        struct test_util_run sh = test_util_shell(cp);
+        CU_ASSERT_EQUAL_FATAL(sh.exit_code, 0);
+        test_util_run_free(&sh);
+        char *spec_path = ns_asprintf("%s/named%d.yaml", test_util_tmp(), k);
+        char *spec = shapes_spec(root, "fail", 1);
+        test_util_write_text(spec_path, spec);
+        char *want = ns_asprintf("error: class folder \"%s\" in \"%s\" is not a UTF-8 name without control characters",
+                                 shown[k], root);
+        char *check = ns_asprintf("check named%d.yaml", k), *train = ns_asprintf("train named%d.yaml -o named_run", k);
+        expect_images_run(check, 3, want);
+        expect_images_run(train, 3, want);
+        expect_no_dir("named_run");
+        free(check);
+        free(train);
+        free(want);
+        free(spec);
+        free(spec_path);
+        free(cp);
+        free(odd);
+        free(root);
+    }
+
+    /* One class folder: nothing to classify. */
+    char *one = test_util_tmp_path("one_class");
+    CU_ASSERT_FATAL(mkdir(one, 0755) == 0);
+    char *cp = ns_asprintf("cp -r %s/named0/disc %s/", test_util_tmp(), one);
+    struct test_util_run sh = test_util_shell(cp);
+    CU_ASSERT_EQUAL_FATAL(sh.exit_code, 0);
+    test_util_run_free(&sh);
+    char *spec = shapes_spec(one, "fail", 1);
+    char *spec_path = test_util_tmp_path("one_class.yaml");
+    test_util_write_text(spec_path, spec);
+    char *want = ns_asprintf("error: \"%s\" has 1 class folder (\"disc\")", one);
+    expect_images_run("check one_class.yaml", 3, want);
+    expect_images_run("train one_class.yaml -o one_run", 3, want);
+    expect_no_dir("one_run");
+    free(want);
+    free(spec_path);
+    free(spec);
+    free(cp);
+
+    /* An image whose header declares more pixels than netspec decodes, and a FIFO named like an
+     * image: both refused with the reason, check as train, and nothing waits. */
+    char *root = test_util_tmp_path("named0");
+    char *big = ns_asprintf("%s/disc/huge.png", root);
+    write_png_header(big, 20000, 20000);
+    want = ns_asprintf("error: cannot read image \"%s\": its header declares 20000x20000 pixels, more than netspec "
+                       "decodes (at most 33554432, and 8256 per byte of the file)",
+                       big);
+    char *spec_text = shapes_spec(root, "fail", 1);
+    spec_path = test_util_tmp_path("named_ok.yaml");
+    char *cmd = ns_asprintf("rm -rf '%s/bad\xff'", root);
+    sh = test_util_shell(cmd);
+    test_util_run_free(&sh);
+    free(cmd);
+    test_util_write_text(spec_path, spec_text);
+    expect_images_run("check named_ok.yaml", 3, want);
+    expect_images_run("train named_ok.yaml -o huge_run", 3, want);
+    expect_no_dir("huge_run");
+    free(want);
+    unlink(big);
+    char *fifo = ns_asprintf("%s/disc/pipe.png", root);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    want = ns_asprintf("error: cannot read image \"%s\": not a regular file (a FIFO)", fifo);
+    expect_images_run("check named_ok.yaml", 3, want);
+    expect_images_run("train named_ok.yaml -o fifo_run", 3, want);
+    expect_no_dir("fifo_run");
+    unlink(fifo);
+    free(want);
+    free(fifo);
+    free(big);
+    free(spec_text);
+    free(spec_path);
+    free(root);
+    free(one);
+}
+
+/* predict echoes paths as text and says why a file cannot be read; --top above the classes
+ * prints them all. Needs run2 from test_train_shapes. */
+static void test_predict_paths(void)
+{
+    char *odd = test_util_tmp_path("odd\x1b\xff.png");
+    char *src = test_util_tmp_path("probe/disc.png");
+    size_t len;
+    char *png = test_util_slurp(src, &len);
+    CU_ASSERT_FATAL(len > 0);
+    test_util_write_bytes(odd, png, len);
+    free(png);
+    char *huge = test_util_tmp_path("huge_probe.png");
+    write_png_header(huge, 30000, 2000);
+    char *fifo = test_util_tmp_path("probe.fifo");
+    unlink(fifo);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    struct test_util_run r = run_bounded_in_tmp("predict run2 'odd\x1b\xff.png' missing.png probe.fifo "
+                                                "huge_probe.png probe --top 99999999999");
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "odd\\x1b\\xff.png\n"));
+    CU_ASSERT_PTR_NULL(strstr(r.out, "\x1b"));
+    int lines = 0;
+    for (const char *p = r.out; *p; p++)
+        lines += *p == '\n';
+    CU_ASSERT_EQUAL(lines, 1 + CLASSES); /* the file, then every class */
+    const char *errors[4] = {
+        "missing.png: error: cannot read image \"missing.png\": No such file or directory",
+        "probe.fifo: error: cannot read image \"probe.fifo\": not a regular file (a FIFO)",
+        "error: cannot read image \"huge_probe.png\": its header declares 30000x2000 pixels, more than netspec decodes",
+        "probe: error: cannot read image \"probe\": not a regular file (a directory)",
+    };
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, errors[i]));
+        if (!strstr(r.err, errors[i]))
+            fprintf(stderr, "\n  want: %s\n  got:\n%s", errors[i], r.err);
+    }
+    CU_ASSERT_PTR_NULL(strstr(r.err, "can't fopen"));
+    test_util_run_free(&r);
+    r = run_bounded_in_tmp("predict run2 'odd\x1b\xff.png' --json --top 1");
+    CU_ASSERT_EQUAL(r.exit_code, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "{\"file\": \"odd\\\\x1b\\\\xff.png\", \"top\": [{\"class\": "));
+    test_util_run_free(&r);
+    unlink(fifo);
+    free(fifo);
+    free(huge);
+    free(src);
+    free(odd);
+}
+
 /* ---- separate test and validation folders ---- */
 
 /* A spec over tf_train with the classes listed in an order that is not the folders' sorted
@@ -692,6 +888,8 @@ int main(void)
         {"predict: JSON, text, stdin list, unreadable files", test_predict},
         {"a truncated PNG: on_error fail and skip", test_truncated_png},
         {"Fashion-MNIST PNGs: predict equals eval", test_fashion_png_equals_eval},
+        {"class folders: not UTF-8, one class, oversized headers, FIFOs", test_folder_refusals},
+        {"predict: paths shown as text, reasons from the OS, --top above the classes", test_predict_paths},
         {"a test folder beside root: classes matched by name, eval --data", test_test_folder},
         {"test folders: missing and extra classes, wrong --data, split.test", test_test_folder_errors},
     };

@@ -118,6 +118,16 @@ static void field_set_text(const struct schema_field *f, void *params, const cha
         memcpy(at, &v, sizeof v);
         break;
     }
+    case SCHEMA_SHAPE: {
+        struct spec_shape v = {0};
+        if (sscanf(text, "[%d, %d, %d]", &v.dims[0], &v.dims[1], &v.dims[2]) == 3)
+            v.rank = 3;
+        else if (sscanf(text, "[%d]", &v.dims[0]) == 1)
+            v.rank = 1;
+        CU_ASSERT_FATAL(v.rank > 0);
+        memcpy(at, &v, sizeof v);
+        break;
+    }
     default:
         CU_FAIL_FATAL("op parameter of a type the test does not handle");
     }
@@ -327,6 +337,9 @@ static const struct grad_case grad_cases[] = {
     {"global_avgpool2d", {NULL}, 1, {S3(3, 4, 3)}, true, false},
     {"flatten", {NULL}, 1, {S3(2, 3, 2)}, true, false},
     {"flatten", {NULL}, 1, {S1(7)}, true, false},
+    {"reshape", {"shape=[3, 2, 2]", NULL}, 1, {S1(12)}, true, false},
+    {"reshape", {"shape=[12]", NULL}, 1, {S3(2, 3, 2)}, true, false},
+    {"reshape", {"shape=[1, 6, 2]", NULL}, 1, {S3(2, 3, 2)}, true, false},
     {"dropout", {"rate=0.4", NULL}, 1, {S1(12)}, true, false},
     {"dropout", {"rate=0.4", NULL}, 1, {S3(2, 2, 3)}, false, false},
     {"batchnorm", {NULL}, 1, {S3(3, 3, 2)}, true, false},
@@ -477,7 +490,7 @@ static void test_gradients_every_op(void)
 
 static void test_registry(void)
 {
-    CU_ASSERT_EQUAL(op_count(), 12);
+    CU_ASSERT_EQUAL(op_count(), 13);
     const char *const *names = op_names();
     size_t n = 0;
     for (; names[n]; n++) {
@@ -1212,12 +1225,49 @@ static void test_col_sums_chunked(void)
     free(dy);
 }
 
+/* ---- reshape ---- */
+
+/* The output shape is the one asked for, the values and their order are the input's, and an
+ * element count that differs is refused at the key with a shape that would fit. */
+static void test_reshape(void)
+{
+    struct ns_diag diag = {0};
+    struct fixture fx;
+    struct spec_shape pixels = S1(64);
+    CU_ASSERT_FATAL(fixture_shape(&fx, "reshape", (const char *const[]){"shape=[8, 8, 1]", NULL}, 1, &pixels, 10, 0, &diag));
+    CU_ASSERT_EQUAL(fx.node.out_shape.rank, 3);
+    CU_ASSERT_EQUAL(fx.node.out_size, 64);
+    CU_ASSERT_EQUAL(fx.node.tensor_count, 0);
+    CU_ASSERT_EQUAL(fx.node.flops, 0);
+    fixture_alloc(&fx, 2, 5);
+    fixture_forward(&fx, true);
+    CU_ASSERT_EQUAL(memcmp(fx.output, fx.inputs[0], 2 * 64 * sizeof(float)), 0);
+    fixture_free(&fx);
+
+    CU_ASSERT_FALSE(fixture_shape(&fx, "reshape", (const char *const[]){"shape=[8, 8, 2]", NULL}, 1, &pixels, 10, 3, &diag));
+    CU_ASSERT_EQUAL(diag.count, 1);
+    CU_ASSERT_STRING_EQUAL(first_message(&diag), "layer 3 (reshape): shape [8, 8, 2] holds 128 values, but its input [64] holds 64");
+    CU_ASSERT_STRING_EQUAL(diag.count ? diag.items[0].hint : "",
+                           "a reshape keeps every value: give a shape of 64 values, such as [8, 8, 1]");
+    CU_ASSERT_EQUAL(diag.count ? diag.items[0].code : 0, NS_ERR_SPEC);
+    free(fx.params);
+    ns_diag_clear(&diag);
+
+    struct spec_shape image = S3(28, 28, 1);
+    CU_ASSERT_FALSE(fixture_shape(&fx, "reshape", (const char *const[]){"shape=[10, 10, 7]", NULL}, 1, &image, 10, 2, &diag));
+    CU_ASSERT_STRING_EQUAL(diag.count ? diag.items[0].hint : "",
+                           "a reshape keeps every value: give a shape of 784 values, such as [784]");
+    free(fx.params);
+    ns_diag_free(&diag);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
         {"registry", test_registry},
         {"shapes, tensors and FLOPs", test_shapes},
         {"shape errors", test_shape_errors},
+        {"reshape", test_reshape},
         {"gradient check of every op", test_gradients_every_op},
         {"per-column sums: fixed row chunks, same bits on 1, 2 and 3 threads", test_col_sums_chunked},
         {"ops 1 vs 2 threads", test_ops_threads},

@@ -339,6 +339,172 @@ static void test_jsonschema_checked_in(void)
     free(json);
 }
 
+/* ---- (a') the JSON Schema agrees with netspec ----
+ *
+ * Every spec in tests/specs/schema_corpus says in its first line what netspec makes of it
+ * (`# corpus: valid` or `# corpus: invalid`); a second line `# beyond JSON Schema: WHY` marks
+ * a spec netspec refuses for a reason JSON Schema cannot state (references between layers,
+ * sums, the data), which the schema must then accept. netspec's verdict is `netspec check`'s;
+ * the schema's is tests/schema_corpus.py's, a JSON Schema validator (python3-jsonschema)
+ * reading the YAML as YAML 1.2 does, as editors do. Any other disagreement fails. */
+
+struct corpus_entry {
+    char *name;
+    bool valid;     /* netspec's verdict, as the file says */
+    bool beyond;    /* refused for a reason beyond JSON Schema */
+    bool schema_valid, schema_seen;
+    char *schema_message;
+};
+
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The corpus's file names, sorted; the count in *n. */
+static char **corpus_names(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    size_t count = 0, cap = 16;
+    char **names = ns_xmalloc(cap * sizeof *names);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+            continue;
+        if (count == cap)
+            names = ns_xrealloc(names, (cap *= 2) * sizeof *names);
+        names[count++] = ns_xstrdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, count, sizeof *names, compare_strings);
+    *n = count;
+    return names;
+}
+
+/* The schema's verdicts from tests/schema_corpus.py; false (after saying loudly why) when no
+ * JSON Schema validator runs here. */
+static bool schema_verdicts(const char *dir, struct corpus_entry *entries, size_t n)
+{
+    char *json = spec_jsonschema(op_catalog());
+    char *schema = test_util_temp_file(json, strlen(json));
+    free(json);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(schema);
+    char *script = test_util_src_path("tests/schema_corpus.py");
+    struct ns_buf cmd = {0};
+    ns_buf_printf(&cmd, "cd '%s' && python3 '%s' '%s'", dir, script, schema);
+    for (size_t i = 0; i < n; i++)
+        ns_buf_printf(&cmd, " '%s'", entries[i].name);
+    struct test_util_run r = test_util_shell(cmd.data);
+    bool ran = r.exit_code == 0;
+    size_t err_len = strlen(r.err);
+    while (err_len && r.err[err_len - 1] == '\n')
+        r.err[--err_len] = '\0';
+    if (!ran) {
+        fprintf(stderr,
+                "\n*** test_schema: no JSON Schema validator ran (python3 %s exited %d: %s): the spec corpus is NOT "
+                "checked against the JSON Schema; install python3-jsonschema and python3-yaml (scripts/deps.sh "
+                "does) ***\n",
+                script, r.exit_code, r.err);
+    }
+    for (const char *line = r.out; ran && *line;) {
+        const char *nl = strchr(line, '\n');
+        char *text = ns_xstrndup(line, nl ? (size_t)(nl - line) : strlen(line));
+        char *tab = strchr(text, '\t');
+        char *file = tab ? tab + 1 : NULL;
+        char *message = file ? strchr(file, '\t') : NULL;
+        if (tab)
+            *tab = '\0';
+        if (message)
+            *message++ = '\0';
+        for (size_t i = 0; file && i < n; i++)
+            if (!strcmp(entries[i].name, file)) {
+                entries[i].schema_seen = true;
+                entries[i].schema_valid = !strcmp(text, "valid");
+                entries[i].schema_message = ns_xstrdup(message ? message : "");
+            }
+        free(text);
+        line = nl ? nl + 1 : line + strlen(line);
+    }
+    test_util_run_free(&r);
+    ns_buf_free(&cmd);
+    unlink(schema);
+    free(schema);
+    free(script);
+    return ran;
+}
+
+static void test_jsonschema_corpus(void)
+{
+    char *dir = test_util_src_path("tests/specs/schema_corpus");
+    size_t n = 0;
+    char **names = corpus_names(dir, &n);
+    CU_ASSERT(n >= 100);
+    struct corpus_entry *entries = ns_xcalloc(n ? n : 1, sizeof *entries);
+    size_t valid = 0, beyond = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct corpus_entry *c = &entries[i];
+        c->name = names[i];
+        char *path = ns_asprintf("%s/%s", dir, c->name);
+        char *text = test_util_slurp(path, NULL);
+        bool said_valid = !strncmp(text, "# corpus: valid\n", 16);
+        bool said_invalid = !strncmp(text, "# corpus: invalid\n", 18);
+        if (!said_valid && !said_invalid)
+            fprintf(stderr, "\n  %s: the first line must be `# corpus: valid` or `# corpus: invalid`\n", c->name);
+        CU_ASSERT(said_valid || said_invalid);
+        c->valid = said_valid;
+        c->beyond = said_invalid && !strncmp(text + 18, "# beyond JSON Schema: ", 22);
+        valid += c->valid;
+        beyond += c->beyond;
+        free(text);
+        free(path);
+
+        char *args = ns_asprintf("check '%s'", c->name);
+        struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = dir}, args);
+        bool netspec_valid = r.exit_code == 0;
+        /* 2 and 3 are refusals (spec, data); anything else is a crash or an internal error. */
+        CU_ASSERT(r.exit_code == 0 || r.exit_code == 2 || r.exit_code == 3);
+        if (netspec_valid != c->valid)
+            fprintf(stderr, "\n  %s: the corpus says %s, but netspec check says %s (exit %d)%s%s\n", c->name,
+                    c->valid ? "valid" : "invalid", netspec_valid ? "valid" : "invalid", r.exit_code,
+                    netspec_valid ? "" : ": ", r.err);
+        CU_ASSERT_EQUAL(netspec_valid, c->valid);
+        test_util_run_free(&r);
+        free(args);
+    }
+    /* Both sides must be exercised: specs the schema must pass, refuse, and let through. */
+    CU_ASSERT(valid >= 20 && n - valid - beyond >= 50 && beyond >= 10);
+
+    if (schema_verdicts(dir, entries, n)) {
+        size_t disagreements = 0;
+        for (size_t i = 0; i < n; i++) {
+            const struct corpus_entry *c = &entries[i];
+            CU_ASSERT(c->schema_seen);
+            bool want = c->beyond ? true : c->valid;
+            if (!c->schema_seen || c->schema_valid == want)
+                continue;
+            disagreements++;
+            if (c->beyond)
+                fprintf(stderr, "\n  %s: listed as beyond JSON Schema, but the schema refuses it (%s): drop the "
+                                "`# beyond` line\n", c->name, c->schema_message);
+            else if (c->valid)
+                fprintf(stderr, "\n  %s: netspec takes it, the JSON Schema refuses it: %s\n", c->name,
+                        c->schema_message);
+            else
+                fprintf(stderr, "\n  %s: netspec refuses it, the JSON Schema takes it\n", c->name);
+        }
+        CU_ASSERT_EQUAL(disagreements, 0);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(entries[i].name);
+        free(entries[i].schema_message);
+    }
+    free(entries);
+    free(names);
+    free(dir);
+}
+
 /* ---- (b) the man page ---- */
 
 /* The text between the marker lines (exclusive), or NULL. */
@@ -643,6 +809,7 @@ int main(void)
         {"json checker", test_json_checker},
         {"jsonschema is valid and complete", test_jsonschema_valid},
         {"jsonschema equals grammar/netspec.schema.json", test_jsonschema_checked_in},
+        {"jsonschema and netspec agree on tests/specs/schema_corpus", test_jsonschema_corpus},
         {"man page keys", test_man_keys},
         {"resolve plain or quoted", test_plain_ok},
         {"resolve float text", test_format_double},

@@ -588,6 +588,33 @@ static void test_max_memory(void)
     ns_ctx_free(&ctx);
 }
 
+/* The documented limit of 10,000 layers: one more is refused at the list, without building
+ * anything; exactly 10,000 validates. */
+static void test_layer_limit(void)
+{
+    for (int n = 10000; n <= 10001; n++) {
+        struct ns_buf text = {0};
+        ns_buf_puts(&text, "version: 1\ndata: {format: csv, train: x.csv, label_column: y}\nmodel:\n  layers:\n");
+        for (int i = 0; i < n - 1; i++)
+            ns_buf_puts(&text, "    - dense: {units: 2}\n");
+        ns_buf_puts(&text, "    - dense: {units: auto}\nloss: cross_entropy\n");
+        struct ns_ctx ctx;
+        ns_ctx_init(&ctx);
+        struct spec *spec = load_text(&ctx, text.data, NULL, 0);
+        if (n == 10000) {
+            CU_ASSERT_PTR_NOT_NULL(spec);
+            CU_ASSERT_EQUAL(ctx.diag.count, 0);
+        } else {
+            CU_ASSERT_PTR_NULL(spec);
+            CU_ASSERT_EQUAL_FATAL(ctx.diag.count, 1);
+            CU_ASSERT_STRING_EQUAL(ctx.diag.items[0].message, "\"layers\" lists 10001 layers; a model has at most 10000");
+            CU_ASSERT_EQUAL(ctx.diag.items[0].line, 5);
+        }
+        ns_ctx_free(&ctx);
+        ns_buf_free(&text);
+    }
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
@@ -601,6 +628,7 @@ int main(void)
         {"extends and anchors", test_extends_and_anchors},
         {"shape inference for every layer type", test_shapes},
         {"man page documents every option", test_man_documents_help},
+        {"at most 10,000 layers", test_layer_limit},
     };
     return test_util_main("spec", NULL, NULL, cases, sizeof cases / sizeof *cases);
 }

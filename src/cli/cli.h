@@ -45,10 +45,18 @@ struct cli_spec_args {
     const char **sets;
     size_t set_count;
 };
-/* Parses `SPEC [--set k=v]...` plus the extra options a command recognises through
- * `on_option` (return false for an unknown option). Returns false on a usage error. */
+/* Parses `SPEC [--set k=v]...`. Returns false on a usage error. */
 bool cli_parse_spec_args(struct ns_ctx *ctx, int argc, char **argv, struct cli_spec_args *out,
                          const char *usage);
+/* The same, for a command that also takes the value-less options in `flags` (NULL-terminated,
+ * such as "--json"): seen[k] says whether flags[k] was given. */
+bool cli_parse_spec_args_flags(struct ns_ctx *ctx, int argc, char **argv, struct cli_spec_args *out,
+                               const char *usage, const char *const *flags, bool *seen);
+/* cli_take_argument for argv[i] in a command that reads a spec: an unknown option named like a
+ * spec key (`--epochs 3`, `--lr=0.1`, `--batch-size 8`) is pointed at the --set that does it
+ * (`--set train.epochs=3`). */
+bool cli_take_spec_argument(struct ns_ctx *ctx, const char *usage, int argc, char **argv, int i,
+                            const char **slot);
 void cli_spec_args_free(struct cli_spec_args *args);
 /* Takes `arg` as the command's one positional argument (SPEC or RUN_DIR) into *slot; a usage
  * error when it looks like an option or *slot is already taken ("-" alone is a value). */

@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "core/ns_util.h"
 #include "kernels/kernels_cpu.h"
+#include "spec/spec_schema.h"
 
 void cli_usage_error(struct ns_ctx *ctx, const char *usage, const char *fmt, ...)
 {
@@ -21,11 +22,24 @@ void cli_usage_error(struct ns_ctx *ctx, const char *usage, const char *fmt, ...
 bool cli_parse_spec_args(struct ns_ctx *ctx, int argc, char **argv, struct cli_spec_args *out,
                          const char *usage)
 {
+    return cli_parse_spec_args_flags(ctx, argc, argv, out, usage, NULL, NULL);
+}
+
+bool cli_parse_spec_args_flags(struct ns_ctx *ctx, int argc, char **argv, struct cli_spec_args *out,
+                               const char *usage, const char *const *flags, bool *seen)
+{
     memset(out, 0, sizeof *out);
     out->sets = ns_xcalloc((size_t)argc + 1, sizeof *out->sets);
+    for (size_t k = 0; flags && flags[k]; k++)
+        seen[k] = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (!strcmp(arg, "--set") || !strcmp(arg, "-s")) {
+        size_t flag = 0;
+        while (flags && flags[flag] && strcmp(flags[flag], arg) != 0)
+            flag++;
+        if (flags && flags[flag]) {
+            seen[flag] = true;
+        } else if (!strcmp(arg, "--set") || !strcmp(arg, "-s")) {
             if (i + 1 >= argc) {
                 cli_usage_error(ctx, usage, "--set needs path=value");
                 return false;
@@ -33,7 +47,7 @@ bool cli_parse_spec_args(struct ns_ctx *ctx, int argc, char **argv, struct cli_s
             out->sets[out->set_count++] = argv[++i];
         } else if (!strncmp(arg, "--set=", 6)) {
             out->sets[out->set_count++] = arg + 6;
-        } else if (!cli_take_argument(ctx, usage, arg, &out->spec_path)) {
+        } else if (!cli_take_spec_argument(ctx, usage, argc, argv, i, &out->spec_path)) {
             return false;
         }
     }
@@ -107,4 +121,109 @@ const char *cli_option_value(int argc, char **argv, int *i, const char *shortnam
         return NULL;
     }
     return argv[++*i];
+}
+
+/* ---- spec keys written as options ---- */
+
+enum { SPEC_KEY_MATCHES = 3 };
+
+struct key_search {
+    char name[64];                         /* the option's name, '-' read as '_' */
+    char *paths[SPEC_KEY_MATCHES];         /* the spec paths of the keys called name */
+    size_t count;
+    struct ns_buf all;                     /* every path, for a near miss: "\n" PATH "\n"... */
+};
+
+static void key_found(struct key_search *ks, const char *path)
+{
+    for (size_t i = 0; i < ks->count; i++)
+        if (!strcmp(ks->paths[i], path))
+            return;
+    if (ks->count < SPEC_KEY_MATCHES)
+        ks->paths[ks->count++] = ns_xstrdup(path);
+}
+
+/* Every key --set can reach through the schema table: values, and the sections written as a
+ * single name (`loss: mse`). Layer keys are left out: their path needs the layer's index. */
+static void key_walk(struct key_search *ks, const struct schema_section *s, const char *prefix)
+{
+    for (size_t i = 0; i < s->field_count; i++) {
+        const struct schema_field *f = &s->fields[i];
+        char *path = *prefix ? ns_asprintf("%s.%s", prefix, f->key) : ns_xstrdup(f->key);
+        if (f->type == SCHEMA_SECTION) {
+            key_walk(ks, f->section, path);
+        } else if (f->type == SCHEMA_VARIANT) {
+            for (size_t c = 0; f->variant->tag_names[c]; c++)
+                key_walk(ks, f->variant->cases[c], path);
+        }
+        bool settable = (f->type != SCHEMA_SECTION && f->type != SCHEMA_VARIANT && f->type != SCHEMA_LAYERS)
+                        || (f->type == SCHEMA_VARIANT && f->variant->scalar_ok);
+        if (settable && strcmp(path, "extends") != 0) {
+            if (!strcmp(f->key, ks->name))
+                key_found(ks, path);
+            ns_buf_printf(&ks->all, "%s\n", path);
+        }
+        free(path);
+    }
+}
+
+/* The hint for an unknown option `--NAME[=VALUE]` (VALUE may be the next argument) that names
+ * a spec key, or is one letter from one: the --set that does what it meant. NULL otherwise. */
+static char *spec_key_hint(int argc, char **argv, int i)
+{
+    const char *arg = argv[i];
+    if (strncmp(arg, "--", 2) != 0 || !arg[2])
+        return NULL;
+    struct key_search ks = {0};
+    const char *eq = strchr(arg, '=');
+    size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    if (n >= sizeof ks.name)
+        return NULL;
+    for (size_t k = 0; k < n; k++)
+        ks.name[k] = arg[2 + k] == '-' ? '_' : arg[2 + k];
+    ns_buf_puts(&ks.all, "");
+    key_walk(&ks, &spec_schema_root, "");
+    if (!ks.count) {
+        /* A near miss (`--epoch`): the closest key name, compared by its last part. */
+        const char *leaves[512], *paths[512];
+        size_t count = 0;
+        for (char *line = ks.all.data; *line && count < 512;) {
+            char *nl = strchr(line, '\n');
+            *nl = '\0';
+            const char *dot = strrchr(line, '.');
+            leaves[count] = dot ? dot + 1 : line;
+            paths[count++] = line;
+            line = nl + 1;
+        }
+        const char *near = ns_closest(ks.name, leaves, count);
+        for (size_t k = 0; near && k < count; k++)
+            if (leaves[k] == near)
+                key_found(&ks, paths[k]);
+    }
+    char *hint = NULL;
+    if (ks.count) {
+        const char *value = eq ? eq + 1 : i + 1 < argc && argv[i + 1][0] != '-' ? argv[i + 1] : "VALUE";
+        struct ns_buf b = {0};
+        ns_buf_printf(&b, "spec values are set with --set PATH=VALUE: did you mean --set %s=%s", ks.paths[0], value);
+        for (size_t k = 1; k < ks.count; k++)
+            ns_buf_printf(&b, "%s--set %s=%s", k + 1 == ks.count ? " or " : ", ", ks.paths[k], value);
+        ns_buf_puts(&b, "?");
+        hint = b.data;
+    }
+    for (size_t k = 0; k < ks.count; k++)
+        free(ks.paths[k]);
+    ns_buf_free(&ks.all);
+    return hint;
+}
+
+bool cli_take_spec_argument(struct ns_ctx *ctx, const char *usage, int argc, char **argv, int i, const char **slot)
+{
+    char *hint = argv[i][0] == '-' ? spec_key_hint(argc, argv, i) : NULL;
+    if (!hint)
+        return cli_take_argument(ctx, usage, argv[i], slot);
+    char *full = ns_asprintf("%s\nusage: %s", hint, usage);
+    ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){"netspec", 0, 0, 0}, full, "unknown option \"%s\"", argv[i]);
+    free(full);
+    free(hint);
+    return false;
 }

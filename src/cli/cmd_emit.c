@@ -27,7 +27,8 @@ void cmd_emit_help(void)
            "A regression run gives NAME_outputs and NAME_predict, which returns the predicted\n"
            "value (the runtime's bits too), in place of NAME_logits and NAME_classify.\n"
 
-           "Exit status: 0 ok, 2 usage error or a model that cannot be emitted, 3 data error.\n\n"
+           "Exit status: 0 ok, 2 usage error or a model that cannot be emitted, 3 data error,\n"
+           "5 the files cannot be written.\n\n"
            "options:\n"
            "  -o, --output DIR    where to write the files (created if missing)\n"
            "      --prefix NAME   the files' and symbols' prefix (default: the spec's name made\n"
@@ -69,6 +70,10 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct emit_ar
     }
     if (!a->out_dir) {
         cli_usage_error(ctx, usage, "no output directory given (-o DIR)");
+        return false;
+    }
+    if (!*a->out_dir) {
+        cli_usage_error(ctx, usage, "-o needs a directory name, not an empty string");
         return false;
     }
     if (a->prefix && !emit_prefix_valid(a->prefix)) {

@@ -1,6 +1,7 @@
 /* netspec predict: classify image files, or the rows of a CSV file, with a trained run,
  * preprocessed as in training. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +40,13 @@ void cmd_predict_help(void)
            "for regression). The probabilities equal eval's bit for bit.\n"
            "The run's model.yaml gives the input shape, the classes and the preprocessing, so\n"
            "the training data need not be there. Files or rows that cannot be read are reported\n"
-           "at the end with their place; the others are still predicted.\n"
+           "at the end with their place and the reason; the others are still predicted. Paths\n"
+           "are printed as text (control characters and bytes that are not UTF-8 as \\xNN).\n"
            "Exit status: 0 ok, 2 usage error, 3 data error (an unreadable image, row or run),\n"
-           "5 -o cannot be written.\n\n"
+           "5 an output (-o, standard output) cannot be written.\n\n"
            "options:\n"
-           "      --top K     the K most likely classes per file (default %d, at most all) or per\n"
-           "                  CSV row (default 1)\n"
+           "      --top K     the K most likely classes per file (default %d; any K above the\n"
+           "                  number of classes prints them all) or per CSV row (default 1)\n"
            "      --json      print a JSON list: [{\"file\": ..., \"top\": [{\"class\": ...,\n"
            "                  \"probability\": ...}, ...]}, ...] (\"score\" for mse runs); for CSV\n"
            "                  rows [{\"line\": N, \"class\": ..., \"probability\": ...,\n"
@@ -116,14 +118,15 @@ static void expand_stdin(struct predict_args *a)
     a->file_count = listed.file_count;
 }
 
+/* Any whole number from 1: more than the classes prints them all, however many more. */
 static bool parse_top(const char *text, int *out)
 {
     char *end;
     errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 1 || v > 1000000)
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end || v < 1 || (errno && errno != ERANGE))
         return false;
-    *out = (int)v;
+    *out = v > INT_MAX || errno == ERANGE ? INT_MAX : (int)v;
     return true;
 }
 
@@ -245,8 +248,11 @@ static void print_one(struct predictor *pr, const char *file, const float *z /* 
     class_values(pr->kind, pr->k, pr->classes, z, pr->p);
     rank_classes(pr->p, pr->classes, pr->top, pr->order);
     char *const *names = pr->run->class_names;
+    /* A path is echoed as text: control characters and bytes that are not UTF-8 as \xNN. */
+    char *shown = ns_path_printable(file);
     if (!pr->json) {
-        printf("%s\n", file);
+        printf("%s\n", shown);
+        free(shown);
         for (int r = 0; r < pr->top; r++) {
             int c = pr->order[r];
             if (pr->kind == OUT_SCORE)
@@ -259,7 +265,8 @@ static void print_one(struct predictor *pr, const char *file, const float *z /* 
     }
     struct ns_buf b = {0};
     ns_buf_puts(&b, pr->printed ? ",\n  {\"file\": " : "\n  {\"file\": ");
-    run_dir_json_put_string(&b, file);
+    run_dir_json_put_string(&b, ns_text_is_clean_utf8(file) ? file : shown);
+    free(shown);
     ns_buf_puts(&b, ", \"top\": [");
     for (int r = 0; r < pr->top; r++) {
         int c = pr->order[r];

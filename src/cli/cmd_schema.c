@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,10 @@ int cmd_schema(struct ns_ctx *ctx, int argc, char **argv)
         return 2;
     }
     char *json = spec_jsonschema(op_catalog());
-    int rc = fputs(json, stdout) < 0 || fflush(stdout) != 0 ? 1 : 0;
+    int rc = fputs(json, stdout) < 0 || fflush(stdout) != 0 ? NS_ERR_OUTPUT : 0;
     free(json);
     if (rc)
-        ns_diag_add(&ctx->diag, NS_ERR_INTERNAL, (struct ns_loc){"netspec", 0, 0, 0}, NULL,
-                    "cannot write the schema to standard output");
+        ns_diag_add(&ctx->diag, NS_ERR_OUTPUT, (struct ns_loc){"netspec", 0, 0, 0}, NULL,
+                    "cannot write the schema to standard output: %s", strerror(errno));
     return rc;
 }

@@ -1,5 +1,6 @@
 /* netspec train: load the spec and data, train, and keep everything in a run directory. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,10 +9,11 @@
 #include "cli/cli.h"
 #include "core/ns_util.h"
 #include "run/run.h"
+#include "run/run_dir.h"
 
 static const char usage[] =
     "netspec train SPEC [-o RUN_DIR] [--set path=value]... [--threads N] [--resume RUN_DIR]\n"
-    "                     [--stop-after BATCHES] [--isa NAME]";
+    "                     [--stop-after BATCHES] [--isa NAME] [--json]";
 
 void cmd_train_help(void)
 {
@@ -22,12 +24,16 @@ void cmd_train_help(void)
            "model.nsm (weights, optimizer state and position, written every\n"
            "train.checkpoint_every epochs and at the end). The same spec, data and seed give\n"
            "the same model.nsm bytes on any number of threads.\n"
+           "With train.early_stopping, best.nsm keeps the checkpoint of the best epoch so far,\n"
+           "and the run ends with that epoch's weights in model.nsm (restore_best: false keeps\n"
+           "the last epoch's).\n"
            "Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume continues it to the\n"
            "same result as an uninterrupted run.\n"
            "A kill at any moment (SIGKILL, power loss) leaves whole files and the last\n"
            "checkpoint, which --resume continues.\n"
            "Exit status: 0 ok, 2 spec or usage error, 3 data error, 4 training diverged,\n"
-           "5 a file of the run could not be written (disk full: the last checkpoint is kept),\n"
+           "5 a file of the run cannot be written (disk full, no permission, a path in the way:\n"
+           "  the last checkpoint is kept),\n"
            "130/143 interrupted by SIGINT/SIGTERM (checkpoint saved).\n"
            "-o refuses a directory that holds files of anything but a netspec run; model.nsm\n"
            "records the hashes of spec.resolved.yaml and model.yaml, and --resume, eval,\n"
@@ -39,7 +45,10 @@ void cmd_train_help(void)
            CLI_ISA_HELP
            "      --resume DIR      continue the interrupted run in DIR (same SPEC and --set)\n"
            "      --stop-after N    pause after N batches of this session: save a checkpoint,\n"
-           "                        print the resume command and exit 0 (time-boxed training)\n",
+           "                        print the resume command and exit 0 (time-boxed training)\n"
+           "      --json            print one JSON object per line on stdout for each event:\n"
+           "                        start, every epoch, end (with the status and exit code);\n"
+           "                        what people read goes to stderr\n",
            usage);
 }
 
@@ -51,6 +60,7 @@ struct train_args {
     const char *resume_dir;
     int threads; /* 0 = not given */
     long long stop_after; /* 0 = not given */
+    bool json;
 };
 
 static bool parse_int_arg(const char *text, int *out)
@@ -93,15 +103,22 @@ static bool parse_args(struct ns_ctx *ctx, int argc, char **argv, struct train_a
                 cli_usage_error(ctx, usage, "--stop-after needs a whole number of batches above 0, not \"%s\"", v);
                 return false;
             }
+        } else if (!strcmp(argv[i], "--json")) {
+            a->json = true;
         } else if (missing) {
             cli_usage_error(ctx, usage, "%s needs a value", argv[i]);
             return false;
-        } else if (!cli_take_argument(ctx, usage, argv[i], &a->spec_path)) {
+        } else if (!cli_take_spec_argument(ctx, usage, argc, argv, i, &a->spec_path)) {
             return false;
         }
     }
     if (!a->spec_path) {
         cli_usage_error(ctx, usage, "no spec file given");
+        return false;
+    }
+    if ((a->out_dir && !*a->out_dir) || (a->resume_dir && !*a->resume_dir)) {
+        cli_usage_error(ctx, usage, "%s needs a directory name, not an empty string",
+                        a->out_dir && !*a->out_dir ? "-o" : "--resume");
         return false;
     }
     if (a->resume_dir && a->out_dir && strcmp(a->resume_dir, a->out_dir) != 0) {
@@ -153,6 +170,8 @@ static void restore_handlers(struct ns_ctx *ctx, const struct saved_handlers *ol
 struct train_ui {
     struct ns_ctx *ctx;
     const struct train_state *st;
+    FILE *human;           /* stdout, or stderr when stdout carries JSON events */
+    bool json;
     bool tty;
     bool bar_shown;
     double last_draw;
@@ -208,9 +227,42 @@ static void on_batch(void *user, const struct loop_batch_info *b)
     ui->bar_shown = true;
 }
 
+/* {"event": "epoch", ...}: metrics.csv's columns, then early stopping's view. */
+static void put_epoch_json(const struct train_ui *ui, const struct loop_epoch_info *e)
+{
+    const struct train_epoch *s = e->stats;
+    const char *metric = e->regression ? "rmse" : "accuracy";
+    struct ns_buf b = {0};
+    ns_buf_printf(&b, "{\"event\": \"epoch\", \"epoch\": %d, \"epochs\": %d, \"train_loss\": ", e->epoch + 1,
+                  e->epochs);
+    run_dir_json_put_number(&b, s->train_loss);
+    ns_buf_printf(&b, ", \"train_%s\": ", metric);
+    run_dir_json_put_number(&b, s->train_metric);
+    ns_buf_puts(&b, ", \"val_loss\": ");
+    run_dir_json_put_number(&b, e->has_validation ? s->val_loss : NAN);
+    ns_buf_printf(&b, ", \"val_%s\": ", metric);
+    run_dir_json_put_number(&b, e->has_validation ? s->val_metric : NAN);
+    ns_buf_puts(&b, ", \"lr\": ");
+    run_dir_json_put_number(&b, s->lr);
+    ns_buf_puts(&b, ", \"seconds\": ");
+    run_dir_json_put_number(&b, e->seconds);
+    ns_buf_puts(&b, ", \"images_per_s\": ");
+    run_dir_json_put_number(&b, e->images_per_s);
+    if (ui->st->es_best_epoch >= 0)
+        ns_buf_printf(&b, ", \"best_epoch\": %d", ui->st->es_best_epoch + 1);
+    ns_buf_printf(&b, ", \"stopping_early\": %s", e->stopping_early ? "true" : "false");
+    if (e->restored_epoch >= 0)
+        ns_buf_printf(&b, ", \"restored_epoch\": %d", e->restored_epoch + 1);
+    ns_buf_puts(&b, "}\n");
+    fputs(b.data, stdout);
+    fflush(stdout);
+    ns_buf_free(&b);
+}
+
 static void on_epoch(void *user, const struct loop_epoch_info *e)
 {
     struct train_ui *ui = user;
+    FILE *out = ui->human;
     if (ui->bar_shown) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
@@ -218,21 +270,26 @@ static void on_epoch(void *user, const struct loop_epoch_info *e)
     }
     const struct train_epoch *s = e->stats;
     int width = snprintf(NULL, 0, "%d", e->epochs);
-    printf("epoch %*d/%d", width, e->epoch + 1, e->epochs);
+    fprintf(out, "epoch %*d/%d", width, e->epoch + 1, e->epochs);
     if (e->regression) {
-        printf("  train mse %.5g rmse %.5g", s->train_loss, s->train_metric);
+        fprintf(out, "  train mse %.5g rmse %.5g", s->train_loss, s->train_metric);
         if (e->has_validation)
-            printf("  val mse %.5g rmse %.5g", s->val_loss, s->val_metric);
+            fprintf(out, "  val mse %.5g rmse %.5g", s->val_loss, s->val_metric);
     } else {
-        printf("  train loss %.4f acc %6.2f%%", s->train_loss, 100 * s->train_metric);
+        fprintf(out, "  train loss %.4f acc %6.2f%%", s->train_loss, 100 * s->train_metric);
         if (e->has_validation)
-            printf("  val loss %.4f acc %6.2f%%", s->val_loss, 100 * s->val_metric);
+            fprintf(out, "  val loss %.4f acc %6.2f%%", s->val_loss, 100 * s->val_metric);
     }
-    printf("  lr %.3g  %.1f s  %.0f img/s\n", s->lr, e->seconds, e->images_per_s);
+    fprintf(out, "  lr %.3g  %.1f s  %.0f img/s\n", s->lr, e->seconds, e->images_per_s);
     if (e->stopping_early)
-        printf("early stopping: no improvement for %d epochs (best at epoch %d)\n", ui->st->es_bad_epochs,
-               ui->st->es_best_epoch + 1);
-    fflush(stdout);
+        fprintf(out, "early stopping: no improvement for %d epochs (best at epoch %d)\n", ui->st->es_bad_epochs,
+                ui->st->es_best_epoch + 1);
+    if (e->restored_epoch >= 0)
+        fprintf(out, "early stopping: model.nsm holds the weights of epoch %d, the best (restore_best)\n",
+                e->restored_epoch + 1);
+    fflush(out);
+    if (ui->json)
+        put_epoch_json(ui, e);
 }
 
 /* ---- after the run ---- */
@@ -272,27 +329,93 @@ static char *resume_command(const struct train_args *a, const char *run_dir)
     return b.data;
 }
 
-static void print_start(const struct run *r, struct ns_ctx *ctx)
+static void print_start(FILE *out, const struct run *r, struct ns_ctx *ctx)
 {
     const struct trainset *d = &r->data;
-    printf("%s: %zu parameters; %zu training, %zu validation, %zu test samples; %d thread%s\n",
-           r->spec->name, r->g->trainable_params, d->train.count, d->validation.count, d->test.count,
-           ctx->threads, ctx->threads == 1 ? "" : "s");
+    fprintf(out, "%s: %zu parameters; %zu training, %zu validation, %zu test samples; %d thread%s\n",
+            r->spec->name, r->g->trainable_params, d->train.count, d->validation.count, d->test.count,
+            ctx->threads, ctx->threads == 1 ? "" : "s");
     if (d->skipped)
-        printf("skipped %zu unreadable image%s (data.on_error: skip)\n", d->skipped,
-               d->skipped == 1 ? "" : "s");
+        fprintf(out, "skipped %zu unreadable image%s (data.on_error: skip)\n", d->skipped,
+                d->skipped == 1 ? "" : "s");
     if (r->resumed)
-        printf("resuming %s at epoch %d, batch %d\n", r->dir, r->st.epoch + 1, r->st.batch);
-    fflush(stdout);
+        fprintf(out, "resuming %s at epoch %d, batch %d\n", r->dir, r->st.epoch + 1, r->st.batch);
+    fflush(out);
 }
 
-static void print_test(const struct run *r, const struct loop_eval *test)
+static void put_start_json(const struct run *r, struct ns_ctx *ctx)
+{
+    const struct trainset *d = &r->data;
+    struct ns_buf b = {0};
+    ns_buf_puts(&b, "{\"event\": \"start\", \"name\": ");
+    run_dir_json_put_string(&b, r->spec->name);
+    ns_buf_puts(&b, ", \"run\": ");
+    run_dir_json_put_string(&b, r->dir);
+    ns_buf_printf(&b, ", \"resumed\": %s, \"epoch\": %d, \"batch\": %d, \"epochs\": %d, \"parameters\": %zu, "
+                      "\"train\": %zu, \"validation\": %zu, \"test\": %zu, \"skipped\": %zu, \"threads\": %d}\n",
+                  r->resumed ? "true" : "false", r->st.epoch + 1, r->st.batch, r->spec->train.epochs,
+                  r->g->trainable_params, d->train.count, d->validation.count, d->test.count, d->skipped,
+                  ctx->threads);
+    fputs(b.data, stdout);
+    fflush(stdout);
+    ns_buf_free(&b);
+}
+
+static void print_test(FILE *out, const struct run *r, const struct loop_eval *test)
 {
     if (r->data.regression)
-        printf("test: mse %.5g  rmse %.5g  (%zu samples)\n", test->mse, test->rmse, test->count);
+        fprintf(out, "test: mse %.5g  rmse %.5g  (%zu samples)\n", test->mse, test->rmse, test->count);
     else
-        printf("test: loss %.4f  accuracy %.2f%%  (%zu samples)\n", test->loss, 100 * test->accuracy,
-               test->count);
+        fprintf(out, "test: loss %.4f  accuracy %.2f%%  (%zu samples)\n", test->loss, 100 * test->accuracy,
+                test->count);
+}
+
+/* {"event": "end", ...}: how the command ends, as its exit code says; the run's figures when
+ * a run was opened (r not NULL). */
+static void put_end_json(const struct run *r, const char *status, int rc, const struct loop_eval *test,
+                         const char *resume)
+{
+    struct ns_buf b = {0};
+    ns_buf_puts(&b, "{\"event\": \"end\", \"status\": ");
+    run_dir_json_put_string(&b, status);
+    ns_buf_printf(&b, ", \"exit\": %d, \"run\": ", rc);
+    if (r)
+        run_dir_json_put_string(&b, r->dir);
+    else
+        ns_buf_puts(&b, "null");
+    if (r) {
+        ns_buf_printf(&b, ", \"epochs\": %zu, \"stopped_early\": %s", r->st.history_count,
+                      r->st.stopped_early ? "true" : "false");
+        const struct spec_early_stopping *es = &r->spec->train.early_stopping;
+        if (es->patience > 0 && r->st.es_best_epoch >= 0 && r->st.finished)
+            ns_buf_printf(&b, ", \"best_epoch\": %d, \"weights_epoch\": %d", r->st.es_best_epoch + 1,
+                          es->restore_best ? r->st.es_best_epoch + 1 : (int)r->st.history_count);
+    }
+    ns_buf_puts(&b, ", \"test\": ");
+    if (r && test) {
+        ns_buf_printf(&b, "{\"count\": %zu, \"loss\": ", test->count);
+        run_dir_json_put_number(&b, test->loss);
+        if (r->data.regression) {
+            ns_buf_puts(&b, ", \"mse\": ");
+            run_dir_json_put_number(&b, test->mse);
+            ns_buf_puts(&b, ", \"rmse\": ");
+            run_dir_json_put_number(&b, test->rmse);
+        } else {
+            ns_buf_puts(&b, ", \"accuracy\": ");
+            run_dir_json_put_number(&b, test->accuracy);
+        }
+        ns_buf_puts(&b, "}");
+    } else {
+        ns_buf_puts(&b, "null");
+    }
+    if (resume) {
+        ns_buf_puts(&b, ", \"resume\": ");
+        run_dir_json_put_string(&b, resume);
+    }
+    ns_buf_puts(&b, "}\n");
+    fputs(b.data, stdout);
+    fflush(stdout);
+    ns_buf_free(&b);
 }
 
 int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
@@ -301,8 +424,16 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
     struct run r;
     memset(&r, 0, sizeof r);
     int rc = 2;
-    if (!parse_args(ctx, argc, argv, &a))
+    const char *status = "failed";
+    bool have_test = false;
+    struct loop_eval test;
+    char *cmd = NULL;
+    bool opened = false;
+    if (!parse_args(ctx, argc, argv, &a)) {
+        a.json = false; /* a usage error: the command never started */
         goto out;
+    }
+    FILE *human = a.json ? stderr : stdout;
     struct run_options opts = {.spec_path = a.spec_path, .sets = a.sets, .set_count = a.set_count,
                                .out_dir = a.resume_dir ? a.resume_dir : a.out_dir, .resume = a.resume_dir != NULL,
                                .threads = a.threads, .argc = argc, .argv = (const char *const *)argv};
@@ -310,60 +441,66 @@ int cmd_train(struct ns_ctx *ctx, int argc, char **argv)
         rc = (int)ns_diag_code(&ctx->diag);
         goto out;
     }
+    opened = true;
     if (r.st.finished && run_is_complete(&r)) {
-        printf("%s is complete (%zu epochs); nothing to resume\nrun: %s\n", r.dir, r.st.history_count, r.dir);
+        fprintf(human, "%s is complete (%zu epochs); nothing to resume\nrun: %s\n", r.dir, r.st.history_count, r.dir);
         rc = 0;
+        status = "complete";
         goto out;
     }
     if (r.st.finished)
-        printf("%s trained all its epochs but was stopped before its summary: writing it\n", r.dir);
+        fprintf(human, "%s trained all its epochs but was stopped before its summary: writing it\n", r.dir);
     else
-        print_start(&r, ctx);
+        print_start(human, &r, ctx);
+    if (a.json)
+        put_start_json(&r, ctx);
 
-    struct train_ui ui = {.ctx = ctx, .st = &r.st, .tty = ctx->progress_tty, .bar_epoch = -1,
-                          .stop_after = a.stop_after};
+    struct train_ui ui = {.ctx = ctx, .st = &r.st, .human = human, .json = a.json, .tty = ctx->progress_tty,
+                          .bar_epoch = -1, .stop_after = a.stop_after};
     struct loop_hooks hooks = {.user = &ui, .batch = on_batch, .epoch = on_epoch};
     struct saved_handlers old;
     install_handlers(ctx, &old);
-    enum loop_status status = run_train(ctx, &r, &hooks);
+    enum loop_status loop = run_train(ctx, &r, &hooks);
     int sig = train_signal;
     restore_handlers(ctx, &old);
     if (ui.bar_shown)
         fputs("\r\033[K", stderr);
-    switch (status) {
+    switch (loop) {
     case LOOP_FINISHED: {
-        struct loop_eval test;
-        bool has_test;
-        bool ok = run_finish(ctx, &r, &test, &has_test);
-        if (has_test) {
-            print_test(&r, &test);
-            loop_eval_free(&test);
-        }
-        printf("run: %s\n", r.dir);
-        fflush(stdout);
+        bool ok = run_finish(ctx, &r, &test, &have_test);
+        if (have_test)
+            print_test(human, &r, &test);
+        fprintf(human, "run: %s\n", r.dir);
+        fflush(human);
         rc = ok ? 0 : (int)ns_diag_code(&ctx->diag);
+        status = ok ? "complete" : "failed";
         break;
     }
     case LOOP_INTERRUPTED: {
         bool paused = ui.paused && sig == -1;
         run_stop(ctx, &r, paused ? "paused" : "interrupted");
-        char *cmd = resume_command(&a, r.dir);
-        const char *what = paused ? "paused" : "interrupted";
+        cmd = resume_command(&a, r.dir);
+        status = paused ? "paused" : "interrupted";
         if (r.st.batch)
-            fprintf(stderr, "%s: saved %s at epoch %d, batch %d\n", what, r.model_path, r.st.epoch + 1, r.st.batch);
+            fprintf(stderr, "%s: saved %s at epoch %d, batch %d\n", status, r.model_path, r.st.epoch + 1, r.st.batch);
         else
-            fprintf(stderr, "%s: saved %s before epoch %d\n", what, r.model_path, r.st.epoch + 1);
+            fprintf(stderr, "%s: saved %s before epoch %d\n", status, r.model_path, r.st.epoch + 1);
         fprintf(stderr, "resume with: %s\n", cmd);
-        free(cmd);
         rc = paused ? 0 : 128 + (sig > 0 ? sig : SIGINT);
         break;
     }
     case LOOP_FAILED:
         rc = (int)ns_diag_code(&ctx->diag);
-        run_stop(ctx, &r, rc == NS_ERR_DIVERGED ? "diverged" : "failed");
+        status = rc == NS_ERR_DIVERGED ? "diverged" : "failed";
+        run_stop(ctx, &r, status);
         break;
     }
 out:
+    if (a.json)
+        put_end_json(opened ? &r : NULL, status, rc, have_test ? &test : NULL, cmd);
+    if (have_test)
+        loop_eval_free(&test);
+    free(cmd);
     run_close(&r);
     free(a.sets);
     return rc;

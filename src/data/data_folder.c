@@ -16,11 +16,27 @@
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
 
+#include "core/ns_file.h"
 #include "core/ns_util.h"
 #include "data/data_error.h"
 
 /* A broken folder tends to break the same way everywhere: ten named files show the pattern. */
 enum { FOLDER_MAX_ERRORS = 10, FOLDER_HINT_NAMES = 20 };
+/* An image header's width and height are trusted only this far before stb allocates the
+ * decoded pixels: 2^25 pixels (8K video frames and 33-megapixel photos fit; up to 128 MiB a
+ * decode, one decode per thread), and at most 8 * 1032 pixels per byte of file (a 1-bit PNG
+ * through deflate at its limit; JPEG, BMP and PGM/PPM pack fewer). */
+#define FOLDER_IMAGE_MAX_PIXELS (1ull << 25)
+#define FOLDER_IMAGE_PIXELS_PER_BYTE (8ull * 1032ull)
+
+/* Why one image could not be read, kept per file by the worker threads and put into words by
+ * the main thread (strerror is not for threads). */
+struct image_status {
+    const char *stb; /* stb's reason (static text), or NULL */
+    int open_err;    /* ns_file.h: the file could not be opened as a regular file */
+    int w, h;        /* the header's size, when it is over the limits */
+    bool too_big;
+};
 
 static const char *const image_exts[] = {"png", "jpg", "jpeg", "bmp", "pgm", "ppm"};
 static const char ext_list[] = ".png .jpg .jpeg .bmp .pgm .ppm";
@@ -79,12 +95,6 @@ static bool is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static bool is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static char *join_path(const char *dir, const char *name)
 {
     size_t n = strlen(dir);
@@ -101,18 +111,29 @@ static bool list_class_dirs(struct ns_diag *diag, const struct data_folder_opts 
         return false;
     }
     struct dirent *e;
+    bool ok = true;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
         char *p = join_path(o->root, e->d_name);
-        if (is_dir(p))
+        if (is_dir(p) && !ns_text_is_clean_utf8(e->d_name)) {
+            /* A class name goes into model.yaml, manifest.json, eval's reports and the emitted
+             * C: it has to be text. */
+            char *shown = ns_path_printable(e->d_name);
+            data_error(diag, o->root_loc, o->root, "rename the folder: class names are its name, as UTF-8 text",
+                       "class folder \"%s\" in \"%s\" is not a UTF-8 name without control characters", shown,
+                       o->root);
+            free(shown);
+            ok = false;
+        } else if (is_dir(p)) {
             names_push(out, e->d_name);
+        }
         free(p);
     }
     closedir(d);
     if (out->count)
         qsort(out->names, out->count, sizeof *out->names, cmp_names);
-    return true;
+    return ok;
 }
 
 static struct ns_loc class_loc(const struct data_folder_opts *o, size_t i)
@@ -132,6 +153,14 @@ static bool choose_classes(struct ns_diag *diag, const struct data_folder_opts *
         if (dirs->count == 0) {
             data_error(diag, o->root_loc, o->root, "expected one sub-folder of images per class, e.g. ROOT/cat/1.png",
                        "\"%s\" has no class folders", o->root);
+            return false;
+        }
+        if (dirs->count == 1) {
+            /* One class is nothing to tell apart: training would report a meaningless accuracy. */
+            char *shown = ns_path_printable(dirs->names[0]);
+            data_error(diag, o->root_loc, o->root, "classification needs at least 2 classes: one sub-folder per class",
+                       "\"%s\" has 1 class folder (\"%s\")", o->root, shown);
+            free(shown);
             return false;
         }
         *classes = *dirs;
@@ -211,9 +240,20 @@ static size_t index_compact(struct data_folder_index *idx, const bool *ok)
 }
 
 /* Reports the failed files in index order (diag is not shared across threads). */
+static char *image_reason(const struct image_status *st)
+{
+    if (st->open_err)
+        return ns_xstrdup(ns_file_strerror(st->open_err));
+    if (st->too_big)
+        return ns_asprintf("its header declares %dx%d pixels, more than netspec decodes (at most %llu, and %llu "
+                           "per byte of the file)",
+                           st->w, st->h, FOLDER_IMAGE_MAX_PIXELS, FOLDER_IMAGE_PIXELS_PER_BYTE);
+    return ns_xstrdup(st->stb ? st->stb : "unknown error");
+}
+
 static void report_unreadable(struct ns_diag *diag, const struct data_folder_opts *o,
                               const struct data_folder_index *idx, const bool *ok,
-                              const char *const *reason, const char *verb)
+                              const struct image_status *status, const char *verb)
 {
     size_t failed = 0;
     for (size_t i = 0; i < idx->count; i++)
@@ -223,8 +263,11 @@ static void report_unreadable(struct ns_diag *diag, const struct data_folder_opt
         if (ok[i])
             continue;
         const char *hint = shown == 0 ? "data.on_error: skip leaves unreadable images out and counts them" : NULL;
-        data_error(diag, o->root_loc, idx->paths[i], hint, "cannot %s image \"%s\": %s", verb, idx->paths[i],
-                   reason[i] ? reason[i] : "unknown error");
+        char *why = image_reason(&status[i]), *path = ns_path_printable(idx->paths[i]);
+        data_error(diag, o->root_loc, path, hint, "cannot %s image \"%s\": %s",
+                   status[i].open_err || status[i].too_big ? "read" : verb, path, why);
+        free(why);
+        free(path);
         shown++;
     }
     if (failed > shown)
@@ -240,6 +283,30 @@ static bool check_opts(struct ns_diag *diag, const struct data_folder_opts *o)
         return false;
     }
     return true;
+}
+
+/* Opens an image (a regular file) and reads its header's size, within the limits. NULL with
+ * the reason in *st. Runs on worker threads. */
+static FILE *image_open(const char *path, int *w, int *h, int *comp, struct image_status *st)
+{
+    uint64_t size = 0;
+    FILE *f = ns_file_fopen_input(path, &size, &st->open_err);
+    if (!f)
+        return NULL;
+    if (!stbi_info_from_file(f, w, h, comp)) {
+        st->stb = stbi_failure_reason();
+        fclose(f);
+        return NULL;
+    }
+    uint64_t pixels = (uint64_t)*w * (uint64_t)*h;
+    if (pixels > FOLDER_IMAGE_MAX_PIXELS || pixels > size * FOLDER_IMAGE_PIXELS_PER_BYTE) {
+        st->too_big = true;
+        st->w = *w;
+        st->h = *h;
+        fclose(f);
+        return NULL;
+    }
+    return f;
 }
 
 bool data_folder_scan(struct ns_diag *diag, const struct data_folder_opts *o, bool verify,
@@ -273,12 +340,12 @@ bool data_folder_scan(struct ns_diag *diag, const struct data_folder_opts *o, bo
         while ((e = readdir(d)) != NULL) {
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                 continue;
-            char *p = is_image_name(e->d_name) ? join_path(dir, e->d_name) : NULL;
-            if (p && is_file(p))
+            /* Everything named like an image is one: a FIFO, device or folder by such a name
+             * is then refused (or skipped) with its reason instead of left out unsaid. */
+            if (is_image_name(e->d_name))
                 names_push(&files, e->d_name);
             else
                 idx.ignored++;
-            free(p);
         }
         closedir(d);
         if (files.count == 0) {
@@ -303,16 +370,17 @@ bool data_folder_scan(struct ns_diag *diag, const struct data_folder_opts *o, bo
     }
     if (ok && verify) {
         bool *good = ns_xcalloc(idx.count, sizeof *good);
-        const char **reason = ns_xcalloc(idx.count, sizeof *reason);
+        struct image_status *reason = ns_xcalloc(idx.count, sizeof *reason);
         long n = (long)idx.count;
         int threads = folder_threads(o->threads);
         /* Each file fills its own slot; stb keeps its failure reason per thread. */
 #pragma omp parallel for schedule(dynamic, 64) if (n > 64) num_threads(threads)
         for (long i = 0; i < n; i++) {
             int w, h, comp;
-            good[i] = stbi_info(idx.paths[i], &w, &h, &comp) != 0;
-            if (!good[i])
-                reason[i] = stbi_failure_reason();
+            FILE *f = image_open(idx.paths[i], &w, &h, &comp, &reason[i]);
+            good[i] = f != NULL;
+            if (f)
+                fclose(f);
         }
         if (o->skip_unreadable) {
             idx.skipped = index_compact(&idx, good);
@@ -377,15 +445,20 @@ bool data_folder_check(struct ns_diag *diag, const struct spec *spec, struct dat
     return data_folder_check_opts(diag, &o, out);
 }
 
-/* Decodes, converts and resizes one image into out (h, w, c); NULL or stb's reason. Runs on
- * worker threads, so it touches nothing shared. */
-static const char *decode_image(const char *path, int height, int width, int channels, uint8_t *out)
+/* Decodes, converts and resizes one image into out (h, w, c); false with the reason in *st.
+ * Runs on worker threads, so it touches nothing shared. */
+static bool decode_image(const char *path, int height, int width, int channels, uint8_t *out,
+                         struct image_status *st)
 {
     int w, h, comp;
-    unsigned char *img = stbi_load(path, &w, &h, &comp, channels); /* (h, w, channels) */
+    FILE *f = image_open(path, &w, &h, &comp, st);
+    if (!f)
+        return false;
+    unsigned char *img = stbi_load_from_file(f, &w, &h, &comp, channels); /* (h, w, channels) */
+    fclose(f);
     if (!img) {
-        const char *why = stbi_failure_reason();
-        return why ? why : "unknown error";
+        st->stb = stbi_failure_reason();
+        return false;
     }
     const unsigned char *src = img;
     unsigned char *resized = NULL;
@@ -394,14 +467,15 @@ static const char *decode_image(const char *path, int height, int width, int cha
         if (!resized || !stbir_resize_uint8(img, w, h, 0, resized, width, height, 0, channels)) {
             free(resized);
             stbi_image_free(img);
-            return "cannot resize (out of memory)";
+            st->stb = "cannot resize (out of memory)";
+            return false;
         }
         src = resized;
     }
     memcpy(out, src, (size_t)height * (size_t)width * (size_t)channels);
     free(resized);
     stbi_image_free(img);
-    return NULL;
+    return true;
 }
 
 bool data_folder_load_image(struct ns_diag *diag, struct ns_loc loc, const char *path, int height,
@@ -414,15 +488,19 @@ bool data_folder_load_image(struct ns_diag *diag, struct ns_loc loc, const char 
     }
     size_t n = (size_t)height * (size_t)width * (size_t)channels;
     uint8_t *px = ns_xmalloc(n);
-    const char *why = decode_image(path, height, width, channels, px);
-    for (size_t i = 0; !why && i < n; i++)
+    struct image_status st = {0};
+    bool ok = decode_image(path, height, width, channels, px, &st);
+    for (size_t i = 0; ok && i < n; i++)
         out[i] = (float)px[i];
     free(px);
-    if (why) {
-        data_error(diag, loc, path, NULL, "cannot decode image \"%s\": %s", path, why);
-        return false;
+    if (!ok) {
+        char *why = image_reason(&st), *shown = ns_path_printable(path);
+        data_error(diag, loc, shown, NULL, "cannot %s image \"%s\": %s", st.open_err || st.too_big ? "read" : "decode", shown,
+                   why);
+        free(why);
+        free(shown);
     }
-    return true;
+    return ok;
 }
 
 bool data_folder_load(struct ns_diag *diag, const struct data_folder_opts *o, struct dataset *out)
@@ -436,14 +514,12 @@ bool data_folder_load(struct ns_diag *diag, const struct data_folder_opts *o, st
     size_t sample = dataset_shape_size(shape);
     uint8_t *x = ns_xmalloc(idx.count * sample + 1); /* (count, h, w, c): pixels stay bytes */
     bool *good = ns_xcalloc(idx.count, sizeof *good);
-    const char **reason = ns_xcalloc(idx.count, sizeof *reason);
+    struct image_status *reason = ns_xcalloc(idx.count, sizeof *reason);
     long n = (long)idx.count;
     int threads = folder_threads(o->threads);
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
-    for (long i = 0; i < n; i++) {
-        reason[i] = decode_image(idx.paths[i], o->height, o->width, o->channels, x + (size_t)i * sample);
-        good[i] = reason[i] == NULL;
-    }
+    for (long i = 0; i < n; i++)
+        good[i] = decode_image(idx.paths[i], o->height, o->width, o->channels, x + (size_t)i * sample, &reason[i]);
     bool ok = true;
     size_t skipped = 0;
     if (o->skip_unreadable) {
@@ -494,7 +570,7 @@ static bool make_dir(struct ns_diag *diag, const char *path)
 {
     if (mkdir(path, 0777) == 0 || (errno == EEXIST && is_dir(path)))
         return true;
-    ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot create folder \"%s\": %s",
+    ns_diag_add(diag, NS_ERR_OUTPUT, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot create folder \"%s\": %s",
                 path, strerror(errno));
     return false;
 }
@@ -541,7 +617,7 @@ bool data_folder_write_pngs(struct ns_diag *diag, const struct dataset *ds, cons
         }
         char *path = ns_asprintf("%s/%06zu.png", dirs[label], i);
         if (!stbi_write_png(path, w, h, ch, px, w * ch)) {
-            ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot write \"%s\"", path);
+            ns_diag_add(diag, NS_ERR_OUTPUT, (struct ns_loc){path, 0, 0, 0}, NULL, "cannot write \"%s\"", path);
             ok = false;
         }
         free(path);

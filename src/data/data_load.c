@@ -103,7 +103,10 @@ static bool load_csv(struct ns_diag *diag, const struct spec *spec, struct data_
     struct data_csv_opts o;
     data_csv_opts_from_spec(spec, &o);
     struct dataset all = {0};
-    if (!data_csv_load(diag, spec_field_loc(spec, d->node, "train"), d->train_csv, &o, &all))
+    /* Regular files only, refused before the CSV reader opens them (a FIFO would block it). */
+    if (!data_check_input(diag, spec_field_loc(spec, d->node, "train"), d->train_csv)
+        || (d->test_csv && !data_check_input(diag, spec_field_loc(spec, d->node, "test"), d->test_csv))
+        || !data_csv_load(diag, spec_field_loc(spec, d->node, "train"), d->train_csv, &o, &all))
         return false;
     if (d->test_csv) {
         /* The test file is read as the training file was: its columns by name, its categories
@@ -308,7 +311,8 @@ bool data_load_other(struct ns_diag *diag, const struct spec *spec, int threads,
             o.class_count = o.regression ? 0 : class_count;
             o.class_names = NULL;
         }
-        return data_csv_load(diag, at_file, path, &o, out) && (!csv || data_csv_fill_recorded(csv, out));
+        return data_check_input(diag, at_file, path) && data_csv_load(diag, at_file, path, &o, out)
+               && (!csv || data_csv_fill_recorded(csv, out));
     }
     case DATA_IMAGE_FOLDER: {
         struct data_folder_opts o;

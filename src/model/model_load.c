@@ -1,5 +1,6 @@
 /* A trained run loaded back from its directory: the one path `eval` and `predict` share, so
  * both see the model exactly as training left it. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "train/checkpoint.h"
 #include "core/ns_file.h"
 #include "core/ns_sha256.h"
+#include "spec/spec_size.h"
 
 /* Listed classes in list order, else a folder's sorted sub-folders, else the label numbers:
  * the names trainset_load gives the same run. */
@@ -108,17 +110,52 @@ static void sha256_of_file(const char *path, char hex[65], bool *present)
         hex[0] = '\0';
 }
 
+/* model.nsm is read whole, and before the spec says how big the model is: a file larger than
+ * training could have held in memory (runtime.max_memory's automatic share) is not one. */
+static bool check_model_file(struct ns_ctx *ctx, const char *path)
+{
+    uint64_t size = 0;
+    int err = ns_file_check_input(path, &size);
+    double limit = model_memory_limit(&(struct spec){.runtime.max_memory = 0});
+    if (!err && (double)size <= limit)
+        return true;
+    char *shown = ns_path_printable(path);
+    if (err)
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0},
+                    "a run's model.nsm is the file `netspec train` wrote there", "cannot read %s: %s", shown,
+                    ns_file_strerror(err));
+    else {
+        char text[SPEC_SIZE_TEXT_MAX];
+        spec_size_format(limit, text);
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0},
+                    "a run's model.nsm is the file `netspec train` wrote there",
+                    "%s has %llu bytes, more than training can hold in memory here (%s)", shown,
+                    (unsigned long long)size, text);
+    }
+    free(shown);
+    return false;
+}
+
 bool model_verify_binding(struct ns_ctx *ctx, const char *run_dir)
 {
     static const char *const files[2] = {"spec.resolved.yaml", "model.yaml"};
     char recorded[2][65], actual[65];
     char *model_path = ns_path_join(run_dir, "model.nsm");
-    bool ok = checkpoint_read_binding(&ctx->diag, model_path, recorded[0], recorded[1]);
+    bool ok = check_model_file(ctx, model_path)
+              && checkpoint_read_binding(&ctx->diag, model_path, recorded[0], recorded[1]);
     for (int i = 0; ok && i < 2; i++) {
         char *path = ns_path_join(run_dir, files[i]);
+        const char *hint = "the files of a run directory belong together: restore the original, or train again";
+        int err = ns_file_check_input(path, NULL);
+        if (err && err != ENOENT) {
+            ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, hint, "cannot read %s: %s", path,
+                        ns_file_strerror(err));
+            ok = false;
+            free(path);
+            break;
+        }
         bool present;
         sha256_of_file(path, actual, &present);
-        const char *hint = "the files of a run directory belong together: restore the original, or train again";
         if (!present) {
             ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0}, hint,
                         "%s is missing: %s records the %s it was trained with", path, model_path, files[i]);
@@ -141,13 +178,18 @@ bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out)
     char *spec_path = ns_path_join(run_dir, "spec.resolved.yaml");
     char *model_path = ns_path_join(run_dir, "model.nsm");
     bool ok = false;
-    char *spec_text = ns_read_file(spec_path, 0, NULL, NULL);
-    bool is_run = spec_text != NULL;
-    free(spec_text);
-    if (!is_run) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){run_dir, 0, 0, 0},
-                    "give the directory `netspec train` wrote (runs/NAME by default)",
-                    "%s is not a run directory: it has no spec.resolved.yaml", run_dir);
+    int err = ns_file_check_input(spec_path, NULL);
+    if (err) {
+        char *shown = ns_path_printable(run_dir);
+        if (err == ENOENT || err == ENOTDIR)
+            ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){shown, 0, 0, 0},
+                        "give the directory `netspec train` wrote (runs/NAME by default)",
+                        "%s is not a run directory: it has no spec.resolved.yaml", shown);
+        else
+            ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){spec_path, 0, 0, 0},
+                        "give the directory `netspec train` wrote (runs/NAME by default)",
+                        "cannot read %s/spec.resolved.yaml: %s", shown, ns_file_strerror(err));
+        free(shown);
         goto out;
     }
     if (!model_verify_binding(ctx, run_dir))

@@ -6,6 +6,7 @@
 #include "model/model.h"
 #include "core/ns_util.h"
 #include "data/data_csv.h"
+#include "data/data_error.h"
 #include "data/data_folder.h"
 #include "data/data_idx.h"
 #include "data/data_load.h"
@@ -70,6 +71,9 @@ static bool probe_csv(struct ns_ctx *ctx, const struct spec *spec, struct model_
     bool regression = opts.regression;
     /* Tabular files are small; loading them is the only way to count the classes. */
     struct dataset train = {0};
+    if (!data_check_input(&ctx->diag, spec_field_loc(spec, d->node, "train"), d->train_csv)
+        || (d->test_csv && !data_check_input(&ctx->diag, spec_field_loc(spec, d->node, "test"), d->test_csv)))
+        return false;
     if (!data_csv_load(&ctx->diag, spec_field_loc(spec, d->node, "train"), d->train_csv, &opts, &train))
         return false;
     info->input = train.shape;
@@ -149,7 +153,7 @@ bool model_probe_data(struct ns_ctx *ctx, const struct spec *spec, struct model_
         ok = probe_folder(ctx, spec, info);
         break;
     }
-    if (!ok)
+    if (!ok || !spec_check_normalize(ctx, spec, info->input))
         return false;
     const struct spec_shape *want = &spec->model.input;
     if (want->rank && !same_shape(want, &info->input)) {

@@ -9,6 +9,7 @@ libnetspec_a_SOURCES += \
 	src/ops/op_avgpool2d.c \
 	src/ops/op_global_avgpool2d.c \
 	src/ops/op_flatten.c \
+	src/ops/op_reshape.c \
 	src/ops/op_dropout.c \
 	src/ops/op_batchnorm.c \
 	src/ops/op_activation.c \

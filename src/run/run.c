@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "core/ns_file.h"
@@ -36,7 +37,8 @@ static void sha256_text(const char *text, char hex[65])
 static bool run_owns_name(const char *name)
 {
     static const char *const names[] = {"spec.resolved.yaml", "model.yaml", "manifest.json",
-                                        "metrics.csv", "curves.svg", "summary.json", "model.nsm"};
+                                        "metrics.csv", "curves.svg", "summary.json", "model.nsm",
+                                        "best.nsm"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         size_t n = strlen(names[i]);
         /* NAME.tmp is what an interrupted atomic write leaves. */
@@ -55,7 +57,7 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
     if (stat(dir, &sb) != 0)
         return true;
     if (!S_ISDIR(sb.st_mode)) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc, "choose another directory with -o",
+        ns_diag_add(&ctx->diag, NS_ERR_OUTPUT, loc, "choose another directory with -o",
                     "%s exists and is not a directory", dir);
         return false;
     }
@@ -67,7 +69,7 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
     }
     DIR *d = opendir(dir);
     if (!d) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc, "choose another directory with -o",
+        ns_diag_add(&ctx->diag, NS_ERR_OUTPUT, loc, "choose another directory with -o",
                     "cannot read the directory %s: %s", dir, strerror(errno));
         return false;
     }
@@ -97,13 +99,56 @@ static bool fresh_dir_ok(struct ns_ctx *ctx, const char *dir, const char *model_
     return ok;
 }
 
+/* What the training loop would refuse once the split is known (loop.c says the same), said
+ * before the run directory exists: a split that leaves no training samples, or early stopping
+ * with a validation fraction too small to hold out any sample. */
+static bool splits_usable(struct ns_ctx *ctx, const struct run *r)
+{
+    const struct spec *spec = r->spec;
+    if (r->data.train.count == 0) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, spec_field_loc(spec, spec->data.node, "train"), NULL,
+                    "the training set is empty");
+        return false;
+    }
+    if (spec->train.early_stopping.patience > 0 && (!r->data.has_validation || r->data.validation.count == 0)) {
+        ns_diag_add(&ctx->diag, NS_ERR_SPEC, spec_field_loc(spec, spec->train.node, "early_stopping"),
+                    "set data.validation to a fraction that holds out at least one sample, or remove early_stopping",
+                    "early stopping watches the validation set, but the split leaves it empty (%zu training samples)",
+                    r->data.train.count);
+        return false;
+    }
+    return true;
+}
+
+/* A fresh run that failed before training began takes back what it wrote, and the directory
+ * when it made it (mkdir -p's parents stay): a run that never started leaves no run behind. */
+static void forget_fresh_dir(const char *dir, bool created)
+{
+    static const char *const names[] = {"spec.resolved.yaml", "model.yaml"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *path = ns_path_join(dir, names[i]);
+        char *tmp = ns_asprintf("%s.tmp", path);
+        unlink(path);
+        unlink(tmp);
+        free(tmp);
+        free(path);
+    }
+    if (created)
+        rmdir(dir);
+}
+
 /* Resume: the directory must hold this spec's run, bound to its files. */
 static bool resume_dir_ok(struct ns_ctx *ctx, struct run *r)
 {
     char *spec_file = ns_path_join(r->dir, "spec.resolved.yaml");
-    char *old = ns_read_file(spec_file, 0, NULL, NULL);
+    int err = 0;
+    char *old = ns_file_read_input(spec_file, SPEC_TREE_MAX_BYTES, NULL, &err);
     bool ok = true;
-    if (!old || !file_exists(r->model_path)) {
+    if (!old && err != ENOENT && err != ENOTDIR) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){spec_file, 0, 0, 0}, NULL, "cannot read %s: %s",
+                    spec_file, ns_file_strerror(err));
+        ok = false;
+    } else if (!old || !file_exists(r->model_path)) {
         ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){r->dir, 0, 0, 0}, "start a new run without --resume",
                     "%s holds no run to resume (it needs spec.resolved.yaml and model.nsm)", r->dir);
         ok = false;
@@ -171,7 +216,7 @@ static bool bind_model_files(struct ns_ctx *ctx, struct run *r)
     char *path = ns_path_join(r->dir, "model.yaml");
     bool ok = true;
     if (r->resumed) {
-        char *old = ns_read_file(path, 0, NULL, NULL);
+        char *old = ns_file_read_input(path, SPEC_TREE_MAX_BYTES, NULL, NULL);
         if (!old || strcmp(old, text) != 0) {
             ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0},
                         "restore the run's model.yaml, or start a new run",
@@ -298,17 +343,26 @@ bool run_open(struct ns_ctx *ctx, const struct run_options *o, struct run *r)
     r->resolved = spec_resolve_yaml(r->spec);
     if (r->resumed ? !resume_dir_ok(ctx, r) : !fresh_dir_ok(ctx, r->dir, r->model_path))
         return false;
-    if (!trainset_load(ctx, r->spec, r->info.class_count, &r->data))
+    /* Reading and hashing every input comes first: a data error leaves no directory. */
+    if (!trainset_load(ctx, r->spec, r->info.class_count, &r->data) || !splits_usable(ctx, r) || !hash_data(ctx, r))
         return false;
+    bool created = false;
     if (!r->resumed) {
+        struct stat sb;
+        created = stat(r->dir, &sb) != 0;
         char *spec_file = ns_path_join(r->dir, "spec.resolved.yaml");
         bool ok = run_dir_make(&ctx->diag, r->dir) && ns_file_replace_text(&ctx->diag, spec_file, r->resolved);
         free(spec_file);
-        if (!ok)
+        if (!ok) {
+            forget_fresh_dir(r->dir, created);
             return false;
+        }
     }
-    if (!bind_model_files(ctx, r) || !hash_data(ctx, r) || !load_state(ctx, r))
+    if (!bind_model_files(ctx, r) || !load_state(ctx, r)) {
+        if (!r->resumed)
+            forget_fresh_dir(r->dir, created);
         return false;
+    }
     fill_manifest(ctx, r, o);
     return true;
 }
@@ -364,7 +418,9 @@ static bool write_summary(struct ns_ctx *ctx, struct run *r, const struct loop_e
     if (r->spec->train.early_stopping.patience > 0 && st->es_best_epoch >= 0) {
         ns_buf_printf(&b, "  \"early_stopping\": {\"best_epoch\": %d, \"best\": ", st->es_best_epoch + 1);
         run_dir_json_put_number(&b, st->es_best);
-        ns_buf_printf(&b, ", \"epochs_without_improvement\": %d},\n", st->es_bad_epochs);
+        bool best_weights = r->spec->train.early_stopping.restore_best;
+        ns_buf_printf(&b, ", \"epochs_without_improvement\": %d, \"weights_epoch\": %d},\n", st->es_bad_epochs,
+                      best_weights ? st->es_best_epoch + 1 : (int)st->history_count);
     }
     if (st->history_count) {
         const struct train_epoch *e = &st->history[st->history_count - 1];

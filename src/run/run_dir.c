@@ -15,6 +15,11 @@
 
 bool run_dir_make(struct ns_diag *diag, const char *dir)
 {
+    if (!*dir) {
+        ns_diag_add(diag, NS_ERR_SPEC, (struct ns_loc){"netspec", 0, 0, 0}, "name a directory, e.g. -o runs/x",
+                    "the output directory is an empty string");
+        return false;
+    }
     char *p = ns_xstrdup(dir);
     size_t len = strlen(p);
     for (size_t i = 1; i <= len; i++) {
@@ -23,8 +28,8 @@ bool run_dir_make(struct ns_diag *diag, const char *dir)
         char keep = p[i];
         p[i] = '\0';
         if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){dir, 0, 0, 0}, NULL,
-                        "cannot create the run directory %s: %s", p, strerror(errno));
+            ns_diag_add(diag, NS_ERR_OUTPUT, (struct ns_loc){dir, 0, 0, 0}, NULL,
+                        "cannot create the directory %s: %s", p, strerror(errno));
             free(p);
             return false;
         }
@@ -33,7 +38,7 @@ bool run_dir_make(struct ns_diag *diag, const char *dir)
     free(p);
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){dir, 0, 0, 0}, NULL,
+        ns_diag_add(diag, NS_ERR_OUTPUT, (struct ns_loc){dir, 0, 0, 0}, "choose another directory",
                     "%s exists and is not a directory", dir);
         return false;
     }
@@ -88,16 +93,18 @@ bool run_dir_hash_files(struct ns_diag *diag, const struct trainset_files *list,
     bool ok = true;
     for (size_t i = 0; i < list->count; i++) {
         files[i].path = ns_xstrdup(list->paths[i]);
-        struct stat sb;
+        uint64_t size = 0;
         uint8_t digest[32];
-        int err = 0;
-        if (stat(list->paths[i], &sb) != 0 || !ns_sha256_file(list->paths[i], digest, &err)) {
+        int err = ns_file_check_input(list->paths[i], &size);
+        if (err || !ns_sha256_file(list->paths[i], digest, &err)) {
+            char *shown = ns_path_printable(list->paths[i]);
             ns_diag_add(diag, NS_ERR_DATA, (struct ns_loc){list->paths[i], 0, 0, 0}, NULL,
-                        "cannot read the data file %s: %s", list->paths[i], strerror(err ? err : errno));
+                        "cannot read the data file %s: %s", shown, ns_file_strerror(err ? err : EIO));
+            free(shown);
             ok = false;
             continue;
         }
-        files[i].bytes = (uint64_t)sb.st_size;
+        files[i].bytes = size;
         ns_sha256_hex(digest, files[i].sha256);
     }
     *out = files;
@@ -255,7 +262,7 @@ bool run_dir_metrics_begin(struct ns_diag *diag, const char *dir, bool regressio
     const char *metric = regression ? "rmse" : "accuracy";
     struct ns_buf b = {0};
     ns_buf_printf(&b, "epoch,train_loss,train_%s,val_loss,val_%s,lr,seconds,images_per_s\n", metric, metric);
-    char *old = keep_rows ? ns_read_file(path, 0, NULL, NULL) : NULL;
+    char *old = keep_rows ? ns_file_read_input(path, 0, NULL, NULL) : NULL;
     if (old) {
         /* Keep the old header's rows up to keep_rows: the epochs the checkpoint holds. */
         const char *line = strchr(old, '\n');
@@ -278,7 +285,7 @@ bool run_dir_metrics_append(struct ns_diag *diag, const char *dir, int epoch, co
                            double seconds, double images_per_s)
 {
     char *path = ns_path_join(dir, "metrics.csv");
-    char *old = ns_read_file(path, 0, NULL, NULL);
+    char *old = ns_file_read_input(path, 0, NULL, NULL);
     struct ns_buf b = {0};
     ns_buf_puts(&b, old ? old : "");
     free(old);

@@ -175,6 +175,7 @@ struct spec_early_stopping {
     int patience; /* 0 = off */
     int metric;   /* enum spec_metric */
     double min_delta;
+    bool restore_best; /* end with the best epoch's weights, not the last's */
 };
 
 struct spec_train {
@@ -214,6 +215,11 @@ struct spec *spec_load(struct ns_ctx *ctx, const struct spec_layer_catalog *cata
 /* Validates an already merged tree (the part of spec_load after extends and --set). */
 struct spec *spec_from_tree(struct ns_ctx *ctx, const struct spec_layer_catalog *catalog, const char *path,
                             const struct spec_node *root);
+
+/* normalize.mean and std against the shape the data gives (one value, or one per channel of
+ * [h, w, c], or one per feature of [n]): a spec error at the list, wherever it was written,
+ * file line or --set argument. model_probe_data runs it, so check and train agree. */
+bool spec_check_normalize(struct ns_ctx *ctx, const struct spec *spec, struct spec_shape input);
 
 /* Where `key` of a section was written: the value's place, else the section's, else the file. */
 struct ns_loc spec_field_loc(const struct spec *spec, const struct spec_node *section, const char *key);

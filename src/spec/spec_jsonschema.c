@@ -10,6 +10,7 @@
 #include "spec/spec.h"
 #include "spec/spec_resolve.h"
 #include "spec/spec_schema.h"
+#include "spec/spec_size.h"
 
 /* The schema is built as a small JSON tree first, so the printer alone decides layout and
  * commas. Everything lives in one arena freed at the end. */
@@ -280,6 +281,17 @@ static struct jv *const_schema(struct jctx *j, const char *value)
     return v;
 }
 
+/* A string, path or name: netspec reads the text of any scalar but null, so `name: 5` and
+ * `classes: [0, 1]` are names; YAML calls them numbers or booleans. */
+static struct jv *text_schema(struct jctx *j)
+{
+    static const char *const scalars[] = {"string", "number", "boolean", NULL};
+    struct jv *v = jv_new(j, JV_OBJECT);
+    jv_set(j, v, "type", jv_string_array(j, scalars));
+    jv_set(j, v, "minLength", jv_int(j, 1));
+    return v;
+}
+
 static struct jv *int_array_schema(struct jctx *j, const struct schema_field *f, int n)
 {
     struct jv *v = jv_new(j, JV_OBJECT);
@@ -290,16 +302,21 @@ static struct jv *int_array_schema(struct jctx *j, const struct schema_field *f,
     return v;
 }
 
+static struct jv *number_type(struct jctx *j)
+{
+    struct jv *v = jv_new(j, JV_OBJECT);
+    jv_set_string(j, v, "type", "number");
+    return v;
+}
+
 /* A scalar or a list of them (SCHEMA_NAMES, SCHEMA_FLOATS); the range counts items. */
-static struct jv *one_or_list_schema(struct jctx *j, const struct schema_field *f, const char *type)
+static struct jv *one_or_list_schema(struct jctx *j, const struct schema_field *f, struct jv *(*scalar)(struct jctx *))
 {
     struct jv *any = jv_new(j, JV_ARRAY);
-    struct jv *one = jv_push(j, any, jv_new(j, JV_OBJECT));
-    jv_set_string(j, one, "type", type);
+    jv_push(j, any, scalar(j));
     struct jv *list = jv_push(j, any, jv_new(j, JV_OBJECT));
     jv_set_string(j, list, "type", "array");
-    struct jv *item = jv_set(j, list, "items", jv_new(j, JV_OBJECT));
-    jv_set_string(j, item, "type", type);
+    jv_set(j, list, "items", scalar(j));
     if (has_range(f)) {
         jv_set(j, list, "minItems", jv_int(j, (long long)f->min));
         jv_set(j, list, "maxItems", jv_int(j, (long long)f->max));
@@ -313,8 +330,233 @@ static void add_all(struct jctx *j, struct jv *dst, const struct jv *src)
         jv_set(j, dst, src->keys[i], src->items[i]);
 }
 
+static bool section_requires_keys(const struct schema_section *s)
+{
+    for (size_t i = 0; i < s->field_count; i++)
+        if (s->fields[i].required)
+            return true;
+    return false;
+}
+
 static struct jv *section_schema(struct jctx *j, const struct schema_section *s, bool partial);
 static struct jv *variant_schema(struct jctx *j, const struct schema_variant *v, bool partial);
+
+/* ---- the validator's rules beyond each key's type and range ----
+ *
+ * spec_validate.c's check_cross_rules and the ops' check functions refuse values the table's
+ * ranges allow. These functions say the same in JSON Schema where it can, keyed by the section
+ * and key the rule is about; tests/test_schema.c runs a corpus of specs through netspec and a
+ * JSON Schema validator and fails when they disagree on anything but the rules its corpus
+ * lists as beyond JSON Schema (references between layers, sums of fields, the data). */
+
+/* A property's schema inside an object schema built by object_schema, or NULL. */
+static struct jv *property(struct jv *object, const char *key)
+{
+    struct jv *props = object ? jv_get(object, "properties") : NULL;
+    return props ? jv_get(props, key) : NULL;
+}
+
+/* obj[key] = value, in place when obj has the key. */
+static void jv_put(struct jctx *j, struct jv *obj, const char *key, struct jv *value)
+{
+    for (size_t i = 0; i < obj->count; i++)
+        if (!strcmp(obj->keys[i], key)) {
+            obj->items[i] = value;
+            return;
+        }
+    jv_set(j, obj, key, value);
+}
+
+/* Adds `rule` to the object's "allOf". */
+static void add_rule(struct jctx *j, struct jv *obj, struct jv *rule)
+{
+    struct jv *all = jv_get(obj, "allOf");
+    if (!all)
+        all = jv_set(j, obj, "allOf", jv_new(j, JV_ARRAY));
+    jv_push(j, all, rule);
+}
+
+/* {"type": "object", "required": [key], "properties": {key: value}}: an object that has `key`
+ * and whose value is `value`, for the "if" of a rule. */
+static struct jv *has_key(struct jctx *j, const char *key, struct jv *value)
+{
+    struct jv *v = jv_new(j, JV_OBJECT);
+    jv_set_string(j, v, "type", "object");
+    struct jv *req = jv_set(j, v, "required", jv_new(j, JV_ARRAY));
+    jv_push(j, req, jv_string(j, key));
+    jv_set(j, jv_set(j, v, "properties", jv_new(j, JV_OBJECT)), key, value);
+    return v;
+}
+
+static struct jv *if_then(struct jctx *j, struct jv *cond, struct jv *then)
+{
+    struct jv *v = jv_new(j, JV_OBJECT);
+    jv_set(j, v, "if", cond);
+    jv_set(j, v, "then", then);
+    return v;
+}
+
+/* Every number the schema `v` (a number, or anyOf number and list of numbers) lets through
+ * must be greater than `bound`. */
+static void numbers_above(struct jctx *j, struct jv *v, double bound)
+{
+    struct jv *forms = jv_get(v, "anyOf");
+    if (!forms) {
+        jv_put(j, v, "exclusiveMinimum", jv_double(j, bound));
+        return;
+    }
+    for (size_t i = 0; i < forms->count; i++) {
+        struct jv *form = forms->items[i];
+        struct jv *items = jv_get(form, "items");
+        jv_put(j, items ? items : form, "exclusiveMinimum", jv_double(j, bound));
+    }
+}
+
+/* The plain-file-name rule of the run's name (spec_validate.c name_is_plain): not . or .., no
+ * slash, backslash or control character. */
+static const char run_name_pattern[] = "^(?!\\.\\.?$)[^/\\\\\\x00-\\x1f\\x7f]+$";
+
+static void refine_field(struct jctx *j, const struct schema_section *owner, const struct schema_field *f,
+                         struct jv *v)
+{
+    if (!strcmp(owner->name, "dropout") && !strcmp(f->key, "rate")) {
+        /* dropout_check: a rate of 1 drops every input. */
+        for (size_t i = 0; i < v->count; i++)
+            if (!strcmp(v->keys[i], "maximum"))
+                v->keys[i] = "exclusiveMaximum";
+    } else if (!strcmp(owner->name, "normalize (fixed)") && !strcmp(f->key, "std")) {
+        numbers_above(j, v, 0); /* check_cross_rules: each std > 0 */
+    } else if (owner == &spec_schema_root && !strcmp(f->key, "name")) {
+        struct jv *forms = jv_new(j, JV_ARRAY);
+        struct jv *text = jv_push(j, forms, jv_new(j, JV_OBJECT));
+        jv_set_string(j, text, "type", "string");
+        jv_set_string(j, text, "pattern", run_name_pattern);
+        static const char *const others[] = {"number", "boolean", NULL};
+        jv_set(j, jv_push(j, forms, jv_new(j, JV_OBJECT)), "type", jv_string_array(j, others));
+        for (size_t i = 0; i < v->count; i++)
+            if (!strcmp(v->keys[i], "type")) {
+                v->keys[i] = "anyOf";
+                v->items[i] = forms;
+            }
+    }
+}
+
+/* A list of exactly n numbers, or one number when n is 1 (a number counts as one value). */
+static struct jv *count_of(struct jctx *j, int n)
+{
+    struct jv *list = jv_new(j, JV_OBJECT);
+    jv_set_string(j, list, "type", "array");
+    jv_set(j, list, "minItems", jv_int(j, n));
+    jv_set(j, list, "maxItems", jv_int(j, n));
+    if (n != 1)
+        return list;
+    struct jv *v = jv_new(j, JV_OBJECT);
+    struct jv *forms = jv_set(j, v, "anyOf", jv_new(j, JV_ARRAY));
+    jv_push(j, forms, number_type(j));
+    jv_push(j, forms, list);
+    return v;
+}
+
+static void refine_section(struct jctx *j, const struct schema_section *s, struct jv *v, bool partial)
+{
+    if (!strcmp(s->name, "normalize (fixed)")) {
+        /* check_cross_rules: std gives as many values as mean, when both are written. JSON
+         * Schema cannot compare two lengths, so each count is a rule of its own: counts up to
+         * NORMALIZE_COUNT_RULES (every image's channels, small tables); longer lists are
+         * checked by netspec alone. */
+        enum { NORMALIZE_COUNT_RULES = 16 };
+        const struct schema_field *mean = schema_find(s, "mean");
+        int top = mean && (int)mean->max < NORMALIZE_COUNT_RULES ? (int)mean->max : NORMALIZE_COUNT_RULES;
+        for (int n = mean ? (int)mean->min : 1; mean && schema_find(s, "std") && n <= top; n++) {
+            struct jv *cond = has_key(j, "mean", count_of(j, n));
+            jv_push(j, jv_get(cond, "required"), jv_string(j, "std"));
+            struct jv *then = jv_new(j, JV_OBJECT);
+            jv_set(j, jv_set(j, then, "properties", jv_new(j, JV_OBJECT)), "std", count_of(j, n));
+            add_rule(j, v, if_then(j, cond, then));
+        }
+    } else if (!strcmp(s->name, "optimizer (sgd)") && !partial && schema_find(s, "nesterov")) {
+        /* check_cross_rules: nesterov needs momentum above 0, which may come from a base spec
+         * in the partial form. */
+        struct jv *yes = jv_new(j, JV_OBJECT);
+        jv_set(j, yes, "const", jv_bool(j, true));
+        struct jv *then = has_key(j, "momentum", jv_new(j, JV_OBJECT));
+        jv_set(j, jv_get(jv_get(then, "properties"), "momentum"), "exclusiveMinimum", jv_double(j, 0));
+        add_rule(j, v, if_then(j, has_key(j, "nesterov", yes), then));
+    } else if (!strcmp(s->name, "data (image_folder)")) {
+        /* folder_split_parts: a test or validation folder replaces that part of root's split,
+         * which may then only be written as 0. */
+        static const char *const parts[] = {"test", "validation"};
+        struct jv *split = property(v, "split");
+        for (int i = 0; i < 2 && split; i++) {
+            if (!property(v, parts[i]) || !property(split, parts[i]))
+                continue;
+            struct jv *zero = jv_new(j, JV_OBJECT);
+            jv_set(j, zero, "const", jv_int(j, 0));
+            struct jv *then = jv_new(j, JV_OBJECT);
+            struct jv *split_props = jv_set(j, jv_set(j, jv_set(j, then, "properties", jv_new(j, JV_OBJECT)), "split",
+                                                      jv_new(j, JV_OBJECT)),
+                                            "properties", jv_new(j, JV_OBJECT));
+            jv_set(j, split_props, parts[i], zero);
+            add_rule(j, v, if_then(j, has_key(j, parts[i], jv_new(j, JV_OBJECT)), then));
+        }
+    } else if (!strcmp(s->name, "data (csv)")) {
+        /* check_cross_rules: augment flips and crops images; a CSV row may only keep them off. */
+        struct jv *augment = property(v, "augment");
+        if (augment && property(augment, "hflip") && property(augment, "random_crop")) {
+            struct jv *off = jv_new(j, JV_OBJECT);
+            struct jv *props = jv_set(j, off, "properties", jv_new(j, JV_OBJECT));
+            jv_set(j, jv_set(j, props, "hflip", jv_new(j, JV_OBJECT)), "const", jv_bool(j, false));
+            jv_set(j, jv_set(j, props, "random_crop", jv_new(j, JV_OBJECT)), "const", jv_int(j, 0));
+            add_rule(j, augment, off);
+        }
+    }
+}
+
+/* The whole spec's rules across sections (check_cross_rules), for the strict form. */
+static void add_cross_section_rules(struct jctx *j, struct jv *spec)
+{
+    const struct schema_field *data = schema_find(&spec_schema_root, "data");
+    const struct schema_field *loss = schema_find(&spec_schema_root, "loss");
+    const struct schema_field *task = data ? schema_find(data->variant->cases[DATA_CSV], "task") : NULL;
+    if (task && loss) {
+        /* CSV regression needs the mse loss. */
+        const char *mse = loss->variant->tag_names[LOSS_MSE];
+        struct jv *csv = has_key(j, data->variant->tag_key, const_schema(j, data->variant->tag_names[DATA_CSV]));
+        jv_push(j, jv_get(csv, "required"), jv_string(j, task->key));
+        jv_set(j, jv_get(csv, "properties"), task->key, const_schema(j, task->names[TASK_REGRESSION]));
+        struct jv *then = jv_new(j, JV_OBJECT);
+        struct jv *forms = jv_new(j, JV_ARRAY);
+        jv_push(j, forms, const_schema(j, mse));
+        jv_push(j, forms, has_key(j, loss->variant->tag_key, const_schema(j, mse)));
+        jv_set(j, jv_set(j, jv_set(j, then, "properties", jv_new(j, JV_OBJECT)), loss->key, jv_new(j, JV_OBJECT)),
+               "anyOf", forms);
+        add_rule(j, spec, if_then(j, has_key(j, data->key, csv), then));
+    }
+    /* Early stopping watches the validation set: with patience above 0, an image folder has a
+     * validation folder, or the fraction held out for it (data.validation, or
+     * data.split.validation of image folders) is above 0. */
+    struct jv *patience = jv_new(j, JV_OBJECT);
+    jv_set_string(j, patience, "type", "integer");
+    jv_set(j, patience, "minimum", jv_int(j, 1));
+    struct jv *watching = has_key(j, "train", has_key(j, "early_stopping", has_key(j, "patience", patience)));
+    struct jv *above = jv_new(j, JV_OBJECT);
+    jv_set(j, above, "exclusiveMinimum", jv_double(j, 0));
+    struct jv *then = jv_new(j, JV_OBJECT);
+    struct jv *data_forms = jv_set(j, jv_set(j, jv_set(j, then, "properties", jv_new(j, JV_OBJECT)), "data",
+                                             jv_new(j, JV_OBJECT)),
+                                   "anyOf", jv_new(j, JV_ARRAY));
+    if (data && schema_find(data->variant->cases[DATA_IMAGE_FOLDER], "validation")) {
+        struct jv *folder = jv_push(j, data_forms,
+                                    has_key(j, data->variant->tag_key,
+                                            const_schema(j, data->variant->tag_names[DATA_IMAGE_FOLDER])));
+        jv_push(j, jv_get(folder, "required"), jv_string(j, "validation"));
+    }
+    struct jv *data_props = jv_set(j, jv_push(j, data_forms, jv_new(j, JV_OBJECT)), "properties", jv_new(j, JV_OBJECT));
+    jv_set(j, data_props, "validation", above);
+    jv_set(j, jv_set(j, jv_set(j, data_props, "split", jv_new(j, JV_OBJECT)), "properties", jv_new(j, JV_OBJECT)),
+           "validation", above);
+    add_rule(j, spec, if_then(j, watching, then));
+}
 
 static struct jv *field_schema(struct jctx *j, const struct schema_section *owner, const struct schema_field *f,
                                bool partial)
@@ -342,9 +584,13 @@ static struct jv *field_schema(struct jctx *j, const struct schema_section *owne
         struct jv *bytes = jv_push(j, any, jv_new(j, JV_OBJECT));
         jv_set_string(j, bytes, "type", "integer");
         jv_set(j, bytes, "minimum", jv_int(j, 1));
+        jv_set(j, bytes, "maximum", jv_int(j, SPEC_SIZE_MAX));
+        /* spec_size_parse: whole bytes, or a number and a unit; not zero (a size below one
+         * byte, such as 0.5B, is beyond a pattern). */
         struct jv *text = jv_push(j, any, jv_new(j, JV_OBJECT));
         jv_set_string(j, text, "type", "string");
-        jv_set_string(j, text, "pattern", "^[0-9]+(\\.[0-9]+)? ?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$");
+        jv_set_string(j, text, "pattern",
+                      "^(?=[0-9.]*[1-9])([0-9]+|[0-9]+(\\.[0-9]+)? ?(B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB))$");
         if (f->auto_ok)
             jv_push(j, any, const_schema(j, "auto"));
         break;
@@ -357,7 +603,7 @@ static struct jv *field_schema(struct jctx *j, const struct schema_section *owne
         break;
     case SCHEMA_STRING:
     case SCHEMA_PATH:
-        jv_set_string(j, v, "type", "string");
+        add_all(j, v, text_schema(j));
         break;
     case SCHEMA_ENUM:
         jv_set_string(j, v, "type", "string");
@@ -385,13 +631,19 @@ static struct jv *field_schema(struct jctx *j, const struct schema_section *owne
         break;
     }
     case SCHEMA_NAMES:
-        any = one_or_list_schema(j, f, "string");
+        any = one_or_list_schema(j, f, text_schema);
         break;
     case SCHEMA_FLOATS:
-        any = one_or_list_schema(j, f, "number");
+        any = one_or_list_schema(j, f, number_type);
         break;
     case SCHEMA_SECTION:
         add_all(j, v, section_schema(j, f->section, partial));
+        /* A section written with no value is an empty one (`train:`): fine where every key
+         * may be left out. */
+        if (partial || !section_requires_keys(f->section)) {
+            static const char *const object_or_null[] = {"object", "null", NULL};
+            jv_put(j, v, "type", jv_string_array(j, object_or_null));
+        }
         break;
     case SCHEMA_VARIANT:
         add_all(j, v, variant_schema(j, f->variant, partial));
@@ -409,6 +661,7 @@ static struct jv *field_schema(struct jctx *j, const struct schema_section *owne
         jv_set(j, v, "anyOf", any);
     if (f->def)
         jv_set(j, v, "default", default_json(j, f));
+    refine_field(j, owner, f, v);
     return v;
 }
 
@@ -441,6 +694,7 @@ static struct jv *object_schema(struct jctx *j, const struct schema_section *s, 
     if (required->count)
         jv_set(j, v, "required", required);
     jv_set(j, v, "properties", props);
+    refine_section(j, s, v, partial);
     return v;
 }
 
@@ -468,6 +722,14 @@ static struct jv *variant_schema(struct jctx *j, const struct schema_variant *va
         struct jv *c = jv_push(j, cases, jv_new(j, JV_OBJECT));
         jv_set_string(j, c, "title", s->name);
         add_all(j, c, object_schema(j, s, partial, var->tag_key, var->tag_names[i], !is_default));
+    }
+    /* No value (`optimizer:`) is the default case with every default. */
+    if (var->default_tag || partial) {
+        struct jv *c = jv_push(j, cases, jv_new(j, JV_OBJECT));
+        jv_set(j, c, "description",
+               jv_string(j, var->default_tag ? ns_arena_printf(&j->arena, "no value: %s with every default", var->default_tag)
+                                             : "no value: the base spec's"));
+        jv_set_string(j, c, "type", "null");
     }
     /* A partial spec may leave the tag to its base, so more than one case can match. */
     jv_set(j, v, partial ? "anyOf" : "oneOf", cases);
@@ -525,9 +787,14 @@ static struct jv *op_schema(struct jctx *j, const struct spec_layer_type *op)
     struct jv *pprops = jv_get(params, "properties");
     struct jv *name = jv_set(j, pprops, "name", jv_new(j, JV_OBJECT));
     jv_set_string(j, name, "description", name_doc);
-    jv_set_string(j, name, "type", "string");
-    /* The validator's rule for layer names ("input" is reserved besides). */
-    jv_set_string(j, name, "pattern", "^[A-Za-z_][A-Za-z0-9_.-]*$");
+    /* The validator's rule for layer names, "input" reserved; a YAML boolean is the name
+     * "true" or "false" to netspec. */
+    struct jv *name_forms = jv_set(j, name, "anyOf", jv_new(j, JV_ARRAY));
+    struct jv *text = jv_push(j, name_forms, jv_new(j, JV_OBJECT));
+    jv_set_string(j, text, "type", "string");
+    jv_set_string(j, text, "pattern", "^[A-Za-z_][A-Za-z0-9_.-]*$");
+    jv_set(j, jv_set(j, text, "not", jv_new(j, JV_OBJECT)), "const", jv_string(j, "input"));
+    jv_set_string(j, jv_push(j, name_forms, jv_new(j, JV_OBJECT)), "type", "boolean");
     struct jv *from = jv_set(j, pprops, "from", jv_new(j, JV_OBJECT));
     jv_set_string(j, from, "description", from_doc);
     struct jv *from_list = jv_new(j, JV_OBJECT);
@@ -633,6 +900,7 @@ char *spec_jsonschema(const struct spec_layer_catalog *catalog)
     struct jv *strict = jv_set(&j, defs, "spec", jv_new(&j, JV_OBJECT));
     jv_set_string(&j, strict, "description", "a complete spec (one without `extends:`)");
     add_all(&j, strict, section_schema(&j, &spec_schema_root, false));
+    add_cross_section_rules(&j, strict);
     layer_schema(&j, catalog, jv_set(&j, defs, "layer", jv_new(&j, JV_OBJECT)), defs);
 
     struct ns_buf out = {0};

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ns_file.h"
 #include "core/ns_util.h"
 #include "spec/spec.h"
 
@@ -76,13 +77,16 @@ static struct spec_node *apply_extends(struct ns_ctx *ctx, struct spec_node *roo
         ns_buf_free(&parent);
         return NULL;
     }
-    FILE *probe = fopen(parent.data, "rb");
-    if (!probe) {
-        ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc, NULL, "extends: cannot read \"%s\"", parent.data);
+    /* Checked here, at the `extends` line, so the error says which spec asked for the file. */
+    int err = ns_file_check_input(parent.data, NULL);
+    if (err) {
+        char *shown = ns_path_printable(parent.data);
+        ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc, "extends names another spec file, e.g. `extends: base.yaml`",
+                    "extends: cannot read \"%s\": %s", shown, ns_file_strerror(err));
+        free(shown);
         ns_buf_free(&parent);
         return NULL;
     }
-    fclose(probe);
     struct spec_node *base = load_chain(ctx, parent.data, chain, depth);
     ns_buf_free(&parent);
     if (!base)

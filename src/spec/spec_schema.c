@@ -296,6 +296,9 @@ static const struct schema_field early_fields[] = {
      .doc = "what must improve"},
     {.key = "min_delta", .type = SCHEMA_FLOAT, .offset = offsetof(S, min_delta), .def = "0.0", .min = 0, .max = 1e9,
      .doc = "smallest change that counts as an improvement"},
+    {.key = "restore_best", .type = SCHEMA_BOOL, .offset = offsetof(S, restore_best), .def = "true", SCHEMA_NO_RANGE,
+     .doc = "true: the run ends with the weights of the best epoch (model.nsm), whether patience ran out or the epochs did; "
+            "false: with the last epoch's. best.nsm beside model.nsm keeps the best epoch's checkpoint either way"},
 };
 static const struct schema_section early_section = SECTION(S, "early_stopping", early_fields);
 #undef S

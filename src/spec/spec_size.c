@@ -36,7 +36,7 @@ bool spec_size_parse(const char *text, long long *bytes)
                 factor = units[i].factor;
     }
     double total = floor(value * factor);
-    if (!(total >= 1) || total > 4611686018427387904.0)
+    if (!(total >= 1) || total > (double)SPEC_SIZE_MAX)
         return false;
     *bytes = (long long)total;
     return true;

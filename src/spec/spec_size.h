@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 enum { SPEC_SIZE_TEXT_MAX = 32 };
+#define SPEC_SIZE_MAX 4611686018427387904LL /* 2^62 bytes, the largest size a spec may give */
 
 /* A positive whole number of bytes, or a number (decimals allowed) and a unit, optionally
  * separated by one space. False for anything else, zero, or more than 2^62 bytes. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "core/ns_file.h"
 #include "core/ns_util.h"
 
 struct anchor {
@@ -374,7 +375,7 @@ struct spec_node *spec_tree_load_file(struct ns_ctx *ctx, const char *path)
 {
     int err = 0;
     size_t len = 0;
-    char *text = ns_read_file(path, SPEC_TREE_MAX_BYTES, &len, &err);
+    char *text = ns_file_read_input(path, SPEC_TREE_MAX_BYTES, &len, &err);
     if (!text) {
         if (err == EFBIG)
             ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){path, 0, 0, 0}, NULL,
@@ -382,7 +383,7 @@ struct spec_node *spec_tree_load_file(struct ns_ctx *ctx, const char *path)
                         SPEC_TREE_MAX_BYTES >> 20);
         else
             ns_diag_add(&ctx->diag, NS_ERR_SPEC, (struct ns_loc){path, 0, 0, 0}, NULL,
-                        "cannot read spec: %s", strerror(err));
+                        "cannot read spec: %s", ns_file_strerror(err));
         return NULL;
     }
     struct spec_node *root = spec_tree_parse(ctx, path, text, len);

@@ -18,6 +18,9 @@ struct validator {
     struct ns_ctx *ctx;
     struct ns_diag *diag;
     const struct spec_layer_catalog *catalog;
+    /* Where "missing required key" points when the mapping itself was not written (a layer
+     * written `- dense:` or set with --set 'model.layers[1]=dense'): its type's place. */
+    const struct spec_node *missing_at;
 };
 
 struct ns_loc spec_node_loc(const struct spec_node *node)
@@ -316,9 +319,14 @@ static bool parse_names(struct validator *v, const struct schema_field *f,
         type_error(v, node, f->key, schema_type_name(f), NULL);
         return false;
     }
-    if (has_range(f) && (count < f->min || count > f->max)) {
+    if (has_range(f) && count < f->min) {
         error_at(v, node, NULL, "\"%s\" needs at least %.0f name%s, got %zu", f->key, f->min,
                  f->min == 1 ? "" : "s", count);
+        return false;
+    }
+    if (has_range(f) && count > f->max) {
+        error_at(v, node, NULL, "\"%s\" takes at most %.0f name%s, got %zu", f->key, f->max,
+                 f->max == 1 ? "" : "s", count);
         return false;
     }
     out->count = count;
@@ -433,6 +441,11 @@ static bool parse_value(struct validator *v, const struct schema_field *f, const
         long long value;
         if (!scalar_int(node, &value) || value < 0) {
             type_error(v, node, f->key, schema_type_name(f), NULL);
+            return false;
+        }
+        /* The documented maximum: every seed is an exact double (JSON readers of the manifest). */
+        if ((double)value > f->max) {
+            error_at(v, node, NULL, "\"%s\" must be an integer from 0 to %.0f, got %s", f->key, f->max, node->text);
             return false;
         }
         *(long long *)dst = value;
@@ -557,7 +570,7 @@ static bool validate_fields(struct validator *v, const struct schema_section *se
                             const char *const *extra_keys, const struct schema_variant *variant)
 {
     bool ok = true;
-    const struct spec_node *at = node; /* where errors about missing keys point */
+    const struct spec_node *at = node ? node : v->missing_at; /* where errors about missing keys point */
     if (node && node->kind != SPEC_MAP) {
         if (spec_tree_is_null(node)) {
             node = NULL; /* `train:` with nothing after it means "all defaults" */
@@ -773,7 +786,9 @@ static bool validate_layer(struct validator *v, const struct spec_node *item, in
     layer->params_node = value;
     static const struct schema_section no_params = {.name = "layer"};
     const struct schema_section *schema = op->param_schema ? op->param_schema : &no_params;
+    v->missing_at = op_key;
     ok &= validate_fields(v, schema, where, value, layer->params, layer_common_keys, NULL);
+    v->missing_at = NULL;
     const struct spec_node *name = spec_tree_get(value, "name");
     if (name) {
         const char *text = NULL;
@@ -836,6 +851,10 @@ static bool validate_layers(struct validator *v, const struct schema_field *f,
     }
     if (node->count == 0) {
         error_at(v, node, NULL, "\"layers\" is empty; a model needs at least one layer");
+        return false;
+    }
+    if (has_range(f) && node->count > f->max) {
+        error_at(v, node, NULL, "\"layers\" lists %zu layers; a model has at most %.0f", node->count, f->max);
         return false;
     }
     model->layer_count = node->count;
@@ -938,6 +957,14 @@ static bool check_cross_rules(struct validator *v, struct spec *spec, const stru
                      "normalize.std values must be greater than 0");
             ok = false;
             break;
+        } else if (!((float)lists[0]->values[i] > 0)) {
+            /* Preprocessing runs in float: a std that rounds to 0 divides by zero. */
+            const struct spec_node *std = field_node(d->normalize.node, "std");
+            error_at(v, std->kind == SPEC_SEQ ? std->items[i] : std, "the smallest positive float is about 1.4e-45",
+                     "normalize.std value %g is 0 in single precision, which preprocessing uses",
+                     lists[0]->values[i]);
+            ok = false;
+            break;
         }
     for (size_t i = 0; d->format == DATA_CSV && i < d->categorical.count; i++)
         if (!strcmp(d->categorical.names[i], d->label_column)) {
@@ -997,7 +1024,7 @@ static bool check_version(struct validator *v, const struct spec_node *root)
 struct spec *spec_from_tree(struct ns_ctx *ctx, const struct spec_layer_catalog *catalog, const char *path,
                             const struct spec_node *root)
 {
-    struct validator v = {ctx, &ctx->diag, catalog};
+    struct validator v = {ctx, &ctx->diag, catalog, NULL};
     if (root->kind != SPEC_MAP) {
         error_at(&v, root, "a spec is a mapping that starts with `version: 1`",
                  "a spec must be a mapping of sections, got %s", spec_tree_kind_name(root));
@@ -1016,4 +1043,29 @@ struct spec *spec_from_tree(struct ns_ctx *ctx, const struct spec_layer_catalog 
     if (ok)
         ok = check_cross_rules(&v, spec, root);
     return ok ? spec : NULL;
+}
+
+bool spec_check_normalize(struct ns_ctx *ctx, const struct spec *spec, struct spec_shape input)
+{
+    const struct spec_normalize *n = &spec->data.normalize;
+    size_t channels = input.rank >= 1 && input.rank <= 3 ? (size_t)input.dims[input.rank - 1] : 0;
+    const char *per = input.rank == 1 ? "feature" : "channel";
+    const struct spec_floats *lists[2] = {&n->mean, &n->std};
+    const char *keys[2] = {"mean", "std"};
+    bool ok = true;
+    for (int k = 0; k < 2; k++) {
+        size_t count = lists[k]->count;
+        if (count <= 1 || count == channels)
+            continue;
+        struct ns_loc loc = spec_field_loc(spec, n->node, keys[k]);
+        if (channels == 1)
+            ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc, "give one value, or leave it out",
+                        "normalize.%s has %zu values, but the data has 1 %s", keys[k], count, per);
+        else
+            ns_diag_add(&ctx->diag, NS_ERR_SPEC, loc, NULL,
+                        "normalize.%s has %zu values; expected 1 or %zu (one per %s)", keys[k], count, channels,
+                        per);
+        ok = false;
+    }
+    return ok;
 }

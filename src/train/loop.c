@@ -3,8 +3,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "core/ns_file.h"
 #include "core/ns_util.h"
 #include "data/data_split.h"
 #include "runtime/thread_tuner.h"
@@ -89,16 +91,19 @@ void loop_evaluate(const struct graph *g, struct exec *ex, float *params, const 
     free(index);
 }
 
-/* Updates the early-stopping state with this epoch's validation; true when the run stops. */
+/* Updates the early-stopping state with this epoch's validation; true when the run stops.
+ * *improved: this epoch is the new best. */
 static bool early_stop_update(const struct spec_early_stopping *es, struct train_state *st, int epoch,
-                              const struct train_epoch *e)
+                              const struct train_epoch *e, bool *improved_out)
 {
+    *improved_out = false;
     if (es->patience <= 0 || isnan(e->val_loss))
         return false;
     bool higher_better = es->metric == METRIC_VAL_ACCURACY;
     double value = higher_better ? e->val_metric : e->val_loss;
     bool improved = st->es_best_epoch < 0
                     || (higher_better ? value > st->es_best + es->min_delta : value < st->es_best - es->min_delta);
+    *improved_out = improved;
     if (improved) {
         st->es_best = value;
         st->es_best_epoch = epoch;
@@ -135,6 +140,95 @@ static bool save(struct ns_ctx *ctx, const struct loop_config *cfg, const struct
     if (!cfg->checkpoint_path)
         return true;
     return checkpoint_write(&ctx->diag, cfg->checkpoint_path, cfg->g, st);
+}
+
+/* The best epoch's weights while early stopping watches: in memory from the moment this
+ * session trains the best epoch; an epoch that was best before a resume is in best.nsm, the
+ * checkpoint written beside model.nsm at the end of every epoch that improved. */
+struct best_weights {
+    float *params; /* (param_floats); NULL: early stopping is off */
+    int epoch;     /* the epoch params holds, 0-based; -1: none yet in this session */
+    char *path;    /* best.nsm; NULL without checkpoints */
+};
+
+static void best_init(struct best_weights *bw, const struct loop_config *cfg, size_t param_floats)
+{
+    memset(bw, 0, sizeof *bw);
+    bw->epoch = -1;
+    if (cfg->spec->train.early_stopping.patience <= 0)
+        return;
+    bw->params = ns_xmalloc((param_floats ? param_floats : 1) * sizeof *bw->params);
+    if (cfg->checkpoint_path) {
+        const char *slash = strrchr(cfg->checkpoint_path, '/');
+        char *dir = slash ? ns_xstrndup(cfg->checkpoint_path, (size_t)(slash - cfg->checkpoint_path)) : ns_xstrdup(".");
+        bw->path = ns_path_join(dir, "best.nsm");
+        free(dir);
+    }
+}
+
+static void best_free(struct best_weights *bw)
+{
+    free(bw->params);
+    free(bw->path);
+}
+
+/* The epoch that just ended is the best so far: keep its weights, and its checkpoint when the
+ * run has a directory, so a resumed run can still end with them. */
+static bool best_keep(struct ns_ctx *ctx, const struct loop_config *cfg, struct best_weights *bw,
+                      const struct train_state *st, int epoch)
+{
+    memcpy(bw->params, st->params, st->param_floats * sizeof *st->params);
+    bw->epoch = epoch;
+    return !bw->path || checkpoint_write(&ctx->diag, bw->path, cfg->g, st);
+}
+
+/* A resumed run whose best epoch was trained in an earlier session reads that epoch's weights
+ * from best.nsm before it trains, so a missing file stops it at once. best.nsm may hold a
+ * later epoch than model.nsm's best when a crash came between writing the two: that epoch
+ * improves again when it is trained again, and best_keep replaces the file then. */
+static bool best_load(struct ns_ctx *ctx, const struct loop_config *cfg, struct best_weights *bw,
+                      const struct train_state *st)
+{
+    int want = st->es_best_epoch;
+    struct ns_loc at = {bw->path, 0, 0, 0};
+    struct stat sb;
+    if (stat(bw->path, &sb) != 0) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, at,
+                    "restore the run's best.nsm, or train the run again",
+                    "%s is missing: it holds the checkpoint of epoch %d, the best so far, whose weights the run "
+                    "ends with (restore_best)",
+                    bw->path, want + 1);
+        return false;
+    }
+    struct train_state best;
+    train_state_blank(&best, cfg->spec, cfg->g);
+    bool ok = checkpoint_read(&ctx->diag, bw->path, cfg->g, &best);
+    bool later = ok && best.history_count > (size_t)want + 1;
+    if (ok && ((!later && best.history_count != (size_t)want + 1) || strcmp(best.spec_sha256, st->spec_sha256) != 0
+               || strcmp(best.model_sha256, st->model_sha256) != 0)) {
+        ns_diag_add(&ctx->diag, NS_ERR_DATA, at,
+                    "best.nsm belongs to the run directory it was trained in; restore it, or train again",
+                    "%s does not hold this run's checkpoint of epoch %d, the best so far", bw->path, want + 1);
+        ok = false;
+    }
+    if (ok && !later) {
+        memcpy(bw->params, best.params, st->param_floats * sizeof *st->params);
+        bw->epoch = want;
+    }
+    train_state_free(&best);
+    return ok;
+}
+
+/* Puts the best epoch's weights into st->params (restore_best at the end of the run). */
+static bool best_restore(struct ns_ctx *ctx, const struct best_weights *bw, struct train_state *st)
+{
+    if (bw->epoch != st->es_best_epoch) {
+        ns_diag_add(&ctx->diag, NS_ERR_INTERNAL, (struct ns_loc){0}, NULL,
+                    "early stopping cannot restore epoch %d: its weights were not kept", st->es_best_epoch + 1);
+        return false;
+    }
+    memcpy(st->params, bw->params, st->param_floats * sizeof *st->params);
+    return true;
 }
 
 enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, struct train_state *st,
@@ -177,6 +271,13 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
     size_t errors_before = ctx->diag.count;
     struct thread_tuner tuner;
     thread_tuner_init(&tuner, ctx->threads, ctx->threads_adapt);
+    struct best_weights best;
+    best_init(&best, cfg, g->param_floats);
+    bool restore_best = best.params && spec->train.early_stopping.restore_best;
+    if (restore_best && best.path && st->es_best_epoch >= 0 && !st->finished && !best_load(ctx, cfg, &best, st)) {
+        status = LOOP_FAILED;
+        goto done;
+    }
 
     while (!st->finished && st->epoch < epochs) {
         int e = st->epoch;
@@ -243,20 +344,33 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
             loop_eval_free(&ev);
         }
         train_state_push_epoch(st, &stats);
-        bool stop_early = early_stop_update(&spec->train.early_stopping, st, e, &stats);
+        bool improved;
+        bool stop_early = early_stop_update(&spec->train.early_stopping, st, e, &stats, &improved);
         st->epoch = e + 1;
         st->batch = 0;
         st->epoch_loss = 0;
         st->epoch_correct = st->epoch_seen = 0;
         st->stopped_early = stop_early;
         st->finished = stop_early || st->epoch >= epochs;
+        if (improved && !best_keep(ctx, cfg, &best, st, e)) {
+            status = LOOP_FAILED;
+            goto done;
+        }
+        int restored = -1;
+        if (st->finished && restore_best && st->es_best_epoch >= 0 && st->es_best_epoch != e) {
+            if (!best_restore(ctx, &best, st)) {
+                status = LOOP_FAILED;
+                goto done;
+            }
+            restored = st->es_best_epoch;
+        }
         if (hooks && hooks->epoch) {
             double secs = loop_now() - t0;
             struct loop_epoch_info info = {.epoch = e, .epochs = epochs, .stats = &stats,
                                            .has_validation = ts->has_validation && ts->validation.count,
                                            .regression = ts->regression, .seconds = secs,
                                            .images_per_s = train_seconds > 0 ? (double)samples / train_seconds : 0,
-                                           .stopping_early = stop_early};
+                                           .stopping_early = stop_early, .restored_epoch = restored};
             hooks->epoch(hooks->user, &info);
         }
         /* The hook writes the epoch's metrics: when it could not, a checkpoint of this epoch
@@ -283,6 +397,7 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
         }
     }
 done:
+    best_free(&best);
     buffers_free(&b);
     return status;
 }

@@ -15,6 +15,10 @@
  * the end. The hooks see progress (batch) and each finished epoch (before its checkpoint); an
  * error the epoch hook adds to ctx->diag (its files could not be written) ends the run with
  * LOOP_FAILED before that epoch's checkpoint.
+ * With early stopping, every epoch that improves the watched metric is also written to
+ * best.nsm beside checkpoint_path, before model.nsm, and with restore_best the run's last
+ * checkpoint (finished) holds the best epoch's weights: from memory, or from best.nsm when
+ * that epoch was trained before a resume.
  */
 #ifndef LOOP_H
 #define LOOP_H
@@ -53,6 +57,7 @@ struct loop_epoch_info {
     double seconds;      /* wall time of the epoch (this session's part), with validation */
     double images_per_s; /* training samples per second */
     bool stopping_early; /* early stopping ends the run after this epoch */
+    int restored_epoch;  /* the run ends with this epoch's weights (restore_best), 0-based; -1: the last's */
 };
 
 struct loop_hooks {
