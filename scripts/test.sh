@@ -32,6 +32,18 @@ for log in "$top"/build/*/tests/*.log; do
 done
 [ $status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 echo "tests: $passed passed, $failed failed"
+# Fuzzing (tests/fuzz/README.md): every checked-in input replayed, then each libFuzzer harness
+# for FUZZ_CI_SECONDS (20) under ASan+UBSan, two at a time. deps.sh installed clang and
+# libFuzzer, so fuzz.sh's exit 2 (they are missing) fails a CI run ($CI set) and is only
+# warned about elsewhere.
+echo "== fuzz"
+fuzz_status=0
+"$top/scripts/fuzz.sh" --seconds "${FUZZ_CI_SECONDS:-20}" --parallel 2 || fuzz_status=$?
+if [ $fuzz_status -eq 2 ] && [ -z "${CI:-}" ]; then
+    echo "WARNING: fuzzing SKIPPED (clang/libFuzzer missing); CI would fail here" >&2
+elif [ $fuzz_status -ne 0 ]; then
+    status=1
+fi
 # The exactness proof across machines: model.nsm trained on aarch64 (qemu) = on x86-64, and the
 # emitted C built by gcc -march=native, clang, musl-gcc and aarch64 gcc = the runtime.
 # It runs whatever the tests said.

@@ -588,6 +588,23 @@ static void test_csv_errors(void)
     free(line);
     ns_diag_free(&diag);
 
+    /* A number no float holds (it would train on infinity), as a feature and as a target. */
+    test_util_write_text(path, "a,b,label\n1,2,0\n1,-1e39,0\n");
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("%s:3:3: error: cell \"-1e39\" in column \"b\" is beyond the float range (+-3.4e38)", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+    test_util_write_text(path, "a,label\n1,2.5\n1,4e38\n");
+    struct data_csv_opts r = {.label_column = "label", .regression = true};
+    line = csv_fail(path, &r, &diag);
+    want = ns_asprintf("%s:3:3: error: target \"4e38\" in column \"label\" is beyond the float range (+-3.4e38)", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+
     /* Ragged rows, CRLF: too few cells points past the end, too many at the first extra cell. */
     test_util_write_text(path, "a,b,label\r\n1,2\r\n1,2,0,9\r\n");
     line = csv_fail(path, &o, &diag);

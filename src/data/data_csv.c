@@ -1,6 +1,7 @@
 #include "data/data_csv.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -1014,9 +1015,16 @@ static enum row_status encode_row(struct csv_reader *rd, struct csv_plan *p, enu
                 out[m] = (size_t)k == m ? 1.0f : 0.0f;
             continue;
         }
-        double v;
-        if (csv_number(text, rd->decimal_comma, &v)) {
+        double v = 0;
+        if (csv_number(text, rd->decimal_comma, &v) && fabs(v) <= FLT_MAX) {
             out[0] = (float)v;
+            continue;
+        }
+        if (fabs(v) > FLT_MAX) {
+            /* Inputs are floats: 1e39 would train on infinity. */
+            csv_error(&rd->e, line, row->col[c], row->span[c],
+                      "cell \"%s\" in column \"%s\" is beyond the float range (+-3.4e38)", text, col->name);
+            bad = true;
             continue;
         }
         bool listed = csv_error(&rd->e, line, row->col[c], row->span[c], "cell \"%s\" in column \"%s\" is not a number",
@@ -1046,12 +1054,15 @@ static enum row_status encode_row(struct csv_reader *rd, struct csv_plan *p, enu
         double v;
         bool number = csv_number(text, rd->decimal_comma, &v);
         if (l->regression) {
-            if (number)
+            if (number && fabs(v) <= FLT_MAX)
                 *target = (float)v;
+            else if (number)
+                csv_error(&rd->e, line, row->col[c], row->span[c],
+                          "target \"%s\" in column \"%s\" is beyond the float range (+-3.4e38)", text, name);
             else
                 csv_error(&rd->e, line, row->col[c], row->span[c], "target \"%s\" in column \"%s\" is not a number",
                           text, name);
-            bad = bad || !number;
+            bad = bad || !number || fabs(v) > FLT_MAX;
         } else if (l->label_names) {
             long k = strset_find(&p->classes, text);
             if (k >= 0) {

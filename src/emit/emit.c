@@ -45,13 +45,14 @@ void emit_files_free(struct emit_files *files)
 
 /* ---- text helpers ---- */
 
-/* Text from the user (names, paths) inside a C comment: nothing can end the comment or form
- * a trigraph, and only printable ASCII passes. */
+/* Text from the user (names, paths) inside a C comment: nothing can end the comment, open one
+ * in it (a run directory named "*" made -Wall -Werror fail on -Wcomment) or form a trigraph,
+ * and only printable ASCII passes. */
 static void put_comment_text(struct ns_buf *b, const char *s)
 {
     for (const char *p = s ? s : ""; *p; p++) {
         char c = *p;
-        if ((c == '*' && p[1] == '/') || (c == '?' && p[1] == '?'))
+        if ((c == '*' && p[1] == '/') || (c == '/' && p[1] == '*') || (c == '?' && p[1] == '?'))
             ns_buf_printf(b, "%c ", c);
         else if (c >= 0x20 && c < 0x7f)
             ns_buf_append(b, p, 1);
