@@ -32,17 +32,29 @@ for log in "$top"/build/*/tests/*.log; do
 done
 [ $status -eq 0 ] || [ $failed -gt 0 ] || failed=1
 echo "tests: $passed passed, $failed failed"
-# Fuzzing (tests/fuzz/README.md): every checked-in input replayed, then each libFuzzer harness
-# for FUZZ_CI_SECONDS (20) under ASan+UBSan, two at a time. deps.sh installed clang and
-# libFuzzer, so fuzz.sh's exit 2 (they are missing) fails a CI run ($CI set) and is only
-# warned about elsewhere.
+# Fuzzing (tests/fuzz/README.md): every checked-in input replayed (a failure fails the run),
+# then each libFuzzer harness for FUZZ_CI_SECONDS (20) under ASan+UBSan, two at a time. What
+# the timed search finds is printed and kept, but fails the run only with FUZZ_STRICT=1: a
+# random search that finds a new input in one run and not the next would make CI flaky; a
+# finding becomes a fix and a regression input, which the replay then holds for good.
+# deps.sh installed clang and libFuzzer, so fuzz.sh's exit 2 (they are missing) fails a CI run
+# ($CI set) and is only warned about elsewhere.
 echo "== fuzz"
 fuzz_status=0
-"$top/scripts/fuzz.sh" --seconds "${FUZZ_CI_SECONDS:-20}" --parallel 2 || fuzz_status=$?
+"$top/scripts/fuzz.sh" --replay || fuzz_status=$?
 if [ $fuzz_status -eq 2 ] && [ -z "${CI:-}" ]; then
     echo "WARNING: fuzzing SKIPPED (clang/libFuzzer missing); CI would fail here" >&2
 elif [ $fuzz_status -ne 0 ]; then
     status=1
+else
+    search_status=0
+    "$top/scripts/fuzz.sh" --seconds "${FUZZ_CI_SECONDS:-20}" --parallel 2 || search_status=$?
+    if [ $search_status -ne 0 ] && [ -n "${FUZZ_STRICT:-}" ]; then
+        status=1
+    elif [ $search_status -ne 0 ]; then
+        echo "WARNING: the timed fuzzing found inputs that break a harness (above, kept in build/fuzz/fuzz-work);" \
+             "not failing this run (FUZZ_STRICT=1 would): turn each into a fix and a regression input" >&2
+    fi
 fi
 # The exactness proof across machines: model.nsm trained on aarch64 (qemu) = on x86-64, and the
 # emitted C built by gcc -march=native, clang, musl-gcc and aarch64 gcc = the runtime.

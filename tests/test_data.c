@@ -2155,6 +2155,31 @@ static void test_predict_output_needs_csv(void)
     free(labels);
 }
 
+/* Class names, categories and column names enter model.yaml and the emitted C: not UTF-8
+ * text is refused at the cell (found by fuzz_csv: model.yaml did not read back). */
+static void test_csv_names_must_be_utf8(void)
+{
+    static const char *const cases[][2] = {
+        {"colour,size,label\nred,1,a\nbl\xf6ue,2,b\n",
+         "u8.csv:3:1: error: \"colour\" holds bytes that are not UTF-8 text (or control characters)"},
+        {"colour,size,label\nred,1,a\nblue,2,b\x01\n",
+         "u8.csv:3:8: error: \"label\" holds bytes that are not UTF-8 text (or control characters)"},
+        {"col\xffour,size,label\nred,1,a\nblue,2,b\n",
+         "u8.csv:1:1: error: column name 1 holds bytes that are not UTF-8 text (or control characters)"},
+    };
+    write_tmp("u8.yaml", "version: 1\ndata: {format: csv, train: u8.csv, label_column: label, categorical: [colour]}\n"
+                         "model: {layers: [dense: {units: auto}]}\nloss: cross_entropy\n");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        write_tmp("u8.csv", cases[i][0]);
+        struct test_util_run r = test_util_netspec_opts((struct test_util_opts){.cwd = test_util_tmp()}, "check u8.yaml");
+        CU_ASSERT_EQUAL(r.exit_code, 3);
+        CU_ASSERT_PTR_NOT_NULL(strstr(r.err, cases[i][1]));
+        if (!strstr(r.err, cases[i][1]))
+            fprintf(stderr, "\n  case %zu: want \"%s\", got:\n%s", i, cases[i][1], r.err);
+        test_util_run_free(&r);
+    }
+}
+
 /* ---- SHA-256 ---- */
 
 static void test_sha256(void)
@@ -2222,6 +2247,7 @@ int main(void)
         {"csv: predict on the test rows equals eval, bit for bit", test_csv_predict_equals_eval},
         {"csv: predict on regression rows", test_csv_predict_regression},
         {"predict -o needs a CSV run", test_predict_output_needs_csv},
+        {"csv: names that are not UTF-8 refused at the cell", test_csv_names_must_be_utf8},
         {"sha256", test_sha256},
     };
     return test_util_main("data", suite_init, test_util_tmp_clean, cases, sizeof cases / sizeof *cases);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/ns_file.h"
 #include "data/data_error.h"
 #include "spec/spec_resolve.h"
 
@@ -1130,6 +1131,14 @@ static bool survey(struct csv_reader *rd, const struct data_csv_opts *o, long la
             const char *text = csv_cell(&row, c);
             if (csv_missing(text))
                 continue;
+            /* Class names and categories go into the run's model.yaml and the emitted C. */
+            if ((((long)c == label_col && !o->regression) || categorical[c]) && !ns_text_is_clean_utf8(text)) {
+                if (csv_error(&rd->e, rd->f.line, row.col[c], row.span[c],
+                              "\"%s\" holds bytes that are not UTF-8 text (or control characters)",
+                              rd->hdr.columns[c]))
+                    ns_diag_hint(rd->e.diag, "class names and categories are names: save the file as UTF-8");
+                continue;
+            }
             if ((long)c == label_col && !o->regression)
                 label_facts_add(lf, text, rd->decimal_comma, rd->f.line, row.col[c], row.span[c]);
             else if (categorical[c])
@@ -1166,6 +1175,14 @@ static bool make_layout(struct ns_diag *diag, struct ns_loc spec_loc, struct csv
             categorical[c] = true;
         }
     }
+    for (size_t c = 0; c < columns; c++) /* column names go into model.yaml and the emitted C */
+        if (!ns_text_is_clean_utf8(rd->hdr.columns[c])) {
+            ns_diag_add(diag, NS_ERR_DATA,
+                        (struct ns_loc){rd->f.path, rd->header_line, rd->header_cells.col[c], rd->header_cells.span[c]},
+                        "save the file as UTF-8", "column name %zu holds bytes that are not UTF-8 text (or control characters)",
+                        c + 1);
+            ok = false;
+        }
     struct strset *values = ns_xcalloc(columns, sizeof *values);
     struct label_facts lf = {0};
     struct data_csv_layout *l = ns_xcalloc(1, sizeof *l);

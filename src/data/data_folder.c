@@ -460,6 +460,11 @@ static bool decode_image(const char *path, int height, int width, int channels, 
         st->stb = stbi_failure_reason();
         return false;
     }
+    if (w < 1 || h < 1) { /* stb reads a PNM header of NUL bytes as a width of 0 */
+        stbi_image_free(img);
+        st->stb = "the image has no pixels (a width or height of 0)";
+        return false;
+    }
     const unsigned char *src = img;
     unsigned char *resized = NULL;
     if (w != width || h != height) {

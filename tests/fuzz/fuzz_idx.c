@@ -32,7 +32,8 @@ static size_t idx_prefix(const uint8_t *data, size_t size, uint8_t *out, size_t 
 {
     if (size < 2 || data[0] != 0x1f || data[1] != 0x8b) {
         size_t n = size < want ? size : want;
-        memcpy(out, data, n);
+        if (n)
+            memcpy(out, data, n);
         return n;
     }
     z_stream z;
