@@ -707,6 +707,22 @@ static void test_predict_paths(void)
     }
     CU_ASSERT_PTR_NULL(strstr(r.err, "can't fopen"));
     test_util_run_free(&r);
+    /* A JPEG whose Huffman table declares 257 codes (fuzz_image's find: Debian's stb_image
+     * would write past its table) is refused before stb decodes it. */
+    char *jpeg_src = test_util_src_path("tests/fuzz/regressions/fuzz_image/jpeg_huffman_overflow");
+    char *jpeg = test_util_slurp(jpeg_src, &len);
+    CU_ASSERT_FATAL(len > 3);
+    char *bad_jpeg = test_util_tmp_path("huffman.jpg");
+    test_util_write_bytes(bad_jpeg, jpeg + 3, len - 3); /* the harness's 3 option bytes come first */
+    free(jpeg);
+    free(jpeg_src);
+    free(bad_jpeg);
+    r = run_bounded_in_tmp("predict run2 huffman.jpg");
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "cannot decode image \"huffman.jpg\": corrupt JPEG (a Huffman table with more than 256 codes)"));
+    if (!strstr(r.err, "corrupt JPEG"))
+        fprintf(stderr, "\n  huffman.jpg:\n%s", r.err);
+    test_util_run_free(&r);
     r = run_bounded_in_tmp("predict run2 'odd\x1b\xff.png' --json --top 1");
     CU_ASSERT_EQUAL(r.exit_code, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "{\"file\": \"odd\\\\x1b\\\\xff.png\", \"top\": [{\"class\": "));

@@ -285,6 +285,46 @@ static bool check_opts(struct ns_diag *diag, const struct data_folder_opts *o)
     return true;
 }
 
+/* Debian's stb_image (2.27) builds a JPEG Huffman table without checking that the table's
+ * code counts add up to at most 256, so a crafted file writes past a 257-byte array (found by
+ * fuzz_image). Every DHT segment is read here the way stb reads it, before stb decodes, and a
+ * table with more codes is refused. The file position is restored. */
+static bool jpeg_tables_ok(FILE *f)
+{
+    long start = ftell(f);
+    bool ok = true;
+    if (getc(f) == 0xFF && getc(f) == 0xD8) {
+        int prev = -1, c;
+        while (ok && (c = getc(f)) != EOF) {
+            if (prev != 0xFF || c != 0xC4) {
+                prev = c;
+                continue;
+            }
+            prev = -1;
+            int hi = getc(f), lo = getc(f);
+            long left = hi == EOF || lo == EOF ? 0 : ((long)hi << 8 | lo) - 2;
+            while (ok && left > 0) { /* as stb: a table header is read whole even past the segment */
+                int codes = 0;
+                for (int i = 0; i < 17; i++) {
+                    int v = getc(f);
+                    if (v == EOF)
+                        goto done;
+                    codes += i ? v : 0;
+                }
+                ok = codes <= 256;
+                left -= 17 + codes;
+                for (int i = 0; ok && i < codes; i++)
+                    if (getc(f) == EOF)
+                        goto done;
+            }
+        }
+    }
+done:
+    if (start >= 0)
+        fseek(f, start, SEEK_SET);
+    return ok;
+}
+
 /* Opens an image (a regular file) and reads its header's size, within the limits. NULL with
  * the reason in *st. Runs on worker threads. */
 static FILE *image_open(const char *path, int *w, int *h, int *comp, struct image_status *st)
@@ -303,6 +343,11 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
         st->too_big = true;
         st->w = *w;
         st->h = *h;
+        fclose(f);
+        return NULL;
+    }
+    if (!jpeg_tables_ok(f)) {
+        st->stb = "corrupt JPEG (a Huffman table with more than 256 codes)";
         fclose(f);
         return NULL;
     }
