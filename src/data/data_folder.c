@@ -333,6 +333,12 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
     FILE *f = ns_file_fopen_input(path, &size, &st->open_err);
     if (!f)
         return NULL;
+    /* Before any stb call: stbi_info reads the Huffman tables too. */
+    if (!jpeg_tables_ok(f)) {
+        st->stb = "corrupt JPEG (a Huffman table with more than 256 codes)";
+        fclose(f);
+        return NULL;
+    }
     if (!stbi_info_from_file(f, w, h, comp)) {
         st->stb = stbi_failure_reason();
         fclose(f);
@@ -343,11 +349,6 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
         st->too_big = true;
         st->w = *w;
         st->h = *h;
-        fclose(f);
-        return NULL;
-    }
-    if (!jpeg_tables_ok(f)) {
-        st->stb = "corrupt JPEG (a Huffman table with more than 256 codes)";
         fclose(f);
         return NULL;
     }
