@@ -325,6 +325,38 @@ done:
     return ok;
 }
 
+/* Debian's stb_image reads a PNM header's numbers into an int without an overflow check
+ * (undefined behaviour; found by fuzz_image): a PNM (P5, P6) whose width, height or maximum
+ * has more than 9 digits is refused first. The file position is restored. */
+static bool pnm_numbers_ok(FILE *f)
+{
+    long start = ftell(f);
+    bool ok = true;
+    int p = getc(f), kind = getc(f);
+    if (p == 'P' && (kind == '5' || kind == '6')) {
+        int c = getc(f);
+        for (int number = 0; ok && number < 3 && c != EOF; number++) {
+            while (c != EOF && !(c >= '0' && c <= '9')) { /* whitespace and # comments, as stb skips them */
+                if (c == '#')
+                    while (c != EOF && c != '\n' && c != '\r')
+                        c = getc(f);
+                else if (c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r')
+                    c = getc(f);
+                else
+                    goto done; /* stb refuses the header itself */
+            }
+            int digits = 0;
+            for (; c >= '0' && c <= '9'; c = getc(f))
+                digits++;
+            ok = digits <= 9;
+        }
+    }
+done:
+    if (start >= 0)
+        fseek(f, start, SEEK_SET);
+    return ok;
+}
+
 /* Opens an image (a regular file) and reads its header's size, within the limits. NULL with
  * the reason in *st. Runs on worker threads. */
 static FILE *image_open(const char *path, int *w, int *h, int *comp, struct image_status *st)
@@ -333,9 +365,14 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
     FILE *f = ns_file_fopen_input(path, &size, &st->open_err);
     if (!f)
         return NULL;
-    /* Before any stb call: stbi_info reads the Huffman tables too. */
+    /* Before any stb call: stbi_info reads the Huffman tables and the PNM numbers too. */
     if (!jpeg_tables_ok(f)) {
         st->stb = "corrupt JPEG (a Huffman table with more than 256 codes)";
+        fclose(f);
+        return NULL;
+    }
+    if (!pnm_numbers_ok(f)) {
+        st->stb = "corrupt PNM header (a number with more than 9 digits)";
         fclose(f);
         return NULL;
     }
