@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/ns_file.h"
 #include "data/data_error.h"
 #include "spec/spec_resolve.h"
 
@@ -662,7 +663,12 @@ long data_csv_find_column(struct ns_diag *diag, const struct data_csv_header *hd
     return -1;
 }
 
-/* The label column must exist and leave at least one feature. */
+/* Column names, categories and class names are recorded in model.yaml, which must read back:
+ * they must be UTF-8 text without control characters (a header with stray bytes trained, then
+ * eval, predict and emit failed on model.yaml; found by tests/fuzz/fuzz_csv). */
+static const char csv_unclean_hint[] = "model.yaml records the run's column names, categories and classes as UTF-8 text";
+
+/* The label column must exist and leave at least one feature; every column name must be clean. */
 static long csv_label_index(struct ns_diag *diag, struct ns_loc spec_loc, const struct csv_reader *rd,
                             const struct data_csv_opts *opts)
 {
@@ -676,6 +682,19 @@ static long csv_label_index(struct ns_diag *diag, struct ns_loc spec_loc, const 
                    opts->label_column);
         return -1;
     }
+    bool clean = true;
+    for (size_t c = 0; c < rd->hdr.column_count; c++) {
+        if (ns_text_is_clean_utf8(rd->hdr.columns[c]))
+            continue;
+        char *shown = ns_path_printable(rd->hdr.columns[c]);
+        ns_diag_add(diag, NS_ERR_DATA,
+                    (struct ns_loc){rd->f.path, rd->header_line, rd->header_cells.col[c], rd->header_cells.span[c]},
+                    csv_unclean_hint, "column name \"%s\" is not UTF-8 text without control characters", shown);
+        free(shown);
+        clean = false;
+    }
+    if (!clean)
+        return -1;
     return label;
 }
 
@@ -1130,6 +1149,16 @@ static bool survey(struct csv_reader *rd, const struct data_csv_opts *o, long la
             const char *text = csv_cell(&row, c);
             if (csv_missing(text))
                 continue;
+            bool recorded = ((long)c == label_col && !o->regression) || categorical[c];
+            if (recorded && !ns_text_is_clean_utf8(text)) {
+                char *shown = ns_path_printable(text);
+                if (csv_error(&rd->e, rd->f.line, row.col[c], row.span[c],
+                              "%s \"%s\" in column \"%s\" is not UTF-8 text without control characters",
+                              (long)c == label_col ? "label" : "category", shown, rd->hdr.columns[c]))
+                    ns_diag_hint(rd->e.diag, "%s", csv_unclean_hint);
+                free(shown);
+                continue;
+            }
             if ((long)c == label_col && !o->regression)
                 label_facts_add(lf, text, rd->decimal_comma, rd->f.line, row.col[c], row.span[c]);
             else if (categorical[c])

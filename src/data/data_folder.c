@@ -285,6 +285,68 @@ static bool check_opts(struct ns_diag *diag, const struct data_folder_opts *o)
     return true;
 }
 
+enum image_format { IMAGE_UNKNOWN, IMAGE_PNG, IMAGE_JPEG, IMAGE_BMP, IMAGE_PNM };
+
+/* The formats netspec reads, told by their first bytes. stb_image decodes by content and would
+ * also take GIF, PSD, PIC, HDR and TGA whatever the file's name; Debian 12's stb_image (2.27)
+ * has memory errors in several of those decoders, so only these reach it. */
+static enum image_format image_format(FILE *f)
+{
+    unsigned char head[8] = {0};
+    size_t n = fread(head, 1, sizeof head, f);
+    rewind(f);
+    if (n >= 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return IMAGE_PNG;
+    if (n >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff)
+        return IMAGE_JPEG;
+    if (n >= 2 && head[0] == 'B' && head[1] == 'M')
+        return IMAGE_BMP;
+    if (n >= 2 && head[0] == 'P' && (head[1] == '5' || head[1] == '6'))
+        return IMAGE_PNM;
+    return IMAGE_UNKNOWN;
+}
+
+/* stb_image 2.27 builds a JPEG Huffman table without checking that the 16 code counts of a
+ * DHT segment add up to at most 256, and writes past the table (found by tests/fuzz/fuzz_image;
+ * stb 2.28 checks). Walks the markers as stb reads them (junk between segments and the
+ * entropy-coded data after SOS skipped up to the next marker) and checks every DHT. */
+static bool jpeg_tables_ok(FILE *f)
+{
+    bool ok = true;
+    int c;
+    while (ok && (c = getc(f)) != EOF) {
+        if (c != 0xff)
+            continue;
+        do
+            c = getc(f);
+        while (c == 0xff);
+        if (c == EOF || c == 0x00 || c == 0x01 || (c >= 0xd0 && c <= 0xd9))
+            continue; /* stuffed zero, TEM, RSTn, SOI, EOI: no length */
+        int hi = getc(f), lo = getc(f);
+        if (hi == EOF || lo == EOF)
+            break;
+        long left = (long)(hi << 8 | lo) - 2;
+        if (c != 0xc4) {
+            if (left > 0 && fseek(f, left, SEEK_CUR) != 0)
+                break;
+            continue;
+        }
+        while (ok && left > 0 && getc(f) != EOF) {
+            long codes = 0;
+            for (int i = 0; i < 16; i++) {
+                int count = getc(f);
+                codes += count == EOF ? 0 : count;
+            }
+            ok = codes <= 256;
+            if (ok && fseek(f, codes, SEEK_CUR) != 0)
+                break;
+            left -= 17 + codes;
+        }
+    }
+    rewind(f);
+    return ok;
+}
+
 /* Opens an image (a regular file) and reads its header's size, within the limits. NULL with
  * the reason in *st. Runs on worker threads. */
 static FILE *image_open(const char *path, int *w, int *h, int *comp, struct image_status *st)
@@ -293,8 +355,24 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
     FILE *f = ns_file_fopen_input(path, &size, &st->open_err);
     if (!f)
         return NULL;
+    enum image_format format = image_format(f);
+    if (format == IMAGE_UNKNOWN) {
+        st->stb = "not a PNG, JPEG, BMP, PGM or PPM file";
+        fclose(f);
+        return NULL;
+    }
+    if (format == IMAGE_JPEG && !jpeg_tables_ok(f)) {
+        st->stb = "a JPEG Huffman table (DHT) declares more than 256 codes: corrupt JPEG";
+        fclose(f);
+        return NULL;
+    }
     if (!stbi_info_from_file(f, w, h, comp)) {
         st->stb = stbi_failure_reason();
+        fclose(f);
+        return NULL;
+    }
+    if (*w < 1 || *h < 1) {
+        st->stb = "the image has no pixels";
         fclose(f);
         return NULL;
     }
@@ -458,6 +536,13 @@ static bool decode_image(const char *path, int height, int width, int channels, 
     fclose(f);
     if (!img) {
         st->stb = stbi_failure_reason();
+        return false;
+    }
+    if (w < 1 || h < 1) {
+        /* stb 2.27 returns a PNM of height 0, and resizing from it divides by zero (found by
+         * tests/fuzz/fuzz_image). */
+        stbi_image_free(img);
+        st->stb = "the image has no pixels";
         return false;
     }
     const unsigned char *src = img;
