@@ -840,13 +840,15 @@ static void test_folder_load(void)
 }
 
 /* Only the documented formats reach stb_image (Debian's 2.27 has memory errors in other
- * decoders); a JPEG Huffman table with more than 256 codes, which 2.27 writes past, and an
- * image of height 0, which the resize divides by, are refused before decoding (found by
- * tests/fuzz/fuzz_image). */
+ * decoders); a JPEG Huffman table with more than 256 codes, which 2.27 writes past, an image
+ * of height 0, which the resize divides by, and a 16-bit PGM, which 2.27 reads past its
+ * buffer, are refused before decoding (found by tests/fuzz/fuzz_image). */
 static void test_image_formats_gated(void)
 {
     static const unsigned char gif[] = "GIF89a\x01\x00\x01\x00\x00\x00\x00;";
     static const unsigned char empty[] = "P6\n2 0\n255\n";
+    static const unsigned char deep[] = "P5\n2 1\n525\n\xff\x00\x00\x00";
+    static const unsigned char wide[] = "P5 # comment\n2147483648 1\n255\n\x00";
     static const unsigned char dht[] = {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x00, 0xff, 0x2d, 0, 0, 0, 0, 0,
                                         0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xd9};
     const struct {
@@ -858,6 +860,8 @@ static void test_image_formats_gated(void)
         {"gif.png", gif, sizeof gif - 1, "not a PNG, JPEG, BMP, PGM or PPM file"},
         {"dht.jpg", dht, sizeof dht, "a JPEG Huffman table (DHT) declares more than 256 codes: corrupt JPEG"},
         {"empty.ppm", empty, sizeof empty - 1, "the image has no pixels"},
+        {"deep.pgm", deep, sizeof deep - 1, "it is a PGM/PPM with more than 8 bits per sample (maxval above 255)"},
+        {"wide.pgm", wide, sizeof wide - 1, "a number in its PGM/PPM header has more than 9 digits"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *path = test_util_tmp_path(cases[i].name);

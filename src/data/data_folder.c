@@ -347,6 +347,37 @@ static bool jpeg_tables_ok(FILE *f)
     return ok;
 }
 
+/* stb_image 2.27 reads a PGM/PPM with maxval above 255 as 16-bit samples into a buffer sized
+ * for 8 and reads past it (found by tests/fuzz/fuzz_image), and parses the header's numbers
+ * into an int without an overflow check. Reads the header as stb does; NULL when it is
+ * fine, else why not. */
+static const char *pnm_header_problem(FILE *f)
+{
+    long values[3] = {0, 0, 0};
+    (void)getc(f); /* P5 or P6 */
+    (void)getc(f);
+    int c = getc(f);
+    for (int i = 0; i < 3; i++) {
+        for (;;) {
+            while (c == ' ' || (c >= '\t' && c <= '\r'))
+                c = getc(f);
+            if (c != '#')
+                break;
+            while (c != EOF && c != '\n' && c != '\r')
+                c = getc(f);
+        }
+        for (int digits = 0; c != EOF && c >= '0' && c <= '9'; c = getc(f)) {
+            if (++digits > 9) {
+                rewind(f);
+                return "a number in its PGM/PPM header has more than 9 digits";
+            }
+            values[i] = values[i] * 10 + (c - '0');
+        }
+    }
+    rewind(f);
+    return values[2] > 255 ? "it is a PGM/PPM with more than 8 bits per sample (maxval above 255)" : NULL;
+}
+
 /* Opens an image (a regular file) and reads its header's size, within the limits. NULL with
  * the reason in *st. Runs on worker threads. */
 static FILE *image_open(const char *path, int *w, int *h, int *comp, struct image_status *st)
@@ -358,6 +389,12 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
     enum image_format format = image_format(f);
     if (format == IMAGE_UNKNOWN) {
         st->stb = "not a PNG, JPEG, BMP, PGM or PPM file";
+        fclose(f);
+        return NULL;
+    }
+    const char *pnm_problem = format == IMAGE_PNM ? pnm_header_problem(f) : NULL;
+    if (pnm_problem) {
+        st->stb = pnm_problem;
         fclose(f);
         return NULL;
     }
