@@ -841,14 +841,16 @@ static void test_folder_load(void)
 
 /* Only the documented formats reach stb_image (Debian's 2.27 has memory errors in other
  * decoders); a JPEG Huffman table with more than 256 codes, which 2.27 writes past, an image
- * of height 0, which the resize divides by, and a 16-bit PGM, which 2.27 reads past its
- * buffer, are refused before decoding (found by tests/fuzz/fuzz_image). */
+ * of height 0, which the resize divides by, a 16-bit PGM, which 2.27 reads past its buffer,
+ * and a PPM cut short, whose missing pixels 2.27 leaves uninitialised, are refused before
+ * decoding (found by tests/fuzz/fuzz_image). */
 static void test_image_formats_gated(void)
 {
     static const unsigned char gif[] = "GIF89a\x01\x00\x01\x00\x00\x00\x00;";
     static const unsigned char empty[] = "P6\n2 0\n255\n";
     static const unsigned char deep[] = "P5\n2 1\n525\n\xff\x00\x00\x00";
     static const unsigned char wide[] = "P5 # comment\n2147483648 1\n255\n\x00";
+    static const unsigned char cut[] = "P6\n2 2\n255\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b";
     static const unsigned char dht[] = {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x00, 0xff, 0x2d, 0, 0, 0, 0, 0,
                                         0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xd9};
     const struct {
@@ -862,6 +864,7 @@ static void test_image_formats_gated(void)
         {"empty.ppm", empty, sizeof empty - 1, "the image has no pixels"},
         {"deep.pgm", deep, sizeof deep - 1, "it is a PGM/PPM with more than 8 bits per sample (maxval above 255)"},
         {"wide.pgm", wide, sizeof wide - 1, "a number in its PGM/PPM header has more than 9 digits"},
+        {"short.ppm", cut, sizeof cut - 1, "the PGM/PPM file is shorter than its header says"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *path = test_util_tmp_path(cases[i].name);

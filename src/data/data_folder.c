@@ -348,14 +348,15 @@ static bool jpeg_tables_ok(FILE *f)
 }
 
 /* stb_image 2.27 reads a PGM/PPM with maxval above 255 as 16-bit samples into a buffer sized
- * for 8 and reads past it (found by tests/fuzz/fuzz_image), and parses the header's numbers
- * into an int without an overflow check. Reads the header as stb does; NULL when it is
- * fine, else why not. */
-static const char *pnm_header_problem(FILE *f)
+ * for 8 and reads past it, leaves the pixels of a file cut short uninitialised (so the same
+ * file decoded twice differed; both found by tests/fuzz/fuzz_image), and parses the header's
+ * numbers into an int without an overflow check. Reads the header as stb does; NULL when the
+ * file is fine, else why not. */
+static const char *pnm_header_problem(FILE *f, uint64_t size)
 {
     long values[3] = {0, 0, 0};
     (void)getc(f); /* P5 or P6 */
-    (void)getc(f);
+    bool rgb = getc(f) == '6';
     int c = getc(f);
     for (int i = 0; i < 3; i++) {
         for (;;) {
@@ -374,8 +375,14 @@ static const char *pnm_header_problem(FILE *f)
             values[i] = values[i] * 10 + (c - '0');
         }
     }
+    long data_start = ftell(f);
     rewind(f);
-    return values[2] > 255 ? "it is a PGM/PPM with more than 8 bits per sample (maxval above 255)" : NULL;
+    if (values[2] > 255)
+        return "it is a PGM/PPM with more than 8 bits per sample (maxval above 255)";
+    uint64_t need = (uint64_t)values[0] * (uint64_t)values[1] * (rgb ? 3u : 1u);
+    if (data_start < 0 || size < (uint64_t)data_start || size - (uint64_t)data_start < need)
+        return "the PGM/PPM file is shorter than its header says";
+    return NULL;
 }
 
 /* Opens an image (a regular file) and reads its header's size, within the limits. NULL with
@@ -392,7 +399,7 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
         fclose(f);
         return NULL;
     }
-    const char *pnm_problem = format == IMAGE_PNM ? pnm_header_problem(f) : NULL;
+    const char *pnm_problem = format == IMAGE_PNM ? pnm_header_problem(f, size) : NULL;
     if (pnm_problem) {
         st->stb = pnm_problem;
         fclose(f);
