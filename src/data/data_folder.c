@@ -19,6 +19,7 @@
 #include "core/ns_file.h"
 #include "core/ns_util.h"
 #include "data/data_error.h"
+#include "data/data_stb.h"
 
 /* A broken folder tends to break the same way everywhere: ten named files show the pattern. */
 enum { FOLDER_MAX_ERRORS = 10, FOLDER_HINT_NAMES = 20 };
@@ -285,27 +286,6 @@ static bool check_opts(struct ns_diag *diag, const struct data_folder_opts *o)
     return true;
 }
 
-enum image_format { IMAGE_UNKNOWN, IMAGE_PNG, IMAGE_JPEG, IMAGE_BMP, IMAGE_PNM };
-
-/* The formats netspec reads, told by their first bytes. stb_image decodes by content and would
- * also take GIF, PSD, PIC, HDR and TGA whatever the file's name; Debian 12's stb_image (2.27)
- * has memory errors in several of those decoders, so only these reach it. */
-static enum image_format image_format(FILE *f)
-{
-    unsigned char head[8] = {0};
-    size_t n = fread(head, 1, sizeof head, f);
-    rewind(f);
-    if (n >= 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0)
-        return IMAGE_PNG;
-    if (n >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff)
-        return IMAGE_JPEG;
-    if (n >= 2 && head[0] == 'B' && head[1] == 'M')
-        return IMAGE_BMP;
-    if (n >= 2 && head[0] == 'P' && (head[1] == '5' || head[1] == '6'))
-        return IMAGE_PNM;
-    return IMAGE_UNKNOWN;
-}
-
 /* stb_image 2.27 builds a JPEG Huffman table without checking that the 16 code counts of a
  * DHT segment add up to at most 256, and writes past the table (found by tests/fuzz/fuzz_image;
  * stb 2.28 checks). Walks the markers as stb reads them (junk between segments and the
@@ -393,24 +373,24 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
     FILE *f = ns_file_fopen_input(path, &size, &st->open_err);
     if (!f)
         return NULL;
-    enum image_format format = image_format(f);
-    if (format == IMAGE_UNKNOWN) {
+    enum data_image_format format = data_image_format(f);
+    if (format == DATA_IMAGE_UNKNOWN) {
         st->stb = "not a PNG, JPEG, BMP, PGM or PPM file";
         fclose(f);
         return NULL;
     }
-    const char *pnm_problem = format == IMAGE_PNM ? pnm_header_problem(f, size) : NULL;
+    const char *pnm_problem = format == DATA_IMAGE_PNM ? pnm_header_problem(f, size) : NULL;
     if (pnm_problem) {
         st->stb = pnm_problem;
         fclose(f);
         return NULL;
     }
-    if (format == IMAGE_JPEG && !jpeg_tables_ok(f)) {
+    if (format == DATA_IMAGE_JPEG && !jpeg_tables_ok(f)) {
         st->stb = "a JPEG Huffman table (DHT) declares more than 256 codes: corrupt JPEG";
         fclose(f);
         return NULL;
     }
-    if (!stbi_info_from_file(f, w, h, comp)) {
+    if (!data_stb_info(f, format, w, h, comp)) {
         st->stb = stbi_failure_reason();
         fclose(f);
         return NULL;

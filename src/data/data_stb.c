@@ -11,7 +11,10 @@
  * held to netspec's warnings. */
 #include "config.h"
 
+#include "data/data_stb.h"
+
 #include <stdlib.h>
+#include <string.h>
 
 /* The fuzz build leaves one undefined behaviour of 2.27 unchecked: on a corrupt JPEG bit stream
  * its bit reader can shift by 32 or more (fixed upstream in 2.28). Hardware takes the count
@@ -30,6 +33,41 @@
 #define STBI_ONLY_PNM
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb/stb_image.h>
+
+
+enum data_image_format data_image_format(FILE *f)
+{
+    unsigned char head[8] = {0};
+    long pos = ftell(f);
+    size_t n = fread(head, 1, sizeof head, f);
+    fseek(f, pos, SEEK_SET);
+    if (n >= 8 && memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return DATA_IMAGE_PNG;
+    if (n >= 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff)
+        return DATA_IMAGE_JPEG;
+    if (n >= 2 && head[0] == 'B' && head[1] == 'M')
+        return DATA_IMAGE_BMP;
+    if (n >= 2 && head[0] == 'P' && (head[1] == '5' || head[1] == '6'))
+        return DATA_IMAGE_PNM;
+    return DATA_IMAGE_UNKNOWN;
+}
+
+int data_stb_info(FILE *f, enum data_image_format format, int *x, int *y, int *comp)
+{
+    stbi__context s;
+    long pos = ftell(f);
+    stbi__start_file(&s, f);
+    int r = 0;
+    switch (format) {
+    case DATA_IMAGE_PNG: r = stbi__png_info(&s, x, y, comp); break;
+    case DATA_IMAGE_JPEG: r = stbi__jpeg_info(&s, x, y, comp); break;
+    case DATA_IMAGE_BMP: r = stbi__bmp_info(&s, x, y, comp); break;
+    case DATA_IMAGE_PNM: r = stbi__pnm_info(&s, x, y, comp); break;
+    case DATA_IMAGE_UNKNOWN: r = stbi__err("unknown image type", "Image not of any known type, or corrupt"); break;
+    }
+    fseek(f, pos, SEEK_SET);
+    return r;
+}
 
 #if defined(NETSPEC_FUZZING) && defined(__clang__)
 #pragma clang attribute pop
