@@ -6,6 +6,9 @@
  *   - every buffer stb allocates starts zeroed: 2.27 leaves the pixels of some damaged JPEGs
  *     (a scan stopping at a missing restart marker, a component no scan covers) as malloc left
  *     them, so one file decoded twice could differ (found by tests/fuzz/fuzz_image).
+ *   - its local variables start zeroed too (libnetspec_stb.a is compiled with
+ *     -ftrivial-auto-var-init=zero, src/data/local.mk): 2.27 reads a BMP's pixels through a
+ *     256-colour stack palette it fills only as far as the file's palette goes.
  * data_folder.c checks what 2.27 gets wrong in the formats it keeps before they reach it.
  * Included as <stb/stb_image.h>, from the system include directory, so stb's own code is not
  * held to netspec's warnings. */
