@@ -615,6 +615,14 @@ static void test_csv_errors(void)
     free(want);
     free(line);
     ns_diag_free(&diag);
+    test_util_write_text(path, "a,\xef\xbf\xbf,label\n1,2,0\n3,4,1\n");
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("%s:1:3: error: column name \"\\xef\\xbf\\xbf\" is not UTF-8 text without control characters",
+                       path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
     test_util_write_text(path, "colour,label\nred,cat\nbl\x01ue,dog\n");
     const char *colour[1] = {"colour"};
     struct data_csv_opts named = {.label_column = "label", .categorical_count = 1, .categorical = colour};

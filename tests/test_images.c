@@ -582,11 +582,12 @@ static void write_png_header(const char *path, uint32_t width, uint32_t height)
 
 static void test_folder_refusals(void)
 {
-    /* A class folder whose name is not UTF-8 (or holds a control character) never reaches
-     * model.yaml: check and train refuse it, and train leaves no run directory. */
-    const char *names[2] = {"bad\xff", "tab\there"};
-    const char *shown[2] = {"bad\\xff", "tab\\x09here"};
-    for (int k = 0; k < 2; k++) {
+    /* A class folder whose name is not UTF-8 (or holds a control character, or U+FFFF, which
+     * YAML cannot hold) never reaches model.yaml: check and train refuse it, and train leaves
+     * no run directory. */
+    const char *names[3] = {"bad\xff", "tab\there", "non\xef\xbf\xbf"};
+    const char *shown[3] = {"bad\\xff", "tab\\x09here", "non\\xef\\xbf\\xbf"};
+    for (int k = 0; k < 3; k++) {
         char *root = ns_asprintf("%s/named%d", test_util_tmp(), k);
         write_shapes(root, 3, 5);
         char *odd = ns_asprintf("%s/%s", root, names[k]);
