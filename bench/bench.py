@@ -154,7 +154,7 @@ CPPFLAGS = shlex.split(os.environ.get("BENCH_CPPFLAGS") or
 
 def default_libs():
     libs = [os.path.join(BUILD, "libnetspec.a")]
-    libs += [os.path.join(BUILD, a) for a in ("libkernels_avx2.a", "libkernels_avx512.a")
+    libs += [os.path.join(BUILD, a) for a in ("libkernels_avx2.a", "libkernels_avx512.a", "libnetspec_stb.a")
              if os.path.exists(os.path.join(BUILD, a))]
     return libs + ["-lyaml", "-lz", "-lstb", "-lm"]
 

@@ -605,6 +605,43 @@ static void test_csv_errors(void)
     free(line);
     ns_diag_free(&diag);
 
+    /* Names model.yaml records must be UTF-8 text: a column name, a category, a class name. */
+    test_util_write_text(path, "a,b\xef\xbb,label\n1,2,0\n3,4,1\n");
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("%s:1:3: error: column name \"b\\xef\\xbb\" is not UTF-8 text without control characters", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    CU_ASSERT_STRING_EQUAL(diag.items[0].hint,
+                           "model.yaml records the run's column names, categories and classes as UTF-8 text");
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+    test_util_write_text(path, "a,\xef\xbf\xbf,label\n1,2,0\n3,4,1\n");
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("%s:1:3: error: column name \"\\xef\\xbf\\xbf\" is not UTF-8 text without control characters",
+                       path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+    test_util_write_text(path, "colour,label\nred,cat\nbl\x01ue,dog\n");
+    const char *colour[1] = {"colour"};
+    struct data_csv_opts named = {.label_column = "label", .categorical_count = 1, .categorical = colour};
+    line = csv_fail(path, &named, &diag);
+    want = ns_asprintf("%s:3:1: error: category \"bl\\x01ue\" in column \"colour\" is not UTF-8 text without "
+                       "control characters", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+    test_util_write_text(path, "a,label\n1,cat\n2,d\xffg\n");
+    line = csv_fail(path, &o, &diag);
+    want = ns_asprintf("%s:3:3: error: label \"d\\xffg\" in column \"label\" is not UTF-8 text without control "
+                       "characters", path);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+
     /* Ragged rows, CRLF: too few cells points past the end, too many at the first extra cell. */
     test_util_write_text(path, "a,b,label\r\n1,2\r\n1,2,0,9\r\n");
     line = csv_fail(path, &o, &diag);
@@ -808,6 +845,53 @@ static void test_folder_load(void)
     CU_ASSERT_EQUAL(diag.count, 0);
     ns_diag_free(&diag);
     free(root);
+}
+
+/* Only the documented formats reach stb_image (Debian's 2.27 has memory errors in other
+ * decoders); a JPEG Huffman table with more than 256 codes, which 2.27 writes past, an image
+ * of height 0, which the resize divides by, a 16-bit PGM, which 2.27 reads past its buffer,
+ * and a PPM cut short, whose missing pixels 2.27 leaves uninitialised, are refused before
+ * decoding (found by tests/fuzz/fuzz_image). */
+static void test_image_formats_gated(void)
+{
+    static const unsigned char gif[] = "GIF89a\x01\x00\x01\x00\x00\x00\x00;";
+    static const unsigned char empty[] = "P6\n2 0\n255\n";
+    static const unsigned char deep[] = "P5\n2 1\n525\n\xff\x00\x00\x00";
+    static const unsigned char wide[] = "P5 # comment\n2147483648 1\n255\n\x00";
+    static const unsigned char cut[] = "P6\n2 2\n255\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b";
+    static const unsigned char dht[] = {0xff, 0xd8, 0xff, 0xc4, 0x00, 0x13, 0x00, 0xff, 0x2d, 0, 0, 0, 0, 0,
+                                        0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xd9};
+    const struct {
+        const char *name;
+        const unsigned char *bytes;
+        size_t size;
+        const char *why;
+    } cases[] = {
+        {"gif.png", gif, sizeof gif - 1, "not a PNG, JPEG, BMP, PGM or PPM file"},
+        {"dht.jpg", dht, sizeof dht, "a JPEG Huffman table (DHT) declares more than 256 codes: corrupt JPEG"},
+        {"empty.ppm", empty, sizeof empty - 1, "the image has no pixels"},
+        {"deep.pgm", deep, sizeof deep - 1, "it is a PGM/PPM with more than 8 bits per sample (maxval above 255)"},
+        {"wide.pgm", wide, sizeof wide - 1, "a number in its PGM/PPM header has more than 9 digits"},
+        {"short.ppm", cut, sizeof cut - 1, "the PGM/PPM file is shorter than its header says"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *path = test_util_tmp_path(cases[i].name);
+        FILE *f = fopen(path, "wb");
+        CU_ASSERT_FATAL(f != NULL);
+        CU_ASSERT(fwrite(cases[i].bytes, 1, cases[i].size, f) == cases[i].size);
+        fclose(f);
+        struct ns_diag diag = {0};
+        float px[4];
+        CU_ASSERT_FALSE(data_folder_load_image(&diag, (struct ns_loc){0}, path, 2, 2, 1, px));
+        CU_ASSERT_EQUAL_FATAL(diag.count, 1);
+        char *line = ns_error_first_line(&diag.items[0]);
+        char *want = ns_asprintf("%s: error: cannot decode image \"%s\": %s", path, path, cases[i].why);
+        CU_ASSERT_STRING_EQUAL(line, want);
+        free(want);
+        free(line);
+        ns_diag_free(&diag);
+        free(path);
+    }
 }
 
 static void test_folder_errors(void)
@@ -2161,11 +2245,11 @@ static void test_csv_names_must_be_utf8(void)
 {
     static const char *const cases[][2] = {
         {"colour,size,label\nred,1,a\nbl\xf6ue,2,b\n",
-         "u8.csv:3:1: error: \"colour\" holds bytes that are not UTF-8 text (or control characters)"},
+         "u8.csv:3:1: error: category \"bl\\xf6ue\" in column \"colour\" is not UTF-8 text without control characters"},
         {"colour,size,label\nred,1,a\nblue,2,b\x01\n",
-         "u8.csv:3:8: error: \"label\" holds bytes that are not UTF-8 text (or control characters)"},
+         "u8.csv:3:8: error: label \"b\\x01\" in column \"label\" is not UTF-8 text without control characters"},
         {"col\xffour,size,label\nred,1,a\nblue,2,b\n",
-         "u8.csv:1:1: error: column name 1 holds bytes that are not UTF-8 text (or control characters)"},
+         "u8.csv:1:1: error: column name \"col\\xffour\" is not UTF-8 text without control characters"},
     };
     write_tmp("u8.yaml", "version: 1\ndata: {format: csv, train: u8.csv, label_column: label, categorical: [colour]}\n"
                          "model: {layers: [dense: {units: auto}]}\nloss: cross_entropy\n");
@@ -2231,6 +2315,7 @@ int main(void)
         {"csv errors", test_csv_errors},
         {"folder load", test_folder_load},
         {"folder errors", test_folder_errors},
+        {"image formats gated", test_image_formats_gated},
         {"folder write pngs", test_folder_write_pngs},
         {"split stratified", test_split_stratified},
         {"prep norm", test_prep_norm},

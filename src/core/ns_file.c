@@ -213,9 +213,11 @@ static size_t utf8_sequence(const unsigned char *p, uint32_t *cp)
     return n;
 }
 
+/* Control characters, and the noncharacters U+FFFE and U+FFFF, which YAML cannot hold
+ * either (libyaml: "control characters are not allowed"; found by tests/fuzz/fuzz_csv). */
 static bool is_control(uint32_t cp)
 {
-    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0xfffe || cp == 0xffff;
 }
 
 bool ns_text_is_clean_utf8(const char *text)

@@ -56,8 +56,8 @@ char *ns_file_read_input(const char *path, size_t max, size_t *len, int *err);
 /* A path as it may be shown in a message: bytes that are not printable UTF-8 (control
  * characters, invalid sequences) become \xNN, a backslash \\; malloc'd. */
 char *ns_path_printable(const char *path);
-/* True when the bytes are valid UTF-8 with no control characters: a name that may enter a
- * run directory's YAML and JSON files and the emitted C. */
+/* True when the bytes are valid UTF-8 with no control characters (nor U+FFFE, U+FFFF): a
+ * name that may enter a run directory's YAML and JSON files and the emitted C. */
 bool ns_text_is_clean_utf8(const char *text);
 
 /* "DIR/NAME" (malloc'd); no doubled slash. */

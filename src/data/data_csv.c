@@ -663,7 +663,12 @@ long data_csv_find_column(struct ns_diag *diag, const struct data_csv_header *hd
     return -1;
 }
 
-/* The label column must exist and leave at least one feature. */
+/* Column names, categories and class names are recorded in model.yaml, which must read back:
+ * they must be UTF-8 text without control characters (a header with stray bytes trained, then
+ * eval, predict and emit failed on model.yaml; found by tests/fuzz/fuzz_csv). */
+static const char csv_unclean_hint[] = "model.yaml records the run's column names, categories and classes as UTF-8 text";
+
+/* The label column must exist and leave at least one feature; every column name must be clean. */
 static long csv_label_index(struct ns_diag *diag, struct ns_loc spec_loc, const struct csv_reader *rd,
                             const struct data_csv_opts *opts)
 {
@@ -677,6 +682,19 @@ static long csv_label_index(struct ns_diag *diag, struct ns_loc spec_loc, const 
                    opts->label_column);
         return -1;
     }
+    bool clean = true;
+    for (size_t c = 0; c < rd->hdr.column_count; c++) {
+        if (ns_text_is_clean_utf8(rd->hdr.columns[c]))
+            continue;
+        char *shown = ns_path_printable(rd->hdr.columns[c]);
+        ns_diag_add(diag, NS_ERR_DATA,
+                    (struct ns_loc){rd->f.path, rd->header_line, rd->header_cells.col[c], rd->header_cells.span[c]},
+                    csv_unclean_hint, "column name \"%s\" is not UTF-8 text without control characters", shown);
+        free(shown);
+        clean = false;
+    }
+    if (!clean)
+        return -1;
     return label;
 }
 
@@ -1131,12 +1149,14 @@ static bool survey(struct csv_reader *rd, const struct data_csv_opts *o, long la
             const char *text = csv_cell(&row, c);
             if (csv_missing(text))
                 continue;
-            /* Class names and categories go into the run's model.yaml and the emitted C. */
-            if ((((long)c == label_col && !o->regression) || categorical[c]) && !ns_text_is_clean_utf8(text)) {
+            bool recorded = ((long)c == label_col && !o->regression) || categorical[c];
+            if (recorded && !ns_text_is_clean_utf8(text)) {
+                char *shown = ns_path_printable(text);
                 if (csv_error(&rd->e, rd->f.line, row.col[c], row.span[c],
-                              "\"%s\" holds bytes that are not UTF-8 text (or control characters)",
-                              rd->hdr.columns[c]))
-                    ns_diag_hint(rd->e.diag, "class names and categories are names: save the file as UTF-8");
+                              "%s \"%s\" in column \"%s\" is not UTF-8 text without control characters",
+                              (long)c == label_col ? "label" : "category", shown, rd->hdr.columns[c]))
+                    ns_diag_hint(rd->e.diag, "%s", csv_unclean_hint);
+                free(shown);
                 continue;
             }
             if ((long)c == label_col && !o->regression)
@@ -1175,14 +1195,6 @@ static bool make_layout(struct ns_diag *diag, struct ns_loc spec_loc, struct csv
             categorical[c] = true;
         }
     }
-    for (size_t c = 0; c < columns; c++) /* column names go into model.yaml and the emitted C */
-        if (!ns_text_is_clean_utf8(rd->hdr.columns[c])) {
-            ns_diag_add(diag, NS_ERR_DATA,
-                        (struct ns_loc){rd->f.path, rd->header_line, rd->header_cells.col[c], rd->header_cells.span[c]},
-                        "save the file as UTF-8", "column name %zu holds bytes that are not UTF-8 text (or control characters)",
-                        c + 1);
-            ok = false;
-        }
     struct strset *values = ns_xcalloc(columns, sizeof *values);
     struct label_facts lf = {0};
     struct data_csv_layout *l = ns_xcalloc(1, sizeof *l);

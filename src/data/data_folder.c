@@ -19,6 +19,7 @@
 #include "core/ns_file.h"
 #include "core/ns_util.h"
 #include "data/data_error.h"
+#include "data/data_stb.h"
 
 /* A broken folder tends to break the same way everywhere: ten named files show the pattern. */
 enum { FOLDER_MAX_ERRORS = 10, FOLDER_HINT_NAMES = 20 };
@@ -285,76 +286,83 @@ static bool check_opts(struct ns_diag *diag, const struct data_folder_opts *o)
     return true;
 }
 
-/* Debian's stb_image (2.27) builds a JPEG Huffman table without checking that the table's
- * code counts add up to at most 256, so a crafted file writes past a 257-byte array (found by
- * fuzz_image). Every DHT segment is read here the way stb reads it, before stb decodes, and a
- * table with more codes is refused. The file position is restored. */
+/* stb_image 2.27 builds a JPEG Huffman table without checking that the 16 code counts of a
+ * DHT segment add up to at most 256, and writes past the table (found by tests/fuzz/fuzz_image;
+ * stb 2.28 checks). Walks the markers as stb reads them (junk between segments and the
+ * entropy-coded data after SOS skipped up to the next marker) and checks every DHT. */
 static bool jpeg_tables_ok(FILE *f)
 {
-    long start = ftell(f);
     bool ok = true;
-    if (getc(f) == 0xFF && getc(f) == 0xD8) {
-        int prev = -1, c;
-        while (ok && (c = getc(f)) != EOF) {
-            if (prev != 0xFF || c != 0xC4) {
-                prev = c;
-                continue;
+    int c;
+    while (ok && (c = getc(f)) != EOF) {
+        if (c != 0xff)
+            continue;
+        do
+            c = getc(f);
+        while (c == 0xff);
+        if (c == EOF || c == 0x00 || c == 0x01 || (c >= 0xd0 && c <= 0xd9))
+            continue; /* stuffed zero, TEM, RSTn, SOI, EOI: no length */
+        int hi = getc(f), lo = getc(f);
+        if (hi == EOF || lo == EOF)
+            break;
+        long left = (long)(hi << 8 | lo) - 2;
+        if (c != 0xc4) {
+            if (left > 0 && fseek(f, left, SEEK_CUR) != 0)
+                break;
+            continue;
+        }
+        while (ok && left > 0 && getc(f) != EOF) {
+            long codes = 0;
+            for (int i = 0; i < 16; i++) {
+                int count = getc(f);
+                codes += count == EOF ? 0 : count;
             }
-            prev = -1;
-            int hi = getc(f), lo = getc(f);
-            long left = hi == EOF || lo == EOF ? 0 : ((long)hi << 8 | lo) - 2;
-            while (ok && left > 0) { /* as stb: a table header is read whole even past the segment */
-                int codes = 0;
-                for (int i = 0; i < 17; i++) {
-                    int v = getc(f);
-                    if (v == EOF)
-                        goto done;
-                    codes += i ? v : 0;
-                }
-                ok = codes <= 256;
-                left -= 17 + codes;
-                for (int i = 0; ok && i < codes; i++)
-                    if (getc(f) == EOF)
-                        goto done;
-            }
+            ok = codes <= 256;
+            if (ok && fseek(f, codes, SEEK_CUR) != 0)
+                break;
+            left -= 17 + codes;
         }
     }
-done:
-    if (start >= 0)
-        fseek(f, start, SEEK_SET);
+    rewind(f);
     return ok;
 }
 
-/* Debian's stb_image reads a PNM header's numbers into an int without an overflow check
- * (undefined behaviour; found by fuzz_image): a PNM (P5, P6) whose width, height or maximum
- * has more than 9 digits is refused first. The file position is restored. */
-static bool pnm_numbers_ok(FILE *f)
+/* stb_image 2.27 reads a PGM/PPM with maxval above 255 as 16-bit samples into a buffer sized
+ * for 8 and reads past it, leaves the pixels of a file cut short uninitialised (so the same
+ * file decoded twice differed; both found by tests/fuzz/fuzz_image), and parses the header's
+ * numbers into an int without an overflow check. Reads the header as stb does; NULL when the
+ * file is fine, else why not. */
+static const char *pnm_header_problem(FILE *f, uint64_t size)
 {
-    long start = ftell(f);
-    bool ok = true;
-    int p = getc(f), kind = getc(f);
-    if (p == 'P' && (kind == '5' || kind == '6')) {
-        int c = getc(f);
-        for (int number = 0; ok && number < 3 && c != EOF; number++) {
-            while (c != EOF && !(c >= '0' && c <= '9')) { /* whitespace and # comments, as stb skips them */
-                if (c == '#')
-                    while (c != EOF && c != '\n' && c != '\r')
-                        c = getc(f);
-                else if (c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r')
-                    c = getc(f);
-                else
-                    goto done; /* stb refuses the header itself */
+    long values[3] = {0, 0, 0};
+    (void)getc(f); /* P5 or P6 */
+    bool rgb = getc(f) == '6';
+    int c = getc(f);
+    for (int i = 0; i < 3; i++) {
+        for (;;) {
+            while (c == ' ' || (c >= '\t' && c <= '\r'))
+                c = getc(f);
+            if (c != '#')
+                break;
+            while (c != EOF && c != '\n' && c != '\r')
+                c = getc(f);
+        }
+        for (int digits = 0; c != EOF && c >= '0' && c <= '9'; c = getc(f)) {
+            if (++digits > 9) {
+                rewind(f);
+                return "a number in its PGM/PPM header has more than 9 digits";
             }
-            int digits = 0;
-            for (; c >= '0' && c <= '9'; c = getc(f))
-                digits++;
-            ok = digits <= 9;
+            values[i] = values[i] * 10 + (c - '0');
         }
     }
-done:
-    if (start >= 0)
-        fseek(f, start, SEEK_SET);
-    return ok;
+    long data_start = ftell(f);
+    rewind(f);
+    if (values[2] > 255)
+        return "it is a PGM/PPM with more than 8 bits per sample (maxval above 255)";
+    uint64_t need = (uint64_t)values[0] * (uint64_t)values[1] * (rgb ? 3u : 1u);
+    if (data_start < 0 || size < (uint64_t)data_start || size - (uint64_t)data_start < need)
+        return "the PGM/PPM file is shorter than its header says";
+    return NULL;
 }
 
 /* Opens an image (a regular file) and reads its header's size, within the limits. NULL with
@@ -365,19 +373,30 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
     FILE *f = ns_file_fopen_input(path, &size, &st->open_err);
     if (!f)
         return NULL;
-    /* Before any stb call: stbi_info reads the Huffman tables and the PNM numbers too. */
-    if (!jpeg_tables_ok(f)) {
-        st->stb = "corrupt JPEG (a Huffman table with more than 256 codes)";
+    enum data_image_format format = data_image_format(f);
+    if (format == DATA_IMAGE_UNKNOWN) {
+        st->stb = "not a PNG, JPEG, BMP, PGM or PPM file";
         fclose(f);
         return NULL;
     }
-    if (!pnm_numbers_ok(f)) {
-        st->stb = "corrupt PNM header (a number with more than 9 digits)";
+    const char *pnm_problem = format == DATA_IMAGE_PNM ? pnm_header_problem(f, size) : NULL;
+    if (pnm_problem) {
+        st->stb = pnm_problem;
         fclose(f);
         return NULL;
     }
-    if (!stbi_info_from_file(f, w, h, comp)) {
+    if (format == DATA_IMAGE_JPEG && !jpeg_tables_ok(f)) {
+        st->stb = "a JPEG Huffman table (DHT) declares more than 256 codes: corrupt JPEG";
+        fclose(f);
+        return NULL;
+    }
+    if (!data_stb_info(f, format, w, h, comp)) {
         st->stb = stbi_failure_reason();
+        fclose(f);
+        return NULL;
+    }
+    if (*w < 1 || *h < 1) {
+        st->stb = "the image has no pixels";
         fclose(f);
         return NULL;
     }
@@ -543,9 +562,11 @@ static bool decode_image(const char *path, int height, int width, int channels, 
         st->stb = stbi_failure_reason();
         return false;
     }
-    if (w < 1 || h < 1) { /* stb reads a PNM header of NUL bytes as a width of 0 */
+    if (w < 1 || h < 1) {
+        /* stb 2.27 returns a PNM of height 0, and resizing from it divides by zero (found by
+         * tests/fuzz/fuzz_image). */
         stbi_image_free(img);
-        st->stb = "the image has no pixels (a width or height of 0)";
+        st->stb = "the image has no pixels";
         return false;
     }
     const unsigned char *src = img;

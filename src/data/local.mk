@@ -8,3 +8,8 @@ libnetspec_a_SOURCES += \
 	src/data/data_split.c src/data/data_split.h \
 	src/data/data_prep.c src/data/data_prep.h \
 	src/data/data_load.c src/data/data_load.h
+# stb_image's decoders, in an archive of their own to be compiled with their locals zeroed
+# (src/data/data_stb.c); linked after libnetspec.a.
+noinst_LIBRARIES += libnetspec_stb.a
+libnetspec_stb_a_CFLAGS = $(AM_CFLAGS) $(STB_ZERO_CFLAGS)
+libnetspec_stb_a_SOURCES = src/data/data_stb.c src/data/data_stb.h

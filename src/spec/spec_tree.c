@@ -101,9 +101,9 @@ const char *spec_tree_kind_name(const struct spec_node *node)
         return "nothing";
     switch (node->kind) {
     case SPEC_MAP:
-        return "a mapping";
+        return node->count ? "a mapping" : "an empty mapping";
     case SPEC_SEQ:
-        return "a list";
+        return node->count ? "a list" : "an empty list";
     case SPEC_SCALAR:
         return spec_tree_is_null(node) ? "null" : "a scalar";
     }

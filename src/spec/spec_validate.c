@@ -714,7 +714,7 @@ static bool validate_layer(struct validator *v, const struct spec_node *item, in
     } else if (item->kind == SPEC_MAP && item->count == 1) {
         op_key = item->keys[0];
         value = item->items[0];
-    } else if (item->kind == SPEC_MAP) {
+    } else if (item->kind == SPEC_MAP && item->count > 1) {
         struct ns_buf keys = {0};
         for (size_t i = 0; i < item->count; i++)
             ns_buf_printf(&keys, "%s%s", i ? ", " : "", item->keys[i]->text);

@@ -7,18 +7,15 @@
  * classes) through the folder loader (the scan with its header check, then the parallel
  * decode), bit 3 on_error: skip there.
  * Oracle: a failure carries errors naming the file; a decoded image holds whole values 0..255;
- * the folder loader agrees with the single-image decode.
- *
- * Images whose header declares more than FUZZ_IMAGE_MAX_PIXELS are skipped: stb allocates
- * what the header declares, and bounding it by the file's size is its own change
- * (tests/fuzz/README.md, "Known").
+ * the folder loader agrees with the single-image decode. An image header declaring more
+ * pixels than the file can hold must be refused before stb allocates them (-malloc_limit_mb
+ * turns such an allocation into a finding). PNG chunks longer than the file are skipped (see
+ * png_chunk_beyond_file).
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <stb_image.h>
 
 #include "core/ns_ctx.h"
 #include "data/data_folder.h"
@@ -26,9 +23,25 @@
 
 #include "fuzz_util.h"
 
-enum { FUZZ_IMAGE_MAX_PIXELS = 1 << 22 };
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* True when a PNG chunk declares more bytes than the file has left. stb_image 2.27 grows its
+ * IDAT buffer to the declared length (up to 4 GiB) before reading the chunk: virtual memory,
+ * freed again on the read error, but beyond -malloc_limit_mb. Bounding it is the image
+ * reader's own change (tests/fuzz/README.md, "Known"); until then such inputs are skipped. */
+static bool png_chunk_beyond_file(const uint8_t *data, size_t size)
+{
+    if (size < 8 || memcmp(data, "\x89PNG\r\n\x1a\n", 8) != 0)
+        return false;
+    for (size_t at = 8; at + 8 <= size;) {
+        uint64_t length = (uint64_t)data[at] << 24 | (uint64_t)data[at + 1] << 16 | (uint64_t)data[at + 2] << 8 |
+                          data[at + 3];
+        if (length > size - at - 8)
+            return true;
+        at += 12 + (size_t)length;
+    }
+    return false;
+}
 
 /* ROOT/a/x.png and ROOT/b/x.png, both the fuzzed file: two classes, as a folder needs. */
 static void check_folder(const char *file, int height, int width, int channels, bool skip,
@@ -78,13 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool folder = data[2] & 4, skip = data[2] & 8;
     data += 3;
     size -= 3;
-    int w, h, comp;
-    /* Not for a JPEG or PNM: stbi_info would read their Huffman tables or numbers before netspec
-     * has checked them (data_folder.c); netspec bounds their pixels itself. */
-    bool jpeg = size >= 2 && data[0] == 0xFF && data[1] == 0xD8;
-    bool pnm = size >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6'); /* stb's PNM numbers overflow */
-    if (!jpeg && !pnm && size <= INT32_MAX && stbi_info_from_memory(data, (int)size, &w, &h, &comp) &&
-        (uint64_t)w * (uint64_t)h > FUZZ_IMAGE_MAX_PIXELS)
+    if (png_chunk_beyond_file(data, size))
         return 0;
     const char *path = fuzz_write("image.png", data, size);
 

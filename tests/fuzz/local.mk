@@ -11,9 +11,7 @@ tests_fuzz_fuzz_spec_LDADD = $(LIBNETSPEC_LIBS)
 tests_fuzz_fuzz_idx_SOURCES = tests/fuzz/fuzz_idx.c tests/fuzz/fuzz_util.h
 tests_fuzz_fuzz_idx_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_idx_LDADD = $(LIBNETSPEC_LIBS)
-# stb_image compiled into the harness with the instrumentation (Debian's libstb.so has none,
-# so libFuzzer would be blind inside the decoders); it takes the place of the library's copy.
-tests_fuzz_fuzz_image_SOURCES = tests/fuzz/fuzz_image.c tests/fuzz/fuzz_stb.c tests/fuzz/fuzz_util.h
+tests_fuzz_fuzz_image_SOURCES = tests/fuzz/fuzz_image.c tests/fuzz/fuzz_util.h
 tests_fuzz_fuzz_image_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_image_LDADD = $(LIBNETSPEC_LIBS)
 tests_fuzz_fuzz_csv_SOURCES = tests/fuzz/fuzz_csv.c tests/fuzz/fuzz_util.h
