@@ -1084,6 +1084,79 @@ static void test_isa_same_bits(void)
     free(dgot);
 }
 
+/* maxpool's backward: the 2x2-stride-2 path (which finds each maximum again from the input,
+ * writes a fresh gradient whole, and may apply relu's gradient for the plan's fusion) equals the
+ * general one, a scatter of each window's gradient to its first maximum into zeros or into what
+ * the buffer held, then relu's select, bit for bit, on every ISA and thread count. Odd sizes leave
+ * a row and a column no window covers; ties, NaN, -0 and negative inputs are included. */
+static void test_maxpool_2x2_backward(void)
+{
+    struct kernels_window g;
+    CU_ASSERT_FATAL(kernels_window_init(&g, 9, 7, 17, 2, 2, 2, 2, 1, 1, KERNELS_PAD_VALID, 0, 0));
+    CU_ASSERT_FATAL(kernels_maxpool_is_2x2(&g));
+    const int n = 5;
+    const size_t in_size = (size_t)g.in_h * g.in_w * g.channels, out_size = (size_t)g.out_h * g.out_w * g.channels;
+    const size_t in_n = (size_t)n * in_size, out_n = (size_t)n * out_size;
+    struct trng r = {.key = 91};
+    float *in = falloc(in_n), *dy = falloc(out_n), *held = falloc(in_n), *want = falloc(in_n), *got = falloc(in_n);
+    for (size_t i = 0; i < in_n; i++)
+        in[i] = i % 5 == 0 ? 0.5f : i % 11 == 0 ? -0.0f : trand(&r, -2, 2);
+    in[3] = NAN;
+    in[in_size + 40] = NAN;
+    for (size_t i = 0; i < out_n; i++)
+        dy[i] = i % 13 == 0 ? -0.0f : trand(&r, -1, 1);
+    for (size_t i = 0; i < in_n; i++)
+        held[i] = i % 3 == 0 ? -0.0f : trand(&r, -1, 1);
+    int compared = 0;
+    for (int fresh = 0; fresh <= 1; fresh++) {
+        for (int mask = 0; mask <= 1; mask++) {
+            /* The general rule, written out. */
+            for (size_t i = 0; i < in_n; i++)
+                want[i] = fresh ? 0.0f : held[i];
+            for (int s = 0; s < n; s++)
+                for (int oy = 0; oy < g.out_h; oy++)
+                    for (int ox = 0; ox < g.out_w; ox++)
+                        for (int c = 0; c < g.channels; c++) {
+                            size_t best = 0;
+                            float m = 0;
+                            for (int t = 0; t < 4; t++) {
+                                size_t at = (size_t)s * in_size
+                                            + ((size_t)(2 * oy + t / 2) * g.in_w + (size_t)(2 * ox + t % 2)) * g.channels
+                                            + (size_t)c;
+                                if (t == 0 || in[at] > m) {
+                                    m = in[at];
+                                    best = at;
+                                }
+                            }
+                            want[best] += dy[(size_t)s * out_size + ((size_t)oy * g.out_w + (size_t)ox) * g.channels + (size_t)c];
+                        }
+            if (mask)
+                for (size_t i = 0; i < in_n; i++)
+                    want[i] = in[i] > 0.0f ? want[i] : 0.0f;
+            for (int isa = KERNELS_ISA_PORTABLE; isa < KERNELS_ISA_COUNT; isa++) {
+                if (!kernels_isa_supported((enum kernels_isa)isa))
+                    continue; /* test_isa_same_bits says so loudly */
+                for (int threads = 1; threads <= 3; threads++) {
+                    struct kernels_cpu cpu = {.threads = threads, .isa = (enum kernels_isa)isa};
+                    for (size_t i = 0; i < in_n; i++)
+                        got[i] = fresh ? NAN : held[i]; /* a fresh buffer's old values must not matter */
+                    struct kernels_maxpool_grad a = {.in = in, .d_out = dy, .d_in = got, .fresh = fresh,
+                                                     .relu_mask = mask};
+                    kernels_maxpool_backward(&cpu, &g, n, &a);
+                    CU_ASSERT(same_bits(want, got, in_n));
+                    compared++;
+                }
+            }
+        }
+    }
+    CU_ASSERT(compared >= 12);
+    free(in);
+    free(dy);
+    free(held);
+    free(want);
+    free(got);
+}
+
 /* The runtime's pooling kernels and nsk.h's (the emitted C's) give the same bits: odd
  * geometries, padding, dilation, several channel counts, and values with ties and NaN. */
 static void test_pooling_matches_nsk(void)
@@ -1279,6 +1352,7 @@ int main(void)
         {"nsk math accuracy against double libm", test_nsk_accuracy},
         {"activations and affine map: same bits on every ISA", test_isa_same_bits},
         {"pooling equals nsk.h's", test_pooling_matches_nsk},
+        {"maxpool 2x2 backward equals the general rule (fresh, adding, relu mask)", test_maxpool_2x2_backward},
         {"rng", test_rng},
     };
     return test_util_main("ops", NULL, NULL, cases, sizeof cases / sizeof *cases);

@@ -532,6 +532,74 @@ static void test_exec_gradients(void)
     ns_ctx_free(&ctx);
 }
 
+/* The plan's fusion of relu into maxpool's backward (graph_plan.c): made only for a relu output
+ * read by a maxpool alone, and the gradients equal those of the same graph without it, bit for
+ * bit (a 2x2 pooling, a general one, a 1x1 convolution, odd sizes). */
+static void test_relu_pool_fusion(void)
+{
+    static const char *const text =
+        "version: 1\n"
+        "data: {format: csv, train: unused.csv, label_column: y}\n"
+        "model:\n"
+        "  input: [12, 12, 2]\n"
+        "  layers:\n"
+        "    - conv2d: {filters: 4, kernel: 3, padding: same, activation: tanh}\n"
+        "    - maxpool2d: {size: 2}\n"
+        "    - conv2d: {filters: 5, kernel: 3, padding: same, activation: relu}\n"
+        "    - maxpool2d: {size: 3, stride: 2, padding: same}\n"
+        "    - conv2d: {filters: 3, kernel: 1, activation: relu}\n"
+        "    - maxpool2d: {size: 2}\n"
+        "    - flatten\n"
+        "    - dense: {units: 3}\n"
+        "loss: cross_entropy\n";
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    char *path = test_util_tmp_path("fusion.yaml");
+    test_util_write_text(path, text);
+    struct spec *spec = spec_load(&ctx, op_catalog(), path, NULL, 0);
+    free(path);
+    CU_ASSERT_FATAL(spec != NULL);
+    struct graph *g = graph_build(&ctx, spec, (struct spec_shape){.rank = 3, .dims = {12, 12, 2}}, 3);
+    CU_ASSERT_FATAL(g != NULL && g->node_count == 8);
+    const bool fused[8] = {false, false, true, true, true, true, false, false};
+    for (int i = 0; i < 8; i++) {
+        bool is_pool = i % 2 == 1;
+        CU_ASSERT_EQUAL(is_pool ? g->nodes[i].relu_mask_input : g->nodes[i].output_grad_masked, fused[i]);
+    }
+    float *params = ns_xcalloc(g->param_floats, sizeof *params);
+    init_params(g, 8, params);
+    enum { N = 3 };
+    float x[N * 12 * 12 * 2];
+    uint64_t rng = 17;
+    for (size_t i = 0; i < sizeof x / sizeof *x; i++)
+        x[i] = (float)(2 * test_util_next_uniform(&rng) - 1);
+    const int32_t labels[N] = {2, 0, 1};
+    struct loss_config lc = {.type = LOSS_CROSS_ENTROPY};
+    float *grads[2];
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            for (size_t i = 0; i < g->node_count; i++)
+                g->nodes[i].relu_mask_input = g->nodes[i].output_grad_masked = false;
+        struct exec *ex = exec_new(g, N);
+        struct exec_run run = {.training = true};
+        const float *y = exec_forward(ex, params, x, N, &run);
+        float d_out[N * 3];
+        loss_batch(&lc, N, 3, y, labels, NULL, 1.0f / N, d_out, NULL);
+        grads[pass] = ns_xcalloc(g->param_floats, sizeof *grads[pass]);
+        exec_backward(ex, params, d_out, grads[pass]);
+        exec_free(ex);
+    }
+    CU_ASSERT_EQUAL(memcmp(grads[0], grads[1], g->param_floats * sizeof *grads[0]), 0);
+    size_t nonzero = 0;
+    for (size_t i = 0; i < g->param_floats; i++)
+        nonzero += grads[0][i] != 0.0f;
+    CU_ASSERT(nonzero > g->param_floats / 2);
+    free(grads[0]);
+    free(grads[1]);
+    free(params);
+    ns_ctx_free(&ctx);
+}
+
 static void test_checkpoint_roundtrip(void)
 {
     struct ns_ctx ctx;
@@ -1504,6 +1572,7 @@ int main(void)
         {"train, eval and predict default to a bounded OpenMP spin", test_wait_policy_default},
         {"--isa usage errors", test_isa_usage_errors},
         {"executor gradients through a branch", test_exec_gradients},
+        {"relu fused into maxpool's backward: made where it may be, same gradients as without", test_relu_pool_fusion},
         {"checkpoint round trip and checksum", test_checkpoint_roundtrip},
         {"memory plan: reuse in inference, gradients in flight in training", test_memory_plan},
         {"runtime.max_memory stops check and train before any allocation", test_memory_limit},

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core/ns_util.h"
+#include "kernels/activation.h"
 
 /* A buffer to place: its size and the steps during which it holds a value (inclusive).
  * Steps: forward of the node at order position s is step s; its backward is 2n-1-s. */
@@ -138,9 +139,34 @@ static void plan_mode(struct ns_ctx *ctx, struct graph *g, enum graph_mode mode,
     free(grads);
 }
 
+/* A relu output read by a maxpool alone: the maxpool's backward applies relu's gradient while
+ * it writes its input gradient, which saves the producer a pass over memory. The result is the
+ * same select (x > 0 ? g : 0) on the same values, so the bits do not change. */
+static void plan_fusions(struct graph *g)
+{
+    int *readers = ns_xcalloc(g->node_count ? g->node_count : 1, sizeof *readers);
+    for (size_t i = 0; i < g->node_count; i++)
+        for (int k = 0; k < g->nodes[i].input_count; k++)
+            if (g->nodes[i].inputs[k] != OP_MODEL_INPUT)
+                readers[g->nodes[i].inputs[k]]++;
+    for (size_t i = 0; i < g->node_count; i++) {
+        struct op_node *consumer = &g->nodes[i];
+        if (!consumer->op->masks_relu_input || consumer->input_count != 1 || consumer->inputs[0] == OP_MODEL_INPUT)
+            continue;
+        struct op_node *producer = &g->nodes[consumer->inputs[0]];
+        if (readers[producer->index] != 1 || producer->index == g->output_node || !producer->op->output_activation
+            || producer->op->output_activation(producer) != ACT_RELU)
+            continue;
+        consumer->relu_mask_input = true;
+        producer->output_grad_masked = true;
+    }
+    free(readers);
+}
+
 void graph_plan_build(struct ns_ctx *ctx, struct graph *g)
 {
     mark_needs_grad(g);
+    plan_fusions(g);
     size_t *pos = ns_xcalloc(g->node_count ? g->node_count : 1, sizeof *pos);
     for (size_t s = 0; s < g->node_count; s++)
         pos[g->order[s]] = s;

@@ -36,9 +36,16 @@ struct isa_loops {
                         float *y);
     /* kernels_col2im_add and kernels_maxpool_forward over their rows [r0, r1): (sample, input
      * row) pairs for col2im, (sample, output row) pairs for the pooling. */
-    void (*col2im_rows)(const struct kernels_window *g, long r0, long r1, const float *col, float *d_in);
+    void (*col2im_rows)(const struct kernels_window *g, long r0, long r1, const float *col, float *d_in,
+                        bool fresh);
     void (*maxpool_rows)(const struct kernels_window *g, long r0, long r1, const float *in, float *out,
                          void *argmax);
+    /* kernels_maxpool_forward and _backward for a 2x2 window at stride 2 (kernels_maxpool_is_2x2)
+     * over (sample, output row) pairs [r0, r1); the backward writes the input rows they cover,
+     * and the last output row the input rows below it that no window covers. */
+    void (*maxpool2x2_rows)(const struct kernels_window *g, long r0, long r1, const float *in, float *out);
+    void (*maxpool2x2_backward_rows)(const struct kernels_window *g, long r0, long r1,
+                                     const struct kernels_maxpool_grad *a);
 };
 
 extern const struct isa_loops isa_loops_portable;

@@ -71,7 +71,8 @@ static inline int isa_window_source(int i, int kpos, int stride, int dil, int pa
 
 /* Each input pixel adds its taps in (ky, kx) order, whatever the loop nest: ky outermost here so
  * that a whole row of the column buffer is walked at once. */
-static void isa_col2im_rows(const struct kernels_window *g, long r0, long r1, const float *col, float *d_in)
+static void isa_col2im_rows(const struct kernels_window *g, long r0, long r1, const float *col, float *d_in,
+                            bool fresh)
 {
     const int ch = g->channels;
     const size_t kcols = (size_t)g->k_h * (size_t)g->k_w * (size_t)ch;
@@ -80,6 +81,8 @@ static void isa_col2im_rows(const struct kernels_window *g, long r0, long r1, co
         int iy = (int)(r % g->in_h);
         const float *scol = col + (size_t)s * (size_t)g->out_h * (size_t)g->out_w * kcols;
         float *drow = d_in + (size_t)r * (size_t)g->in_w * (size_t)ch;
+        if (fresh)
+            memset(drow, 0, (size_t)g->in_w * (size_t)ch * sizeof *drow);
         for (int ky = 0; ky < g->k_h; ky++) {
             int oy = isa_window_source(iy, ky, g->stride_h, g->dil_h, g->pad_top, g->out_h);
             if (oy < 0)
@@ -157,6 +160,113 @@ static void isa_maxpool_rows(const struct kernels_window *g, long r0, long r1, c
     }
 }
 
+/* A 2x2 window at stride 2 without padding: the four taps in (ky, kx) order, the first maximum
+ * kept (strictly greater), as isa_maxpool_rows does for any window. */
+static void isa_maxpool2x2_rows(const struct kernels_window *g, long r0, long r1, const float *in, float *out)
+{
+    const int ch = g->channels;
+    const size_t in_row = (size_t)g->in_w * (size_t)ch, out_row = (size_t)g->out_w * (size_t)ch;
+    for (long r = r0; r < r1; r++) {
+        long s = r / g->out_h;
+        int oy = (int)(r % g->out_h);
+        const float *top = in + ((size_t)s * (size_t)g->in_h + 2 * (size_t)oy) * in_row, *bottom = top + in_row;
+        float *o = out + ((size_t)s * (size_t)g->out_h + (size_t)oy) * out_row;
+        for (int ox = 0; ox < g->out_w; ox++, o += ch) {
+            const float *p0 = top + 2 * (size_t)ox * (size_t)ch, *p1 = p0 + ch;
+            const float *p2 = bottom + 2 * (size_t)ox * (size_t)ch, *p3 = p2 + ch;
+            _Pragma("omp simd") for (int c = 0; c < ch; c++) {
+                float m = p0[c];
+                m = p1[c] > m ? p1[c] : m;
+                m = p2[c] > m ? p2[c] : m;
+                m = p3[c] > m ? p3[c] : m;
+                o[c] = m;
+            }
+        }
+    }
+}
+
+/* One input element's gradient: dy when it is its window's maximum (hit). fresh: the element
+ * held no value, and 0 + dy keeps the bits of adding into a zeroed buffer (-0 becomes +0).
+ * relu_mask: relu's gradient applied after, from its output x. */
+static inline __attribute__((always_inline)) float isa_pool_grad(int32_t hit, float dy, float old, float x,
+                                                                 bool fresh, bool relu_mask)
+{
+    /* Every operation unconditional and the choice an integer mask: the forms GCC vectorises. */
+    float base = fresh ? 0.0f : old;
+    float sum = base + dy;
+    float v = hit ? sum : base;
+    return relu_mask ? (x > 0.0f ? v : 0.0f) : v;
+}
+
+/* Input elements no window covers (an odd last row or column): no gradient of their own. */
+static inline __attribute__((always_inline)) void isa_pool_uncovered(const float *x, float *d, size_t count,
+                                                                     bool fresh, bool relu_mask)
+{
+    if (!fresh && !relu_mask)
+        return;
+    _Pragma("omp simd") for (size_t i = 0; i < count; i++)
+        d[i] = isa_pool_grad(0, 0.0f, fresh ? 0.0f : d[i], x[i], fresh, relu_mask);
+}
+
+static inline __attribute__((always_inline)) void
+isa_maxpool2x2_backward_body(const struct kernels_window *g, long r0, long r1, const struct kernels_maxpool_grad *a,
+                             bool fresh, bool relu_mask)
+{
+    const int ch = g->channels;
+    const size_t in_row = (size_t)g->in_w * (size_t)ch, out_row = (size_t)g->out_w * (size_t)ch;
+    const size_t covered = 2 * (size_t)g->out_w * (size_t)ch;
+    for (long r = r0; r < r1; r++) {
+        long s = r / g->out_h;
+        int oy = (int)(r % g->out_h);
+        size_t at = ((size_t)s * (size_t)g->in_h + 2 * (size_t)oy) * in_row;
+        const float *x0 = a->in + at, *x1 = x0 + in_row;
+        float *d0 = a->d_in + at, *d1 = d0 + in_row;
+        const float *dy = a->d_out + ((size_t)s * (size_t)g->out_h + (size_t)oy) * out_row;
+        for (int ox = 0; ox < g->out_w; ox++, dy += ch) {
+            size_t o = 2 * (size_t)ox * (size_t)ch;
+            const float *xa = x0 + o, *xb = xa + ch, *xc = x1 + o, *xd = xc + ch;
+            float *da = d0 + o, *db = da + ch, *dc = d1 + o, *dd = dc + ch;
+            /* Integer masks for the winner (the form GCC vectorises), no branch, no
+             * conditional load. */
+            _Pragma("omp simd") for (int c = 0; c < ch; c++) {
+                float m = xa[c];
+                int32_t b_wins = -(int32_t)(xb[c] > m);
+                m = xb[c] > m ? xb[c] : m;
+                int32_t c_wins = -(int32_t)(xc[c] > m);
+                m = xc[c] > m ? xc[c] : m;
+                int32_t d_wins = -(int32_t)(xd[c] > m);
+                int32_t later = c_wins | d_wins;
+                float g_c = dy[c];
+                da[c] = isa_pool_grad(~(b_wins | later), g_c, fresh ? 0.0f : da[c], xa[c], fresh, relu_mask);
+                db[c] = isa_pool_grad(b_wins & ~later, g_c, fresh ? 0.0f : db[c], xb[c], fresh, relu_mask);
+                dc[c] = isa_pool_grad(c_wins & ~d_wins, g_c, fresh ? 0.0f : dc[c], xc[c], fresh, relu_mask);
+                dd[c] = isa_pool_grad(d_wins, g_c, fresh ? 0.0f : dd[c], xd[c], fresh, relu_mask);
+            }
+        }
+        if (covered < in_row) {
+            isa_pool_uncovered(x0 + covered, d0 + covered, in_row - covered, fresh, relu_mask);
+            isa_pool_uncovered(x1 + covered, d1 + covered, in_row - covered, fresh, relu_mask);
+        }
+        if (oy == g->out_h - 1 && 2 * g->out_h < g->in_h) {
+            size_t below = (size_t)(g->in_h - 2 * g->out_h) * in_row;
+            isa_pool_uncovered(x1 + in_row, d1 + in_row, below, fresh, relu_mask);
+        }
+    }
+}
+
+static void isa_maxpool2x2_backward_rows(const struct kernels_window *g, long r0, long r1,
+                                         const struct kernels_maxpool_grad *a)
+{
+    if (a->fresh && a->relu_mask)
+        isa_maxpool2x2_backward_body(g, r0, r1, a, true, true);
+    else if (a->fresh)
+        isa_maxpool2x2_backward_body(g, r0, r1, a, true, false);
+    else if (a->relu_mask)
+        isa_maxpool2x2_backward_body(g, r0, r1, a, false, true);
+    else
+        isa_maxpool2x2_backward_body(g, r0, r1, a, false, false);
+}
+
 const struct isa_loops ISA_LOOPS_NAME = {
     .activations = {
 #define ACTIVATION(name, ID, identity, flops, init, forward, gradient)                           \
@@ -170,4 +280,6 @@ const struct isa_loops ISA_LOOPS_NAME = {
     .affine_rows = isa_affine_rows,
     .col2im_rows = isa_col2im_rows,
     .maxpool_rows = isa_maxpool_rows,
+    .maxpool2x2_rows = isa_maxpool2x2_rows,
+    .maxpool2x2_backward_rows = isa_maxpool2x2_backward_rows,
 };

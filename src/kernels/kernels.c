@@ -90,7 +90,8 @@ void kernels_im2col(const struct kernels_cpu *cpu, const struct kernels_window *
  * enough that the parallel loop's bookkeeping stays small. */
 enum { KERNELS_ROW_BLOCK = 8 };
 
-void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *col, float *d_in)
+void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *col, float *d_in,
+                        bool fresh)
 {
     const size_t kcols = (size_t)g->k_h * (size_t)g->k_w * (size_t)g->channels;
     const long rows = (long)n * g->in_h;
@@ -100,7 +101,7 @@ void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_wind
 #pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long b = 0; b < blocks; b++) {
         long r0 = b * KERNELS_ROW_BLOCK;
-        loops->col2im_rows(g, r0, r0 + KERNELS_ROW_BLOCK < rows ? r0 + KERNELS_ROW_BLOCK : rows, col, d_in);
+        loops->col2im_rows(g, r0, r0 + KERNELS_ROW_BLOCK < rows ? r0 + KERNELS_ROW_BLOCK : rows, col, d_in, fresh);
     }
 }
 
@@ -113,6 +114,12 @@ static int32_t get_index(const void *base, size_t at)
     return v;
 }
 
+bool kernels_maxpool_is_2x2(const struct kernels_window *g)
+{
+    return g->k_h == 2 && g->k_w == 2 && g->stride_h == 2 && g->stride_w == 2 && g->dil_h == 1 && g->dil_w == 1
+           && g->pad_top == 0 && g->pad_left == 0 && g->pad_bottom == 0 && g->pad_right == 0;
+}
+
 void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in, float *out,
                              void *argmax)
 {
@@ -121,27 +128,51 @@ void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels
     const long blocks = (rows + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
     const double work = (double)n * (double)out_size * g->k_h * g->k_w;
     const struct isa_loops *loops = isa_loops_pick(cpu);
+    const bool two = kernels_maxpool_is_2x2(g);
 #pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (long b = 0; b < blocks; b++) {
-        long r0 = b * KERNELS_ROW_BLOCK;
-        loops->maxpool_rows(g, r0, r0 + KERNELS_ROW_BLOCK < rows ? r0 + KERNELS_ROW_BLOCK : rows, in, out, argmax);
+        long r0 = b * KERNELS_ROW_BLOCK, r1 = r0 + KERNELS_ROW_BLOCK < rows ? r0 + KERNELS_ROW_BLOCK : rows;
+        if (two)
+            loops->maxpool2x2_rows(g, r0, r1, in, out);
+        else
+            loops->maxpool_rows(g, r0, r1, in, out, argmax);
     }
 }
 
-void kernels_maxpool_backward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *d_out,
-                              const void *argmax, float *d_in)
+void kernels_maxpool_backward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n,
+                              const struct kernels_maxpool_grad *a)
 {
     const size_t ch = (size_t)g->channels;
     const size_t in_size = (size_t)g->in_h * (size_t)g->in_w * ch;
     const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * ch;
+    const double work = (double)n * (double)in_size;
+    if (kernels_maxpool_is_2x2(g)) {
+        /* Windows do not overlap: each output row owns the input rows it covers. */
+        const long rows = (long)n * g->out_h;
+        const long blocks = (rows + KERNELS_ROW_BLOCK - 1) / KERNELS_ROW_BLOCK;
+        const struct isa_loops *loops = isa_loops_pick(cpu);
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
+        for (long b = 0; b < blocks; b++) {
+            long r0 = b * KERNELS_ROW_BLOCK, r1 = r0 + KERNELS_ROW_BLOCK < rows ? r0 + KERNELS_ROW_BLOCK : rows;
+            loops->maxpool2x2_backward_rows(g, r0, r1, a);
+        }
+        return;
+    }
     /* Windows of one sample may overlap, so one thread owns a whole sample and adds its
      * outputs in order. */
-#pragma omp parallel for schedule(static) if ((double)n * out_size >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
+#pragma omp parallel for schedule(static) if (work >= KERNELS_PARALLEL_MIN) num_threads(kernels_threads(cpu->threads))
     for (int s = 0; s < n; s++) {
-        float *d = d_in + (size_t)s * in_size;
+        float *d = a->d_in + (size_t)s * in_size;
+        if (a->fresh)
+            memset(d, 0, in_size * sizeof *d);
         for (size_t o = 0; o < out_size; o++) {
             size_t at = (size_t)s * out_size + o;
-            d[get_index(argmax, at)] += d_out[at];
+            d[get_index(a->argmax, at)] += a->d_out[at];
+        }
+        if (a->relu_mask) {
+            const float *x = a->in + (size_t)s * in_size;
+            for (size_t i = 0; i < in_size; i++)
+                d[i] = x[i] > 0.0f ? d[i] : 0.0f;
         }
     }
 }

@@ -50,17 +50,32 @@ bool kernels_window_init(struct kernels_window *g, int in_h, int in_w, int chann
 void kernels_im2col(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in /* (n, H, W, C) */,
                     float *col);
 /* d_in += col2im(col): the adjoint of kernels_im2col. Each input element gathers its terms in
- * (ky, kx) order, so the result does not depend on threads. */
+ * (ky, kx) order, so the result does not depend on threads. fresh: d_in holds no value yet, and
+ * each of its rows is zeroed just before its terms are added (the same bits as a zeroed buffer,
+ * without a separate pass over memory). */
 void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *col,
-                        float *d_in /* (n, H, W, C) */);
+                        float *d_in /* (n, H, W, C) */, bool fresh);
 
-/* Max pooling per channel; padding never wins. argmax (n, out size) holds, for each output,
- * the index of its input element within the sample (int32, stored through memcpy so any
- * 4-byte-per-element buffer works; NULL when not training). Ties: the first maximum in (ky, kx) scan order. */
+/* Max pooling per channel; padding never wins. Ties: the first maximum in (ky, kx) scan order.
+ * argmax (n, out size) holds, for each output, the index of its input element within the
+ * sample (int32, stored through memcpy so any 4-byte-per-element buffer works); NULL when not
+ * training, and never needed by a 2x2 window at stride 2 without padding
+ * (kernels_maxpool_is_2x2), whose backward finds the maximum again from the input. */
+bool kernels_maxpool_is_2x2(const struct kernels_window *g);
 void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in,
                              float *out /* (n, OH, OW, C) */, void *argmax);
-void kernels_maxpool_backward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *d_out,
-                              const void *argmax, float *d_in);
+/* d_in += the gradient routed to each window's maximum; with fresh, d_in holds no value yet and
+ * every element is written (as if it had been zeroed first). relu_mask: then d_in = in > 0 ?
+ * d_in : 0, relu's gradient for an input that is a relu output (the graph's plan fuses it here). */
+struct kernels_maxpool_grad {
+    const float *in;     /* the forward's input (n, H, W, C) */
+    const float *d_out;  /* (n, OH, OW, C) */
+    const void *argmax;  /* as the forward kept it, or NULL for a 2x2 window */
+    float *d_in;
+    bool fresh, relu_mask;
+};
+void kernels_maxpool_backward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n,
+                              const struct kernels_maxpool_grad *a);
 /* Average pooling; the divisor counts only the window's elements inside the input. Each
  * output is (sum over the window in (ky, kx) order) * (1.0f / count). */
 void kernels_avgpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in, float *out);

@@ -62,6 +62,11 @@ struct op_node {
     double flops;                            /* forward, per sample */
     size_t saved_floats;                     /* per sample, kept from forward for backward */
     size_t saved_offset;                     /* per-sample offset into the saved buffer */
+    /* Fusions the graph's plan chose (graph_plan.c): a relu output read only by a maxpool gets
+     * relu's gradient applied by the maxpool's backward (relu_mask_input on the maxpool), so
+     * its producer takes d_output as the gradient of its pre-activation (output_grad_masked). */
+    bool relu_mask_input;
+    bool output_grad_masked;
 };
 
 struct op_shape_args {
@@ -93,6 +98,9 @@ struct op_run_args {
     /* backward only: */
     const float *d_output;                /* (batch, output size) */
     float *d_inputs[OP_MAX_INPUTS];       /* accumulate (+=); NULL when not needed */
+    /* d_inputs[k] holds no value yet (only for an op with fills_fresh_gradients): the op writes
+     * every element, with the bits of adding into zeros, and the executor skips zeroing it. */
+    bool d_inputs_fresh[OP_MAX_INPUTS];
     float *d_tensors[OP_MAX_TENSORS];     /* overwrite with this batch's gradient sums */
     float *scratch;                       /* workspace of scratch_floats(batch) */
 };
@@ -116,6 +124,13 @@ struct op_def {
     size_t (*scratch_floats)(const struct op_node *node, int batch);
     void (*forward)(const struct op_run_args *args);
     void (*backward)(const struct op_run_args *args);
+    /* backward honours d_inputs_fresh (writes every element of a fresh input gradient). */
+    bool fills_fresh_gradients;
+    /* The elementwise activation the op applies to its output (enum activation_kind), for the
+     * plan's fusions; NULL when none. */
+    int (*output_activation)(const struct op_node *node);
+    /* backward can apply relu's gradient to its input gradient (relu_mask_input). */
+    bool masks_relu_input;
     /* Writes the op's forward as C99 (see emit/). */
     void (*emit_c)(const struct op_emit_args *args);
 };

@@ -177,7 +177,7 @@ static void conv2d_backward(const struct op_run_args *args)
     float *scratch = op_scratch(args, conv2d_scratch_floats(node, batch), &owned);
     size_t rows = (size_t)batch * (size_t)plan.positions;
     const float *dz = args->d_output; /* (batch, out_h, out_w, filters) */
-    if (activation_needs_input(p->activation)) {
+    if (activation_needs_input(p->activation) && !node->output_grad_masked) {
         activation_backward(&args->cpu, p->activation, ACTIVATION_LEAKY_ALPHA,
                             activation_saves_input(p->activation) ? args->saved : args->output, args->d_output,
                             scratch, rows, (size_t)plan.filters, false);
@@ -186,6 +186,8 @@ static void conv2d_backward(const struct op_run_args *args)
     }
     float *dw = args->d_tensors[0]; /* (k, filters) */
     float *dx = args->d_inputs[0];  /* (batch, H, W, C) */
+    if (dx && plan.direct && args->d_inputs_fresh[0])
+        memset(dx, 0, (size_t)batch * plan.in_size * sizeof *dx);
     if (dw) { /* dW = im2col(x)^T dz over the whole batch, k (the rows) in fixed chunks */
         struct gemm_args g = {.m = plan.k, .n = plan.filters, .k = (int)rows, .a = args->inputs[0], .lda = plan.k,
                               .trans_a = true, .a_window = plan.direct ? NULL : &plan.g, .b = dz,
@@ -202,11 +204,16 @@ static void conv2d_backward(const struct op_run_args *args)
                               .ldc = plan.k, .accumulate = plan.direct};
         kernels_gemm(&args->cpu, &args->gemm_work, &g);
         if (!plan.direct)
-            kernels_col2im_add(&args->cpu, &plan.g, ns, scratch, dxc);
+            kernels_col2im_add(&args->cpu, &plan.g, ns, scratch, dxc, args->d_inputs_fresh[0]);
     }
     if (p->use_bias && args->d_tensors[1])
         kernels_col_sum(&args->cpu, rows, (size_t)plan.filters, dz, args->d_tensors[1]);
     free(owned);
+}
+
+static int conv2d_output_activation(const struct op_node *node)
+{
+    return ((const struct conv2d_params *)node->params)->activation;
 }
 
 /* The forward for one sample: nsk_conv2d (the im2col + SGEMM sums, bias included), then the
@@ -236,5 +243,7 @@ const struct op_def op_conv2d = {
     .scratch_floats = conv2d_scratch_floats,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
+    .fills_fresh_gradients = true,
+    .output_activation = conv2d_output_activation,
     .emit_c = conv2d_emit,
 };

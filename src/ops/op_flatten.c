@@ -29,6 +29,11 @@ static void flatten_backward(const struct op_run_args *args)
     if (!dx)
         return;
     size_t n = (size_t)args->batch * args->node->out_size;
+    if (args->d_inputs_fresh[0]) {
+        for (size_t i = 0; i < n; i++)
+            dx[i] = 0.0f + args->d_output[i]; /* the bits of adding into zeros */
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         dx[i] += args->d_output[i];
 }
@@ -52,5 +57,6 @@ const struct op_def op_flatten = {
     .scratch_floats = op_scratch_none,
     .forward = flatten_forward,
     .backward = flatten_backward,
+    .fills_fresh_gradients = true,
     .emit_c = flatten_emit,
 };

@@ -1,5 +1,6 @@
 /* maxpool2d: the maximum of each window, per channel. Forward keeps the argmax of every output
- * (an int32 in each saved float's bytes) so backward routes the gradient to the first maximum. */
+ * (an int32 in each saved float's bytes) so backward routes the gradient to the first maximum;
+ * a 2x2 window at stride 2 keeps none: its backward finds the maximum again in the input. */
 #include "ops/op_emit.h"
 #include "ops/ops.h"
 #include "kernels/kernels.h"
@@ -22,7 +23,10 @@ static void maxpool2d_backward(const struct op_run_args *args)
         return;
     struct kernels_window g;
     op_pool_window(args->node, &g);
-    kernels_maxpool_backward(&args->cpu, &g, args->batch, args->d_output, args->saved, args->d_inputs[0]);
+    struct kernels_maxpool_grad grad = {.in = args->inputs[0], .d_out = args->d_output, .argmax = args->saved,
+                                        .d_in = args->d_inputs[0], .fresh = args->d_inputs_fresh[0],
+                                        .relu_mask = args->node->relu_mask_input};
+    kernels_maxpool_backward(&args->cpu, &g, args->batch, &grad);
 }
 
 static void maxpool2d_emit(const struct op_emit_args *args)
@@ -46,5 +50,7 @@ const struct op_def op_maxpool2d = {
     .scratch_floats = op_scratch_none,
     .forward = maxpool2d_forward,
     .backward = maxpool2d_backward,
+    .fills_fresh_gradients = true,
+    .masks_relu_input = true,
     .emit_c = maxpool2d_emit,
 };

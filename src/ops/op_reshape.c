@@ -71,6 +71,11 @@ static void reshape_backward(const struct op_run_args *args)
     if (!dx)
         return;
     size_t n = (size_t)args->batch * args->node->out_size;
+    if (args->d_inputs_fresh[0]) {
+        for (size_t i = 0; i < n; i++)
+            dx[i] = 0.0f + args->d_output[i]; /* the bits of adding into zeros */
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         dx[i] += args->d_output[i];
 }
@@ -94,5 +99,6 @@ const struct op_def op_reshape = {
     .scratch_floats = op_scratch_none,
     .forward = reshape_forward,
     .backward = reshape_backward,
+    .fills_fresh_gradients = true,
     .emit_c = reshape_emit,
 };

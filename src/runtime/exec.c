@@ -137,11 +137,6 @@ void exec_backward(struct exec *ex, float *params, const float *d_output, float 
         const struct op_node *node = &g->nodes[i];
         if (!g->needs_grad[i])
             continue;
-        /* Ops accumulate into their inputs' gradients (a node may feed several consumers), and
-         * a gradient's buffer may have held another's: zero it where its lifetime starts. */
-        for (size_t j = 0; j < g->node_count; j++)
-            if (p->grad_start[j] == i)
-                memset(ex->d_act + n * p->grad_offset[j], 0, n * g->nodes[j].out_size * sizeof *ex->d_act);
         struct op_run_args args = {0};
         fill_common(ex, node, params, &args);
         args.d_output = i == g->output_node ? d_output : ex->d_act + n * p->grad_offset[i];
@@ -149,6 +144,21 @@ void exec_backward(struct exec *ex, float *params, const float *d_output, float 
             int from = node->inputs[k];
             bool want = from != OP_MODEL_INPUT && g->needs_grad[from];
             args.d_inputs[k] = want ? ex->d_act + n * p->grad_offset[from] : NULL;
+        }
+        /* Ops accumulate into their inputs' gradients (a node may feed several consumers), and
+         * a gradient's buffer may have held another's: where its lifetime starts it is zeroed,
+         * or handed to an op that writes it whole as fresh (once, for its first such input). */
+        for (size_t j = 0; j < g->node_count; j++) {
+            if (p->grad_start[j] != i)
+                continue;
+            int fresh_at = -1;
+            for (int k = 0; node->op->fills_fresh_gradients && k < node->input_count && fresh_at < 0; k++)
+                if (node->inputs[k] == (int)j)
+                    fresh_at = k;
+            if (fresh_at >= 0)
+                args.d_inputs_fresh[fresh_at] = true;
+            else
+                memset(ex->d_act + n * p->grad_offset[j], 0, n * g->nodes[j].out_size * sizeof *ex->d_act);
         }
         for (int t = 0; t < node->tensor_count; t++)
             args.d_tensors[t] = node->tensors[t].trainable ? grads + node->tensor_offset[t] : NULL;
