@@ -263,6 +263,8 @@ static void test_gemm_im2col(void)
         {10, 9, 4, 3, 2, 2, 2, 1, 1, KERNELS_PAD_SAME, 0, 0, 7, 3},
         {8, 8, 2, 3, 3, 1, 2, 2, 1, KERNELS_PAD_EXPLICIT, 2, 1, 3, 5},
         {6, 6, 40, 1, 1, 1, 1, 1, 1, KERNELS_PAD_VALID, 0, 0, 9, 2},
+        /* 500 taps: more than an im2col block takes whole, so its rows are cut into k blocks */
+        {12, 12, 20, 5, 5, 1, 1, 1, 1, KERNELS_PAD_SAME, 0, 0, 33, 2},
     };
     struct trng r = {.key = 5};
     for (size_t gi = 0; gi < sizeof geos / sizeof *geos; gi++) {

@@ -27,6 +27,11 @@
 
 /* Below this many multiply-adds a parallel region costs more than it saves (speed only). */
 enum { GEMM_PARALLEL_MIN = 1 << 15 };
+/* An im2col block takes all of a window's taps when they are at most this many (the depth of
+ * a forward, the rows of a weight gradient), so its rows are copied whole (speed only). */
+enum { GEMM_WINDOW_WHOLE = 384 };
+_Static_assert((int)GEMM_WINDOW_WHOLE >= (int)GEMM_MC_MAX && (int)GEMM_WINDOW_WHOLE >= (int)GEMM_KC_MAX,
+               "the workspace's A block");
 /* split_k chunks run in parallel only while each thread's partial result (m, n) is this small;
  * larger outputs have tiles enough to share out instead. */
 enum { GEMM_PARTIAL_MAX = 1 << 16 };
@@ -131,11 +136,11 @@ static struct im2col_tap im2col_tap_at(const struct kernels_window *w, int tap)
     return (struct im2col_tap){.ky = tap / (w->k_w * w->channels), .kx = rem / w->channels, .c = rem % w->channels};
 }
 
-/* Runs are mostly a few floats (one channel, a 3-pixel window row): fixed-size copies that
- * the compiler inlines beat a call to memcpy. */
-static void copy_run(float *dst, const float *src, int n)
+/* Runs are mostly a few floats (one channel, a 3-pixel window row) to a few hundred (a window
+ * row of many channels): fixed-size copies that the compiler inlines beat a call to memcpy. */
+static inline __attribute__((always_inline)) void copy_run(float *dst, const float *src, int n)
 {
-    if (n > 32) {
+    if (n > 256) {
         memcpy(dst, src, (size_t)n * sizeof *dst);
         return;
     }
@@ -233,8 +238,7 @@ static void im2col_rows(const struct kernels_window *w, const float *in, long ro
             const float *src = in + (size_t)row.s * image + ((size_t)y0 * (size_t)w->in_w + (size_t)x0) * (size_t)ch;
             const size_t row_step = (size_t)w->dil_h * (size_t)w->in_w * (size_t)ch;
             for (int ky = 0; ky < w->k_h; ky++, d += span, src += row_step)
-                for (int i = 0; i < span; i++)
-                    d[i] = src[i];
+                copy_run(d, src, span);
         } else {
             im2col_segment(w, in, row, tap, count, d);
         }
@@ -361,11 +365,15 @@ static void gemm_make_plan(const struct gemm_tiles *t, int threads, const struct
         p->kcb = min_int(g->k, GEMM_K_CHUNK);
     else if (g->accumulate)
         p->kcb = g->k; /* one block: c + acc needs the whole chain before touching c */
+    else if (g->a_window && g->k <= GEMM_WINDOW_WHOLE)
+        p->kcb = g->k; /* whole im2col rows: copied as window rows, no segment bookkeeping */
     else
         p->kcb = min_int(g->k, t->kc);
     p->kcb = p->kcb < 1 ? 1 : p->kcb;
     p->ncb = min_int(round_up(g->n, t->nr), t->nc);
     p->mcb = min_int(round_up(g->m, t->mr), t->mc);
+    if (g->a_window && g->trans_a && g->m <= GEMM_WINDOW_WHOLE)
+        p->mcb = round_up(g->m, t->mr); /* the same for a weight gradient's taps */
     p->nsub = p->ncb;
     int chunks = (g->k + GEMM_K_CHUNK - 1) / GEMM_K_CHUNK;
     long micro_tiles = (long)((g->m + t->mr - 1) / t->mr) * ((g->n + t->nr - 1) / t->nr);
@@ -401,7 +409,7 @@ size_t kernels_gemm_workspace_floats(int threads)
 {
     threads = threads < 1 ? 1 : threads;
     size_t b = (size_t)GEMM_KC_MAX * GEMM_NC_MAX;
-    size_t a = (size_t)GEMM_MC_MAX * GEMM_KC_MAX;
+    size_t a = (size_t)GEMM_WINDOW_WHOLE * GEMM_WINDOW_WHOLE;
     return b + (size_t)threads * (a + b + GEMM_PARTIAL_MAX);
 }
 
