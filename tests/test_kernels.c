@@ -159,9 +159,11 @@ static void check_gemm(const struct gemm_args *proto, const float *c0, size_t c_
 
 static void test_gemm_shapes(void)
 {
-    /* Ragged against every tile size (4x16, 6x16, 12x32), k across block boundaries. */
+    /* Ragged against every tile size (4x16, 6x16, 8x32, 16x16), k across block boundaries. */
     static const int sizes[][3] = {{1, 1, 1},    {7, 13, 5},   {33, 17, 300}, {97, 65, 257}, {130, 270, 3},
-                                   {5, 300, 40}, {64, 10, 128}, {13, 33, 513}, {200, 31, 520}, {25, 47, 0}};
+                                   {5, 300, 40}, {64, 10, 128}, {13, 33, 513}, {200, 31, 520}, {25, 47, 0},
+                                   /* n >= 4m with B transposed: computed as C^T = B A^T (gemm_swapped) */
+                                   {64, 1600, 128}, {2, 130, 300}};
     struct trng r = {.key = 42};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];

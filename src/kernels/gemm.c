@@ -352,6 +352,7 @@ struct gemm_plan {
     int ncb;        /* n block, a multiple of nr */
     int mcb, nsub;  /* a task's tile of C: (mcb, nsub), multiples of mr and nr */
     bool chunked;   /* split_k chunks run in parallel, each into its own partial result */
+    bool c_transposed; /* the swapped problem of gemm_swapped: tiles go to C transposed */
     size_t shared_floats, a_floats, thread_floats;
 };
 
@@ -460,8 +461,22 @@ static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int 
         const float *bpj = b->base + (size_t)((j0 - b->jb + jr) / t->nr) * b->step;
         int cols = min_int(t->nr, nc - jr);
         for (int ir = 0; ir < mc; ir += t->mr) {
-            float *cij = c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr);
             int rows = min_int(t->mr, mc - ir);
+            if (p->c_transposed) {
+                /* One k block (gemm_swapped): each chain from +0 into the tile, then stored or
+                 * added (c + acc) at its transposed place. */
+                float tile[GEMM_MR_MAX * GEMM_NR_MAX];
+                t->micro_rows[rows](kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, tile,
+                                    (size_t)t->nr, rows, cols, GEMM_STORE);
+                for (int j = 0; j < cols; j++) {
+                    float *cj = c + (size_t)(j0 + jr + j) * ldc + (size_t)(i0 + ir);
+                    for (int r = 0; r < rows; r++)
+                        cj[r] = mode == GEMM_ADD ? cj[r] + tile[(size_t)r * (size_t)t->nr + (size_t)j]
+                                                 : tile[(size_t)r * (size_t)t->nr + (size_t)j];
+                }
+                continue;
+            }
+            float *cij = c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr);
             t->micro_rows[rows](kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, cij, ldc, rows,
                                 cols, mode);
         }
@@ -603,6 +618,20 @@ static void gemm_chunked(const struct gemm_plan *p, const struct gemm_args *g, f
     }
 }
 
+/* C = A B^T with few rows of A and many of B (an input gradient dZ W^T): packing B^T would
+ * transpose all of W on every call. The same chains run as C^T = B A^T instead, W read in
+ * place and only A's few rows packed; fmaf(a, b, acc) is fmaf(b, a, acc), so the bits are the
+ * same. Only for one k block (C is never a partial sum) and without an epilogue. */
+static bool gemm_swapped(const struct gemm_args *g, struct gemm_args *out)
+{
+    if (!g->trans_b || g->trans_a || g->a_window || g->split_k || g->bias || g->saved || g->activation
+        || g->n < 4 * g->m || (!g->accumulate && g->k > GEMM_KC_MAX))
+        return false;
+    *out = (struct gemm_args){.m = g->n, .n = g->m, .k = g->k, .a = g->b, .lda = g->ldb, .b = g->a, .ldb = g->lda,
+                              .trans_b = true, .c = g->c, .ldc = g->ldc, .accumulate = g->accumulate};
+    return true;
+}
+
 /* k == 0: every chain is +0. */
 static void gemm_empty(const struct gemm_args *g, const struct kernels_cpu *serial)
 {
@@ -623,8 +652,13 @@ void kernels_gemm(const struct kernels_cpu *cpu, const struct gemm_workspace *wo
     if (g->k <= 0) {
         gemm_empty(g, &serial);
     } else {
+        struct gemm_args swapped;
+        bool swap = gemm_swapped(g, &swapped);
         struct gemm_plan p;
-        gemm_make_plan(gemm_pick(cpu->isa, g->n), cpu->threads, g, &p);
+        gemm_make_plan(gemm_pick(cpu->isa, swap ? swapped.n : g->n), cpu->threads, swap ? &swapped : g, &p);
+        p.c_transposed = swap;
+        if (swap)
+            g = &swapped;
         size_t need = p.shared_floats + (size_t)p.threads * p.thread_floats;
         float *owned = NULL, *space = work ? work->floats : NULL;
         if (!space || work->count < need)
