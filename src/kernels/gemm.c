@@ -649,10 +649,10 @@ void kernels_gemm(const struct kernels_cpu *cpu, const struct gemm_workspace *wo
     if (g->m <= 0 || g->n <= 0)
         return;
     const struct kernels_cpu serial = {.threads = 1, .isa = cpu->isa};
+    struct gemm_args swapped; /* g may point here below, up to the end */
     if (g->k <= 0) {
         gemm_empty(g, &serial);
     } else {
-        struct gemm_args swapped;
         bool swap = gemm_swapped(g, &swapped);
         struct gemm_plan p;
         gemm_make_plan(gemm_pick(cpu->isa, swap ? swapped.n : g->n), cpu->threads, swap ? &swapped : g, &p);
