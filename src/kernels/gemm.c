@@ -378,7 +378,10 @@ static void gemm_make_plan(const struct gemm_tiles *t, int threads, const struct
     p->nsub = p->ncb;
     int chunks = (g->k + GEMM_K_CHUNK - 1) / GEMM_K_CHUNK;
     long micro_tiles = (long)((g->m + t->mr - 1) / t->mr) * ((g->n + t->nr - 1) / t->nr);
-    p->chunked = g->split_k && p->threads > 1 && chunks > 1 && micro_tiles < 4L * p->threads
+    /* An im2col weight gradient goes by chunks too: cut into tiles, each tile would copy its
+     * own im2col rows, the same rows again for every column block. */
+    p->chunked = g->split_k && p->threads > 1 && chunks > 1
+                 && (micro_tiles < 4L * p->threads || (g->a_window && g->trans_a))
                  && (size_t)g->m * (size_t)g->n <= GEMM_PARTIAL_MAX;
     if (!p->chunked && p->threads > 1) {
         /* Smaller tiles until every thread has a few. */

@@ -114,6 +114,19 @@ static int32_t get_index(const void *base, size_t at)
     return v;
 }
 
+void kernels_transpose(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *in, float *out)
+{
+    (void)cpu; /* a weight matrix: too small to share out */
+    enum { BLOCK = 8 };
+    for (size_t r0 = 0; r0 < rows; r0 += BLOCK)
+        for (size_t c0 = 0; c0 < cols; c0 += BLOCK) {
+            size_t r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows, c1 = c0 + BLOCK < cols ? c0 + BLOCK : cols;
+            for (size_t c = c0; c < c1; c++)
+                for (size_t r = r0; r < r1; r++)
+                    out[c * rows + r] = in[r * cols + c];
+        }
+}
+
 bool kernels_maxpool_is_2x2(const struct kernels_window *g)
 {
     return g->k_h == 2 && g->k_w == 2 && g->stride_h == 2 && g->stride_w == 2 && g->dil_h == 1 && g->dil_w == 1

@@ -56,6 +56,9 @@ void kernels_im2col(const struct kernels_cpu *cpu, const struct kernels_window *
 void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *col,
                         float *d_in /* (n, H, W, C) */, bool fresh);
 
+/* out (cols, rows) = in (rows, cols) transposed, in 8x8 blocks (exact copies). */
+void kernels_transpose(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *in, float *out);
+
 /* Max pooling per channel; padding never wins. Ties: the first maximum in (ky, kx) scan order.
  * argmax (n, out size) holds, for each output, the index of its input element within the
  * sample (int32, stored through memcpy so any 4-byte-per-element buffer works); NULL when not

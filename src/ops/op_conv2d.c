@@ -135,7 +135,8 @@ static void conv2d_plan(const struct op_node *node, int batch, struct conv2d_pla
     plan->out_size = node->out_size;
 }
 
-/* Backward's scratch: [dz (batch, out) when fused activation] [dcol (chunk rows, k)]. */
+/* Backward's scratch: [dz (batch, out) when fused activation] [dcol (chunk rows, k)]
+ * [W^T (filters, k)]. */
 static size_t conv2d_col_floats(const struct conv2d_plan *plan)
 {
     return plan->direct ? 0 : (size_t)plan->chunk * (size_t)plan->positions * (size_t)plan->k;
@@ -147,7 +148,7 @@ static size_t conv2d_scratch_floats(const struct op_node *node, int batch)
     struct conv2d_plan plan;
     conv2d_plan(node, batch, &plan);
     size_t dz = activation_needs_input(p->activation) ? (size_t)batch * node->out_size : 0;
-    return dz + conv2d_col_floats(&plan);
+    return dz + conv2d_col_floats(&plan) + (size_t)plan.k * (size_t)plan.filters;
 }
 
 static void conv2d_forward(const struct op_run_args *args)
@@ -194,14 +195,18 @@ static void conv2d_backward(const struct op_run_args *args)
                               .ldb = plan.filters, .c = dw, .ldc = plan.filters, .split_k = true};
         kernels_gemm(&args->cpu, &args->gemm_work, &g);
     }
+    /* W^T once for all chunks: each GEMM would otherwise transpose W while packing it. */
+    float *wt = scratch + conv2d_col_floats(&plan);
+    if (dx)
+        kernels_transpose(&args->cpu, (size_t)plan.k, (size_t)plan.filters, args->tensors[0], wt);
     for (int s0 = 0; dx && s0 < batch; s0 += plan.chunk) {
         int ns = batch - s0 < plan.chunk ? batch - s0 : plan.chunk;
         float *dxc = dx + (size_t)s0 * plan.in_size;
         /* dcol = dz W^T, added into dx by col2im (or straight into dx when direct). */
         struct gemm_args g = {.m = ns * plan.positions, .n = plan.k, .k = plan.filters,
-                              .a = dz + (size_t)s0 * plan.out_size, .lda = plan.filters, .b = args->tensors[0],
-                              .ldb = plan.filters, .trans_b = true, .c = plan.direct ? dxc : scratch,
-                              .ldc = plan.k, .accumulate = plan.direct};
+                              .a = dz + (size_t)s0 * plan.out_size, .lda = plan.filters, .b = wt,
+                              .ldb = plan.k, .c = plan.direct ? dxc : scratch, .ldc = plan.k,
+                              .accumulate = plan.direct};
         kernels_gemm(&args->cpu, &args->gemm_work, &g);
         if (!plan.direct)
             kernels_col2im_add(&args->cpu, &plan.g, ns, scratch, dxc, args->d_inputs_fresh[0]);
