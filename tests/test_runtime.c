@@ -88,6 +88,35 @@ static void test_unknown_waiting_stays_at_max(void)
     CU_ASSERT_EQUAL(t.probes, 0);
 }
 
+static int machine_running;
+static int running_threads_stub(void)
+{
+    return machine_running;
+}
+
+/* The drop comes after two crowded steps; below the maximum, no count with more threads is
+ * tried while every core is taken (procs_running), and one is once a core is free. */
+static void test_crowded_machine_no_costly_retries(void)
+{
+    struct thread_tuner t;
+    thread_tuner_init(&t, 2, true);
+    t.running_threads = running_threads_stub;
+    struct machine busy = {.per_sample = {0, 2.0, 6.0}, .waiting_share = 0.3};
+    int seen = 0;
+    run_steps(&t, &busy, 2, &seen);
+    CU_ASSERT_EQUAL(thread_tuner_threads(&t), 1); /* probing 1 thread from the third step on */
+    machine_running = 2; /* this thread and the busy process */
+    run_steps(&t, &busy, 600, NULL);
+    CU_ASSERT_EQUAL(thread_tuner_threads(&t), 1);
+    int probes_while_busy = t.probes;
+    CU_ASSERT_EQUAL(probes_while_busy, 1);
+    machine_running = 1; /* the busy process is gone */
+    struct machine quiet = {.per_sample = {0, 2.0, 1.1}, .waiting_share = 0.0};
+    run_steps(&t, &quiet, 1200, NULL);
+    CU_ASSERT_EQUAL(thread_tuner_threads(&t), 2);
+    CU_ASSERT(t.probes > probes_while_busy);
+}
+
 static int suite_init(void)
 {
     return test_util_tmp_init("runtime");
@@ -98,6 +127,8 @@ int main(void)
     static const struct test_util_case cases[] = {
         {"thread tuner: a quiet machine keeps every thread and probes nothing", test_quiet_machine_never_probes},
         {"thread tuner: a crowded machine drops to 1 thread, then recovers", test_crowded_machine_drops_then_recovers},
+        {"thread tuner: drops after two crowded steps, no retry while every core is taken",
+         test_crowded_machine_no_costly_retries},
         {"thread tuner: an explicit count is kept", test_fixed_count_never_changes},
         {"thread tuner: no run-queue figure keeps the maximum", test_unknown_waiting_stays_at_max},
     };

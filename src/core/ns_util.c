@@ -215,6 +215,20 @@ const char *ns_closest(const char *word, const char *const *candidates, size_t c
     return best;
 }
 
+int ns_running_threads(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    int running = -1;
+    while (running < 0 && fgets(line, sizeof line, f))
+        if (sscanf(line, "procs_running %d", &running) != 1)
+            running = -1;
+    fclose(f);
+    return running;
+}
+
 double ns_sched_wait_seconds(void)
 {
     FILE *f = fopen("/proc/thread-self/schedstat", "r");

@@ -37,6 +37,9 @@ char *ns_read_file(const char *path, size_t max, size_t *len, int *err);
 /* Seconds the calling thread has spent runnable but waiting for a CPU since it started (the
  * kernel's run-queue delay, /proc/thread-self/schedstat); < 0 when the system does not say. */
 double ns_sched_wait_seconds(void);
+/* Threads runnable on the whole machine right now, the caller included ("procs_running" in
+ * /proc/stat); < 0 when the system does not say. */
+int ns_running_threads(void);
 
 size_t ns_edit_distance(const char *a, const char *b, size_t cap);
 /* The candidate closest to `word` if it is close enough to be a plausible typo, else NULL. */

@@ -8,6 +8,7 @@
 #define TUNER_MARGIN 0.95
 enum {
     TUNER_PROBE_STEPS = 2,      /* steps each candidate runs in a probe (the faster one counts) */
+    TUNER_CROWDED_STEPS = 2,    /* steps at the maximum that must look crowded before a probe */
     TUNER_FIRST_INTERVAL = 32,  /* steps between probes after the count changed */
     TUNER_MAX_INTERVAL = 1024,  /* the longest wait while a choice keeps winning */
 };
@@ -112,11 +113,23 @@ void thread_tuner_record(struct thread_tuner *t, double seconds, double waiting,
     t->per_sample[t->recent] = per_sample;
     t->waiting_share[t->recent] = waiting > 0 ? waiting / seconds : 0;
     t->recent++;
-    if (t->recent < THREAD_TUNER_WINDOW || t->step < t->next_probe)
+    if (t->step < t->next_probe)
         return;
-    /* At the maximum, probe only when something competes; below it, retry now and then. */
-    if (t->current == t->max && !crowded(t))
-        return;
+    /* At the maximum, probe as soon as two steps say something competes (each crowded step
+     * costs several); below it, retry now and then, when a core is free for more threads. */
+    if (t->current == t->max) {
+        if (t->recent < TUNER_CROWDED_STEPS || !crowded(t))
+            return;
+    } else {
+        if (t->recent < THREAD_TUNER_WINDOW)
+            return;
+        int running = t->running_threads ? t->running_threads() : -1;
+        if (running > t->current) {
+            t->interval = t->interval * 2 > TUNER_MAX_INTERVAL ? TUNER_MAX_INTERVAL : t->interval * 2;
+            t->next_probe = t->step + t->interval;
+            return;
+        }
+    }
     choose_candidates(t);
     if (t->candidate_count == 0)
         return;

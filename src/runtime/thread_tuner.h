@@ -13,9 +13,10 @@
  * of 1 (make bench). Fewer threads then win; on a quiet machine all of them do. The tuner
  * watches how long the step's thread sat runnable but not running (the OS's run-queue delay,
  * ns_sched_wait_seconds): while it stays near zero nothing competes and nothing is tried.
- * When it grows, the tuner times a few steps at each other count and keeps the fastest, and
- * once below the maximum it retries the others now and then (backing off while they keep
- * losing), so the threads come back when the machine is quiet again.
+ * When it grows (two steps are enough to tell), the tuner times a few steps at each other count
+ * and keeps the fastest, and once below the maximum it retries the others now and then
+ * (backing off while they keep losing, and not while every core is taken), so the threads come
+ * back when the machine is quiet again.
  * The thread count never changes a result (the arithmetic contract), so this is speed only.
  */
 #ifndef THREAD_TUNER_H
@@ -44,6 +45,10 @@ struct thread_tuner {
     double baseline; /* current's best per-sample time when the probe began */
     int probes;      /* probes run, and how many changed the count (for tests and logs) */
     int switches;
+    /* Threads runnable on the machine, this one included (ns_running_threads; < 0 unknown), or
+     * NULL: below the maximum, a count with more threads is tried only when the machine has a
+     * core to spare, since a probe on a crowded machine costs the most. */
+    int (*running_threads)(void);
 };
 
 void thread_tuner_init(struct thread_tuner *t, int max_threads, bool adapt);

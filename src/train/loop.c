@@ -271,6 +271,7 @@ enum loop_status loop_run(struct ns_ctx *ctx, const struct loop_config *cfg, str
     size_t errors_before = ctx->diag.count;
     struct thread_tuner tuner;
     thread_tuner_init(&tuner, ctx->threads, ctx->threads_adapt);
+    tuner.running_threads = ns_running_threads;
     struct best_weights best;
     best_init(&best, cfg, g->param_floats);
     bool restore_best = best.params && spec->train.early_stopping.restore_best;
