@@ -559,6 +559,19 @@ static char *csv_fail(const char *path, const struct data_csv_opts *o, struct ns
     return ns_error_first_line(&diag->items[0]);
 }
 
+/* CSV `text` at path fails to load with first line "PATH" + located (":LINE:COL: error: ..."). */
+static void expect_csv_error(const char *path, const char *text, const struct data_csv_opts *o, const char *located)
+{
+    struct ns_diag diag = {0};
+    test_util_write_text(path, text);
+    char *line = csv_fail(path, o, &diag);
+    char *want = ns_asprintf("%s%s", path, located);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    free(want);
+    free(line);
+    ns_diag_free(&diag);
+}
+
 static void test_csv_errors(void)
 {
     char *path = test_util_tmp_path("bad.csv");
@@ -615,32 +628,15 @@ static void test_csv_errors(void)
     free(want);
     free(line);
     ns_diag_free(&diag);
-    test_util_write_text(path, "a,\xef\xbf\xbf,label\n1,2,0\n3,4,1\n");
-    line = csv_fail(path, &o, &diag);
-    want = ns_asprintf("%s:1:3: error: column name \"\\xef\\xbf\\xbf\" is not UTF-8 text without control characters",
-                       path);
-    CU_ASSERT_STRING_EQUAL(line, want);
-    free(want);
-    free(line);
-    ns_diag_free(&diag);
-    test_util_write_text(path, "colour,label\nred,cat\nbl\x01ue,dog\n");
+    expect_csv_error(path, "a,\xef\xbf\xbf,label\n1,2,0\n3,4,1\n", &o,
+                     ":1:3: error: column name \"\\xef\\xbf\\xbf\" is not UTF-8 text without control characters");
     const char *colour[1] = {"colour"};
     struct data_csv_opts named = {.label_column = "label", .categorical_count = 1, .categorical = colour};
-    line = csv_fail(path, &named, &diag);
-    want = ns_asprintf("%s:3:1: error: category \"bl\\x01ue\" in column \"colour\" is not UTF-8 text without "
-                       "control characters", path);
-    CU_ASSERT_STRING_EQUAL(line, want);
-    free(want);
-    free(line);
-    ns_diag_free(&diag);
-    test_util_write_text(path, "a,label\n1,cat\n2,d\xffg\n");
-    line = csv_fail(path, &o, &diag);
-    want = ns_asprintf("%s:3:3: error: label \"d\\xffg\" in column \"label\" is not UTF-8 text without control "
-                       "characters", path);
-    CU_ASSERT_STRING_EQUAL(line, want);
-    free(want);
-    free(line);
-    ns_diag_free(&diag);
+    expect_csv_error(path, "colour,label\nred,cat\nbl\x01ue,dog\n", &named,
+                     ":3:1: error: category \"bl\\x01ue\" in column \"colour\" is not UTF-8 text without control "
+                     "characters");
+    expect_csv_error(path, "a,label\n1,cat\n2,d\xffg\n", &o,
+                     ":3:3: error: label \"d\\xffg\" in column \"label\" is not UTF-8 text without control characters");
 
     /* Ragged rows, CRLF: too few cells points past the end, too many at the first extra cell. */
     test_util_write_text(path, "a,b,label\r\n1,2\r\n1,2,0,9\r\n");

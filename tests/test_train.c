@@ -458,19 +458,28 @@ static const char *const branch_spec =
     "loss: cross_entropy\n"
     "optimizer: {type: adam, lr: 0.01}\n";
 
-static struct graph *build_branch(struct ns_ctx *ctx, struct spec **spec_out)
+/* The spec `text`, written to the temporary FILE and loaded, built into a graph on `in` with
+ * 3 classes; NULL (errors printed) when it does not load. */
+static struct graph *graph_from_text(struct ns_ctx *ctx, const char *file, const char *text, struct spec_shape in,
+                                     struct spec **spec_out)
 {
-    char *path = test_util_tmp_path("branch.yaml");
-    test_util_write_text(path, branch_spec);
+    char *path = test_util_tmp_path(file);
+    test_util_write_text(path, text);
     struct spec *spec = spec_load(ctx, op_catalog(), path, NULL, 0);
     free(path);
     if (!spec) {
         ns_diag_print(&ctx->diag, stderr, false);
         return NULL;
     }
-    struct spec_shape in = {.rank = 1, .dims = {6, 0, 0}};
-    *spec_out = spec;
+    if (spec_out)
+        *spec_out = spec;
     return graph_build(ctx, spec, in, 3);
+}
+
+static struct graph *build_branch(struct ns_ctx *ctx, struct spec **spec_out)
+{
+    return graph_from_text(ctx, "branch.yaml", branch_spec, (struct spec_shape){.rank = 1, .dims = {6, 0, 0}},
+                           spec_out);
 }
 
 static double batch_loss(struct exec *ex, const struct loss_config *lc, float *params, const float *x,
@@ -554,12 +563,8 @@ static void test_relu_pool_fusion(void)
         "loss: cross_entropy\n";
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
-    char *path = test_util_tmp_path("fusion.yaml");
-    test_util_write_text(path, text);
-    struct spec *spec = spec_load(&ctx, op_catalog(), path, NULL, 0);
-    free(path);
-    CU_ASSERT_FATAL(spec != NULL);
-    struct graph *g = graph_build(&ctx, spec, (struct spec_shape){.rank = 3, .dims = {12, 12, 2}}, 3);
+    struct graph *g = graph_from_text(&ctx, "fusion.yaml", text, (struct spec_shape){.rank = 3, .dims = {12, 12, 2}},
+                                      NULL);
     CU_ASSERT_FATAL(g != NULL && g->node_count == 8);
     const bool fused[8] = {false, false, true, true, true, true, false, false};
     for (int i = 0; i < 8; i++) {
@@ -680,12 +685,10 @@ static void test_memory_plan(void)
         "loss: cross_entropy\n";
     struct ns_ctx ctx;
     ns_ctx_init(&ctx);
-    char *path = test_util_tmp_path("chain.yaml");
-    test_util_write_text(path, chain_spec);
-    struct spec *spec = spec_load(&ctx, op_catalog(), path, NULL, 0);
-    free(path);
+    struct spec *spec = NULL;
+    struct graph *g = graph_from_text(&ctx, "chain.yaml", chain_spec, (struct spec_shape){.rank = 1, .dims = {6, 0, 0}},
+                                      &spec);
     CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
-    struct graph *g = graph_build(&ctx, spec, (struct spec_shape){.rank = 1, .dims = {6, 0, 0}}, 3);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     CU_ASSERT_EQUAL(g->activation_floats, 40 + 30 + 20 + 10 + 3);
     const struct graph_plan *inf = &g->plan[GRAPH_INFERENCE], *tr = &g->plan[GRAPH_TRAINING];
