@@ -16,14 +16,14 @@ static bool flatten_shape(struct op_shape_args *args, struct ns_diag *diag)
     return true;
 }
 
-static void flatten_forward(const struct op_run_args *args)
+void op_same_values_forward(const struct op_run_args *args)
 {
     size_t n = (size_t)args->batch * args->node->out_size;
     if (n && args->output != args->inputs[0])
         memcpy(args->output, args->inputs[0], n * sizeof *args->output);
 }
 
-static void flatten_backward(const struct op_run_args *args)
+void op_same_values_backward(const struct op_run_args *args)
 {
     float *dx = args->d_inputs[0];
     if (!dx)
@@ -38,7 +38,7 @@ static void flatten_backward(const struct op_run_args *args)
         dx[i] += args->d_output[i];
 }
 
-static void flatten_emit(const struct op_emit_args *args)
+void op_same_values_emit(const struct op_emit_args *args)
 {
     op_emit_copy(args, "in[0]", "out", args->node->out_size);
 }
@@ -55,8 +55,8 @@ const struct op_def op_flatten = {
     },
     .shape = flatten_shape,
     .scratch_floats = op_scratch_none,
-    .forward = flatten_forward,
-    .backward = flatten_backward,
+    .forward = op_same_values_forward,
+    .backward = op_same_values_backward,
     .fills_fresh_gradients = true,
-    .emit_c = flatten_emit,
+    .emit_c = op_same_values_emit,
 };

@@ -1,6 +1,6 @@
 /* reshape: the same values read as another shape, e.g. 64 CSV pixel columns as an [8, 8, 1]
  * image so conv2d can follow. A batch row is the sample's values in NHWC order whatever the
- * shape, so forward is a copy and backward an add, exactly as for flatten. */
+ * shape: forward, backward and emission are flatten's (op_same_values_*). */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,33 +58,6 @@ static bool reshape_shape(struct op_shape_args *args, struct ns_diag *diag)
     return true;
 }
 
-static void reshape_forward(const struct op_run_args *args)
-{
-    size_t n = (size_t)args->batch * args->node->out_size;
-    if (n && args->output != args->inputs[0])
-        memcpy(args->output, args->inputs[0], n * sizeof *args->output);
-}
-
-static void reshape_backward(const struct op_run_args *args)
-{
-    float *dx = args->d_inputs[0];
-    if (!dx)
-        return;
-    size_t n = (size_t)args->batch * args->node->out_size;
-    if (args->d_inputs_fresh[0]) {
-        for (size_t i = 0; i < n; i++)
-            dx[i] = 0.0f + args->d_output[i]; /* the bits of adding into zeros */
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        dx[i] += args->d_output[i];
-}
-
-static void reshape_emit(const struct op_emit_args *args)
-{
-    op_emit_copy(args, "in[0]", "out", args->node->out_size);
-}
-
 const struct op_def op_reshape = {
     .layer = {
         .name = "reshape",
@@ -97,8 +70,8 @@ const struct op_def op_reshape = {
     },
     .shape = reshape_shape,
     .scratch_floats = op_scratch_none,
-    .forward = reshape_forward,
-    .backward = reshape_backward,
+    .forward = op_same_values_forward,
+    .backward = op_same_values_backward,
     .fills_fresh_gradients = true,
-    .emit_c = reshape_emit,
+    .emit_c = op_same_values_emit,
 };

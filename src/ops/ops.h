@@ -41,6 +41,11 @@ void op_shape_error(const struct op_shape_args *args, struct ns_diag *diag, cons
 int op_resolve_init(int init, int activation);
 /* A check() for ops whose schema ranges say everything. */
 bool op_check_none(const void *params, const struct spec_layer *layer, struct ns_diag *diag);
+/* forward, backward and emit_c of ops that keep the values and change only the shape (flatten,
+ * reshape): a copy forward, the gradient passed on, a copy in the emitted C. */
+void op_same_values_forward(const struct op_run_args *args);
+void op_same_values_backward(const struct op_run_args *args);
+void op_same_values_emit(const struct op_emit_args *args);
 /* A scratch_floats() for ops that need no workspace. */
 size_t op_scratch_none(const struct op_node *node, int batch);
 /* Per-sample rows and columns of the last axis: [h, w, c] -> (h*w, c), [n] -> (1, n). */
