@@ -86,9 +86,12 @@ static void norm_one(const struct data_prep_norm *norm, float *x, size_t size)
 static void norm_bytes(const struct data_prep_norm *norm, const uint8_t *src, float *out, size_t size)
 {
     if (norm->channels == 0) {
+        /* data_prep_value(x, scale, 0, 1) is x * scale: t - 0.0f and t / 1.0f give t back
+         * exactly for every float t (-0 and NaN included), so the division per pixel goes. */
         float scale = norm->scale;
+#pragma omp simd
         for (size_t i = 0; i < size; i++)
-            out[i] = data_prep_value((float)src[i], scale, 0.0f, 1.0f);
+            out[i] = (float)src[i] * scale;
         return;
     }
     size_t ch = norm->channels;
@@ -180,6 +183,15 @@ void data_prep_gather(int threads, const struct dataset *ds, const size_t *index
         float *o = out + (size_t)i * size;
         if (ds->bytes) {
             const uint8_t *src = dataset_sample_bytes(ds, index[i]);
+#if defined(__GNUC__)
+            /* Shuffled samples lie anywhere in the data set: ask for the next one's bytes while
+             * this one is converted, or each sample waits on its cache misses in turn. */
+            if (i + 1 < count) {
+                const char *next = (const char *)dataset_sample_bytes(ds, index[i + 1]);
+                for (size_t at = 0; at < size; at += 64)
+                    __builtin_prefetch(next + at);
+            }
+#endif
             if (!augment && norm) {
                 norm_bytes(norm, src, o, size);
                 continue;
