@@ -50,7 +50,7 @@ static bool csv_open(struct ns_diag *diag, struct ns_loc spec_loc, const char *p
     size_t cap = 1 << 16, len = 0;
     char *buf = ns_xmalloc(cap);
     for (;;) {
-        if (cap - len < (1 << 16)) {
+        if (cap - len < 2) { /* full (one byte stays for the NUL); a small file never reallocates */
             cap *= 2;
             buf = ns_xrealloc(buf, cap);
         }
