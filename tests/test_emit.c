@@ -1673,9 +1673,34 @@ static void test_csv_regression_bit_exact(void)
                   "loss: mse\n");
 }
 
+/* The emitter's text goes through ns_buf_printf, which formats into the buffer's spare room
+ * and formats again after growing when the text does not fit. */
+static void test_buf_printf(void)
+{
+    struct ns_buf buf = {0}, expected = {0};
+    char piece[200];
+    for (int i = 0; i < 3000; i++) {
+        int width = i % 150;
+        ns_buf_printf(&buf, "%d:%*s|%a,", i, width, "", (double)i * 0.1f);
+        snprintf(piece, sizeof piece, "%d:%*s|%a,", i, width, "", (double)i * 0.1f);
+        ns_buf_append(&expected, piece, strlen(piece));
+    }
+    CU_ASSERT_EQUAL(buf.len, expected.len);
+    CU_ASSERT_EQUAL(strlen(buf.data), buf.len);
+    CU_ASSERT_STRING_EQUAL(buf.data, expected.data);
+    CU_ASSERT(buf.len < buf.cap);
+    ns_buf_free(&buf);
+    ns_buf_printf(&buf, "%s", ""); /* an empty first text still makes a string */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(buf.data);
+    CU_ASSERT_STRING_EQUAL(buf.data, "");
+    ns_buf_free(&buf);
+    ns_buf_free(&expected);
+}
+
 int main(void)
 {
     static const struct test_util_case cases[] = {
+        {"ns_buf_printf appends what snprintf writes, across growth", test_buf_printf},
         {"hex float literals are exact", test_float_literals},
         {"prefixes are C identifiers", test_prefixes},
         {"MLP: emitted C equals the runtime bit for bit", test_mlp_bit_exact},

@@ -85,12 +85,32 @@ void ns_buf_puts(struct ns_buf *buf, const char *s)
 
 void ns_buf_printf(struct ns_buf *buf, const char *fmt, ...)
 {
-    va_list ap;
+    /* Formatted straight into the spare room, grown and formatted again only when it does not
+     * fit: the emitter writes a model's weights a few numbers per call. */
+    va_list ap, again;
     va_start(ap, fmt);
-    char *s = ns_vasprintf(fmt, ap);
+    va_copy(again, ap);
+    size_t room = buf->cap > buf->len ? buf->cap - buf->len : 0;
+    int n = vsnprintf(room ? buf->data + buf->len : NULL, room, fmt, ap);
     va_end(ap);
-    ns_buf_puts(buf, s);
-    free(s);
+    if (n < 0) {
+        va_end(again);
+        if (buf->data)
+            buf->data[buf->len] = '\0';
+        ns_buf_puts(buf, "(unformattable text)");
+        return;
+    }
+    if ((size_t)n >= room) {
+        ns_buf_append(buf, "", 0);
+        size_t cap = buf->cap;
+        while (cap < buf->len + (size_t)n + 1)
+            cap *= 2;
+        buf->data = ns_xrealloc(buf->data, cap);
+        buf->cap = cap;
+        vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, again);
+    }
+    va_end(again);
+    buf->len += (size_t)n;
 }
 
 void ns_buf_free(struct ns_buf *buf)
