@@ -51,7 +51,7 @@ static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, si
         const float *b = bp + (size_t)k * b_ks;
         for (int r = 0; r < PORTABLE_MR; r++) {
             float ar = r < rows ? a[(size_t)r * a_rs + (size_t)k * a_ks] : 0.0f;
-            for (int j = 0; j < PORTABLE_NR; j++)
+            for (int j = 0; j < cols; j++)
                 acc[r][j] = fmaf(ar, b[j], acc[r][j]);
         }
     }
@@ -66,8 +66,8 @@ static gemm_micro_fn *const portable_rows[] = {NULL, gemm_micro_portable, gemm_m
                                                gemm_micro_portable};
 _Static_assert(sizeof portable_rows / sizeof *portable_rows == PORTABLE_MR + 1, "one kernel per height");
 
-const struct gemm_tiles gemm_tiles_portable = {
-    .mr = PORTABLE_MR, .nr = PORTABLE_NR, .mc = 64, .kc = 256, .nc = 512, .micro_rows = portable_rows};
+const struct gemm_tiles gemm_tiles_portable = {.mr = PORTABLE_MR, .nr = PORTABLE_NR, .mc = 64, .kc = 256, .nc = 512,
+                                              .micro_rows = portable_rows, .partial_b_in_place = true};
 
 /* The tiles of isa for an output n wide; an ISA this CPU cannot run falls back to the
  * portable kernel (same bits) rather than die on an illegal instruction. */
@@ -275,9 +275,11 @@ static void prepare_a(const struct gemm_args *g, int i0, int mc, int p0, int kc,
 static void pack_b_panel(const struct gemm_args *g, int nr, int p0, int kc, int j0, int cols, float *bp)
 {
     if (!g->trans_b) {
+        /* Rows of a few columns (a classifier's 10) copied inline: a memcpy call per row cost
+         * a third of such a GEMM. */
         for (int k = 0; k < kc; k++) {
             float *d = bp + (size_t)k * (size_t)nr;
-            memcpy(d, g->b + (size_t)(p0 + k) * (size_t)g->ldb + (size_t)j0, (size_t)cols * sizeof *d);
+            copy_run(d, g->b + (size_t)(p0 + k) * (size_t)g->ldb + (size_t)j0, cols);
             for (int j = cols; j < nr; j++)
                 d[j] = 0.0f;
         }
@@ -434,11 +436,12 @@ struct b_block {
     int jb;
 };
 
-/* B is read in place when every panel of the block is whole and its rows are near each other
- * in memory (far apart, they would fight over the same cache sets); else packed. */
+/* B is read in place when every panel of the block is whole (or the kernels can read a partial
+ * one) and its rows are near each other in memory (far apart, they would fight over the same
+ * cache sets); else packed. */
 static bool b_in_place(const struct gemm_tiles *t, const struct gemm_args *g, int ncj)
 {
-    return !g->trans_b && ncj % t->nr == 0 && g->ldb <= 8 * t->nr;
+    return !g->trans_b && (ncj % t->nr == 0 || t->partial_b_in_place) && g->ldb <= 8 * t->nr;
 }
 
 /* The B panels of columns [jc, jc + ncj) at rows [p0, p0 + kc): B itself, or packed into bp

@@ -47,7 +47,8 @@ micro_body(int mr, int nv, int kc, const float *restrict a, size_t a_rs, size_t 
         row[r] = a + (size_t)r * a_rs;
     _Pragma("GCC unroll 4")
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(bp), b1 = nv == 2 ? _mm512_loadu_ps(bp + 16) : b0;
+        /* Masked: B read in place may end at `cols` (a masked load does not fault). */
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, bp), b1 = nv == 2 ? _mm512_maskz_loadu_ps(m1, bp + 16) : b0;
         UNROLL
         for (int r = 0; r < mr; r++) {
             __m512 ar = _mm512_set1_ps(k_major ? a[r] : row[r][k]);
@@ -119,7 +120,7 @@ static gemm_micro_fn *const narrow_rows[] = {NULL,      narrow_1,  narrow_2,  na
 _Static_assert(sizeof wide_rows / sizeof *wide_rows == WIDE_MR + 1, "one kernel per height");
 _Static_assert(sizeof narrow_rows / sizeof *narrow_rows == NARROW_MR + 1, "one kernel per height");
 
-const struct gemm_tiles gemm_tiles_avx512 = {
-    .mr = WIDE_MR, .nr = 32, .mc = 16 * WIDE_MR, .kc = 256, .nc = 512, .micro_rows = wide_rows};
-const struct gemm_tiles gemm_tiles_avx512_narrow = {
-    .mr = NARROW_MR, .nr = 16, .mc = 8 * NARROW_MR, .kc = 256, .nc = 512, .micro_rows = narrow_rows};
+const struct gemm_tiles gemm_tiles_avx512 = {.mr = WIDE_MR, .nr = 32, .mc = 16 * WIDE_MR, .kc = 256, .nc = 512,
+                                            .micro_rows = wide_rows, .partial_b_in_place = true};
+const struct gemm_tiles gemm_tiles_avx512_narrow = {.mr = NARROW_MR, .nr = 16, .mc = 8 * NARROW_MR, .kc = 256,
+                                                   .nc = 512, .micro_rows = narrow_rows, .partial_b_in_place = true};

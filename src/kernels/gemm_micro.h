@@ -2,7 +2,8 @@
  *
  * A micro-kernel computes a tile of at most (mr, nr) elements of C from mr rows of A and a
  * B panel of nr columns, its row k at bp + k * b_ks (packed: b_ks = nr, columns past the
- * matrix zero; or B itself, b_ks = ldb, when all nr columns exist). A's element (r, k) is
+ * matrix zero; or B itself, b_ks = ldb, when all nr columns exist or, for tiles with
+ * partial_b_in_place, when the kernel reads no column past `cols`). A's element (r, k) is
  * a[r * a_rs + k * a_ks] with either a_rs == 1 (k-major: a packed panel, a transposed matrix
  * read in place, an im2col block of taps) or a_ks == 1 (row-major: a matrix read in place, an
  * im2col block of rows); the kernel for r rows reads and writes only r rows. Each SIMD lane
@@ -12,6 +13,7 @@
 #ifndef GEMM_MICRO_H
 #define GEMM_MICRO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum gemm_mode {
@@ -27,6 +29,9 @@ struct gemm_tiles {
     int mr, nr; /* the micro-kernel's tile */
     int mc, kc, nc; /* A block (mc, kc) in L2, B block (kc, nc) */
     gemm_micro_fn *const *micro_rows; /* [r]: the kernel for tiles of exactly r rows, 1 <= r <= mr */
+    /* The kernels read B's columns only up to `cols` (masked loads), so a last panel narrower
+     * than nr (a classifier's 10 columns) can be read in place instead of packed. */
+    bool partial_b_in_place;
 };
 
 extern const struct gemm_tiles gemm_tiles_portable;
