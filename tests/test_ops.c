@@ -1084,15 +1084,16 @@ static void test_isa_same_bits(void)
     free(dgot);
 }
 
-/* maxpool's backward: the 2x2-stride-2 path (which finds each maximum again from the input,
- * writes a fresh gradient whole, and may apply relu's gradient for the plan's fusion) equals the
- * general one, a scatter of each window's gradient to its first maximum into zeros or into what
- * the buffer held, then relu's select, bit for bit, on every ISA and thread count. Odd sizes leave
- * a row and a column no window covers; ties, NaN, -0 and negative inputs are included. */
+/* maxpool's backward: the 2x2-stride-2 path (which finds each maximum again from the input or
+ * reads the forward's winner bytes, writes a fresh gradient whole, and may apply relu's gradient
+ * for the plan's fusion) equals the general one, a scatter of each window's gradient to its first
+ * maximum into zeros or into what the buffer held, then relu's select, bit for bit, on every ISA
+ * and thread count. Odd sizes leave a row and a column no window covers; ties, NaN, -0 and
+ * negative inputs are included. The forward that keeps winners gives the same outputs. */
 static void test_maxpool_2x2_backward(void)
 {
     struct kernels_window g;
-    CU_ASSERT_FATAL(kernels_window_init(&g, 9, 7, 17, 2, 2, 2, 2, 1, 1, KERNELS_PAD_VALID, 0, 0));
+    CU_ASSERT_FATAL(kernels_window_init(&g, 7, 7, 17, 2, 2, 2, 2, 1, 1, KERNELS_PAD_VALID, 0, 0));
     CU_ASSERT_FATAL(kernels_maxpool_is_2x2(&g));
     const int n = 5;
     const size_t in_size = (size_t)g.in_h * g.in_w * g.channels, out_size = (size_t)g.out_h * g.out_w * g.channels;
@@ -1107,6 +1108,8 @@ static void test_maxpool_2x2_backward(void)
         dy[i] = i % 13 == 0 ? -0.0f : trand(&r, -1, 1);
     for (size_t i = 0; i < in_n; i++)
         held[i] = i % 3 == 0 ? -0.0f : trand(&r, -1, 1);
+    const size_t saved_n = out_n;
+    float *winners = falloc(saved_n), *pooled = falloc(out_n), *pooled_plain = falloc(out_n);
     int compared = 0;
     for (int fresh = 0; fresh <= 1; fresh++) {
         for (int mask = 0; mask <= 1; mask++) {
@@ -1138,23 +1141,35 @@ static void test_maxpool_2x2_backward(void)
                     continue; /* test_isa_same_bits says so loudly */
                 for (int threads = 1; threads <= 3; threads++) {
                     struct kernels_cpu cpu = {.threads = threads, .isa = (enum kernels_isa)isa};
-                    for (size_t i = 0; i < in_n; i++)
-                        got[i] = fresh ? NAN : held[i]; /* a fresh buffer's old values must not matter */
-                    struct kernels_maxpool_grad a = {.in = in, .d_out = dy, .d_in = got, .fresh = fresh,
-                                                     .relu_mask = mask};
-                    kernels_maxpool_backward(&cpu, &g, n, &a);
-                    CU_ASSERT(same_bits(want, got, in_n));
-                    compared++;
+                    for (int keep = 0; keep <= 1; keep++) {
+                        if (keep) {
+                            memset(winners, 0xA5, saved_n * sizeof *winners);
+                            kernels_maxpool_forward(&cpu, &g, n, in, pooled, winners);
+                            kernels_maxpool_forward(&cpu, &g, n, in, pooled_plain, NULL);
+                            CU_ASSERT(same_bits(pooled, pooled_plain, out_n));
+                        }
+                        for (size_t i = 0; i < in_n; i++)
+                            got[i] = fresh ? NAN : held[i]; /* a fresh buffer's old values must not matter */
+                        struct kernels_maxpool_grad a = {.in = keep && fresh ? NULL : in, .d_out = dy,
+                                                         .saved = keep ? winners : NULL, .d_in = got,
+                                                         .fresh = fresh, .relu_mask = mask};
+                        kernels_maxpool_backward(&cpu, &g, n, &a);
+                        CU_ASSERT(same_bits(want, got, in_n));
+                        compared++;
+                    }
                 }
             }
         }
     }
-    CU_ASSERT(compared >= 12);
+    CU_ASSERT(compared >= 24);
     free(in);
     free(dy);
     free(held);
     free(want);
     free(got);
+    free(winners);
+    free(pooled);
+    free(pooled_plain);
 }
 
 /* The runtime's pooling kernels and nsk.h's (the emitted C's) give the same bits: odd

@@ -13,6 +13,7 @@
 #define ISA_LOOPS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "kernels/activation.h"
@@ -43,7 +44,8 @@ struct isa_loops {
     /* kernels_maxpool_forward and _backward for a 2x2 window at stride 2 (kernels_maxpool_is_2x2)
      * over (sample, output row) pairs [r0, r1); the backward writes the input rows they cover,
      * and the last output row the input rows below it that no window covers. */
-    void (*maxpool2x2_rows)(const struct kernels_window *g, long r0, long r1, const float *in, float *out);
+    void (*maxpool2x2_rows)(const struct kernels_window *g, long r0, long r1, const float *in, float *out,
+                            int32_t *winners /* NULL, or kernels_maxpool_forward's winners */);
     void (*maxpool2x2_backward_rows)(const struct kernels_window *g, long r0, long r1,
                                      const struct kernels_maxpool_grad *a);
 };

@@ -161,8 +161,10 @@ static void isa_maxpool_rows(const struct kernels_window *g, long r0, long r1, c
 }
 
 /* A 2x2 window at stride 2 without padding: the four taps in (ky, kx) order, the first maximum
- * kept (strictly greater), as isa_maxpool_rows does for any window. */
-static void isa_maxpool2x2_rows(const struct kernels_window *g, long r0, long r1, const float *in, float *out)
+ * kept (strictly greater), as isa_maxpool_rows does for any window. winners (training): each
+ * output's winning tap, + 4 when the maximum is > 0 (kernels_maxpool_forward). */
+static inline __attribute__((always_inline)) void isa_maxpool2x2_body(const struct kernels_window *g, long r0, long r1,
+                                                                      const float *in, float *out, int32_t *winners)
 {
     const int ch = g->channels;
     const size_t in_row = (size_t)g->in_w * (size_t)ch, out_row = (size_t)g->out_w * (size_t)ch;
@@ -171,18 +173,49 @@ static void isa_maxpool2x2_rows(const struct kernels_window *g, long r0, long r1
         int oy = (int)(r % g->out_h);
         const float *top = in + ((size_t)s * (size_t)g->in_h + 2 * (size_t)oy) * in_row, *bottom = top + in_row;
         float *o = out + ((size_t)s * (size_t)g->out_h + (size_t)oy) * out_row;
+        int32_t *w = winners ? winners + ((size_t)s * (size_t)g->out_h + (size_t)oy) * out_row : NULL;
         for (int ox = 0; ox < g->out_w; ox++, o += ch) {
             const float *p0 = top + 2 * (size_t)ox * (size_t)ch, *p1 = p0 + ch;
             const float *p2 = bottom + 2 * (size_t)ox * (size_t)ch, *p3 = p2 + ch;
+            if (!winners) {
+                _Pragma("omp simd") for (int c = 0; c < ch; c++) {
+                    float m = p0[c];
+                    m = p1[c] > m ? p1[c] : m;
+                    m = p2[c] > m ? p2[c] : m;
+                    m = p3[c] > m ? p3[c] : m;
+                    o[c] = m;
+                }
+                continue;
+            }
+            /* The same comparisons; the winner is the last tap that compared greater. Integer
+             * selects, the form GCC vectorises. */
+            int32_t *wo = w + (size_t)ox * (size_t)ch;
             _Pragma("omp simd") for (int c = 0; c < ch; c++) {
                 float m = p0[c];
+                int32_t at = 0, t;
+                t = -(int32_t)(p1[c] > m);
                 m = p1[c] > m ? p1[c] : m;
+                at = (t & 1) | (~t & at);
+                t = -(int32_t)(p2[c] > m);
                 m = p2[c] > m ? p2[c] : m;
+                at = (t & 2) | (~t & at);
+                t = -(int32_t)(p3[c] > m);
                 m = p3[c] > m ? p3[c] : m;
+                at = (t & 3) | (~t & at);
                 o[c] = m;
+                wo[c] = at | (m > 0.0f ? 4 : 0);
             }
         }
     }
+}
+
+static void isa_maxpool2x2_rows(const struct kernels_window *g, long r0, long r1, const float *in, float *out,
+                                int32_t *winners)
+{
+    if (winners)
+        isa_maxpool2x2_body(g, r0, r1, in, out, winners);
+    else
+        isa_maxpool2x2_body(g, r0, r1, in, out, NULL);
 }
 
 /* One input element's gradient: dy when it is its window's maximum (hit). fresh: the element
@@ -254,10 +287,55 @@ isa_maxpool2x2_backward_body(const struct kernels_window *g, long r0, long r1, c
     }
 }
 
+/* A fresh gradient from the forward's winner bytes: the input is not read at all. Each
+ * element is +0 or 0 + dy as isa_pool_grad makes it: relu's mask matters only at the winner,
+ * whose value is the maximum (bit 2); elsewhere the value is +0 either way. */
+static inline __attribute__((always_inline)) void
+isa_maxpool2x2_backward_winners(const struct kernels_window *g, long r0, long r1, const struct kernels_maxpool_grad *a,
+                                bool relu_mask)
+{
+    const int ch = g->channels;
+    const size_t in_row = (size_t)g->in_w * (size_t)ch, out_row = (size_t)g->out_w * (size_t)ch;
+    const size_t covered = 2 * (size_t)g->out_w * (size_t)ch;
+    const int32_t need = relu_mask ? 4 : 0;
+    for (long r = r0; r < r1; r++) {
+        long s = r / g->out_h;
+        int oy = (int)(r % g->out_h);
+        size_t at = ((size_t)s * (size_t)g->in_h + 2 * (size_t)oy) * in_row;
+        float *d0 = a->d_in + at, *d1 = d0 + in_row;
+        const float *dy = a->d_out + ((size_t)s * (size_t)g->out_h + (size_t)oy) * out_row;
+        const int32_t *w = (const int32_t *)a->saved + ((size_t)s * (size_t)g->out_h + (size_t)oy) * out_row;
+        for (int ox = 0; ox < g->out_w; ox++, dy += ch, w += ch) {
+            size_t o = 2 * (size_t)ox * (size_t)ch;
+            float *da = d0 + o, *db = da + ch, *dc = d1 + o, *dd = dc + ch;
+            _Pragma("omp simd") for (int c = 0; c < ch; c++) {
+                int32_t code = w[c];
+                int32_t live = -(int32_t)((code & need) == need);
+                int32_t tap = code & 3;
+                float g_c = dy[c];
+                da[c] = isa_pool_grad(live & -(int32_t)(tap == 0), g_c, 0.0f, 0.0f, true, false);
+                db[c] = isa_pool_grad(live & -(int32_t)(tap == 1), g_c, 0.0f, 0.0f, true, false);
+                dc[c] = isa_pool_grad(live & -(int32_t)(tap == 2), g_c, 0.0f, 0.0f, true, false);
+                dd[c] = isa_pool_grad(live & -(int32_t)(tap == 3), g_c, 0.0f, 0.0f, true, false);
+            }
+        }
+        if (covered < in_row) {
+            memset(d0 + covered, 0, (in_row - covered) * sizeof *d0);
+            memset(d1 + covered, 0, (in_row - covered) * sizeof *d1);
+        }
+        if (oy == g->out_h - 1 && 2 * g->out_h < g->in_h)
+            memset(d1 + in_row, 0, (size_t)(g->in_h - 2 * g->out_h) * in_row * sizeof *d1);
+    }
+}
+
 static void isa_maxpool2x2_backward_rows(const struct kernels_window *g, long r0, long r1,
                                          const struct kernels_maxpool_grad *a)
 {
-    if (a->fresh && a->relu_mask)
+    if (a->fresh && a->saved && a->relu_mask)
+        isa_maxpool2x2_backward_winners(g, r0, r1, a, true);
+    else if (a->fresh && a->saved)
+        isa_maxpool2x2_backward_winners(g, r0, r1, a, false);
+    else if (a->fresh && a->relu_mask)
         isa_maxpool2x2_backward_body(g, r0, r1, a, true, true);
     else if (a->fresh)
         isa_maxpool2x2_backward_body(g, r0, r1, a, true, false);

@@ -134,7 +134,7 @@ bool kernels_maxpool_is_2x2(const struct kernels_window *g)
 }
 
 void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in, float *out,
-                             void *argmax)
+                             void *saved)
 {
     const size_t out_size = (size_t)g->out_h * (size_t)g->out_w * (size_t)g->channels;
     const long rows = (long)n * g->out_h;
@@ -146,9 +146,9 @@ void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels
     for (long b = 0; b < blocks; b++) {
         long r0 = b * KERNELS_ROW_BLOCK, r1 = r0 + KERNELS_ROW_BLOCK < rows ? r0 + KERNELS_ROW_BLOCK : rows;
         if (two)
-            loops->maxpool2x2_rows(g, r0, r1, in, out);
+            loops->maxpool2x2_rows(g, r0, r1, in, out, saved);
         else
-            loops->maxpool_rows(g, r0, r1, in, out, argmax);
+            loops->maxpool_rows(g, r0, r1, in, out, saved);
     }
 }
 
@@ -180,7 +180,7 @@ void kernels_maxpool_backward(const struct kernels_cpu *cpu, const struct kernel
             memset(d, 0, in_size * sizeof *d);
         for (size_t o = 0; o < out_size; o++) {
             size_t at = (size_t)s * out_size + o;
-            d[get_index(a->argmax, at)] += a->d_out[at];
+            d[get_index(a->saved, at)] += a->d_out[at];
         }
         if (a->relu_mask) {
             const float *x = a->in + (size_t)s * in_size;

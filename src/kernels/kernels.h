@@ -60,20 +60,22 @@ void kernels_col2im_add(const struct kernels_cpu *cpu, const struct kernels_wind
 void kernels_transpose(const struct kernels_cpu *cpu, size_t rows, size_t cols, const float *in, float *out);
 
 /* Max pooling per channel; padding never wins. Ties: the first maximum in (ky, kx) scan order.
- * argmax (n, out size) holds, for each output, the index of its input element within the
- * sample (int32, stored through memcpy so any 4-byte-per-element buffer works); NULL when not
- * training, and never needed by a 2x2 window at stride 2 without padding
- * (kernels_maxpool_is_2x2), whose backward finds the maximum again from the input. */
+ * saved (n, OH, OW, C) is what training keeps for the backward, NULL when not training: for
+ * each output an int32 (stored through memcpy, or through an int32_t pointer into an aligned
+ * buffer, so any 4-byte-per-element buffer works): the index of its input element within the
+ * sample; for a 2x2 window at stride 2 without padding (kernels_maxpool_is_2x2) the winning tap
+ * (0..3 in (ky, kx) order) plus 4 when the maximum is > 0, all a fresh backward needs, so it
+ * reads 4 bytes per output instead of the 16 of the window. */
 bool kernels_maxpool_is_2x2(const struct kernels_window *g);
 void kernels_maxpool_forward(const struct kernels_cpu *cpu, const struct kernels_window *g, int n, const float *in,
-                             float *out /* (n, OH, OW, C) */, void *argmax);
+                             float *out /* (n, OH, OW, C) */, void *saved);
 /* d_in += the gradient routed to each window's maximum; with fresh, d_in holds no value yet and
  * every element is written (as if it had been zeroed first). relu_mask: then d_in = in > 0 ?
  * d_in : 0, relu's gradient for an input that is a relu output (the graph's plan fuses it here). */
 struct kernels_maxpool_grad {
     const float *in;     /* the forward's input (n, H, W, C) */
     const float *d_out;  /* (n, OH, OW, C) */
-    const void *argmax;  /* as the forward kept it, or NULL for a 2x2 window */
+    const void *saved;   /* as the forward kept it; NULL for a 2x2 window: found again from in */
     float *d_in;
     bool fresh, relu_mask;
 };

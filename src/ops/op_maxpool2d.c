@@ -1,6 +1,6 @@
 /* maxpool2d: the maximum of each window, per channel. Forward keeps the argmax of every output
- * (an int32 in each saved float's bytes) so backward routes the gradient to the first maximum;
- * a 2x2 window at stride 2 keeps none: its backward finds the maximum again in the input. */
+ * (an int32 in each saved float's bytes) so backward routes the gradient to the first maximum
+ * (kernels_maxpool_forward). */
 #include "ops/op_emit.h"
 #include "ops/ops.h"
 #include "kernels/kernels.h"
@@ -23,7 +23,7 @@ static void maxpool2d_backward(const struct op_run_args *args)
         return;
     struct kernels_window g;
     op_pool_window(args->node, &g);
-    struct kernels_maxpool_grad grad = {.in = args->inputs[0], .d_out = args->d_output, .argmax = args->saved,
+    struct kernels_maxpool_grad grad = {.in = args->inputs[0], .d_out = args->d_output, .saved = args->saved,
                                         .d_in = args->d_inputs[0], .fresh = args->d_inputs_fresh[0],
                                         .relu_mask = args->node->relu_mask_input};
     kernels_maxpool_backward(&args->cpu, &g, args->batch, &grad);

@@ -67,6 +67,6 @@ bool op_pool_shape(struct op_shape_args *args, struct ns_diag *diag, const char 
     args->tensor_count = 0;
     size_t out_size = op_shape_size(&args->output);
     args->flops = (double)out_size * p->size.h * p->size.w;
-    args->saved_floats = keep_argmax && !kernels_maxpool_is_2x2(&g) ? out_size : 0;
+    args->saved_floats = keep_argmax ? out_size : 0;
     return true;
 }
