@@ -24,6 +24,7 @@
 #include "core/ns_util.h"
 #include "kernels/activation.h"
 #include "kernels/gemm_micro.h"
+#include "kernels/isa_loops.h"
 
 /* Below this many multiply-adds a parallel region costs more than it saves (speed only). */
 enum { GEMM_PARALLEL_MIN = 1 << 15 };
@@ -101,150 +102,6 @@ static int min_int(int a, int b)
 
 /* ---- packing ---- */
 
-/* A row of the im2col matrix: its sample and output position. */
-struct im2col_row {
-    long s;
-    int oy, ox;
-};
-
-static struct im2col_row im2col_row_at(const struct kernels_window *w, long row)
-{
-    long positions = (long)w->out_h * w->out_w;
-    int pos = (int)(row % positions);
-    return (struct im2col_row){.s = row / positions, .oy = pos / w->out_w, .ox = pos % w->out_w};
-}
-
-static void im2col_row_next(const struct kernels_window *w, struct im2col_row *r)
-{
-    if (++r->ox == w->out_w) {
-        r->ox = 0;
-        if (++r->oy == w->out_h) {
-            r->oy = 0;
-            r->s++;
-        }
-    }
-}
-
-/* A column of the im2col matrix: its tap (ky, kx, c). */
-struct im2col_tap {
-    int ky, kx, c;
-};
-
-static struct im2col_tap im2col_tap_at(const struct kernels_window *w, int tap)
-{
-    int rem = tap % (w->k_w * w->channels);
-    return (struct im2col_tap){.ky = tap / (w->k_w * w->channels), .kx = rem / w->channels, .c = rem % w->channels};
-}
-
-/* Runs are mostly a few floats (one channel, a 3-pixel window row) to a few hundred (a window
- * row of many channels): fixed-size copies that the compiler inlines beat a call to memcpy. */
-static inline __attribute__((always_inline)) void copy_run(float *dst, const float *src, int n)
-{
-    if (n > 256) {
-        memcpy(dst, src, (size_t)n * sizeof *dst);
-        return;
-    }
-    for (; n >= 8; n -= 8, dst += 8, src += 8)
-        memcpy(dst, src, 8 * sizeof *dst);
-    for (; n >= 4; n -= 4, dst += 4, src += 4)
-        memcpy(dst, src, 4 * sizeof *dst);
-    for (; n > 0; n--)
-        *dst++ = *src++;
-}
-
-/* dst[0 .. count) = the im2col matrix's row r from column (tap) t on, read from the images
- * `in`: taps (ky, kx, c) with c fastest, zeros in the padding. Taps next to each other in the
- * image (a pixel's channels; a window row's pixels when dil_w is 1) are copied as one run. */
-static void im2col_segment(const struct kernels_window *w, const float *in, struct im2col_row r,
-                           struct im2col_tap t, int count, float *dst)
-{
-    const int ch = w->channels;
-    const float *img = in + (size_t)r.s * (size_t)w->in_h * (size_t)w->in_w * (size_t)ch;
-    const int y0 = r.oy * w->stride_h - w->pad_top, x0 = r.ox * w->stride_w - w->pad_left;
-    int ky = t.ky, kx = t.kx, c = t.c;
-    const float *run = NULL;
-    int run_len = 0;
-    /* The window's pixels in each of its rows lie side by side when dil_w is 1. */
-    const int span = w->k_w * ch;
-    const bool row_inside = w->dil_w == 1 && x0 >= 0 && x0 + w->k_w <= w->in_w;
-    while (count > 0) {
-        int iy_fast = y0 + ky * w->dil_h;
-        if (row_inside && kx == 0 && c == 0 && count >= span && iy_fast >= 0 && iy_fast < w->in_h) {
-            const float *src = img + ((size_t)iy_fast * (size_t)w->in_w + (size_t)x0) * (size_t)ch;
-            if (run_len && run + run_len == src) {
-                run_len += span;
-            } else {
-                if (run_len) {
-                    copy_run(dst, run, run_len);
-                    dst += run_len;
-                }
-                run = src;
-                run_len = span;
-            }
-            count -= span;
-            ky++;
-            continue;
-        }
-        int take = min_int(ch - c, count);
-        int iy = y0 + ky * w->dil_h, ix = x0 + kx * w->dil_w;
-        if (iy < 0 || iy >= w->in_h || ix < 0 || ix >= w->in_w) {
-            if (run_len) {
-                copy_run(dst, run, run_len);
-                dst += run_len;
-                run_len = 0;
-            }
-            memset(dst, 0, (size_t)take * sizeof *dst);
-            dst += take;
-        } else {
-            const float *src = img + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)ch + (size_t)c;
-            if (run_len && run + run_len == src) {
-                run_len += take;
-            } else {
-                if (run_len) {
-                    copy_run(dst, run, run_len);
-                    dst += run_len;
-                }
-                run = src;
-                run_len = take;
-            }
-        }
-        count -= take;
-        c = 0;
-        if (++kx == w->k_w) {
-            kx = 0;
-            ky++;
-        }
-    }
-    if (run_len)
-        copy_run(dst, run, run_len);
-}
-
-/* Rows [row0, row0 + rows) of the im2col matrix, columns [tap0, tap0 + count), row r at
- * dst + r * stride. Whole rows whose window lies inside the image (the common case) are k_h
- * copies of k_w * channels floats each, done here without im2col_segment's bookkeeping, which
- * cost more than the copies for small windows (3 floats a run for a 3x3 kernel on 1 channel). */
-static void im2col_rows(const struct kernels_window *w, const float *in, long row0, int rows, int tap0, int count,
-                        float *dst, size_t stride)
-{
-    const int ch = w->channels, span = w->k_w * ch;
-    const bool whole = tap0 == 0 && count == w->k_h * span && w->dil_w == 1;
-    const size_t image = (size_t)w->in_h * (size_t)w->in_w * (size_t)ch;
-    struct im2col_row row = im2col_row_at(w, row0);
-    struct im2col_tap tap = im2col_tap_at(w, tap0);
-    for (int r = 0; r < rows; r++, im2col_row_next(w, &row)) {
-        float *d = dst + (size_t)r * stride;
-        const int y0 = row.oy * w->stride_h - w->pad_top, x0 = row.ox * w->stride_w - w->pad_left;
-        if (whole && x0 >= 0 && x0 + w->k_w <= w->in_w && y0 >= 0 && y0 + (w->k_h - 1) * w->dil_h < w->in_h) {
-            const float *src = in + (size_t)row.s * image + ((size_t)y0 * (size_t)w->in_w + (size_t)x0) * (size_t)ch;
-            const size_t row_step = (size_t)w->dil_h * (size_t)w->in_w * (size_t)ch;
-            for (int ky = 0; ky < w->k_h; ky++, d += span, src += row_step)
-                copy_run(d, src, span);
-        } else {
-            im2col_segment(w, in, row, tap, count, d);
-        }
-    }
-}
-
 /* Where a task's micro-kernels find op(A)'s rows [i0, i0 + mc) at columns [p0, p0 + kc): the
  * micro-panel of rows ir.. starts at base + ir * step, its element (r, k) at [r * rs + k * ks]. */
 struct a_block {
@@ -256,13 +113,14 @@ struct a_block {
  * kc columns, which stays in L1 across the B panels, and measured faster than packing it.
  * im2col rows are copied as runs from the images into a row-major block (forward) or a
  * k-major one (weight gradient). */
-static void prepare_a(const struct gemm_args *g, int i0, int mc, int p0, int kc, float *ap, struct a_block *blk)
+static void prepare_a(const struct isa_loops *loops, const struct gemm_args *g, int i0, int mc, int p0, int kc,
+                      float *ap, struct a_block *blk)
 {
     if (g->a_window && !g->trans_a) {
-        im2col_rows(g->a_window, g->a, i0, mc, p0, kc, ap, (size_t)kc);
+        loops->im2col_rows(g->a_window, g->a, i0, mc, p0, kc, ap, (size_t)kc);
         *blk = (struct a_block){.base = ap, .step = (size_t)kc, .rs = (size_t)kc, .ks = 1};
     } else if (g->a_window) {
-        im2col_rows(g->a_window, g->a, p0, kc, i0, mc, ap, (size_t)mc);
+        loops->im2col_rows(g->a_window, g->a, p0, kc, i0, mc, ap, (size_t)mc);
         *blk = (struct a_block){.base = ap, .step = 1, .rs = 1, .ks = (size_t)mc};
     } else {
         size_t rs = g->trans_a ? 1 : (size_t)g->lda, ks = g->trans_a ? (size_t)g->lda : 1;
@@ -275,11 +133,9 @@ static void prepare_a(const struct gemm_args *g, int i0, int mc, int p0, int kc,
 static void pack_b_panel(const struct gemm_args *g, int nr, int p0, int kc, int j0, int cols, float *bp)
 {
     if (!g->trans_b) {
-        /* Rows of a few columns (a classifier's 10) copied inline: a memcpy call per row cost
-         * a third of such a GEMM. */
         for (int k = 0; k < kc; k++) {
             float *d = bp + (size_t)k * (size_t)nr;
-            copy_run(d, g->b + (size_t)(p0 + k) * (size_t)g->ldb + (size_t)j0, cols);
+            memcpy(d, g->b + (size_t)(p0 + k) * (size_t)g->ldb + (size_t)j0, (size_t)cols * sizeof *d);
             for (int j = cols; j < nr; j++)
                 d[j] = 0.0f;
         }
@@ -349,6 +205,7 @@ static void gemm_epilogue(const struct gemm_args *g, const struct kernels_cpu *s
 
 struct gemm_plan {
     const struct gemm_tiles *t;
+    const struct isa_loops *loops; /* the im2col copies */
     int threads;
     int kcb;        /* k block: the whole of k when accumulating, GEMM_K_CHUNK when split */
     int ncb;        /* n block, a multiple of nr */
@@ -462,7 +319,7 @@ static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int 
 {
     const struct gemm_tiles *t = p->t;
     struct a_block blk;
-    prepare_a(g, i0, mc, p0, kc, ap, &blk);
+    prepare_a(p->loops, g, i0, mc, p0, kc, ap, &blk);
     for (int jr = 0; jr < nc; jr += t->nr) {
         const float *bpj = b->base + (size_t)((j0 - b->jb + jr) / t->nr) * b->step;
         int cols = min_int(t->nr, nc - jr);
@@ -663,6 +520,7 @@ void kernels_gemm(const struct kernels_cpu *cpu, const struct gemm_workspace *wo
         struct gemm_plan p;
         gemm_make_plan(gemm_pick(cpu->isa, swap ? swapped.n : g->n), cpu->threads, swap ? &swapped : g, &p);
         p.c_transposed = swap;
+        p.loops = isa_loops_pick(cpu);
         if (swap)
             g = &swapped;
         size_t need = p.shared_floats + (size_t)p.threads * p.thread_floats;

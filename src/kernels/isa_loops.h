@@ -35,6 +35,10 @@ struct isa_loops {
     /* y (rows, cols) = fmaf(x, scale[c], shift[c]): nsk_affine_cols. */
     void (*affine_rows)(const float *x, const float *scale, const float *shift, size_t rows, size_t cols,
                         float *y);
+    /* The GEMM's implicit im2col (kernels/isa_im2col.h): rows [row0, row0 + rows) of the im2col
+     * matrix of window w over images in, columns [tap0, tap0 + count), row r at dst + r * stride. */
+    void (*im2col_rows)(const struct kernels_window *w, const float *in, long row0, int rows, int tap0, int count,
+                        float *dst, size_t stride);
     /* kernels_col2im_add and kernels_maxpool_forward over their rows [r0, r1): (sample, input
      * row) pairs for col2im, (sample, output row) pairs for the pooling. */
     void (*col2im_rows)(const struct kernels_window *g, long r0, long r1, const float *col, float *d_in,

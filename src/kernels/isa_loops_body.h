@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kernels/isa_im2col.h"
 #include "kernels/isa_loops.h"
 #include "kernels/nsk.h"
 
@@ -356,6 +357,7 @@ const struct isa_loops ISA_LOOPS_NAME = {
 #undef ACTIVATION_ROW
     },
     .affine_rows = isa_affine_rows,
+    .im2col_rows = isa_im2col_rows,
     .col2im_rows = isa_col2im_rows,
     .maxpool_rows = isa_maxpool_rows,
     .maxpool2x2_rows = isa_maxpool2x2_rows,
