@@ -70,6 +70,23 @@ static inline __attribute__((always_inline)) void copy_run(float *dst, const flo
         *dst++ = *src++;
 }
 
+/* The pending run [*run, + *run_len) grows by n floats at src when they follow it in memory;
+ * otherwise it is copied out to *dst and a new one starts at src. */
+static inline __attribute__((always_inline)) void run_add(const float **run, int *run_len, float **dst,
+                                                          const float *src, int n)
+{
+    if (*run_len && *run + *run_len == src) {
+        *run_len += n;
+        return;
+    }
+    if (*run_len) {
+        copy_run(*dst, *run, *run_len);
+        *dst += *run_len;
+    }
+    *run = src;
+    *run_len = n;
+}
+
 /* dst[0 .. count) = the im2col matrix's row r from column (tap) t on, read from the images
  * `in`: taps (ky, kx, c) with c fastest, zeros in the padding. Taps next to each other in the
  * image (a pixel's channels; a window row's pixels when dil_w is 1) are copied as one run. */
@@ -88,17 +105,7 @@ static void im2col_segment(const struct kernels_window *w, const float *in, stru
     while (count > 0) {
         int iy_fast = y0 + ky * w->dil_h;
         if (row_inside && kx == 0 && c == 0 && count >= span && iy_fast >= 0 && iy_fast < w->in_h) {
-            const float *src = img + ((size_t)iy_fast * (size_t)w->in_w + (size_t)x0) * (size_t)ch;
-            if (run_len && run + run_len == src) {
-                run_len += span;
-            } else {
-                if (run_len) {
-                    copy_run(dst, run, run_len);
-                    dst += run_len;
-                }
-                run = src;
-                run_len = span;
-            }
+            run_add(&run, &run_len, &dst, img + ((size_t)iy_fast * (size_t)w->in_w + (size_t)x0) * (size_t)ch, span);
             count -= span;
             ky++;
             continue;
@@ -114,17 +121,8 @@ static void im2col_segment(const struct kernels_window *w, const float *in, stru
             memset(dst, 0, (size_t)take * sizeof *dst);
             dst += take;
         } else {
-            const float *src = img + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)ch + (size_t)c;
-            if (run_len && run + run_len == src) {
-                run_len += take;
-            } else {
-                if (run_len) {
-                    copy_run(dst, run, run_len);
-                    dst += run_len;
-                }
-                run = src;
-                run_len = take;
-            }
+            run_add(&run, &run_len, &dst, img + ((size_t)iy * (size_t)w->in_w + (size_t)ix) * (size_t)ch + (size_t)c,
+                    take);
         }
         count -= take;
         c = 0;
