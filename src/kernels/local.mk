@@ -6,7 +6,7 @@ libnetspec_a_SOURCES += \
 	src/kernels/kernels_cpu.c src/kernels/kernels_cpu.h \
 	src/kernels/nsk.h \
 	src/kernels/activation.c src/kernels/activation.h src/kernels/activations.def \
-	src/kernels/isa_loops.h src/kernels/isa_loops_body.h src/kernels/isa_loops_portable.c \
+	src/kernels/isa_loops.h src/kernels/isa_loops_body.h src/kernels/isa_im2col.h src/kernels/isa_loops_portable.c \
 	src/kernels/rng.c src/kernels/rng.h
 
 # The x86-64 ISA paths: the same arithmetic compiled with each ISA's flags, one archive per
