@@ -64,7 +64,8 @@ char *ns_asprintf(const char *fmt, ...)
     return s;
 }
 
-void ns_buf_append(struct ns_buf *buf, const char *s, size_t n)
+/* Room for n more bytes and the terminating NUL. */
+static void buf_reserve(struct ns_buf *buf, size_t n)
 {
     if (buf->len + n + 1 > buf->cap) {
         size_t cap = buf->cap ? buf->cap : 64;
@@ -73,6 +74,11 @@ void ns_buf_append(struct ns_buf *buf, const char *s, size_t n)
         buf->data = ns_xrealloc(buf->data, cap);
         buf->cap = cap;
     }
+}
+
+void ns_buf_append(struct ns_buf *buf, const char *s, size_t n)
+{
+    buf_reserve(buf, n);
     memcpy(buf->data + buf->len, s, n);
     buf->len += n;
     buf->data[buf->len] = '\0';
@@ -101,12 +107,7 @@ void ns_buf_printf(struct ns_buf *buf, const char *fmt, ...)
         return;
     }
     if ((size_t)n >= room) {
-        ns_buf_append(buf, "", 0);
-        size_t cap = buf->cap;
-        while (cap < buf->len + (size_t)n + 1)
-            cap *= 2;
-        buf->data = ns_xrealloc(buf->data, cap);
-        buf->cap = cap;
+        buf_reserve(buf, (size_t)n);
         vsnprintf(buf->data + buf->len, (size_t)n + 1, fmt, again);
     }
     va_end(again);

@@ -288,7 +288,7 @@ isa_maxpool2x2_backward_body(const struct kernels_window *g, long r0, long r1, c
     }
 }
 
-/* A fresh gradient from the forward's winner bytes: the input is not read at all. Each
+/* A fresh gradient from the winners the forward kept: the input is not read at all. Each
  * element is +0 or 0 + dy as isa_pool_grad makes it: relu's mask matters only at the winner,
  * whose value is the maximum (bit 2); elsewhere the value is +0 either way. */
 static inline __attribute__((always_inline)) void

@@ -290,7 +290,6 @@ FUZZ_UNTRACED static char *without_kernels(const char *file, const char *source)
     ns_buf_append(&out, source, head);
     ns_buf_puts(&out, "NSK_KERNELS_TEXT\n");
     ns_buf_append(&out, at + kernels, length - head - kernels);
-    ns_buf_puts(&out, "");
     return out.data;
 }
 
