@@ -76,7 +76,10 @@ static const char *const mlp_spec =
 
 /* Every op (reshape is in the binary model) and every activation, odd geometry (a [2, 3]
  * kernel with stride 2 and explicit padding, a dilated kernel, a 1x1 convolution, overlapping
- * same-padded average pooling) and class names that need escaping in C. */
+ * same-padded average pooling) and class names that need escaping in C. The convolutions take
+ * every path of nsk_conv2d: blocks of 64 and of 32 filters and single filters left over
+ * (rows_of_6: 98 = 64 + 32 + 2; wide: 34), padded positions one at a time, and a row of 6
+ * positions whose last two go as a block overlapping the first. */
 static const char *const cnn_spec =
     "version: 1\n"
     "name: tiny-cnn\n"
@@ -99,6 +102,7 @@ static const char *const cnn_spec =
     "    - conv2d: {filters: 3, kernel: 1, activation: sigmoid, name: side}\n"
     "    - conv2d: {filters: 34, kernel: 3, dilation: 2, padding: same, activation: leaky_relu, name: wide}\n"
     "    - concat: {from: [block_in, side, wide]}\n"
+    "    - conv2d: {filters: 98, kernel: [1, 3], name: rows_of_6}\n"
     "    - maxpool2d: {size: 2}\n"
     "    - conv2d: {filters: 5, kernel: [2, 3], stride: 2, padding: 1}\n"
     "    - avgpool2d: {size: 2, stride: 1, padding: same}\n"
