@@ -581,8 +581,10 @@ def main():
             skip(f"SGEMM, {t} thread(s)", res)
             continue
         for shape in res:
+            # The target is the CNN's shapes at 1 thread; the square one is a landmark.
+            cnn_shape = not shape["shape"].startswith("square")
             add_row(f"SGEMM vs OpenBLAS {openblas['core']}, {t} thread{'s' * (t > 1)}", shape["shape"],
-                    shape["netspec"], shape["openblas"], "GFLOP/s", (">=", 1.0) if t == 1 else None,
+                    shape["netspec"], shape["openblas"], "GFLOP/s", (">=", 1.0) if t == 1 and cnn_shape else None,
                     reference="OpenBLAS")
     add_row("peak RSS, training the CNN (whole training file, 1 thread)", "CNN training peak RSS", rss_ns, rss_torch,
             "MiB", ("<=", 0.25), reference="PyTorch" if torch_python else "PyTorch missing")

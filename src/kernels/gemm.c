@@ -63,12 +63,23 @@ static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, si
     }
 }
 
+void gemm_store_transposed_portable(const float *restrict tile, size_t tile_ld, int rows, int cols, float *restrict c,
+                                    size_t ldc, bool add)
+{
+    for (int j = 0; j < cols; j++) {
+        float *cj = c + (size_t)j * ldc;
+        for (int r = 0; r < rows; r++)
+            cj[r] = add ? cj[r] + tile[(size_t)r * tile_ld + (size_t)j] : tile[(size_t)r * tile_ld + (size_t)j];
+    }
+}
+
 static gemm_micro_fn *const portable_rows[] = {NULL, gemm_micro_portable, gemm_micro_portable, gemm_micro_portable,
                                                gemm_micro_portable};
 _Static_assert(sizeof portable_rows / sizeof *portable_rows == PORTABLE_MR + 1, "one kernel per height");
 
 const struct gemm_tiles gemm_tiles_portable = {.mr = PORTABLE_MR, .nr = PORTABLE_NR, .mc = 64, .kc = 256, .nc = 512,
-                                              .micro_rows = portable_rows, .partial_b_in_place = true};
+                                              .micro_rows = portable_rows, .partial_b_in_place = true,
+                                              .store_transposed = gemm_store_transposed_portable};
 
 /* The tiles of isa for an output n wide; an ISA this CPU cannot run falls back to the
  * portable kernel (same bits) rather than die on an illegal instruction. */
@@ -129,9 +140,11 @@ static void prepare_a(const struct isa_loops *loops, const struct gemm_args *g, 
 }
 
 /* bp: one micro-panel (kc, nr) of op(B): columns [j0, j0 + cols) at rows [p0, p0 + kc),
- * columns past `cols` zero. */
-static void pack_b_panel(const struct gemm_args *g, int nr, int p0, int kc, int j0, int cols, float *bp)
+ * columns past `cols` zero. A transposed B is a transposed copy, the tiles' own. */
+static void pack_b_panel(const struct gemm_tiles *t, const struct gemm_args *g, int p0, int kc, int j0, int cols,
+                         float *bp)
 {
+    const int nr = t->nr;
     if (!g->trans_b) {
         for (int k = 0; k < kc; k++) {
             float *d = bp + (size_t)k * (size_t)nr;
@@ -141,17 +154,8 @@ static void pack_b_panel(const struct gemm_args *g, int nr, int p0, int kc, int 
         }
         return;
     }
-    /* A transpose in blocks of 8 k: each source row is read 32 bytes at a time and each
-     * destination row written whole while both stay in L1. */
-    for (int k0 = 0; k0 < kc; k0 += 8) {
-        int kn = min_int(8, kc - k0);
-        for (int j = 0; j < cols; j++) {
-            const float *src = g->b + (size_t)(j0 + j) * (size_t)g->ldb + (size_t)(p0 + k0);
-            float *d = bp + (size_t)k0 * (size_t)nr + (size_t)j;
-            for (int k = 0; k < kn; k++)
-                d[(size_t)k * (size_t)nr] = src[k];
-        }
-    }
+    t->store_transposed(g->b + (size_t)j0 * (size_t)g->ldb + (size_t)p0, (size_t)g->ldb, cols, kc, bp, (size_t)nr,
+                        false);
     for (int k = 0; k < kc && cols < nr; k++)
         for (int j = cols; j < nr; j++)
             bp[(size_t)k * (size_t)nr + (size_t)j] = 0.0f;
@@ -331,12 +335,8 @@ static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int 
                 float tile[GEMM_MR_MAX * GEMM_NR_MAX];
                 t->micro_rows[rows](kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, tile,
                                     (size_t)t->nr, rows, cols, GEMM_STORE);
-                for (int j = 0; j < cols; j++) {
-                    float *cj = c + (size_t)(j0 + jr + j) * ldc + (size_t)(i0 + ir);
-                    for (int r = 0; r < rows; r++)
-                        cj[r] = mode == GEMM_ADD ? cj[r] + tile[(size_t)r * (size_t)t->nr + (size_t)j]
-                                                 : tile[(size_t)r * (size_t)t->nr + (size_t)j];
-                }
+                t->store_transposed(tile, (size_t)t->nr, rows, cols, c + (size_t)(j0 + jr) * ldc + (size_t)(i0 + ir),
+                                    ldc, mode == GEMM_ADD);
                 continue;
             }
             float *cij = c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr);
@@ -400,7 +400,7 @@ static void gemm_tiled_thread(const struct gemm_plan *p, const struct gemm_args 
             if (!b_in_place(t, g, ncj)) {
 #pragma omp for schedule(static)
                 for (int pi = 0; pi < panels; pi++)
-                    pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
+                    pack_b_panel(t, g, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
                                  shared + (size_t)pi * (size_t)kc * (size_t)t->nr);
             }
             enum gemm_mode mode = block_mode(g, kb);
@@ -453,7 +453,7 @@ static void gemm_chunked(const struct gemm_plan *p, const struct gemm_args *g, f
                     int ncj = min_int(p->ncb, g->n - jc);
                     struct b_block b = b_block_at(t, g, jc, ncj, p0, kc, bp);
                     for (int pi = 0; !b_in_place(t, g, ncj) && pi * t->nr < ncj; pi++)
-                        pack_b_panel(g, t->nr, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
+                        pack_b_panel(t, g, p0, kc, jc + pi * t->nr, min_int(t->nr, ncj - pi * t->nr),
                                      bp + (size_t)pi * (size_t)kc * (size_t)t->nr);
                     for (int i0 = 0; i0 < g->m; i0 += p->mcb)
                         gemm_tile(p, g, i0, min_int(p->mcb, g->m - i0), jc, ncj, &b, p0, kc, ap, partial,

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "kernels/gemm_micro.h"
+#include "kernels/gemm_transpose_x86.h"
 
 #if !defined(__AVX2__) || !defined(__FMA__)
 #error "gemm_avx2.c must be compiled with -mavx2 -mfma"
@@ -105,4 +106,5 @@ static gemm_micro_fn *const by_rows[] = {NULL, rows_1, rows_2, rows_3, rows_4, r
 _Static_assert(sizeof by_rows / sizeof *by_rows == MR + 1, "one kernel per height");
 
 const struct gemm_tiles gemm_tiles_avx2 = {
-    .mr = MR, .nr = NR, .mc = 16 * MR, .kc = 256, .nc = 512, .micro_rows = by_rows};
+    .mr = MR, .nr = NR, .mc = 16 * MR, .kc = 256, .nc = 512, .micro_rows = by_rows,
+    .store_transposed = gemm_store_transposed_x86};

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "kernels/gemm_micro.h"
+#include "kernels/gemm_transpose_x86.h"
 
 #if !defined(__AVX512F__) || !defined(__FMA__)
 #error "gemm_avx512.c must be compiled with -mavx512f -mfma"
@@ -121,6 +122,8 @@ _Static_assert(sizeof wide_rows / sizeof *wide_rows == WIDE_MR + 1, "one kernel 
 _Static_assert(sizeof narrow_rows / sizeof *narrow_rows == NARROW_MR + 1, "one kernel per height");
 
 const struct gemm_tiles gemm_tiles_avx512 = {.mr = WIDE_MR, .nr = 32, .mc = 16 * WIDE_MR, .kc = 256, .nc = 512,
-                                            .micro_rows = wide_rows, .partial_b_in_place = true};
+                                            .micro_rows = wide_rows, .partial_b_in_place = true,
+                                            .store_transposed = gemm_store_transposed_x86};
 const struct gemm_tiles gemm_tiles_avx512_narrow = {.mr = NARROW_MR, .nr = 16, .mc = 8 * NARROW_MR, .kc = 256,
-                                                   .nc = 512, .micro_rows = narrow_rows, .partial_b_in_place = true};
+                                                   .nc = 512, .micro_rows = narrow_rows, .partial_b_in_place = true,
+                                                   .store_transposed = gemm_store_transposed_x86};

@@ -25,6 +25,14 @@ enum gemm_mode {
 typedef void gemm_micro_fn(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
                            size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode);
 
+/* c[j * ldc + r] = tile[r * tile_ld + j] (add: c[..] + tile[..]) for r < rows, j < cols: a
+ * finished tile stored at its transposed place (gemm_swapped). Values are copied or added
+ * once each, so every ISA's version gives the same bits. */
+typedef void gemm_store_transposed_fn(const float *restrict tile, size_t tile_ld, int rows, int cols,
+                                      float *restrict c, size_t ldc, bool add);
+void gemm_store_transposed_portable(const float *restrict tile, size_t tile_ld, int rows, int cols, float *restrict c,
+                                    size_t ldc, bool add);
+
 struct gemm_tiles {
     int mr, nr; /* the micro-kernel's tile */
     int mc, kc, nc; /* A block (mc, kc) in L2, B block (kc, nc) */
@@ -32,6 +40,7 @@ struct gemm_tiles {
     /* The kernels read B's columns only up to `cols` (masked loads), so a last panel narrower
      * than nr (a classifier's 10 columns) can be read in place instead of packed. */
     bool partial_b_in_place;
+    gemm_store_transposed_fn *store_transposed;
 };
 
 extern const struct gemm_tiles gemm_tiles_portable;

@@ -2,7 +2,7 @@
 # activations, the counter-based RNG; nsk.h is the C99 source shared with the emitted C.
 libnetspec_a_SOURCES += \
 	src/kernels/kernels.c src/kernels/kernels.h \
-	src/kernels/gemm.c src/kernels/gemm.h src/kernels/gemm_micro.h \
+	src/kernels/gemm.c src/kernels/gemm.h src/kernels/gemm_micro.h src/kernels/gemm_transpose_x86.h \
 	src/kernels/kernels_cpu.c src/kernels/kernels_cpu.h \
 	src/kernels/nsk.h \
 	src/kernels/activation.c src/kernels/activation.h src/kernels/activations.def \
