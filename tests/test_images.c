@@ -580,6 +580,16 @@ static void write_png_header(const char *path, uint32_t width, uint32_t height)
     test_util_write_bytes(path, png, at);
 }
 
+/* A baseline JPEG's header (SOI, SOF0 with three components) declaring width x height, with
+ * no tables and no data: stb reads its size, and would decode it as zeros. */
+static void write_jpeg_header(const char *path, unsigned width, unsigned height)
+{
+    const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, height >> 8 & 255, height & 255,
+                                  width >> 8 & 255, width & 255, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01,
+                                  0x03, 0x11, 0x01, 0xFF, 0xD9};
+    test_util_write_bytes(path, jpeg, sizeof jpeg);
+}
+
 static void test_folder_refusals(void)
 {
     /* A class folder whose name is not UTF-8 (or holds a control character, or U+FFFF, which
@@ -640,7 +650,7 @@ static void test_folder_refusals(void)
     char *big = ns_asprintf("%s/disc/huge.png", root);
     write_png_header(big, 20000, 20000);
     want = ns_asprintf("error: cannot read image \"%s\": its header declares 20000x20000 pixels, more than netspec "
-                       "decodes (at most 33554432, and 8256 per byte of the file)",
+                       "decodes (at most 33554432, and 8256 per byte of a PNG file)",
                        big);
     char *spec_text = shapes_spec(root, "fail", 1);
     spec_path = test_util_tmp_path("named_ok.yaml");
@@ -654,6 +664,19 @@ static void test_folder_refusals(void)
     expect_no_dir("huge_run");
     free(want);
     unlink(big);
+    /* JPEG packs at most 512 pixels a byte: 300x300 in 23 bytes is a bomb, not a photo (PNG
+     * could hold it: 8256 a byte). */
+    char *bomb = ns_asprintf("%s/disc/bomb.jpg", root);
+    write_jpeg_header(bomb, 300, 300);
+    want = ns_asprintf("error: cannot read image \"%s\": its header declares 300x300 pixels, more than netspec "
+                       "decodes (at most 33554432, and 512 per byte of a JPEG file)",
+                       bomb);
+    expect_images_run("check named_ok.yaml", 3, want);
+    expect_images_run("train named_ok.yaml -o bomb_run", 3, want);
+    expect_no_dir("bomb_run");
+    free(want);
+    unlink(bomb);
+    free(bomb);
     char *fifo = ns_asprintf("%s/disc/pipe.png", root);
     CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
     want = ns_asprintf("error: cannot read image \"%s\": not a regular file (a FIFO)", fifo);

@@ -25,10 +25,45 @@
 enum { FOLDER_MAX_ERRORS = 10, FOLDER_HINT_NAMES = 20 };
 /* An image header's width and height are trusted only this far before stb allocates the
  * decoded pixels: 2^25 pixels (8K video frames and 33-megapixel photos fit; up to 128 MiB a
- * decode, one decode per thread), and at most 8 * 1032 pixels per byte of file (a 1-bit PNG
- * through deflate at its limit; JPEG, BMP and PGM/PPM pack fewer). */
+ * decode, one decode per thread), and no more pixels per byte of file than the format can
+ * pack (image_pixels_per_byte). */
 #define FOLDER_IMAGE_MAX_PIXELS (1ull << 25)
-#define FOLDER_IMAGE_PIXELS_PER_BYTE (8ull * 1032ull)
+
+/* The most pixels one byte of a file in this format can hold:
+ * - PNG: 8 * 1032, a 1-bit image through deflate at its limit;
+ * - JPEG: 512, since every 8x8 block of the full-resolution component costs at least one bit
+ *   (a 1-bit Huffman code for its DC). stb decodes a JPEG whose data ends early as if zeros
+ *   followed, so without this bound a 3 kB file declaring 255x63222 pixels took 3.6 s of
+ *   decoding (found by tests/fuzz/fuzz_image);
+ * - BMP: 8 (stb reads uncompressed BMPs only, at least 1 bit a pixel);
+ * - PGM/PPM: 1 (stb reads the binary forms, at least 1 byte a pixel). */
+static uint64_t image_pixels_per_byte(enum data_image_format format)
+{
+    switch (format) {
+    case DATA_IMAGE_PNG:
+        return 8ull * 1032ull;
+    case DATA_IMAGE_JPEG:
+        return 512;
+    case DATA_IMAGE_BMP:
+        return 8;
+    default:
+        return 1;
+    }
+}
+
+static const char *image_format_name(enum data_image_format format)
+{
+    switch (format) {
+    case DATA_IMAGE_PNG:
+        return "PNG";
+    case DATA_IMAGE_JPEG:
+        return "JPEG";
+    case DATA_IMAGE_BMP:
+        return "BMP";
+    default:
+        return "PGM/PPM";
+    }
+}
 
 /* Why one image could not be read, kept per file by the worker threads and put into words by
  * the main thread (strerror is not for threads). */
@@ -36,6 +71,7 @@ struct image_status {
     const char *stb; /* stb's reason (static text), or NULL */
     int open_err;    /* ns_file.h: the file could not be opened as a regular file */
     int w, h;        /* the header's size, when it is over the limits */
+    enum data_image_format format;
     bool too_big;
 };
 
@@ -247,8 +283,9 @@ static char *image_reason(const struct image_status *st)
         return ns_xstrdup(ns_file_strerror(st->open_err));
     if (st->too_big)
         return ns_asprintf("its header declares %dx%d pixels, more than netspec decodes (at most %llu, and %llu "
-                           "per byte of the file)",
-                           st->w, st->h, FOLDER_IMAGE_MAX_PIXELS, FOLDER_IMAGE_PIXELS_PER_BYTE);
+                           "per byte of a %s file)",
+                           st->w, st->h, FOLDER_IMAGE_MAX_PIXELS, (unsigned long long)image_pixels_per_byte(st->format),
+                           image_format_name(st->format));
     return ns_xstrdup(st->stb ? st->stb : "unknown error");
 }
 
@@ -401,8 +438,9 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
         return NULL;
     }
     uint64_t pixels = (uint64_t)*w * (uint64_t)*h;
-    if (pixels > FOLDER_IMAGE_MAX_PIXELS || pixels > size * FOLDER_IMAGE_PIXELS_PER_BYTE) {
+    if (pixels > FOLDER_IMAGE_MAX_PIXELS || pixels > size * image_pixels_per_byte(format)) {
         st->too_big = true;
+        st->format = format;
         st->w = *w;
         st->h = *h;
         fclose(f);
