@@ -36,6 +36,10 @@ _Static_assert((int)GEMM_WINDOW_WHOLE >= (int)GEMM_MC_MAX && (int)GEMM_WINDOW_WH
 /* split_k chunks run in parallel only while each thread's partial result (m, n) is this small;
  * larger outputs have tiles enough to share out instead. */
 enum { GEMM_PARTIAL_MAX = 1 << 16 };
+/* A forward's im2col block is at most this many floats (32 KiB), so its rows are written to
+ * and read back from L1: whole windows of 288 taps made 128-row blocks of 147 KiB, copied into
+ * L2 (speed only). */
+enum { GEMM_IM2COL_L1_FLOATS = 8192 };
 
 /* ---- the portable micro-kernel: plain C with fmaf, any platform ---- */
 
@@ -236,6 +240,10 @@ static void gemm_make_plan(const struct gemm_tiles *t, int threads, const struct
     p->kcb = p->kcb < 1 ? 1 : p->kcb;
     p->ncb = min_int(round_up(g->n, t->nr), t->nc);
     p->mcb = min_int(round_up(g->m, t->mr), t->mc);
+    if (g->a_window && !g->trans_a) {
+        int fit = GEMM_IM2COL_L1_FLOATS / p->kcb / t->mr * t->mr;
+        p->mcb = min_int(p->mcb, fit < t->mr ? t->mr : fit);
+    }
     if (g->a_window && g->trans_a && g->m <= GEMM_WINDOW_WHOLE)
         p->mcb = round_up(g->m, t->mr); /* the same for a weight gradient's taps */
     p->nsub = p->ncb;

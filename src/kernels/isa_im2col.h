@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/kernels.h"
 
 static inline int isa_min_int(int a, int b)
@@ -53,7 +57,9 @@ static struct im2col_tap im2col_tap_at(const struct kernels_window *w, int tap)
 
 /* Runs are mostly a few floats (one channel, a 3-pixel window row) to a few hundred (a window
  * row of many channels): fixed-size copies that the compiler inlines, as wide as the ISA's
- * registers, beat a call to memcpy. */
+ * registers, beat a call to memcpy. With AVX-512 a run's last partial vector is one masked
+ * load and store (masked-off lanes are neither read nor written, so nothing past the run is
+ * touched): a first layer's 3-float runs took a scalar loop each. */
 static inline __attribute__((always_inline)) void copy_run(float *dst, const float *src, int n)
 {
     if (n > 256) {
@@ -62,6 +68,13 @@ static inline __attribute__((always_inline)) void copy_run(float *dst, const flo
     }
     for (; n >= 16; n -= 16, dst += 16, src += 16)
         memcpy(dst, src, 16 * sizeof *dst);
+#if defined(__AVX512F__)
+    if (n > 0) {
+        __mmask16 lanes = (__mmask16)((1u << n) - 1u);
+        _mm512_mask_storeu_ps(dst, lanes, _mm512_maskz_loadu_ps(lanes, src));
+    }
+    return;
+#endif
     for (; n >= 8; n -= 8, dst += 8, src += 8)
         memcpy(dst, src, 8 * sizeof *dst);
     for (; n >= 4; n -= 4, dst += 4, src += 4)
