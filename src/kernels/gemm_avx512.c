@@ -42,6 +42,15 @@ micro_body(int mr, int nv, int kc, const float *restrict a, size_t a_rs, size_t 
                     acc1[r] = _mm512_maskz_loadu_ps(m1, c + (size_t)r * ldc + 16);
             }
     }
+    /* C's lines are fetched while the chains run: with a short k (an input gradient's 64),
+     * waiting for them at the store is a tenth of the tile's time. */
+    UNROLL
+    for (int r = 0; r < mr; r++)
+        if (r < rows) {
+            _mm_prefetch((const char *)(c + (size_t)r * ldc), _MM_HINT_T0);
+            if (nv == 2)
+                _mm_prefetch((const char *)(c + (size_t)r * ldc + 16), _MM_HINT_T0);
+        }
     const float *row[MR_MAX];
     UNROLL
     for (int r = 0; r < mr; r++)
