@@ -551,6 +551,17 @@ static void expect_no_dir(const char *name)
     free(path);
 }
 
+/* check and train both refuse the spec with exit 3 and `want`, and train leaves no run. */
+static void expect_refused_before_run(const char *spec, const char *run, const char *want)
+{
+    char *check = ns_asprintf("check %s", spec), *train = ns_asprintf("train %s -o %s", spec, run);
+    expect_images_run(check, 3, want);
+    expect_images_run(train, 3, want);
+    expect_no_dir(run);
+    free(check);
+    free(train);
+}
+
 /* A PNG whose header says width x height, with one short IDAT: what a lying header looks like. */
 static void write_png_header(const char *path, uint32_t width, uint32_t height)
 {
@@ -611,12 +622,9 @@ static void test_folder_refusals(void)
         test_util_write_text(spec_path, spec);
         char *want = ns_asprintf("error: class folder \"%s\" in \"%s\" is not a UTF-8 name without control characters",
                                  shown[k], root);
-        char *check = ns_asprintf("check named%d.yaml", k), *train = ns_asprintf("train named%d.yaml -o named_run", k);
-        expect_images_run(check, 3, want);
-        expect_images_run(train, 3, want);
-        expect_no_dir("named_run");
-        free(check);
-        free(train);
+        char *spec_name = ns_asprintf("named%d.yaml", k);
+        expect_refused_before_run(spec_name, "named_run", want);
+        free(spec_name);
         free(want);
         free(spec);
         free(spec_path);
@@ -636,9 +644,7 @@ static void test_folder_refusals(void)
     char *spec_path = test_util_tmp_path("one_class.yaml");
     test_util_write_text(spec_path, spec);
     char *want = ns_asprintf("error: \"%s\" has 1 class folder (\"disc\")", one);
-    expect_images_run("check one_class.yaml", 3, want);
-    expect_images_run("train one_class.yaml -o one_run", 3, want);
-    expect_no_dir("one_run");
+    expect_refused_before_run("one_class.yaml", "one_run", want);
     free(want);
     free(spec_path);
     free(spec);
@@ -659,9 +665,7 @@ static void test_folder_refusals(void)
     test_util_run_free(&sh);
     free(cmd);
     test_util_write_text(spec_path, spec_text);
-    expect_images_run("check named_ok.yaml", 3, want);
-    expect_images_run("train named_ok.yaml -o huge_run", 3, want);
-    expect_no_dir("huge_run");
+    expect_refused_before_run("named_ok.yaml", "huge_run", want);
     free(want);
     unlink(big);
     /* JPEG packs at most 512 pixels a byte: 300x300 in 23 bytes is a bomb, not a photo (PNG
@@ -671,18 +675,14 @@ static void test_folder_refusals(void)
     want = ns_asprintf("error: cannot read image \"%s\": its header declares 300x300 pixels, more than netspec "
                        "decodes (at most 33554432, and 512 per byte of a JPEG file)",
                        bomb);
-    expect_images_run("check named_ok.yaml", 3, want);
-    expect_images_run("train named_ok.yaml -o bomb_run", 3, want);
-    expect_no_dir("bomb_run");
+    expect_refused_before_run("named_ok.yaml", "bomb_run", want);
     free(want);
     unlink(bomb);
     free(bomb);
     char *fifo = ns_asprintf("%s/disc/pipe.png", root);
     CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
     want = ns_asprintf("error: cannot read image \"%s\": not a regular file (a FIFO)", fifo);
-    expect_images_run("check named_ok.yaml", 3, want);
-    expect_images_run("train named_ok.yaml -o fifo_run", 3, want);
-    expect_no_dir("fifo_run");
+    expect_refused_before_run("named_ok.yaml", "fifo_run", want);
     unlink(fifo);
     free(want);
     free(fifo);
