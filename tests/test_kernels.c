@@ -221,6 +221,14 @@ static void test_gemm_epilogue(void)
                                   .bias = ai % 3 ? bias : NULL, .saved = ai % 2 ? NULL : c0 /* any non-NULL */,
                                   .activation = acts[ai], .activation_alpha = ACTIVATION_LEAKY_ALPHA};
             check_gemm(&g, c0, c_n, "epilogue");
+            /* Bias and relu with nothing saved are done by the micro-kernels as they store
+             * (gemm_finish): bias alone, relu alone, both. */
+            if (acts[ai] == ACT_LINEAR || acts[ai] == ACT_RELU)
+                for (int with_bias = acts[ai] == ACT_LINEAR; with_bias < 2; with_bias++) {
+                    g.bias = with_bias ? bias : NULL;
+                    g.saved = NULL;
+                    check_gemm(&g, c0, c_n, "epilogue in the kernels");
+                }
             free(a);
             free(b);
             free(bias);
@@ -285,6 +293,8 @@ static void test_gemm_im2col(void)
                               .ldb = q->filters, .ldc = q->filters, .bias = bias, .saved = y0,
                               .activation = ACT_RELU};
         check_gemm(&f, y0, y_n, "im2col forward");
+        f.saved = NULL; /* as a relu convolution runs: bias and relu in the kernels */
+        check_gemm(&f, y0, y_n, "im2col forward, nothing saved");
         /* weight gradient: dW = im2col(x)^T dz, split */
         struct gemm_args d = {.m = taps, .n = q->filters, .k = rows, .a = x, .trans_a = true, .a_window = &w,
                               .b = dz, .ldb = q->filters, .ldc = q->filters, .split_k = true};

@@ -8,7 +8,8 @@
  * micro-kernel over its tile. A chain that spans several k blocks leaves its partial sum in C
  * (a float stored and reloaded exactly) and continues from it, so blocking, tiling and
  * threads change speed, never bits. The epilogue (bias, saved copy, activation) runs on a tile
- * right after its last k block, while the tile is still in cache.
+ * right after its last k block, while the tile is still in cache; bias and relu with nothing
+ * saved (a relu layer's forward) are done by the micro-kernels in registers as they store.
  */
 #include "kernels/gemm.h"
 
@@ -46,7 +47,8 @@ enum { GEMM_IM2COL_L1_FLOATS = 8192 };
 enum { PORTABLE_MR = 4, PORTABLE_NR = 16 };
 
 static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
-                                size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+                                size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode,
+                                const struct gemm_finish *finish)
 {
     float acc[PORTABLE_MR][PORTABLE_NR];
     for (int r = 0; r < PORTABLE_MR; r++)
@@ -62,8 +64,14 @@ static void gemm_micro_portable(int kc, const float *restrict a, size_t a_rs, si
     }
     for (int r = 0; r < rows; r++) {
         float *cr = c + (size_t)r * ldc;
-        for (int j = 0; j < cols; j++)
-            cr[j] = mode == GEMM_ADD ? cr[j] + acc[r][j] : acc[r][j];
+        for (int j = 0; j < cols; j++) {
+            float v = mode == GEMM_ADD ? cr[j] + acc[r][j] : acc[r][j];
+            if (finish && finish->bias)
+                v = v + finish->bias[j];
+            if (finish && finish->relu)
+                v = v > 0.0f ? v : 0.0f;
+            cr[j] = v;
+        }
     }
 }
 
@@ -181,6 +189,19 @@ static bool gemm_elementwise_activation(const struct gemm_args *g)
 static bool gemm_has_epilogue(const struct gemm_args *g)
 {
     return !g->split_k && (g->bias || g->saved || gemm_elementwise_activation(g));
+}
+
+/* The epilogue the kernels can do as they store (gemm_finish): bias and relu, nothing saved,
+ * the tiles stored in place. *f set when they can. */
+static bool gemm_finish_in_kernels(bool c_transposed, const struct gemm_args *g, struct gemm_finish *f)
+{
+    if (!gemm_has_epilogue(g) || g->saved || g->accumulate || c_transposed)
+        return false;
+    bool relu = gemm_has_activation(g) && g->activation == ACT_RELU;
+    if (gemm_has_activation(g) && !relu)
+        return false;
+    *f = (struct gemm_finish){.bias = g->bias, .relu = relu};
+    return true;
 }
 
 /* bias, saved copy and elementwise activation on C's rows [i0, i0 + rows), columns
@@ -327,7 +348,8 @@ static struct b_block b_block_at(const struct gemm_tiles *t, const struct gemm_a
 /* The micro-kernels over one task's tile (rows [i0, i0 + mc), columns [j0, j0 + nc)) for
  * the k block [p0, p0 + kc) whose B panels `b` holds. */
 static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int i0, int mc, int j0, int nc,
-                      const struct b_block *b, int p0, int kc, float *ap, float *c, size_t ldc, enum gemm_mode mode)
+                      const struct b_block *b, int p0, int kc, float *ap, float *c, size_t ldc, enum gemm_mode mode,
+                      const struct gemm_finish *finish)
 {
     const struct gemm_tiles *t = p->t;
     struct a_block blk;
@@ -335,6 +357,8 @@ static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int 
     for (int jr = 0; jr < nc; jr += t->nr) {
         const float *bpj = b->base + (size_t)((j0 - b->jb + jr) / t->nr) * b->step;
         int cols = min_int(t->nr, nc - jr);
+        struct gemm_finish tile_finish = {
+            .bias = finish && finish->bias ? finish->bias + j0 + jr : NULL, .relu = finish && finish->relu};
         for (int ir = 0; ir < mc; ir += t->mr) {
             int rows = min_int(t->mr, mc - ir);
             if (p->c_transposed) {
@@ -342,14 +366,14 @@ static void gemm_tile(const struct gemm_plan *p, const struct gemm_args *g, int 
                  * added (c + acc) at its transposed place. */
                 float tile[GEMM_MR_MAX * GEMM_NR_MAX];
                 t->micro_rows[rows](kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, tile,
-                                    (size_t)t->nr, rows, cols, GEMM_STORE);
+                                    (size_t)t->nr, rows, cols, GEMM_STORE, NULL);
                 t->store_transposed(tile, (size_t)t->nr, rows, cols, c + (size_t)(j0 + jr) * ldc + (size_t)(i0 + ir),
                                     ldc, mode == GEMM_ADD);
                 continue;
             }
             float *cij = c + (size_t)(i0 + ir) * ldc + (size_t)(j0 + jr);
             t->micro_rows[rows](kc, blk.base + (size_t)ir * blk.step, blk.rs, blk.ks, bpj, b->ks, cij, ldc, rows,
-                                cols, mode);
+                                cols, mode, finish ? &tile_finish : NULL);
         }
     }
 }
@@ -373,6 +397,7 @@ struct gemm_task {
     int jc, ncj, tiles_m, p0, kc;
     enum gemm_mode mode;
     bool epilogue;
+    const struct gemm_finish *finish; /* the epilogue done by the kernels instead (last k block) */
 };
 
 static void gemm_task_run(const struct gemm_task *t, long at)
@@ -381,7 +406,7 @@ static void gemm_task_run(const struct gemm_task *t, long at)
     const struct gemm_args *g = t->g;
     int i0 = (int)(at % t->tiles_m) * p->mcb, j0 = t->jc + (int)(at / t->tiles_m) * p->nsub;
     int mc = min_int(p->mcb, g->m - i0), nc = min_int(p->nsub, t->jc + t->ncj - j0);
-    gemm_tile(p, g, i0, mc, j0, nc, t->b, t->p0, t->kc, t->ap, g->c, (size_t)g->ldc, t->mode);
+    gemm_tile(p, g, i0, mc, j0, nc, t->b, t->p0, t->kc, t->ap, g->c, (size_t)g->ldc, t->mode, t->finish);
     if (t->epilogue)
         gemm_epilogue(g, t->serial, i0, mc, j0, nc);
 }
@@ -393,7 +418,9 @@ static void gemm_tiled_thread(const struct gemm_plan *p, const struct gemm_args 
 {
     const struct gemm_tiles *t = p->t;
     const int blocks = (g->k + p->kcb - 1) / p->kcb;
-    const bool epilogue = gemm_has_epilogue(g);
+    struct gemm_finish finish;
+    const bool in_kernels = gemm_finish_in_kernels(p->c_transposed, g, &finish);
+    const bool epilogue = gemm_has_epilogue(g) && !in_kernels;
     /* On one thread this runs outside any region of ours, and a caller's own parallel region
      * must not pick the buffer. */
     float *ap = per_thread + (size_t)(p->threads > 1 ? gemm_thread_id() : 0) * p->thread_floats;
@@ -415,7 +442,7 @@ static void gemm_tiled_thread(const struct gemm_plan *p, const struct gemm_args 
             bool last = kb == blocks - 1;
             struct gemm_task task = {.p = p, .g = g, .serial = serial, .b = &b, .ap = ap, .jc = jc, .ncj = ncj,
                                      .tiles_m = tiles_m, .p0 = p0, .kc = kc, .mode = mode,
-                                     .epilogue = last && epilogue};
+                                     .epilogue = last && epilogue, .finish = last && in_kernels ? &finish : NULL};
             if (p->threads == 1) {
                 for (long at = 0; at < tasks; at++)
                     gemm_task_run(&task, at);
@@ -465,7 +492,7 @@ static void gemm_chunked(const struct gemm_plan *p, const struct gemm_args *g, f
                                      bp + (size_t)pi * (size_t)kc * (size_t)t->nr);
                     for (int i0 = 0; i0 < g->m; i0 += p->mcb)
                         gemm_tile(p, g, i0, min_int(p->mcb, g->m - i0), jc, ncj, &b, p0, kc, ap, partial,
-                                  (size_t)g->n, GEMM_STORE);
+                                  (size_t)g->n, GEMM_STORE, NULL);
                 }
             }
 #pragma omp barrier

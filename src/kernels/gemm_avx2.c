@@ -25,7 +25,8 @@ static __m256i lane_mask(int cols)
 
 static inline __attribute__((always_inline)) void
 micro_body(int mr, int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_major, const float *restrict bp,
-           size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)
+           size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode,
+           const struct gemm_finish *finish)
 {
     __m256i m0 = lane_mask(cols), m1 = lane_mask(cols - 8);
     /* Masked stores are microcoded and slow on some CPUs (AMD): whole tiles use plain ones. */
@@ -61,24 +62,34 @@ micro_body(int mr, int kc, const float *restrict a, size_t a_rs, size_t a_ks, bo
             a += a_ks;
         bp += b_ks;
     }
+    const bool add_bias = finish && finish->bias, relu = finish && finish->relu;
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 bias0 = !add_bias ? zero : full ? _mm256_loadu_ps(finish->bias) : _mm256_maskload_ps(finish->bias, m0);
+    const __m256 bias1 = !add_bias ? zero
+                         : full    ? _mm256_loadu_ps(finish->bias + 8)
+                                   : _mm256_maskload_ps(finish->bias + 8, m1);
     UNROLL
     for (int r = 0; r < mr; r++) {
         if (r >= rows)
             break;
         float *cr = c + (size_t)r * ldc;
         __m256 v0 = acc0[r], v1 = acc1[r];
+        if (mode == GEMM_ADD) {
+            v0 = _mm256_add_ps(full ? _mm256_loadu_ps(cr) : _mm256_maskload_ps(cr, m0), v0);
+            v1 = _mm256_add_ps(full ? _mm256_loadu_ps(cr + 8) : _mm256_maskload_ps(cr + 8, m1), v1);
+        }
+        if (add_bias) {
+            v0 = _mm256_add_ps(v0, bias0);
+            v1 = _mm256_add_ps(v1, bias1);
+        }
+        if (relu) { /* x > 0 ? x : 0: NaN and -0 become +0 */
+            v0 = _mm256_and_ps(v0, _mm256_cmp_ps(v0, zero, _CMP_GT_OQ));
+            v1 = _mm256_and_ps(v1, _mm256_cmp_ps(v1, zero, _CMP_GT_OQ));
+        }
         if (full) {
-            if (mode == GEMM_ADD) {
-                v0 = _mm256_add_ps(_mm256_loadu_ps(cr), v0);
-                v1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), v1);
-            }
             _mm256_storeu_ps(cr, v0);
             _mm256_storeu_ps(cr + 8, v1);
             continue;
-        }
-        if (mode == GEMM_ADD) {
-            v0 = _mm256_add_ps(_mm256_maskload_ps(cr, m0), v0);
-            v1 = _mm256_add_ps(_mm256_maskload_ps(cr + 8, m1), v1);
         }
         _mm256_maskstore_ps(cr, m0, v0);
         _mm256_maskstore_ps(cr + 8, m1, v1);
@@ -88,12 +99,13 @@ micro_body(int mr, int kc, const float *restrict a, size_t a_rs, size_t a_ks, bo
 /* One function per tile height, so a ragged last row panel runs only the rows it has. */
 #define MICRO(name, mr)                                                                                       \
     static void name(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,     \
-                     size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)      \
+                     size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode,      \
+                     const struct gemm_finish *finish)                                                        \
     {                                                                                                         \
         if (a_rs == 1)                                                                                        \
-            micro_body(mr, kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);                         \
+            micro_body(mr, kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode, finish);                 \
         else                                                                                                  \
-            micro_body(mr, kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);                        \
+            micro_body(mr, kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode, finish);                \
     }
 MICRO(rows_1, 1)
 MICRO(rows_2, 2)

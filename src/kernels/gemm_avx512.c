@@ -23,7 +23,7 @@ enum { WIDE_MR = 8, NARROW_MR = 16, MR_MAX = 16 };
 static inline __attribute__((always_inline)) void
 micro_body(int mr, int nv, int kc, const float *restrict a, size_t a_rs, size_t a_ks, bool k_major,
            const float *restrict bp, size_t b_ks, float *restrict c, size_t ldc, int rows, int cols,
-           enum gemm_mode mode)
+           enum gemm_mode mode, const struct gemm_finish *finish)
 {
     __mmask16 m0 = cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1u);
     __mmask16 m1 = cols >= 32 ? (__mmask16)0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1u) : 0;
@@ -70,6 +70,9 @@ micro_body(int mr, int nv, int kc, const float *restrict a, size_t a_rs, size_t 
             a += a_ks;
         bp += b_ks;
     }
+    const bool add_bias = finish && finish->bias, relu = finish && finish->relu;
+    const __m512 bias0 = add_bias ? _mm512_maskz_loadu_ps(m0, finish->bias) : _mm512_setzero_ps();
+    const __m512 bias1 = add_bias && nv == 2 ? _mm512_maskz_loadu_ps(m1, finish->bias + 16) : _mm512_setzero_ps();
     UNROLL
     for (int r = 0; r < mr; r++) {
         if (r >= rows)
@@ -78,11 +81,19 @@ micro_body(int mr, int nv, int kc, const float *restrict a, size_t a_rs, size_t 
         __m512 v0 = acc0[r];
         if (mode == GEMM_ADD)
             v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr), v0);
+        if (add_bias)
+            v0 = _mm512_add_ps(v0, bias0);
+        if (relu) /* x > 0 ? x : 0: NaN and -0 become +0 */
+            v0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v0, _mm512_setzero_ps(), _CMP_GT_OQ), v0);
         _mm512_mask_storeu_ps(cr, m0, v0);
         if (nv == 2) {
             __m512 v1 = acc1[r];
             if (mode == GEMM_ADD)
                 v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, cr + 16), v1);
+            if (add_bias)
+                v1 = _mm512_add_ps(v1, bias1);
+            if (relu)
+                v1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v1, _mm512_setzero_ps(), _CMP_GT_OQ), v1);
             _mm512_mask_storeu_ps(cr + 16, m1, v1);
         }
     }
@@ -91,12 +102,13 @@ micro_body(int mr, int nv, int kc, const float *restrict a, size_t a_rs, size_t 
 /* One function per tile height, so a ragged last row panel runs only the rows it has. */
 #define MICRO(name, mr, nv)                                                                                   \
     static void name(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,     \
-                     size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode)      \
+                     size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode,      \
+                     const struct gemm_finish *finish)                                                        \
     {                                                                                                         \
         if (a_rs == 1)                                                                                        \
-            micro_body(mr, nv, kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode);                     \
+            micro_body(mr, nv, kc, a, 1, a_ks, true, bp, b_ks, c, ldc, rows, cols, mode, finish);             \
         else                                                                                                  \
-            micro_body(mr, nv, kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode);                    \
+            micro_body(mr, nv, kc, a, a_rs, 1, false, bp, b_ks, c, ldc, rows, cols, mode, finish);            \
     }
 MICRO(wide_1, 1, 2)
 MICRO(wide_2, 2, 2)

@@ -8,7 +8,8 @@
  * read in place, an im2col block of taps) or a_ks == 1 (row-major: a matrix read in place, an
  * im2col block of rows); the kernel for r rows reads and writes only r rows. Each SIMD lane
  * holds one element of C and runs its k-chain in order, so every ISA
- * gives the same bits as the fmaf loop. rows/cols: how much of the tile to store.
+ * gives the same bits as the fmaf loop. rows/cols: how much of the tile to store. finish
+ * (NULL: none) is applied to the chains before they are stored.
  */
 #ifndef GEMM_MICRO_H
 #define GEMM_MICRO_H
@@ -22,8 +23,18 @@ enum gemm_mode {
     GEMM_ADD,      /* c = c + chain from +0 */
 };
 
+/* What a kernel applies to its finished chains before it stores them (GEMM_STORE or
+ * GEMM_CONTINUE on the chain's last k block), in the epilogue's order: + bias[j] (one float
+ * add; bias already at the tile's first column), then relu (x > 0 ? x : 0). The same
+ * operations as gemm.c's epilogue, done in registers instead of a second pass over C. */
+struct gemm_finish {
+    const float *bias; /* NULL: none */
+    bool relu;
+};
+
 typedef void gemm_micro_fn(int kc, const float *restrict a, size_t a_rs, size_t a_ks, const float *restrict bp,
-                           size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode);
+                           size_t b_ks, float *restrict c, size_t ldc, int rows, int cols, enum gemm_mode mode,
+                           const struct gemm_finish *finish);
 
 /* c[j * ldc + r] = tile[r * tile_ld + j] (add: c[..] + tile[..]) for r < rows, j < cols: a
  * finished tile stored at its transposed place (gemm_swapped). Values are copied or added
