@@ -679,6 +679,22 @@ static void test_folder_refusals(void)
     free(want);
     unlink(bomb);
     free(bomb);
+    /* A PNG chunk longer than the file: stb would grow its buffer to the declared length. */
+    char *long_chunk = ns_asprintf("%s/disc/long_chunk.png", root);
+    write_png_header(long_chunk, 4, 4);
+    size_t png_len;
+    unsigned char *png = (unsigned char *)test_util_slurp(long_chunk, &png_len);
+    CU_ASSERT_FATAL(png != NULL && png_len > 40 && memcmp(png + 37, "IDAT", 4) == 0);
+    png[33] = 0x10; /* IDAT's length, 8, becomes 268435464 */
+    test_util_write_bytes(long_chunk, png, png_len);
+    free(png);
+    want = ns_asprintf("error: cannot read image \"%s\": a PNG chunk (IDAT) declares 268435464 bytes, more than the "
+                       "file holds: a corrupt or cut-off PNG",
+                       long_chunk);
+    expect_refused_before_run("named_ok.yaml", "long_chunk_run", want);
+    free(want);
+    unlink(long_chunk);
+    free(long_chunk);
     char *fifo = ns_asprintf("%s/disc/pipe.png", root);
     CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
     want = ns_asprintf("error: cannot read image \"%s\": not a regular file (a FIFO)", fifo);

@@ -73,6 +73,7 @@ struct image_status {
     int w, h;        /* the header's size, when it is over the limits */
     enum data_image_format format;
     bool too_big;
+    char why[128]; /* a reason worded here, when stb points into it */
 };
 
 static const char *const image_exts[] = {"png", "jpg", "jpeg", "bmp", "pgm", "ppm"};
@@ -364,6 +365,33 @@ static bool jpeg_tables_ok(FILE *f)
     return ok;
 }
 
+/* stb_image 2.27 grows its IDAT buffer to a chunk's declared length (up to 4 GiB) before it
+ * reads the chunk, so a 105-byte PNG asked for 1.6 GB (found by tests/fuzz/fuzz_image; freed
+ * again on the read error that follows). Walks the chunks up to IEND as stb does; NULL when
+ * each one's data fits in the file, else why not (text in `why`). */
+static const char *png_chunk_problem(FILE *f, uint64_t size, char why[static 128])
+{
+    const char *problem = NULL;
+    uint64_t at = 8;
+    unsigned char head[8];
+    while (!problem && at + 8 <= size && fseek(f, (long)at, SEEK_SET) == 0 && fread(head, 1, 8, f) == 8) {
+        uint64_t length = (uint64_t)head[0] << 24 | (uint64_t)head[1] << 16 | (uint64_t)head[2] << 8 | head[3];
+        if (length > size - at - 8) {
+            char type[5] = {0};
+            for (int i = 0; i < 4; i++)
+                type[i] = head[4 + i] >= 0x20 && head[4 + i] < 0x7f ? (char)head[4 + i] : '?';
+            snprintf(why, 128, "a PNG chunk (%s) declares %llu bytes, more than the file holds: a corrupt or cut-off PNG",
+                     type, (unsigned long long)length);
+            problem = why;
+        }
+        if (memcmp(head + 4, "IEND", 4) == 0)
+            break;
+        at += 12 + length;
+    }
+    rewind(f);
+    return problem;
+}
+
 /* stb_image 2.27 reads a PGM/PPM with maxval above 255 as 16-bit samples into a buffer sized
  * for 8 and reads past it, leaves the pixels of a file cut short uninitialised (so the same
  * file decoded twice differed; both found by tests/fuzz/fuzz_image), and parses the header's
@@ -419,6 +447,12 @@ static FILE *image_open(const char *path, int *w, int *h, int *comp, struct imag
     const char *pnm_problem = format == DATA_IMAGE_PNM ? pnm_header_problem(f, size) : NULL;
     if (pnm_problem) {
         st->stb = pnm_problem;
+        fclose(f);
+        return NULL;
+    }
+    const char *png_problem = format == DATA_IMAGE_PNG ? png_chunk_problem(f, size, st->why) : NULL;
+    if (png_problem) {
+        st->stb = png_problem;
         fclose(f);
         return NULL;
     }
