@@ -17,6 +17,7 @@
 
 #include "model/model.h"
 #include "core/ns_ctx.h"
+#include "core/ns_sha256.h"
 #include "core/ns_util.h"
 #include "graph/graph.h"
 #include "runtime/exec.h"
@@ -942,6 +943,48 @@ static void test_run_binding(void)
     free(emitted);
 }
 
+/* A crafted run: its spec asks for 16 million units, its model.nsm holds the small model's
+ * weights and a binding rewritten to match the spec. Loading it is refused, from model.nsm's
+ * size, before the billion parameters are allocated. */
+static void test_run_binding_oversized(void)
+{
+    const char *tmp = test_util_tmp();
+    char *copy = ns_asprintf("rm -rf %s/bind_big && cp -r %s/a1 %s/bind_big && sed -i 's/units: 16,/units: 16000000,/' "
+                             "%s/bind_big/spec.resolved.yaml && grep -q 'units: 16000000' %s/bind_big/spec.resolved.yaml",
+                             tmp, tmp, tmp, tmp, tmp);
+    struct test_util_run sh = test_util_shell(copy);
+    CU_ASSERT_EQUAL_FATAL(sh.exit_code, 0);
+    test_util_run_free(&sh);
+    struct ns_ctx ctx;
+    ns_ctx_init(&ctx);
+    struct model small;
+    char *a1 = test_util_tmp_path("a1"), *spec_path = test_util_tmp_path("bind_big/spec.resolved.yaml");
+    char *nsm = test_util_tmp_path("bind_big/model.nsm");
+    CU_ASSERT_FATAL(model_load(&ctx, a1, &small));
+    uint8_t digest[32];
+    int err = 0;
+    CU_ASSERT_FATAL(ns_sha256_file(spec_path, digest, &err));
+    ns_sha256_hex(digest, small.st.spec_sha256);
+    CU_ASSERT_FATAL(checkpoint_write(&ctx.diag, nsm, small.g, &small.st));
+    model_free(&small);
+    ns_ctx_free(&ctx);
+    char *args = ns_asprintf("eval %s/bind_big", tmp);
+    struct test_util_run r = test_util_netspec(args);
+    CU_ASSERT_EQUAL(r.exit_code, 3);
+    CU_ASSERT(strstr(r.err, "model.nsm has ") != NULL);
+    /* 16e6 units on 64 pixels with their biases, then 3 classes on them */
+    const char *want = "too few for the 1088000003 parameters the run's spec describes (4 bytes each)";
+    CU_ASSERT(strstr(r.err, want) != NULL);
+    if (r.exit_code != 3 || !strstr(r.err, want))
+        fprintf(stderr, "netspec %s\n%s", args, r.err);
+    test_util_run_free(&r);
+    free(args);
+    free(nsm);
+    free(spec_path);
+    free(a1);
+    free(copy);
+}
+
 /* -o on a directory that is not empty and not a run: refused, and nothing in it changes. */
 static void test_run_dir_refusals(void)
 {
@@ -1583,6 +1626,7 @@ int main(void)
         {"reproducible bytes on 1 and 2 threads", test_reproducible},
         {"interrupt and resume", test_resume},
         {"a run's files are bound together", test_run_binding},
+        {"a run whose spec outgrows its model.nsm is refused before allocating", test_run_binding_oversized},
         {"-o refuses a directory that is not a run", test_run_dir_refusals},
         {"reproducible and resumable with conv, batchnorm, add, augment", test_reproducible_cnn},
         {"regression reaches its RMSE", test_regression},

@@ -136,6 +136,24 @@ static bool check_model_file(struct ns_ctx *ctx, const char *path)
     return false;
 }
 
+/* model.nsm stores every parameter as 4 bytes: a file too small for the ones the spec
+ * describes is refused before they (and the optimizer's state) are allocated. A crafted run
+ * whose spec declares 10^8 units otherwise took gigabytes first (found by
+ * tests/fuzz/fuzz_model). */
+static bool model_file_holds(struct ns_ctx *ctx, const char *path, const struct graph *g)
+{
+    uint64_t size = 0;
+    if (ns_file_check_input(path, &size) == 0 && (uint64_t)g->param_floats <= size / 4)
+        return true;
+    char *shown = ns_path_printable(path);
+    ns_diag_add(&ctx->diag, NS_ERR_DATA, (struct ns_loc){path, 0, 0, 0},
+                "the file belongs to another model: train this spec, or use the run it came from",
+                "%s has %llu bytes, too few for the %zu parameters the run's spec describes (4 bytes each)", shown,
+                (unsigned long long)size, g->param_floats);
+    free(shown);
+    return false;
+}
+
 bool model_verify_binding(struct ns_ctx *ctx, const char *run_dir)
 {
     static const char *const files[2] = {"spec.resolved.yaml", "model.yaml"};
@@ -209,6 +227,8 @@ bool model_load(struct ns_ctx *ctx, const char *run_dir, struct model *out)
                                     &(struct data_prep_augment){0})) {
         goto out;
     }
+    if (!model_file_holds(ctx, model_path, out->g))
+        goto out;
     train_state_blank(&out->st, out->spec, out->g);
     if (!checkpoint_read(&ctx->diag, model_path, out->g, &out->st))
         goto out;
