@@ -938,8 +938,10 @@ static void test_folder_errors(void)
     ns_diag_free(&diag);
     o.skip_unreadable = true;
     CU_ASSERT_TRUE_FATAL(data_folder_scan(&diag, &o, true, &idx));
-    CU_ASSERT_EQUAL(idx.skipped, 1);
-    CU_ASSERT_EQUAL(idx.count, 7);
+    /* The text file, and the cut PNG: its last chunk goes past the end of the file, which the
+     * header check sees before any decoding. */
+    CU_ASSERT_EQUAL(idx.skipped, 2);
+    CU_ASSERT_EQUAL(idx.count, 6);
     CU_ASSERT_EQUAL(idx.class_files[0], 2);
     data_folder_index_free(&idx);
     remove(junk);
