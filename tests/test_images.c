@@ -562,6 +562,16 @@ static void expect_refused_before_run(const char *spec, const char *run, const c
     free(train);
 }
 
+/* The image at `image` makes check and train of named_ok.yaml refuse with "cannot read
+ * image" and `reason`, leaving no run `run`; the image is removed after. */
+static void expect_image_refused(const char *image, const char *reason, const char *run)
+{
+    char *want = ns_asprintf("error: cannot read image \"%s\": %s", image, reason);
+    expect_refused_before_run("named_ok.yaml", run, want);
+    free(want);
+    unlink(image);
+}
+
 /* A PNG whose header says width x height, with one short IDAT: what a lying header looks like. */
 static void write_png_header(const char *path, uint32_t width, uint32_t height)
 {
@@ -672,12 +682,10 @@ static void test_folder_refusals(void)
      * could hold it: 8256 a byte). */
     char *bomb = ns_asprintf("%s/disc/bomb.jpg", root);
     write_jpeg_header(bomb, 300, 300);
-    want = ns_asprintf("error: cannot read image \"%s\": its header declares 300x300 pixels, more than netspec "
-                       "decodes (at most 33554432, and 512 per byte of a JPEG file)",
-                       bomb);
-    expect_refused_before_run("named_ok.yaml", "bomb_run", want);
-    free(want);
-    unlink(bomb);
+    expect_image_refused(bomb,
+                         "its header declares 300x300 pixels, more than netspec decodes (at most 33554432, and 512 "
+                         "per byte of a JPEG file)",
+                         "bomb_run");
     free(bomb);
     /* A PNG chunk longer than the file: stb would grow its buffer to the declared length. */
     char *long_chunk = ns_asprintf("%s/disc/long_chunk.png", root);
@@ -688,12 +696,10 @@ static void test_folder_refusals(void)
     png[33] = 0x10; /* IDAT's length, 8, becomes 268435464 */
     test_util_write_bytes(long_chunk, png, png_len);
     free(png);
-    want = ns_asprintf("error: cannot read image \"%s\": a PNG chunk (IDAT) declares 268435464 bytes, more than the "
-                       "file holds: a corrupt or cut-off PNG",
-                       long_chunk);
-    expect_refused_before_run("named_ok.yaml", "long_chunk_run", want);
-    free(want);
-    unlink(long_chunk);
+    expect_image_refused(long_chunk,
+                         "a PNG chunk (IDAT) declares 268435464 bytes, more than the file holds: a corrupt or cut-off "
+                         "PNG",
+                         "long_chunk_run");
     free(long_chunk);
     char *fifo = ns_asprintf("%s/disc/pipe.png", root);
     CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
